@@ -1,0 +1,20 @@
+"""fastrnn: recurrent networks with Numba/Cython time loops behind a scikit-learn API."""
+
+from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AVAILABLE_BACKENDS",
+    "BACKEND",
+    "__version__",
+    "current_backend",
+    "get_kernels",
+    "use_backend",
+]
+
+
+def __getattr__(name):
+    if name == "BACKEND":
+        return current_backend()
+    raise AttributeError(f"module 'fastrnn' has no attribute {name!r}")

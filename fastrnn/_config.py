@@ -1,0 +1,54 @@
+"""Engine-wide settings read once from the environment.
+
+``FASTRNN_BACKEND``
+    Force a backend: ``numba``, ``cython`` or ``numpy``.
+``FASTRNN_FASTMATH``
+    ``1`` lets Numba reassociate floating-point sums (off by default, so that
+    results stay reproducible against the NumPy reference).
+``FASTRNN_NUMBA_CACHE``
+    ``0`` turns off Numba's on-disk cache (useful when several processes share
+    a read-only install).
+"""
+
+import os
+
+#: Integer codes of the activations understood by every kernel.
+ACT_TANH = 0
+ACT_SIGMOID = 1
+ACT_HARD_SIGMOID = 2
+ACT_RELU = 3
+ACT_LINEAR = 4
+
+ACTIVATIONS = {
+    "tanh": ACT_TANH,
+    "sigmoid": ACT_SIGMOID,
+    "hard_sigmoid": ACT_HARD_SIGMOID,
+    "relu": ACT_RELU,
+    "linear": ACT_LINEAR,
+    None: ACT_LINEAR,
+}
+
+BACKEND_NAMES = ("numba", "cython", "numpy")
+
+
+def _env_flag(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn"} if _env_flag("FASTRNN_FASTMATH", False) else False
+NUMBA_CACHE = _env_flag("FASTRNN_NUMBA_CACHE", True)
+
+
+def requested_backend():
+    """Return the backend forced by ``FASTRNN_BACKEND``, or ``None``."""
+    value = os.environ.get("FASTRNN_BACKEND", "").strip().lower()
+    if not value:
+        return None
+    if value not in BACKEND_NAMES:
+        raise ImportError(
+            f"FASTRNN_BACKEND={value!r} is not one of {', '.join(BACKEND_NAMES)}"
+        )
+    return value

@@ -1,0 +1,20 @@
+"""Cython backend: compiled kernels with the contract documented in ``fastrnn._reference``.
+
+Importing this package raises ``ImportError`` when the extensions were not
+built (no compiler or ``FASTRNN_NO_CYTHON=1`` at install time).
+"""
+
+from .embedding import scatter_rows
+from .gru import gru_backward, gru_forward
+from .lstm import lstm_backward, lstm_forward
+from .simple_rnn import simple_rnn_backward, simple_rnn_forward
+
+__all__ = [
+    "gru_backward",
+    "gru_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "scatter_rows",
+    "simple_rnn_backward",
+    "simple_rnn_forward",
+]

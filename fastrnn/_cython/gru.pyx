@@ -1,0 +1,264 @@
+"""GRU kernels (Cython), gates packed z, r, h.  Contract and maths: ``fastrnn._reference``."""
+
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+
+
+cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                         const floating[:, ::1] U, const floating[::1] rb,
+                         const floating[:, ::1] rec_mask, int act, int rec_act, bint reset_after,
+                         floating[:, :, ::1] H_seq, floating[:, :, ::1] gates,
+                         floating[:, :, ::1] aux, floating[:, ::1] h_out, floating[:, ::1] rec,
+                         floating[:, ::1] ra, floating[:, ::1] rh, floating[:, ::1] hm,
+                         int lo, int hi) noexcept nogil:
+    cdef int T = idx.shape[0], H = h_out.shape[1], G = 3 * H
+    cdef int t, b, k, end, row
+    cdef bint store_h = H_seq.shape[0] > 0, store_g = gates.shape[0] > 0
+    cdef bint store_a = aux.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
+    cdef double z, r, a, hh
+    for t in range(T):
+        end = active_end(start, lo, hi, t)
+        for b in range(lo, end):
+            for k in range(H):
+                hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
+        if end > lo:
+            # reset_after: all three blocks at once; otherwise only z and r (U[:, :2H]).
+            gemm(False, False, end - lo, G if reset_after else 2 * H, H, &hm[lo, 0], H,
+                 &U[0, 0], G, &rec[lo, 0], G, False)
+        if not reset_after:
+            for b in range(lo, end):
+                if start[b] > t:
+                    for k in range(H):
+                        ra[b, k] = 0.0
+                    continue
+                row = idx[t, b]
+                for k in range(H):
+                    r = activate(table[row, H + k] + rec[b, H + k], rec_act)
+                    rec[b, H + k] = r
+                    ra[b, k] = r * hm[b, k]
+            if end > lo:
+                gemm(False, False, end - lo, H, H, &ra[lo, 0], H, &U[0, 2 * H], G, &rh[lo, 0], H,
+                     False)
+        for b in range(lo, end):
+            if start[b] > t:
+                continue
+            row = idx[t, b]
+            for k in range(H):
+                if reset_after:
+                    z = activate(table[row, k] + rec[b, k] + rb[k], rec_act)
+                    r = activate(table[row, H + k] + rec[b, H + k] + rb[H + k], rec_act)
+                    a = rec[b, 2 * H + k] + rb[2 * H + k]
+                    hh = activate(table[row, 2 * H + k] + r * a, act)
+                else:
+                    z = activate(table[row, k] + rec[b, k], rec_act)
+                    r = rec[b, H + k]
+                    a = ra[b, k]
+                    hh = activate(table[row, 2 * H + k] + rh[b, k], act)
+                h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
+                if store_g:
+                    gates[t, b, k] = z
+                    gates[t, b, H + k] = r
+                    gates[t, b, 2 * H + k] = hh
+                if store_a:
+                    aux[t, b, k] = a
+        for b in range(lo, hi):
+            if start[b] > t:
+                for k in range(H):
+                    if store_g:
+                        gates[t, b, k] = 0.0
+                        gates[t, b, H + k] = 0.0
+                        gates[t, b, 2 * H + k] = 0.0
+                    if store_a:
+                        aux[t, b, k] = 0.0
+            if store_h:
+                for k in range(H):
+                    H_seq[t, b, k] = h_out[b, k]
+
+
+def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                const floating[:, ::1] h0, const floating[:, ::1] U, const floating[::1] rb,
+                const floating[:, ::1] rec_mask, int act, int rec_act, int reset_after,
+                int n_threads, floating[:, :, ::1] H_seq, floating[:, :, ::1] gates,
+                floating[:, :, ::1] aux, floating[:, ::1] h_out):
+    """GRU forward over one window of timesteps.
+
+    Parameters
+    ----------
+    table : ndarray of shape (N, 3H)
+        Input projections ``x @ W + b`` (input bias), gate blocks ``z, r, h``.
+    idx, start, h0, rec_mask, n_threads
+        As in :func:`simple_rnn_forward`.
+    U : ndarray of shape (H, 3H)
+        Recurrent kernel.
+    rb : ndarray of shape (3H,)
+        Recurrent bias (used only when ``reset_after``; zeros otherwise).
+    act, rec_act : int
+        Activation codes of the candidate and of the gates.
+    reset_after : int
+        1 applies the reset gate after the recurrent product (Keras default).
+    H_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Out: state after every step.
+    gates : ndarray of shape (T, B, 3H) or (0, B, 3H)
+        Out: activated ``z, r, h~``.
+    aux : ndarray of shape (T, B, H) or (0, B, H)
+        Out: ``h U_h + rb_h`` (reset_after) or ``r * h`` (otherwise), per step.
+    h_out : ndarray of shape (B, H)
+        Out: final state.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    h_out[:, :] = h0
+    cdef floating[:, ::1] rec = np.empty((B, 3 * H), dtype=dtype)
+    cdef floating[:, ::1] ra = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] rh = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _forward_chunk(table, idx, start, U, rb, rec_mask, act, rec_act, reset_after != 0,
+                       H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi)
+
+
+cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
+                          const floating[:, ::1] rec_mask, int act, int rec_act, bint reset_after,
+                          const floating[:, :, ::1] H_seq, const floating[:, :, ::1] gates,
+                          const floating[:, :, ::1] aux, const floating[:, :, ::1] dH_seq,
+                          floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] hm,
+                          floating[:, ::1] dhm, floating[:, ::1] dhz, floating[:, ::1] dzh,
+                          floating[:, ::1] dra, floating[:, ::1] drec, floating[:, ::1] dU_part,
+                          floating[::1] drb_part, int lo, int hi) noexcept nogil:
+    cdef int T = H_seq.shape[0], H = h0.shape[1], G = 3 * H
+    cdef int t, b, k, end
+    cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0, active
+    cdef double z, r, hh, dhk, dz, dhh, dr, m
+    cdef floating prev
+    for t in range(T - 1, -1, -1):
+        end = active_end(start, lo, hi, t)
+        for b in range(lo, hi):
+            if many:
+                for k in range(H):
+                    dh[b, k] += dH_seq[t, b, k]
+            active = start[b] <= t
+            for k in range(H):
+                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                if b < end:
+                    hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+                if not active:
+                    dA[t, b, k] = 0.0
+                    dA[t, b, H + k] = 0.0
+                    dA[t, b, 2 * H + k] = 0.0
+                    if b < end:
+                        drec[b, k] = 0.0
+                        drec[b, H + k] = 0.0
+                        drec[b, 2 * H + k] = 0.0
+                        dzh[b, k] = 0.0
+                    continue
+                z = gates[t, b, k]
+                r = gates[t, b, H + k]
+                hh = gates[t, b, 2 * H + k]
+                dhk = dh[b, k]
+                dz = dhk * (prev - hh) * activate_grad(z, rec_act)
+                dhh = dhk * (1.0 - z) * activate_grad(hh, act)
+                dA[t, b, k] = dz
+                dA[t, b, 2 * H + k] = dhh
+                dhz[b, k] = dhk * z
+                drec[b, k] = dz
+                if reset_after:
+                    dr = dhh * aux[t, b, k] * activate_grad(r, rec_act)
+                    dA[t, b, H + k] = dr
+                    drec[b, H + k] = dr
+                    drec[b, 2 * H + k] = dhh * r
+                else:
+                    dzh[b, k] = dhh
+        if end == lo:
+            continue
+        if reset_after:
+            gemm(True, False, H, G, end - lo, &hm[lo, 0], H, &drec[lo, 0], G, &dU_part[0, 0], G,
+                 True)
+            for b in range(lo, end):
+                for k in range(G):
+                    drb_part[k] += drec[b, k]
+            gemm(False, True, end - lo, H, G, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
+        else:
+            gemm(False, True, end - lo, H, H, &dzh[lo, 0], H, &U[0, 2 * H], G, &dra[lo, 0], H,
+                 False)
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                for k in range(H):
+                    r = gates[t, b, H + k]
+                    dr = dra[b, k] * hm[b, k] * activate_grad(r, rec_act)
+                    dA[t, b, H + k] = dr
+                    drec[b, H + k] = dr
+            # drec holds [dz, dr, -] here; its first 2H columns feed U[:, :2H].
+            gemm(True, False, H, 2 * H, end - lo, &hm[lo, 0], H, &drec[lo, 0], G,
+                 &dU_part[0, 0], G, True)
+            gemm(True, False, H, H, end - lo, &aux[t, lo, 0], H, &dzh[lo, 0], H,
+                 &dU_part[0, 2 * H], G, True)
+            gemm(False, True, end - lo, H, 2 * H, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H,
+                 False)
+            for b in range(lo, end):
+                for k in range(H):
+                    dhm[b, k] += dra[b, k] * gates[t, b, H + k]
+        for b in range(lo, end):
+            if start[b] <= t:
+                for k in range(H):
+                    m = rec_mask[b, k] if use_mask else 1.0
+                    dh[b, k] = dhz[b, k] + dhm[b, k] * m
+
+
+def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
+                 const floating[:, ::1] rec_mask, int act, int rec_act, int reset_after,
+                 int n_threads, const floating[:, :, ::1] H_seq, const floating[:, :, ::1] gates,
+                 const floating[:, :, ::1] aux, const floating[:, :, ::1] dH_seq,
+                 const floating[:, ::1] dh_last, floating[:, :, ::1] dA, floating[:, ::1] dU,
+                 floating[::1] drb, floating[:, ::1] dh0):
+    """GRU backward through one stored window.
+
+    Parameters
+    ----------
+    start, h0, U, rec_mask, act, rec_act, reset_after, n_threads
+        As given to :func:`gru_forward`.
+    H_seq : ndarray of shape (T, B, H)
+        States stored by the forward pass.
+    gates : ndarray of shape (T, B, 3H)
+        Activated ``z, r, h~`` stored by the forward pass.
+    aux : ndarray of shape (T, B, H)
+        As stored by the forward pass.
+    dH_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Gradient on every step's output, or empty.
+    dh_last : ndarray of shape (B, H)
+        Gradient on the final state.
+    dA : ndarray of shape (T, B, 3H)
+        Out: gradient on the input projections.
+    dU : ndarray of shape (H, 3H)
+        Out: gradient on the recurrent kernel.
+    drb : ndarray of shape (3H,)
+        Out: gradient on the recurrent bias (zeros unless ``reset_after``).
+    dh0 : ndarray of shape (B, H)
+        Out: gradient on the initial state.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    dh0[:, :] = dh_last
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] dhz = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] dzh = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] dra = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] drec = np.empty((B, 3 * H), dtype=dtype)
+    cdef floating[:, :, ::1] dU_part = np.zeros((n_chunks, H, 3 * H), dtype=dtype)
+    cdef floating[:, ::1] drb_part = np.zeros((n_chunks, 3 * H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _backward_chunk(start, h0, U, rec_mask, act, rec_act, reset_after != 0, H_seq, gates,
+                        aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, dU_part[j],
+                        drb_part[j], lo, hi)
+    np.sum(dU_part, axis=0, out=np.asarray(dU))
+    np.sum(drb_part, axis=0, out=np.asarray(drb))

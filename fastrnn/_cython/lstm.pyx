@@ -1,0 +1,188 @@
+"""LSTM kernels (Cython), gates packed i, f, c, o.  Contract and maths: ``fastrnn._reference``."""
+
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+
+
+cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                         const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
+                         int rec_act, floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq,
+                         floating[:, :, ::1] gates, floating[:, ::1] h_out, floating[:, ::1] c_out,
+                         floating[:, ::1] z, floating[:, ::1] hm, int lo, int hi) noexcept nogil:
+    cdef int T = idx.shape[0], H = h_out.shape[1]
+    cdef int t, b, k, end, row
+    cdef bint store_h = H_seq.shape[0] > 0, store_c = C_seq.shape[0] > 0
+    cdef bint store_g = gates.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
+    cdef double i, f, g, o, c
+    for t in range(T):
+        end = active_end(start, lo, hi, t)
+        if end > lo:
+            for b in range(lo, end):
+                for k in range(H):
+                    hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
+            gemm(False, False, end - lo, 4 * H, H, &hm[lo, 0], H, &U[0, 0], 4 * H, &z[lo, 0],
+                 4 * H, False)
+        for b in range(lo, hi):
+            if start[b] > t:
+                if store_g:
+                    for k in range(4 * H):
+                        gates[t, b, k] = 0.0
+                continue
+            row = idx[t, b]
+            for k in range(H):
+                i = activate(z[b, k] + table[row, k], rec_act)
+                f = activate(z[b, H + k] + table[row, H + k], rec_act)
+                g = activate(z[b, 2 * H + k] + table[row, 2 * H + k], act)
+                o = activate(z[b, 3 * H + k] + table[row, 3 * H + k], rec_act)
+                c = f * c_out[b, k] + i * g
+                c_out[b, k] = c
+                h_out[b, k] = o * activate(c_out[b, k], act)
+                if store_g:
+                    gates[t, b, k] = i
+                    gates[t, b, H + k] = f
+                    gates[t, b, 2 * H + k] = g
+                    gates[t, b, 3 * H + k] = o
+        for b in range(lo, hi):
+            for k in range(H):
+                if store_h:
+                    H_seq[t, b, k] = h_out[b, k]
+                if store_c:
+                    C_seq[t, b, k] = c_out[b, k]
+
+
+def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                 const floating[:, ::1] h0, const floating[:, ::1] c0, const floating[:, ::1] U,
+                 const floating[:, ::1] rec_mask, int act, int rec_act, int n_threads,
+                 floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq, floating[:, :, ::1] gates,
+                 floating[:, ::1] h_out, floating[:, ::1] c_out):
+    """LSTM forward over one window of timesteps.
+
+    Parameters
+    ----------
+    table : ndarray of shape (N, 4H)
+        Input projections ``x @ W + b``, gate blocks ``i, f, c, o``.
+    idx, start, h0, rec_mask, n_threads
+        As in :func:`simple_rnn_forward`.
+    c0 : ndarray of shape (B, H)
+        Initial cell state.
+    U : ndarray of shape (H, 4H)
+        Recurrent kernel.
+    act, rec_act : int
+        Activation codes of the candidate/cell output and of the gates.
+    H_seq, C_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Out: hidden and cell state after every step (stored when ``T`` long).
+    gates : ndarray of shape (T, B, 4H) or (0, B, 4H)
+        Out: activated gates ``i, f, c~, o`` (stored when ``T`` long).
+    h_out, c_out : ndarray of shape (B, H)
+        Out: final hidden and cell state.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    h_out[:, :] = h0
+    c_out[:, :] = c0
+    cdef floating[:, ::1] z = np.empty((B, 4 * H), dtype=dtype)
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _forward_chunk(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
+                       h_out, c_out, z, hm, lo, hi)
+
+
+cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
+                          const floating[:, ::1] c0, const floating[:, ::1] U,
+                          const floating[:, ::1] rec_mask, int act, int rec_act,
+                          const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
+                          const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
+                          floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] dc,
+                          floating[:, ::1] dhm, floating[:, ::1] hm, floating[:, ::1] dU_part,
+                          int lo, int hi) noexcept nogil:
+    cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H
+    cdef int t, b, k, end
+    cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0
+    cdef double i, f, g, o, c_prev, ct, dct, dhk
+    cdef floating prev
+    for t in range(T - 1, -1, -1):
+        for b in range(lo, hi):
+            if many:
+                for k in range(H):
+                    dh[b, k] += dH_seq[t, b, k]
+            if start[b] > t:
+                for k in range(G):
+                    dA[t, b, k] = 0.0
+                continue
+            for k in range(H):
+                i = gates[t, b, k]
+                f = gates[t, b, H + k]
+                g = gates[t, b, 2 * H + k]
+                o = gates[t, b, 3 * H + k]
+                c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
+                ct = activate(C_seq[t, b, k], act)
+                dhk = dh[b, k]
+                dct = dc[b, k] + dhk * o * activate_grad(ct, act)
+                dA[t, b, k] = dct * g * activate_grad(i, rec_act)
+                dA[t, b, H + k] = dct * c_prev * activate_grad(f, rec_act)
+                dA[t, b, 2 * H + k] = dct * i * activate_grad(g, act)
+                dA[t, b, 3 * H + k] = dhk * ct * activate_grad(o, rec_act)
+                dc[b, k] = dct * f
+        end = active_end(start, lo, hi, t)
+        if end == lo:
+            continue
+        for b in range(lo, end):
+            for k in range(H):
+                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+        gemm(True, False, H, G, end - lo, &hm[lo, 0], H, &dA[t, lo, 0], G, &dU_part[0, 0], G, True)
+        gemm(False, True, end - lo, H, G, &dA[t, lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
+        for b in range(lo, end):
+            if start[b] <= t:
+                for k in range(H):
+                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+
+
+def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] c0,
+                  const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act, int rec_act,
+                  int n_threads, const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
+                  const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
+                  const floating[:, ::1] dh_last, const floating[:, ::1] dc_last,
+                  floating[:, :, ::1] dA, floating[:, ::1] dU, floating[:, ::1] dh0,
+                  floating[:, ::1] dc0):
+    """LSTM backward through one stored window.
+
+    Parameters
+    ----------
+    start, h0, c0, U, rec_mask, act, rec_act, n_threads
+        As given to :func:`lstm_forward`.
+    H_seq, C_seq : ndarray of shape (T, B, H)
+        States stored by the forward pass.
+    gates : ndarray of shape (T, B, 4H)
+        Activated gates stored by the forward pass.
+    dH_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Gradient on every step's output, or empty.
+    dh_last, dc_last : ndarray of shape (B, H)
+        Gradient on the final hidden and cell state.
+    dA : ndarray of shape (T, B, 4H)
+        Out: gradient on the input projections.
+    dU : ndarray of shape (H, 4H)
+        Out: gradient on the recurrent kernel.
+    dh0, dc0 : ndarray of shape (B, H)
+        Out: gradient on the initial states.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    dh0[:, :] = dh_last
+    dc0[:, :] = dc_last
+    cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, :, ::1] dU_part = np.zeros((n_chunks, H, 4 * H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _backward_chunk(start, h0, c0, U, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
+                        dA, dh0, dc0, dhm, hm, dU_part[j], lo, hi)
+    np.sum(dU_part, axis=0, out=np.asarray(dU))

@@ -1,0 +1,146 @@
+"""SimpleRNN kernels (Cython).  Contract and maths: ``fastrnn._reference``."""
+
+import numpy as np
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+
+
+cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                         const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
+                         floating[:, :, ::1] H_seq, floating[:, ::1] h_out,
+                         floating[:, ::1] z, floating[:, ::1] hm, int lo, int hi) noexcept nogil:
+    cdef int T = idx.shape[0], H = h_out.shape[1]
+    cdef int t, b, k, end, row
+    cdef bint store = H_seq.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
+    for t in range(T):
+        end = active_end(start, lo, hi, t)
+        if end > lo:
+            for b in range(lo, end):
+                for k in range(H):
+                    hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
+            gemm(False, False, end - lo, H, H, &hm[lo, 0], H, &U[0, 0], H, &z[lo, 0], H, False)
+            for b in range(lo, end):
+                if start[b] <= t:
+                    row = idx[t, b]
+                    for k in range(H):
+                        h_out[b, k] = activate(z[b, k] + table[row, k], act)
+        if store:
+            for b in range(lo, hi):
+                for k in range(H):
+                    H_seq[t, b, k] = h_out[b, k]
+
+
+def simple_rnn_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+                       const floating[:, ::1] h0, const floating[:, ::1] U,
+                       const floating[:, ::1] rec_mask, int act, int n_threads,
+                       floating[:, :, ::1] H_seq, floating[:, ::1] h_out):
+    """SimpleRNN forward over one window of timesteps.
+
+    Parameters
+    ----------
+    table : ndarray of shape (N, H)
+        Input projections ``x @ W + b``.
+    idx : ndarray of shape (T, B), int32
+        Row of ``table`` for each step and sequence.
+    start : ndarray of shape (B,), int32
+        First real step of each sequence.
+    h0 : ndarray of shape (B, H)
+        Initial state.
+    U : ndarray of shape (H, H)
+        Recurrent kernel.
+    rec_mask : ndarray of shape (B, H) or (0, H)
+        Recurrent dropout mask, or empty for none.
+    act : int
+        Activation code.
+    n_threads : int
+        Number of batch slices run in parallel (results depend on it only
+        through floating-point summation order).
+    H_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Out: the state after every step (stored when ``T`` long).
+    h_out : ndarray of shape (B, H)
+        Out: the state after the last step.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    h_out[:, :] = h0
+    cdef floating[:, ::1] z = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _forward_chunk(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, lo, hi)
+
+
+cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
+                          const floating[:, ::1] rec_mask, int act, const floating[:, :, ::1] H_seq,
+                          const floating[:, :, ::1] dH_seq, floating[:, :, ::1] dA,
+                          floating[:, ::1] dh, floating[:, ::1] dhm, floating[:, ::1] hm,
+                          floating[:, ::1] dU_part, int lo, int hi) noexcept nogil:
+    cdef int T = H_seq.shape[0], H = h0.shape[1]
+    cdef int t, b, k, end
+    cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0
+    cdef floating prev
+    for t in range(T - 1, -1, -1):
+        for b in range(lo, hi):
+            for k in range(H):
+                if many:
+                    dh[b, k] += dH_seq[t, b, k]
+                if start[b] <= t:
+                    dA[t, b, k] = dh[b, k] * activate_grad(H_seq[t, b, k], act)
+                else:
+                    dA[t, b, k] = 0.0
+        end = active_end(start, lo, hi, t)
+        if end == lo:
+            continue
+        for b in range(lo, end):
+            for k in range(H):
+                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+        gemm(True, False, H, H, end - lo, &hm[lo, 0], H, &dA[t, lo, 0], H, &dU_part[0, 0], H, True)
+        gemm(False, True, end - lo, H, H, &dA[t, lo, 0], H, &U[0, 0], H, &dhm[lo, 0], H, False)
+        for b in range(lo, end):
+            if start[b] <= t:
+                for k in range(H):
+                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+
+
+def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
+                        const floating[:, ::1] rec_mask, int act, int n_threads,
+                        const floating[:, :, ::1] H_seq, const floating[:, :, ::1] dH_seq,
+                        const floating[:, ::1] dh_last, floating[:, :, ::1] dA,
+                        floating[:, ::1] dU, floating[:, ::1] dh0):
+    """SimpleRNN backward through one stored window.
+
+    Parameters
+    ----------
+    start, h0, U, rec_mask, act, n_threads
+        As given to :func:`simple_rnn_forward`.
+    H_seq : ndarray of shape (T, B, H)
+        States stored by the forward pass.
+    dH_seq : ndarray of shape (T, B, H) or (0, B, H)
+        Gradient on every step's output (many-to-many), or empty.
+    dh_last : ndarray of shape (B, H)
+        Gradient on the final state (from the loss and/or a later window).
+    dA : ndarray of shape (T, B, H)
+        Out: gradient on the input projections (zero on padded steps).
+    dU : ndarray of shape (H, H)
+        Out: gradient on the recurrent kernel.
+    dh0 : ndarray of shape (B, H)
+        Out: gradient on the initial state.
+    """
+    cdef int B = h0.shape[0], H = h0.shape[1]
+    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    dtype = np.float32 if floating is float else np.float64
+    dh0[:, :] = dh_last
+    cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, :, ::1] dU_part = np.zeros((n_chunks, H, H), dtype=dtype)
+    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
+        lo = chunk_lo(B, n_chunks, j)
+        hi = chunk_lo(B, n_chunks, j + 1)
+        _backward_chunk(start, h0, U, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, hm,
+                        dU_part[j], lo, hi)
+    np.sum(dU_part, axis=0, out=np.asarray(dU))

@@ -1,0 +1,16 @@
+"""Numba backend: jitted kernels with the contract documented in ``fastrnn._reference``."""
+
+from .embedding import scatter_rows
+from .gru import gru_backward, gru_forward
+from .lstm import lstm_backward, lstm_forward
+from .simple_rnn import simple_rnn_backward, simple_rnn_forward
+
+__all__ = [
+    "gru_backward",
+    "gru_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "scatter_rows",
+    "simple_rnn_backward",
+    "simple_rnn_forward",
+]

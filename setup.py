@@ -1,0 +1,77 @@
+"""Build script: compiles the optional Cython kernels.
+
+The Cython extensions are built when Cython, NumPy and SciPy's BLAS
+declarations are importable at build time (``pyproject.toml`` declares them
+as build requirements) and a C compiler works.  Set ``FASTRNN_NO_CYTHON=1``
+to skip them; the package then installs as pure Python and runs on the Numba
+backend.  Compiler directives are set once, here.
+"""
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+CELLS = ("simple_rnn", "lstm", "gru")
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": False,
+    "wraparound": False,
+    "cdivision": True,
+    "initializedcheck": False,
+    "embedsignature": True,
+}
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extensions, but let the install succeed without them."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, missing headers, ...
+            self._skip(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            self._skip(exc)
+
+    @staticmethod
+    def _skip(exc):
+        sys.stderr.write(
+            f"fastrnn: Cython kernels not built ({exc}); the Numba backend will be used.\n"
+        )
+
+
+def cython_extensions():
+    if os.environ.get("FASTRNN_NO_CYTHON", "") not in ("", "0"):
+        return []
+    try:
+        import numpy
+        from Cython.Build import cythonize
+        from setuptools import Extension
+    except ImportError:
+        return []
+    openmp = [] if sys.platform == "darwin" else ["-fopenmp"]
+    exts = [
+        Extension(
+            f"fastrnn._cython.{name}",
+            [f"fastrnn/_cython/{name}.pyx"],
+            include_dirs=[numpy.get_include()],
+            extra_compile_args=["-O3"] + openmp,
+            extra_link_args=openmp,
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+        for name in CELLS + ("embedding",)
+    ]
+    try:
+        return cythonize(exts, compiler_directives=DIRECTIVES, quiet=True)
+    except Exception as exc:
+        sys.stderr.write(f"fastrnn: cythonize failed ({exc}); building without Cython.\n")
+        return []
+
+
+setup(ext_modules=cython_extensions(), cmdclass={"build_ext": OptionalBuildExt})
