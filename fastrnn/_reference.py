@@ -42,7 +42,8 @@ def activate(x, code):
     if code == ACT_TANH:
         return np.tanh(x)
     if code == ACT_SIGMOID:
-        return 1.0 / (1.0 + np.exp(-x))
+        with np.errstate(over="ignore"):  # exp(-x) = inf gives the exact limit 0
+            return 1.0 / (1.0 + np.exp(-x))
     if code == ACT_HARD_SIGMOID:
         return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
     if code == ACT_RELU:

@@ -1,6 +1,7 @@
 """Scalar activations and their derivatives (through the output) for Numba kernels."""
 
 import math
+import types
 
 from numba import njit
 
@@ -13,8 +14,17 @@ def jit_serial(func):
 
 
 def jit_parallel(func):
-    """Compile ``func`` as a parallel kernel (never cached: see STYLE.md P7)."""
-    return njit(parallel=True, cache=False, fastmath=FASTMATH_FLAGS, error_model="numpy")(func)
+    """Compile ``func`` as a parallel (``prange``) kernel.
+
+    Numba keys its on-disk cache by the function's qualified name and line, not
+    by the ``parallel`` flag, so the parallel twin is compiled from a renamed
+    copy of the function; otherwise it would load the serial twin's cache.
+    """
+    twin = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel",
+                              func.__defaults__, func.__closure__)
+    twin.__qualname__ = func.__qualname__ + "_parallel"
+    twin.__module__ = func.__module__
+    return njit(parallel=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")(twin)
 
 
 @njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")

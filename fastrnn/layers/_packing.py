@@ -1,0 +1,138 @@
+"""Turn batch-major padded input into the kernels' time-major, right-aligned layout.
+
+Padding (token id 0, or ``mask == False`` for float input) may sit anywhere in
+a row.  Because a padded step leaves the state unchanged, removing padded
+steps does not change any output or gradient; so every row is compacted and
+right-aligned: its real steps keep their order and end at the last column.
+The kernels then only need ``start[b]``, the first real column of row ``b``,
+and a pre-padded, post-padded or unpadded copy of a sequence all become the
+same kernel input.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Packed(NamedTuple):
+    """A batch in kernel layout.
+
+    Attributes
+    ----------
+    data : ndarray of shape (T, B) int32 or (T, B, F) float
+        Real steps, time-major and right-aligned; padded cells hold 0.
+    start : ndarray of shape (B,), int32
+        First real step of each row (``T`` for an all-padding row).
+    positions : ndarray of shape (B, T_in), int64
+        For each input position, the packed step whose output it sees: the
+        last real step at or before it, or -1 when there is none.
+    """
+
+    data: np.ndarray
+    start: np.ndarray
+    positions: np.ndarray
+
+    @property
+    def n_steps(self):
+        return self.data.shape[0]
+
+
+def _pack(values, real, fill_shape, dtype):
+    B, T_in = real.shape
+    lengths = real.sum(axis=1)
+    T = max(int(lengths.max(initial=0)), 1)
+    start = (T - lengths).astype(np.int32)
+    rank = np.cumsum(real, axis=1) - 1  # index of each real step within its row
+    rows, cols = np.nonzero(real)
+    out = np.zeros((T, B) + fill_shape, dtype=dtype)
+    out[start[rows] + rank[rows, cols], rows] = values[rows, cols]
+    positions = np.where(rank >= 0, start[:, None] + rank, -1)
+    return Packed(out, start, positions)
+
+
+def pack_tokens(ids):
+    """Pack a padded id matrix.
+
+    Parameters
+    ----------
+    ids : ndarray of shape (B, T_in), integer
+        Token ids, 0 = padding.
+
+    Returns
+    -------
+    Packed
+        ``data`` of shape (T, B), int32, ``T`` = the longest real length.
+
+    Examples
+    --------
+    >>> p = pack_tokens(np.array([[0, 0, 5, 6], [7, 0, 8, 0]]))
+    >>> p.data.T.tolist(), p.start.tolist()
+    ([[5, 6], [7, 8]], [0, 0])
+    """
+    ids = np.asarray(ids)
+    return _pack(ids, ids != 0, (), np.int32)
+
+
+def pack_dense(X, mask=None):
+    """Pack float sequences, optionally with a step mask (Keras ``Masking``).
+
+    Parameters
+    ----------
+    X : ndarray of shape (B, T_in, F)
+        Float inputs.
+    mask : ndarray of shape (B, T_in), bool, optional
+        ``False`` marks padded steps; by default every step is real.
+
+    Returns
+    -------
+    Packed
+        ``data`` of shape (T, B, F).
+    """
+    X = np.asarray(X)
+    if mask is None:
+        B, T_in = X.shape[:2]
+        data = np.ascontiguousarray(X.transpose(1, 0, 2))
+        positions = np.broadcast_to(np.arange(T_in), (B, T_in))
+        return Packed(data, np.zeros(B, dtype=np.int32), positions)
+    return _pack(X, np.asarray(mask, dtype=bool), X.shape[2:], X.dtype)
+
+
+def unpack_sequence(packed, H_seq, h0):
+    """Map packed per-step outputs back to the input positions (batch-major).
+
+    A padded position outputs the state after the last real step before it,
+    or ``h0`` when there is none (Keras's masked ``return_sequences``).
+
+    Parameters
+    ----------
+    packed : Packed
+    H_seq : ndarray of shape (T, B, H)
+    h0 : ndarray of shape (B, H)
+
+    Returns
+    -------
+    ndarray of shape (B, T_in, H)
+    """
+    B = H_seq.shape[1]
+    ext = np.concatenate([H_seq, h0[None]], axis=0)  # index -1 -> h0
+    return ext[packed.positions, np.arange(B)[:, None]]
+
+
+def pack_sequence_grad(packed, dY, n_steps):
+    """Adjoint of :func:`unpack_sequence`: sum input-position gradients per packed step.
+
+    Parameters
+    ----------
+    packed : Packed
+    dY : ndarray of shape (B, T_in, H)
+    n_steps : int
+
+    Returns
+    -------
+    dH_seq : ndarray of shape (T, B, H)
+    dh0 : ndarray of shape (B, H)
+    """
+    B, _, H = dY.shape
+    acc = np.zeros((n_steps + 1, B, H), dtype=dY.dtype)
+    np.add.at(acc, (packed.positions, np.arange(B)[:, None]), dY)
+    return acc[:-1], acc[-1]

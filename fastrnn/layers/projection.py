@@ -1,0 +1,167 @@
+"""Input projections ``x @ W + b`` in the table form the kernels read.
+
+Token input never builds the ``(T, B, E)`` embedded tensor (nor a one-hot
+tensor): the projection of a token is the same wherever it occurs, so it is
+computed once per distinct token of the batch and the kernels gather it by
+row index.  With input dropout the projection depends on the sequence too
+(one mask per sequence), so the rows are the distinct (sequence, token)
+pairs instead.  Float input has one row per (step, sequence).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .._backend import get_kernels
+
+
+class TokenInput(NamedTuple):
+    """Token ids through an embedding matrix (or one-hot when ``embeddings`` is None).
+
+    Attributes
+    ----------
+    ids : ndarray of shape (T, B), int32
+        Packed (time-major, right-aligned) ids; see :mod:`fastrnn.layers._packing`.
+    start : ndarray of shape (B,), int32
+        First real step of each row.
+    embeddings : ndarray of shape (V, D) or None
+        Embedding matrix; ``None`` means exact one-hot input of width ``V``.
+    dropout_mask : ndarray of shape (B, D) or (B, V), or None
+        Input-dropout mask (already scaled), one per sequence.
+    """
+
+    ids: np.ndarray
+    start: np.ndarray
+    embeddings: np.ndarray = None
+    dropout_mask: np.ndarray = None
+
+
+class DenseInput(NamedTuple):
+    """Float sequences.
+
+    Attributes
+    ----------
+    X : ndarray of shape (T, B, F)
+        Packed float input.
+    start : ndarray of shape (B,), int32
+    dropout_mask : ndarray of shape (B, F) or None
+    """
+
+    X: np.ndarray
+    start: np.ndarray
+    dropout_mask: np.ndarray = None
+
+
+def _real_steps(start, T):
+    return np.arange(T)[:, None] >= start[None, :]
+
+
+def project(inp, W, b):
+    """Build the projection table of ``inp``.
+
+    Parameters
+    ----------
+    inp : TokenInput or DenseInput
+    W : ndarray of shape (n_in, G)
+        Input kernel.
+    b : ndarray of shape (G,)
+        Input bias (zeros when the layer has no bias).
+
+    Returns
+    -------
+    table : ndarray of shape (N, G)
+    idx : ndarray of shape (T, B), int32
+    ctx : tuple
+        What :func:`project_backward` needs.
+    """
+    if isinstance(inp, DenseInput):
+        T, B, F = inp.X.shape
+        X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+        X2 = X.reshape(T * B, F)
+        table = X2 @ W + b
+        idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
+        return table, idx, ("dense", X2)
+    T, B = inp.ids.shape
+    real = _real_steps(inp.start, T)
+    keys = inp.ids.astype(np.int64)
+    if inp.dropout_mask is not None:
+        keys = keys * B + np.arange(B)[None, :]
+    uniq, inverse = np.unique(keys[real], return_inverse=True)
+    idx = np.zeros((T, B), dtype=np.int32)
+    idx[real] = inverse
+    if inp.dropout_mask is None:
+        tokens, rows_b = uniq, None
+    else:
+        tokens, rows_b = uniq // B, uniq % B
+    if inp.embeddings is not None:
+        X_rows = inp.embeddings[tokens]
+        if rows_b is not None:
+            X_rows = X_rows * inp.dropout_mask[rows_b]
+        table = X_rows @ W + b
+        return table, idx, ("tokens", tokens, rows_b, X_rows)
+    scale = None if rows_b is None else inp.dropout_mask[rows_b, tokens][:, None]
+    table = W[tokens] if scale is None else W[tokens] * scale
+    return table + b, idx, ("onehot", tokens, scale)
+
+
+def project_backward(inp, ctx, dA, idx, start, W, t0=0):
+    """Gradients of the projection, given the kernels' ``dA`` for steps ``t0:``.
+
+    Parameters
+    ----------
+    inp : TokenInput or DenseInput
+        As given to :func:`project`.
+    ctx : tuple
+        As returned by :func:`project`.
+    dA : ndarray of shape (T - t0, B, G)
+        Gradient on the projections of the steps that were backpropagated.
+    idx : ndarray of shape (T - t0, B), int32
+        Table rows of those steps.
+    start : ndarray of shape (B,), int32
+        First real step of each row, counted from ``t0``.
+    W : ndarray of shape (n_in, G)
+    t0 : int
+        First backpropagated step (earlier ones are truncated).
+
+    Returns
+    -------
+    dW : ndarray of shape (n_in, G)
+    db : ndarray of shape (G,)
+    d_input : ndarray or None
+        ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot.
+    """
+    kind = ctx[0]
+    Tw, B, G = dA.shape
+    if kind == "dense":
+        X2 = ctx[1]
+        T = X2.shape[0] // B
+        dA2 = dA.reshape(Tw * B, G)
+        dW = X2[t0 * B:].T @ dA2
+        dX = np.zeros((T, B, X2.shape[1]), dtype=dA.dtype)
+        dX[t0:] = (dA2 @ W.T).reshape(Tw, B, -1)
+        if inp.dropout_mask is not None:
+            dX *= inp.dropout_mask[None]
+        return dW, dA2.sum(axis=0), dX
+    n_rows = len(ctx[1])
+    d_table = np.empty((n_rows, G), dtype=dA.dtype)
+    get_kernels().scatter_rows(dA, idx, start, d_table)
+    db = d_table.sum(axis=0)
+    if kind == "tokens":
+        _, tokens, rows_b, X_rows = ctx
+        dW = X_rows.T @ d_table
+        dX_rows = d_table @ W.T
+        if rows_b is not None:
+            dX_rows *= inp.dropout_mask[rows_b]
+        dE = np.zeros_like(inp.embeddings)
+        if rows_b is None:  # distinct tokens: plain assignment
+            dE[tokens] = dX_rows
+        else:
+            np.add.at(dE, tokens, dX_rows)
+        return dW, db, dE
+    _, tokens, scale = ctx
+    dW = np.zeros_like(W)
+    if scale is None:
+        dW[tokens] = d_table
+    else:
+        np.add.at(dW, tokens, d_table * scale)
+    return dW, db, None

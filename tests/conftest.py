@@ -1,0 +1,25 @@
+"""Shared fixtures.  The suite runs once per backend: ``FASTRNN_BACKEND`` picks it."""
+
+import numpy as np
+import pytest
+
+import fastrnn
+
+TOLERANCES = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=1e-4, atol=2e-5)}
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def backend_under_test():
+    """The backend this run tests against the NumPy reference."""
+    if fastrnn.BACKEND == "numpy":
+        pytest.skip("the NumPy reference is the oracle; nothing to compare it with")
+    return fastrnn.BACKEND
+
+
+def pytest_report_header(config):
+    return f"fastrnn backend: {fastrnn.BACKEND} (available: {fastrnn.AVAILABLE_BACKENDS})"
