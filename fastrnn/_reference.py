@@ -27,7 +27,8 @@ Time-major layout.  ``T`` timesteps, ``B`` sequences, ``H`` units and
     Recurrent-dropout mask (already scaled), fixed for the whole sequence and
     applied to the state entering the recurrent product.  An empty array
     means no dropout.
-Outputs are preallocated by the caller and fully overwritten.  A stored
+Outputs are preallocated by the caller and fully overwritten; stored gates
+and auxiliary values are 0 at padded steps.  A stored
 sequence array with a leading dimension of 0 means "do not store": the
 inference path stores nothing for backward.
 """
@@ -199,7 +200,7 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
         if C_seq.shape[0]:
             C_seq[t] = c
         if gates.shape[0]:
-            gates[t] = np.concatenate([i, f, g, o], axis=1)
+            gates[t] = np.where(active, np.concatenate([i, f, g, o], axis=1), 0.0)
     h_out[...] = h
     c_out[...] = c
 
@@ -311,9 +312,9 @@ def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_afte
         if H_seq.shape[0]:
             H_seq[t] = h
         if gates.shape[0]:
-            gates[t] = np.concatenate([z, r, hh], axis=1)
+            gates[t] = np.where(active, np.concatenate([z, r, hh], axis=1), 0.0)
         if aux.shape[0]:
-            aux[t] = a
+            aux[t] = np.where(active, a, 0.0)
     h_out[...] = h
 
 

@@ -21,6 +21,36 @@ from fastrnn.layers import (
 )
 
 
+#: Backend-vs-reference tolerances per dtype.
+TOLERANCES = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=1e-4, atol=2e-5)}
+
+#: The configuration grid shared by the gradient checks and the parity tests.
+CELLS = [
+    dict(cell="simple"),
+    dict(cell="lstm"),
+    dict(cell="gru", reset_after=True),
+    dict(cell="gru", reset_after=False),
+]
+SCENARIOS = {
+    "base": dict(),
+    "no_bias_post_seq": dict(use_bias=False, padding="post", return_sequences=True),
+    "mixed_padding_seq": dict(padding="mixed", return_sequences=True),
+    "unpadded": dict(padding="none"),
+    "truncated": dict(bptt_truncate=2, T=6),
+    "truncated_seq": dict(bptt_truncate=3, T=6, return_sequences=True, padding="post"),
+    "dropout": dict(dropout=True, return_sequences=True),
+    "relu_hard_sigmoid": dict(activation="relu", recurrent_activation="hard_sigmoid"),
+    "linear_tanh": dict(activation="linear", recurrent_activation="tanh"),
+    "sigmoid_linear": dict(activation="sigmoid", recurrent_activation="linear"),
+}
+INPUTS = ["tokens", "onehot", "dense"]
+
+
+def cell_id(cell):
+    """Readable pytest id of an entry of :data:`CELLS`."""
+    return cell["cell"] + ("" if cell.get("reset_after", True) else "_v1")
+
+
 @dataclass
 class Case:
     cell: str = "lstm"

@@ -5,8 +5,6 @@ import pytest
 
 import fastrnn
 
-TOLERANCES = {np.float64: dict(rtol=1e-9, atol=1e-10), np.float32: dict(rtol=1e-4, atol=2e-5)}
-
 
 @pytest.fixture
 def rng():

@@ -8,27 +8,8 @@ import numpy as np
 import pytest
 
 import fastrnn
-from _model import Case, Problem, numeric_grad
+from _model import CELLS, INPUTS, SCENARIOS, Case, Problem, cell_id, numeric_grad
 
-CELLS = [
-    dict(cell="simple"),
-    dict(cell="lstm"),
-    dict(cell="gru", reset_after=True),
-    dict(cell="gru", reset_after=False),
-]
-SCENARIOS = {
-    "base": dict(),
-    "no_bias_post_seq": dict(use_bias=False, padding="post", return_sequences=True),
-    "mixed_padding_seq": dict(padding="mixed", return_sequences=True),
-    "unpadded": dict(padding="none"),
-    "truncated": dict(bptt_truncate=2, T=6),
-    "truncated_seq": dict(bptt_truncate=3, T=6, return_sequences=True, padding="post"),
-    "dropout": dict(dropout=True, return_sequences=True),
-    "relu_hard_sigmoid": dict(activation="relu", recurrent_activation="hard_sigmoid"),
-    "linear_tanh": dict(activation="linear", recurrent_activation="tanh"),
-    "sigmoid_linear": dict(activation="sigmoid", recurrent_activation="linear"),
-}
-INPUTS = ["tokens", "onehot", "dense"]
 
 
 def _assert_close(actual, numeric, what):
@@ -60,13 +41,13 @@ def _check(problem):
 
 @pytest.mark.parametrize("input_kind", INPUTS)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-@pytest.mark.parametrize("cell", CELLS, ids=lambda c: c["cell"] + ("" if c.get("reset_after", True) else "_v1"))
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 def test_reference_gradients_match_finite_differences(cell, scenario, input_kind):
     with fastrnn.use_backend("numpy"):
         _check(Problem(Case(input_kind=input_kind, **cell, **SCENARIOS[scenario])))
 
 
-@pytest.mark.parametrize("cell", CELLS, ids=lambda c: c["cell"] + ("" if c.get("reset_after", True) else "_v1"))
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 def test_reference_gradients_single_step_single_unit(cell):
     with fastrnn.use_backend("numpy"):
         _check(Problem(Case(T=1, B=1, H=1, **cell)))

@@ -1,0 +1,89 @@
+"""The backend under test equals the NumPy reference: outputs, states and every gradient.
+
+Runs on the grid of the reference gradient check (cells x input kinds x
+scenarios), in float64 and float32, single- and multi-threaded, plus
+hypothesis-generated shapes including B=1, T=1, H=1 and all-padding rows.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastrnn
+from _model import CELLS, INPUTS, SCENARIOS, TOLERANCES, Case, Problem, cell_id
+
+
+def _run(case, backend):
+    problem = Problem(case)
+    with fastrnn.use_backend(backend):
+        h_last, seq, state, _ = problem.layer.forward(
+            problem.params, problem.inp(), tuple(problem.h0), rec_mask=problem.rec_mask,
+            return_sequences=True, n_threads=case.n_threads)
+        grads, d_input, d_state0, cache = problem.analytic()
+    out = {"h_last": h_last, "seq": seq, **{f"state{k}": s for k, s in enumerate(state)}}
+    out.update({f"d_{k}": v for k, v in grads.items()})
+    out.update({f"d_state0_{k}": v for k, v in enumerate(d_state0)})
+    out.update({f"stored_{k}": v for k, v in enumerate(cache["stored"])})
+    out["stored_H"] = cache["H_seq"]
+    if d_input is not None:
+        out["d_input"] = d_input
+    return out
+
+
+def _assert_same(case, backend):
+    expected = _run(case, "numpy")
+    actual = _run(case, backend)
+    assert expected.keys() == actual.keys()
+    tol = TOLERANCES[case.dtype]
+    for key in expected:
+        assert actual[key].dtype == case.dtype, key
+        np.testing.assert_allclose(actual[key], expected[key], err_msg=key, **tol)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("input_kind", INPUTS)
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_backend_matches_reference(backend_under_test, cell, scenario, input_kind, dtype, n_threads):
+    case = Case(input_kind=input_kind, dtype=dtype, n_threads=n_threads, B=4, **cell,
+                **SCENARIOS[scenario])
+    _assert_same(case, backend_under_test)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cell=st.sampled_from(CELLS),
+    input_kind=st.sampled_from(INPUTS),
+    B=st.integers(1, 6),
+    T=st.integers(1, 8),
+    H=st.integers(1, 5),
+    padding=st.sampled_from(["pre", "post", "mixed", "none"]),
+    return_sequences=st.booleans(),
+    dropout=st.booleans(),
+    n_threads=st.integers(1, 3),
+    f32=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_backend_matches_reference_on_generated_shapes(backend_under_test, cell, input_kind, B, T,
+                                                       H, padding, return_sequences, dropout,
+                                                       n_threads, f32, seed):
+    case = Case(input_kind=input_kind, B=B, T=T, H=H, padding=padding,
+                return_sequences=return_sequences, dropout=dropout, n_threads=n_threads,
+                dtype=np.float32 if f32 else np.float64, seed=seed, **cell)
+    _assert_same(case, backend_under_test)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_all_padding_rows_keep_the_initial_state(backend_under_test, cell):
+    problem = Problem(Case(B=3, T=4, **cell))
+    problem.ids[1:] = 0  # rows 1 and 2 hold padding only
+    problem.packed = fastrnn.layers.pack_tokens(problem.ids)
+    for backend in (backend_under_test, "numpy"):
+        with fastrnn.use_backend(backend):
+            h_last, _, state, _ = problem.layer.forward(problem.params, problem.inp(),
+                                                        tuple(problem.h0))
+        for k, s in enumerate(state):
+            np.testing.assert_array_equal(s[1:], problem.h0[k][1:])
+        assert not np.allclose(h_last[0], problem.h0[0][0])
