@@ -20,7 +20,7 @@ DIRECTIVES = {
     "wraparound": False,
     "cdivision": True,
     "initializedcheck": False,
-    "embedsignature": True,
+    "binding": True,  # introspectable signatures (inspect.signature) without a docstring header
 }
 
 

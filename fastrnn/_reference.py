@@ -37,6 +37,16 @@ import numpy as np
 
 from ._config import ACT_HARD_SIGMOID, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH
 
+__all__ = [
+    "gru_backward",
+    "gru_forward",
+    "lstm_backward",
+    "lstm_forward",
+    "scatter_rows",
+    "simple_rnn_backward",
+    "simple_rnn_forward",
+]
+
 
 def activate(x, code):
     """Apply activation ``code`` elementwise (returns a new array)."""

@@ -1,0 +1,152 @@
+"""Layer behaviour on the backend in use: padding invariance, truncation memory, fused input."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from _model import CELLS, Case, Problem, cell_id
+from fastrnn.layers import DenseInput, Recurrent, TokenInput, pack_dense, pack_tokens
+
+
+def _outputs_and_grads(layer, params, ids, E, d_last):
+    packed = pack_tokens(ids)
+    inp = TokenInput(packed.data, packed.start, E)
+    h, _, _, cache = layer.forward(params, inp, training=True)
+    grads, dE, _ = layer.backward(params, cache, d_last=d_last)
+    return h, grads, dE
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_pre_post_and_unpadded_sequences_are_identical(cell, rng):
+    layer = Recurrent(cell["cell"], 4, reset_after=cell.get("reset_after", True))
+    params = layer.init_params(rng, 3, np.float64)
+    E = rng.normal(size=(9, 3))
+    seqs = [rng.integers(1, 9, size=L) for L in (5, 2, 4)]
+    T = 10  # room for the longest sequence on every other step
+    pre = np.zeros((3, T), int)
+    post = np.zeros((3, T), int)
+    interior = np.zeros((3, T), int)
+    for b, s in enumerate(seqs):
+        pre[b, T - len(s):] = s
+        post[b, :len(s)] = s
+        interior[b, 1::2][:len(s)] = s
+    unpadded = [np.array(s)[None] for s in seqs]
+    d_last = rng.normal(size=(3, 4))
+    ref = _outputs_and_grads(layer, params, pre, E, d_last)
+    for variant in (post, interior):
+        got = _outputs_and_grads(layer, params, variant, E, d_last)
+        np.testing.assert_array_equal(got[0], ref[0])
+        for k in ref[1]:
+            np.testing.assert_array_equal(got[1][k], ref[1][k])
+        np.testing.assert_array_equal(got[2], ref[2])
+    # one sequence at a time, without any padding, gives the same rows
+    for b, s in enumerate(unpadded):
+        h, _, _ = _outputs_and_grads(layer, params, s, E, d_last[b:b + 1])
+        np.testing.assert_allclose(h[0], ref[0][b], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_truncated_training_stores_only_the_window(cell, rng):
+    layer = Recurrent(cell["cell"], 6, reset_after=cell.get("reset_after", True))
+    params = layer.init_params(rng, 4)
+    packed = pack_tokens(rng.integers(1, 50, size=(5, 200)))
+    inp = TokenInput(packed.data, packed.start, rng.normal(size=(50, 4)).astype(np.float32))
+    _, _, _, cache = layer.forward(params, inp, training=True, bptt_truncate=10)
+    assert cache["H_seq"].shape == (10, 5, 6)
+    for arr in cache["stored"]:
+        assert arr.shape[0] == 10
+    _, _, _, full = layer.forward(params, inp, training=True)
+    assert full["H_seq"].shape == (200, 5, 6)
+    # truncation only changes what is differentiated, not the forward result
+    h_trunc, _, _, _ = layer.forward(params, inp, training=True, bptt_truncate=10)
+    h_full, _, _, _ = layer.forward(params, inp)
+    np.testing.assert_allclose(h_trunc, h_full, rtol=1e-6)
+
+
+def test_one_hot_input_never_builds_the_one_hot_tensor(rng):
+    V, B, T, H = 200_000, 4, 50, 8
+    layer = Recurrent("simple", H)
+    params = layer.init_params(rng, V)
+    packed = pack_tokens(rng.integers(1, 100, size=(B, T)))
+    inp = TokenInput(packed.data, packed.start, None)
+    tracemalloc.start()
+    _, _, _, cache = layer.forward(params, inp, training=True)
+    grads, _, _ = layer.backward(params, cache, d_last=np.ones((B, H), np.float32))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    one_hot_bytes = B * T * V * 4  # the (B, T, V) float32 tensor the tutorial builds
+    kernel_grad_bytes = V * H * 4  # dW itself is (V, H)
+    assert peak < kernel_grad_bytes * 3 < one_hot_bytes
+    # the gradient reaches only the rows of the tokens that occur
+    touched = np.flatnonzero(np.abs(grads["kernel"]).sum(axis=1))
+    assert set(touched) <= set(np.unique(packed.data[packed.data > 0]))
+
+
+def test_token_projection_table_has_one_row_per_distinct_token(rng):
+    layer = Recurrent("lstm", 3)
+    params = layer.init_params(rng, 2)
+    ids = np.array([[0, 4, 4, 9], [4, 9, 9, 9]])
+    packed = pack_tokens(ids)
+    inp = TokenInput(packed.data, packed.start, rng.normal(size=(10, 2)).astype(np.float32))
+    from fastrnn.layers.projection import project
+    table, idx, _ = project(inp, params["kernel"], params["bias"])
+    assert table.shape == (2, 12)  # tokens 4 and 9
+    np.testing.assert_allclose(table[idx[-1, 1]], inp.embeddings[9] @ params["kernel"] + params["bias"],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_dropout_masks_of_ones_change_nothing(cell):
+    case = Case(dropout=False, return_sequences=True, **cell)
+    plain = Problem(case)
+    ones = Problem(case)
+    ones.in_mask = np.ones((case.B, case.D))
+    ones.rec_mask = np.ones((case.B, case.H))
+    for a, b in zip(plain.analytic()[:3], ones.analytic()[:3]):
+        if isinstance(a, dict):
+            for k in a:
+                np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-13)
+        else:
+            for x, y in zip(np.atleast_1d(a), np.atleast_1d(b)):
+                np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-13)
+
+
+def test_dense_input_without_mask_uses_every_step(rng):
+    layer = Recurrent("gru", 3)
+    params = layer.init_params(rng, 2, np.float64)
+    X = rng.normal(size=(2, 5, 2))
+    packed = pack_dense(X)
+    h, _, _, _ = layer.forward(params, DenseInput(packed.data, packed.start))
+    h_short, _, _, _ = layer.forward(params, DenseInput(packed.data[1:], packed.start))
+    assert not np.allclose(h, h_short)
+
+
+def test_parameter_shapes_and_counts_follow_keras():
+    # REFERENCE.md section 2
+    assert Recurrent("simple", 32).count_params(32) == 2080
+    assert Recurrent("simple", 32).count_params(100) == 4256
+    assert Recurrent("simple", 8).count_params(32) == 328
+    assert Recurrent("lstm", 32).count_params(2) == 4480
+    assert Recurrent("lstm", 8).count_params(16) == 800
+    assert Recurrent("gru", 8).count_params(16) == 624
+    assert Recurrent("gru", 256).count_params(256) == 394752
+    assert Recurrent("gru", 128).count_params(256) == 148224
+    assert Recurrent("lstm", 4).count_params(8) == 208
+    assert Recurrent("gru", 8, reset_after=False).count_params(16) == 3 * (16 * 8 + 8 * 8 + 8)
+    assert Recurrent("gru", 8).param_shapes(16)["bias"] == (2, 24)
+
+
+def test_keras_initialisation(rng):
+    layer = Recurrent("lstm", 5)
+    p = layer.init_params(rng, 3)
+    assert p["kernel"].dtype == np.float32
+    np.testing.assert_allclose(p["recurrent_kernel"] @ p["recurrent_kernel"].T, np.eye(5), atol=1e-5)
+    np.testing.assert_array_equal(p["bias"][5:10], 1.0)
+    np.testing.assert_array_equal(np.delete(p["bias"], np.s_[5:10]), 0.0)
+    limit = np.sqrt(6 / (3 + 20))
+    assert np.abs(p["kernel"]).max() <= limit
+    with pytest.raises(ValueError, match="activation"):
+        Recurrent("lstm", 3, activation="swish")
+    with pytest.raises(ValueError, match="cell"):
+        Recurrent("transformer", 3)
