@@ -1,15 +1,20 @@
 """fastrnn: recurrent networks with Numba/Cython time loops behind a scikit-learn API."""
 
 from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
+from .estimators import RNNClassifier, RNNRegressor
+from .text import pad_sequences
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AVAILABLE_BACKENDS",
     "BACKEND",
+    "RNNClassifier",
+    "RNNRegressor",
     "__version__",
     "current_backend",
     "get_kernels",
+    "pad_sequences",
     "use_backend",
 ]
 

@@ -1,0 +1,248 @@
+"""RNNClassifier: a recurrent network with a sigmoid (two classes) or softmax head."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, softmax
+from ._base import BaseRNN
+
+
+class RNNClassifier(ClassifierMixin, BaseRNN):
+    """Recurrent neural network classifier (SimpleRNN, LSTM or GRU) with Keras semantics.
+
+    Input is a 2-D integer array ``(n_samples, n_timesteps)`` of token ids (0 is
+    padding; a list of id lists of different lengths is pre-padded), or float
+    sequences: 2-D ``(n_samples, n_timesteps)`` (one feature per step) or 3-D
+    ``(n_samples, n_timesteps, n_features)``.
+
+    Parameters
+    ----------
+    cell : {"simple", "lstm", "gru"}, default "lstm"
+    units : int or tuple of int, default 32
+        Units per recurrent layer; a tuple stacks layers (all but the last return
+        sequences internally).
+    bidirectional : bool, default False
+        Wrap every recurrent layer in a bidirectional (concatenating) layer.
+    reset_after : bool, default True
+        GRU variant (Keras default True).
+    activation : str, default "tanh"
+    recurrent_activation : str, default "sigmoid"
+    use_bias : bool, default True
+    unit_forget_bias : bool, default True
+    embedding_dim : int, default 32
+    vocab_size : int or None, default None
+        Number of token ids; None infers ``max id + 1`` in ``fit``.  Ids
+        ``>= vocab_size`` at predict time raise a ``ValueError`` (map unknown words
+        to an out-of-vocabulary id beforehand, as Keras's loaders do with id 2).
+    input_encoding : {"embedding", "onehot"}, default "embedding"
+        How token ids enter the first layer; "onehot" is exact one-hot input
+        (never materialised).
+    head : {"last", "flatten", "mean", "max"}, default "last"
+        Features fed to the output layer: the last state, all steps flattened,
+        or mean/max pooling over the non-padded steps.
+    optimizer : {"sgd", "rmsprop", "adam", "adamw"}, default "adam"
+    learning_rate : float, default 0.001
+    momentum : float, default 0.0
+        SGD only.
+    nesterov : bool, default False
+        SGD only.
+    weight_decay : float, default 0.004
+        AdamW only (decoupled weight decay, Keras's default).
+    batch_size : int, default 32
+    max_iter : int, default 10
+        Epochs.
+    shuffle : bool, default True
+    alpha : float, default 0.0
+        L2 penalty ``alpha * sum(W**2)`` on the kernels (not biases or embeddings),
+        like a Keras ``l2(alpha)`` regulariser.
+    clipnorm, clipvalue : float or None, default None
+        Per-array gradient clipping, as in Keras optimizers.
+    bptt_truncate : int or None, default None
+        Backpropagate through at most the last ``k`` steps (None = full BPTT).
+    dropout, recurrent_dropout : float, default 0.0
+        Fraction of inputs / recurrent state dropped, one mask per sequence.
+    early_stopping : bool, default False
+    validation_fraction : float, default 0.1
+        Stratified, seeded hold-out used when ``early_stopping`` and no
+        ``validation_data``.
+    n_iter_no_change : int, default 3
+        Patience, in epochs.
+    tol : float, default 1e-4
+        Minimum improvement of the monitored value.
+    monitor : {"val_loss", "val_score"}, default "val_loss"
+    restore_best_weights : bool, default True
+    random_state : int, RandomState or None, default None
+    verbose : int, default 0
+        0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+    warm_start : bool, default False
+    n_threads : int or None, default None
+        Kernel threads; None uses ``FASTRNN_NUM_THREADS``, ``OMP_NUM_THREADS`` or
+        the available cores.
+    dtype : {"float32", "float64"}, default "float32"
+    callbacks : list of fastrnn.callbacks.Callback or None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    params_ : dict
+        The weights (see :meth:`get_weights` for Keras's layout).
+    history_ : dict of str to list
+        Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``,
+        ``val_accuracy``.
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_loss_ : float
+    best_epoch_ : int
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Timesteps of the training input.
+    """
+
+    _parameter_constraints = {
+        **BaseRNN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
+                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 unit_forget_bias=True, embedding_dim=32, vocab_size=None,
+                 input_encoding="embedding", head="last", optimizer="adam", learning_rate=0.001,
+                 momentum=0.0, nesterov=False, weight_decay=0.004, batch_size=32, max_iter=10,
+                 shuffle=True, alpha=0.0, clipnorm=None, clipvalue=None, bptt_truncate=None,
+                 dropout=0.0, recurrent_dropout=0.0, class_weight=None, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
+                 restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
+                 n_threads=None, dtype="float32", callbacks=None):
+        super().__init__(
+            cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
+            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+            unit_forget_bias=unit_forget_bias, embedding_dim=embedding_dim, vocab_size=vocab_size,
+            input_encoding=input_encoding, head=head, optimizer=optimizer,
+            learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+            weight_decay=weight_decay, batch_size=batch_size, max_iter=max_iter, shuffle=shuffle,
+            alpha=alpha, clipnorm=clipnorm, clipvalue=clipvalue, bptt_truncate=bptt_truncate,
+            dropout=dropout, recurrent_dropout=recurrent_dropout, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
+            monitor=monitor, restore_best_weights=restore_best_weights,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            n_threads=n_threads, dtype=dtype, callbacks=callbacks)
+        self.class_weight = class_weight
+
+    _metric_name = "accuracy"
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train on ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        validation_data : tuple (X_val, y_val), optional
+            Overrides ``validation_fraction``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, validation_data)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
+        if not hasattr(self, "classes_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    # ---------------------------------------------------------------- targets
+    def _encode_targets(self, y, reset, classes=None, n_samples=None):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+        if n_samples is not None and len(y) != n_samples:
+            raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(classes if classes is not None else y)
+            if len(self.classes_) < 2:
+                raise ValueError(f"the classifier needs at least 2 classes in y; got only "
+                                 f"{self.classes_.tolist()}")
+            self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
+            self._loss = binary_crossentropy if self.n_outputs_ == 1 else categorical_crossentropy
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(f"y holds labels not seen in the first fit: {unseen.tolist()}; "
+                             f"known classes are {self.classes_.tolist()}")
+        return np.searchsorted(self.classes_, y)
+
+    def _class_weights(self, y_enc):
+        if self.class_weight is None:
+            return 1.0
+        if isinstance(self.class_weight, str):  # "balanced"
+            present = np.unique(y_enc)
+            cw = compute_class_weight("balanced", classes=present, y=y_enc)
+            table = np.ones(len(self.classes_))
+            table[present] = cw
+            return table[y_enc]
+        table = np.ones(len(self.classes_))
+        for label, weight in self.class_weight.items():
+            hit = np.flatnonzero(self.classes_ == label)
+            if not len(hit):
+                raise ValueError(f"class_weight names label {label!r}, which is not in classes_")
+            table[hit[0]] = weight
+        return table[y_enc]
+
+    def _metric(self, outputs, y, w):
+        pred = (outputs[:, 0] > 0).astype(int) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
+        return float(((pred == y) * w).sum() / w.sum())
+
+    def _split_validation(self, X, y, w, rng):
+        idx = np.arange(len(X))
+        seed = int(rng.integers(2**31 - 1))
+        try:
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed,
+                                      stratify=y)
+        except ValueError:  # a class too rare to stratify
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+        if len(tr) == 0 or len(va) == 0:
+            raise ValueError("too few samples to hold out a validation set; lower "
+                             "validation_fraction or pass validation_data")
+        return X[tr], y[tr], w[tr], (X[va], y[va], np.ones(len(va)))
+
+    # ---------------------------------------------------------------- predict
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
+        out = self._forward_fast(X)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        out = self._forward_fast(X)
+        if out.shape[1] == 1:
+            p = sigmoid(out[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return softmax(out)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted labels (original label values)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+

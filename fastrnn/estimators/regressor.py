@@ -1,0 +1,89 @@
+"""RNNRegressor: a recurrent network with a linear head and mean squared error."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.model_selection import train_test_split
+
+from ..losses import mean_squared_error
+from ._base import BaseRNN
+
+
+class RNNRegressor(RegressorMixin, BaseRNN):
+    """Recurrent neural network regressor (SimpleRNN, LSTM or GRU) with Keras semantics.
+
+    Same parameters and input conventions as :class:`fastrnn.RNNClassifier`
+    (without ``class_weight``); the output layer is linear, the loss is the mean
+    squared error, ``y`` may have several outputs, and ``score`` is R^2.
+
+    Attributes
+    ----------
+    params_ : dict
+    history_ : dict of str to list
+        Per-epoch ``loss``, ``r2`` and, with validation, ``val_loss``, ``val_r2``.
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+    best_loss_ : float
+    best_epoch_ : int
+    n_iter_ : int
+    n_features_in_ : int
+    n_outputs_ : int
+    """
+
+    _metric_name = "r2"
+    _loss = staticmethod(mean_squared_error)
+
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train on ``X``, ``y`` (shape (n_samples,) or (n_samples, n_outputs)).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight, validation_data)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``X``, ``y``."""
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _encode_targets(self, y, reset, classes=None, n_samples=None):
+        y = np.asarray(y)
+        if y.dtype.kind not in "iufb":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("y must be numeric for a regressor") from None
+        if y.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        if n_samples is not None and len(y) != n_samples:
+            raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
+        y = y.astype(np.float64)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        y2 = y[:, None] if y.ndim == 1 else y
+        if reset:
+            self._y_ndim = y.ndim
+            self.n_outputs_ = y2.shape[1]
+        elif y2.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y2.shape[1]} outputs, the model has {self.n_outputs_}")
+        return y2
+
+    def _metric(self, outputs, y, w):
+        mean = (y * w[:, None]).sum(axis=0) / w.sum()
+        ss_res = (((y - outputs) ** 2) * w[:, None]).sum(axis=0)
+        ss_tot = (((y - mean) ** 2) * w[:, None]).sum(axis=0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        return float(r2.mean())
+
+    def _split_validation(self, X, y, w, rng):
+        idx = np.arange(len(X))
+        tr, va = train_test_split(idx, test_size=self.validation_fraction,
+                                  random_state=int(rng.integers(2**31 - 1)))
+        if len(tr) == 0 or len(va) == 0:
+            raise ValueError("too few samples to hold out a validation set; lower "
+                             "validation_fraction or pass validation_data")
+        return X[tr], y[tr], w[tr], (X[va], y[va], np.ones(len(va)))
+
+    def predict(self, X):
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``."""
+        out = self._forward_fast(X)
+        return out[:, 0] if self._y_ndim == 1 else out

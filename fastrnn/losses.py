@@ -1,0 +1,102 @@
+"""Losses on the network's logits, as (weighted) means over the batch like Keras.
+
+Each function takes ``logits`` of shape (B, K), targets and per-sample weights
+``w`` of shape (B,) that sum to the batch weight, and returns the mean loss and
+its gradient with respect to the logits.
+"""
+
+import numpy as np
+
+_EPS = 1e-7  # Keras's backend epsilon: probabilities are clipped to [eps, 1 - eps]
+
+
+def sigmoid(x):
+    """Numerically stable logistic function."""
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out
+
+
+def softmax(x):
+    """Row-wise softmax."""
+    z = np.exp(x - x.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def binary_crossentropy(logits, y, w):
+    """Sigmoid + binary cross-entropy.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (B, 1)
+    y : ndarray of shape (B,), values in {0, 1}
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    loss : float
+    d_logits : ndarray of shape (B, 1)
+    """
+    z = logits[:, 0]
+    # log(1 + exp(-|z|)) form: exact and overflow-free
+    per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    total = w.sum()
+    grad = (sigmoid(z) - y) * w / total
+    return float((per * w).sum() / total), grad[:, None].astype(logits.dtype)
+
+
+def categorical_crossentropy(logits, y, w):
+    """Softmax + sparse categorical cross-entropy.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (B, K)
+    y : ndarray of shape (B,), int class indices
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    loss : float
+    d_logits : ndarray of shape (B, K)
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(y))
+    total = w.sum()
+    loss = -(log_p[rows, y] * w).sum() / total
+    grad = np.exp(log_p)
+    grad[rows, y] -= 1.0
+    grad *= (w / total)[:, None]
+    return float(loss), grad.astype(logits.dtype)
+
+
+def mean_squared_error(outputs, y, w):
+    """Mean squared error averaged over outputs, then (weighted) over samples.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (B, K)
+    y : ndarray of shape (B, K)
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    loss : float
+    d_outputs : ndarray of shape (B, K)
+    """
+    diff = outputs - y
+    K = outputs.shape[1]
+    total = w.sum()
+    loss = ((diff ** 2).mean(axis=1) * w).sum() / total
+    grad = 2.0 * diff / K * (w / total)[:, None]
+    return float(loss), grad.astype(outputs.dtype)
+
+
+LOSS_FUNCTIONS = {
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "mean_squared_error": mean_squared_error,
+}

@@ -1,0 +1,114 @@
+"""Optimizers with Keras's update rules and defaults.
+
+An optimizer holds only its hyper-parameters and slot arrays (moments); the
+parameters are passed to :meth:`update` as a list of arrays and changed in place.
+"""
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: gradient clipping and L2 shared by every rule."""
+
+    def __init__(self, learning_rate, clipnorm=None, clipvalue=None):
+        self.learning_rate = learning_rate
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.iterations = 0
+
+    def _prepare(self, grads):
+        if self.clipvalue is not None:
+            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            # Keras clipnorm: each gradient clipped to the norm on its own
+            grads = [g * min(1.0, self.clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
+                     for g in grads]
+        return grads
+
+    def update(self, params, grads):
+        """Apply one step to ``params`` (list of arrays, changed in place)."""
+        grads = self._prepare(grads)
+        self.iterations += 1
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._apply(i, p, g)
+
+    def _apply(self, i, p, g):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """``v = momentum * v - lr * g``; ``p += v`` (Nesterov: ``p += momentum * v - lr * g``)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kw):
+        super().__init__(learning_rate, **kw)
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocity = {}
+
+    def _apply(self, i, p, g):
+        if self.momentum == 0:
+            p -= (self.learning_rate * g).astype(p.dtype)
+            return
+        v = self.velocity.setdefault(i, np.zeros_like(p))
+        v *= self.momentum
+        v -= self.learning_rate * g
+        if self.nesterov:
+            p += self.momentum * v - self.learning_rate * g
+        else:
+            p += v
+
+
+class RMSprop(Optimizer):
+    """``a = rho a + (1 - rho) g^2``; ``p -= lr g / sqrt(a + eps)`` (Keras 3: rho 0.9, eps 1e-7)."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, **kw):
+        super().__init__(learning_rate, **kw)
+        self.rho = rho
+        self.epsilon = epsilon
+        self.acc = {}
+
+    def _apply(self, i, p, g):
+        a = self.acc.setdefault(i, np.zeros_like(p))
+        a *= self.rho
+        a += (1 - self.rho) * g * g
+        p -= self.learning_rate * g / np.sqrt(a + self.epsilon)
+
+
+class Adam(Optimizer):
+    """Adam with Keras's bias correction folded into the step size; AdamW when ``weight_decay``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, **kw):
+        super().__init__(learning_rate, **kw)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.weight_decay = weight_decay
+        self.m = {}
+        self.v = {}
+
+    def _apply(self, i, p, g):
+        t = self.iterations
+        if self.weight_decay:
+            p -= self.learning_rate * self.weight_decay * p  # decoupled decay (AdamW)
+        m = self.m.setdefault(i, np.zeros_like(p))
+        v = self.v.setdefault(i, np.zeros_like(p))
+        m += (1 - self.beta_1) * (g - m)
+        v += (1 - self.beta_2) * (g * g - v)
+        lr = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        p -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(p.dtype)
+
+
+def make_optimizer(name, learning_rate, *, momentum=0.0, nesterov=False, weight_decay=0.0,
+                   clipnorm=None, clipvalue=None):
+    """Build the optimizer called ``name`` (sgd, rmsprop, adam, adamw)."""
+    clip = {"clipnorm": clipnorm, "clipvalue": clipvalue}
+    if name == "sgd":
+        return SGD(learning_rate, momentum=momentum, nesterov=nesterov, **clip)
+    if name == "rmsprop":
+        return RMSprop(learning_rate, **clip)
+    if name == "adam":
+        return Adam(learning_rate, **clip)
+    if name == "adamw":
+        return Adam(learning_rate, weight_decay=weight_decay, **clip)
+    raise ValueError(f"unknown optimizer {name!r}")

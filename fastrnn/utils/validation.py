@@ -1,0 +1,91 @@
+"""Input checks shared by the estimators: clear errors that name the problem."""
+
+import numbers
+import os
+
+import numpy as np
+
+from ..text import pad_sequences
+
+
+def default_n_threads():
+    """Threads for the kernels: respects OMP_NUM_THREADS (set by joblib/loky/Dask workers)."""
+    for var in ("FASTRNN_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _is_ragged(X):
+    if isinstance(X, np.ndarray):
+        return X.dtype == object
+    return isinstance(X, (list, tuple))
+
+
+def check_sequences(X, *, allow_tokens=True):
+    """Validate and encode model input.
+
+    Parameters
+    ----------
+    X : array-like
+        2-D int ``(n, T)`` token ids (0 = padding), a list of id lists of
+        different lengths (pre-padded like Keras), 2-D float ``(n, T)`` (one
+        feature per step) or 3-D float ``(n, T, F)``.
+
+    Returns
+    -------
+    X : ndarray of shape (n, T) int32 or (n, T, F) float
+    kind : {"tokens", "dense"}
+    """
+    if _is_ragged(X):
+        items = list(X)
+        if not items:
+            raise ValueError("X is empty: at least one sample is required")
+        first = np.asarray(items[0]) if hasattr(items[0], "__len__") else None
+        if first is not None and first.dtype.kind in "iub" or (first is not None and first.size == 0):
+            try:
+                X = pad_sequences(items, dtype="int64")
+            except ValueError as exc:
+                raise ValueError(f"X could not be read as token id sequences: {exc}") from None
+        else:
+            X = np.asarray(items)
+    X = np.asarray(X)
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("X holds non-numeric values; expected token ids or numbers") from None
+    if X.dtype.kind in "US":
+        raise ValueError("X holds strings; encode text first (e.g. with fastrnn.TextSequencer)")
+    if X.ndim not in (2, 3):
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_timesteps) or 3-D (n_samples, n_timesteps, n_features); "
+            f"got {X.ndim}-D input with shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"X is empty: found 0 samples (shape {X.shape}); at least one is required")
+    if X.shape[1] == 0:
+        raise ValueError(f"X has 0 timesteps (shape {X.shape}); at least one is required")
+    if X.ndim == 3 and X.shape[2] == 0:
+        raise ValueError(f"X has 0 features (shape {X.shape})")
+    if X.dtype.kind in "iu" and X.ndim == 2 and allow_tokens:
+        if X.min() < 0:
+            raise ValueError(f"X holds negative token ids (min {X.min()}); ids must be >= 0 "
+                             "(0 = padding)")
+        if X.max() >= np.iinfo(np.int32).max:
+            raise ValueError("token ids must fit in int32")
+        return np.ascontiguousarray(X, dtype=np.int32), "tokens"
+    if X.dtype.kind == "c":
+        raise ValueError("X holds complex numbers; expected real values")
+    X = np.asarray(X, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity")
+    if X.ndim == 2:
+        X = X[:, :, None]
+    return X, "dense"
+
+
+def check_positive_int(value, name):
+    if not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
