@@ -1,0 +1,48 @@
+"""First-call cost of the Numba engine: cold (empty cache) and from Numba's on-disk cache.
+
+Run: ``python bench/compile_time.py``.  Each measurement is a fresh Python
+process that imports fastrnn and calls every kernel (forward and backward of
+every cell, float32 and float64, serial and parallel) once on tiny inputs; the
+cold run points ``NUMBA_CACHE_DIR`` at an empty directory.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+WARM_UP = r"""
+import time
+t0 = time.perf_counter()
+import numpy as np
+import fastrnn
+from fastrnn.layers import Recurrent, TokenInput, pack_tokens
+t_import = time.perf_counter() - t0
+rng = np.random.default_rng(0)
+ids = pack_tokens(rng.integers(1, 5, size=(4, 3)))
+for dtype in (np.float32, np.float64):
+    for n_threads in (1, 2):
+        for cell, ra in (("simple", True), ("lstm", True), ("gru", True), ("gru", False)):
+            layer = Recurrent(cell, 2, reset_after=ra)
+            p = layer.init_params(rng, 2, dtype)
+            inp = TokenInput(ids.data, ids.start, rng.normal(size=(5, 2)).astype(dtype))
+            _, _, _, cache = layer.forward(p, inp, training=True, n_threads=n_threads)
+            layer.backward(p, cache, d_last=np.ones((4, 2), dtype))
+print(json.dumps({"import": t_import, "total": time.perf_counter() - t0}))
+"""
+
+
+def measure(cache_dir):
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir, "FASTRNN_BACKEND": "numba"}
+    out = subprocess.run([sys.executable, "-c", "import json\n" + WARM_UP], env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = measure(cache_dir)
+        warm = measure(cache_dir)
+    print(f"cold (empty cache): {cold['total']:.1f} s (of which import {cold['import']:.1f} s)")
+    print(f"from cache:         {warm['total']:.1f} s (of which import {warm['import']:.1f} s)")
