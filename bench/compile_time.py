@@ -22,7 +22,7 @@ t_import = time.perf_counter() - t0
 rng = np.random.default_rng(0)
 ids = pack_tokens(rng.integers(1, 5, size=(4, 3)))
 for dtype in (np.float32, np.float64):
-    for n_threads in (1, 2):
+    for n_threads in (1, 2):  # one compiled variant serves both
         for cell, ra in (("simple", True), ("lstm", True), ("gru", True), ("gru", False)):
             layer = Recurrent(cell, 2, reset_after=ra)
             p = layer.init_params(rng, 2, dtype)

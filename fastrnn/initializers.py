@@ -43,7 +43,7 @@ def orthogonal(rng, shape, dtype=np.float32, gain=1.0):
     q *= np.sign(np.diag(r))  # make the decomposition unique
     if rows < cols:
         q = q.T
-    return (gain * q[:rows, :cols]).astype(dtype)
+    return np.ascontiguousarray(gain * q[:rows, :cols], dtype=dtype)
 
 
 def zeros(shape, dtype=np.float32):

@@ -14,11 +14,19 @@ import numpy as np
 
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
+from .layers._packing import balanced_order
 
 
 def pack_batch(X, input_kind):
     """Kernel layout of a batch of encoded inputs (ids (B, T) or floats (B, T, F))."""
     return pack_dense(X) if input_kind == "dense" else pack_tokens(X)
+
+
+def batch_rows(X, rows, input_kind, n_threads):
+    """Reorder a batch's rows so padding costs nothing (see :func:`balanced_order`)."""
+    if input_kind == "dense" or len(rows) < 2:
+        return rows
+    return rows[balanced_order((X[rows] != 0).sum(axis=1), n_threads)]
 
 
 def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
@@ -119,12 +127,12 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
 
 def predict_outputs(net, params, X, batch_size, n_threads):
     """Raw network outputs (logits) for every row of ``X``."""
-    out = []
+    out = np.empty((len(X), net.n_outputs), dtype=net.weights(params)[0].dtype)
     for lo in range(0, len(X), batch_size):
-        logits, _ = net.forward(params, pack_batch(X[lo:lo + batch_size], net.input_kind),
-                                n_threads=n_threads)
-        out.append(logits)
-    return np.concatenate(out) if out else np.zeros((0, net.n_outputs))
+        rows = batch_rows(X, np.arange(lo, min(lo + batch_size, len(X))), net.input_kind, n_threads)
+        logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
+        out[rows] = logits
+    return out
 
 
 def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, history=None,
@@ -166,6 +174,10 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
     model.stop_training_ = False
     notify(cfg.callbacks, "on_train_begin", model, n_epochs=epoch_offset + cfg.n_epochs)
     epoch = epoch_offset
+    # a diverging run is detected below and reported once; NumPy's own overflow
+    # warnings on the way there would only be noise
+    errstate = np.errstate(over="ignore", invalid="ignore")
+    errstate.__enter__()
     try:
         for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
             notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
@@ -173,7 +185,8 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
             n_batches = max(1, -(-n // cfg.batch_size))
             total_loss = total_metric = total_w = 0.0
             for bi in range(n_batches):
-                rows = order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]
+                rows = batch_rows(X, order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size],
+                                  net.input_kind, cfg.n_threads)
                 packed = pack_batch(X[rows], net.input_kind)
                 masks = dropout_masks(rng, net, len(rows), cfg.dropout, cfg.recurrent_dropout, dtype)
                 logits, cache = net.forward(params, packed, training=True, masks=masks,
@@ -228,6 +241,8 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
         stopped = "interrupted"
         warnings.warn("fit interrupted by the user: keeping the best weights seen so far",
                       RuntimeWarning, stacklevel=3)
+    finally:
+        errstate.__exit__(None, None, None)
     if stopped == "non_finite":
         warnings.warn(f"training diverged (non-finite loss) in epoch {epoch + 1}: stopped and "
                       "restored the best weights seen; try a lower learning_rate or clipnorm",

@@ -179,9 +179,9 @@ class BaseRNN(BaseEstimator):
                                  f"{self.n_timesteps_}")
         else:
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has {X.shape[1]} features (timesteps), but "
-                                 f"{type(self).__name__} is expecting {self.n_features_in_} "
-                                 "features as input")
+                raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                                 f"expecting {self.n_features_in_} features as input (for float "
+                                 "sequences, features are timesteps)")
             if X.shape[2] != self.n_step_features_:
                 raise ValueError(f"X has {X.shape[2]} features per step, expected "
                                  f"{self.n_step_features_}")

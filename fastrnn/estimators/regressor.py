@@ -46,6 +46,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         y = np.asarray(y)
         if y.dtype.kind not in "iufb":
             try:
@@ -82,6 +84,12 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             raise ValueError("too few samples to hold out a validation set; lower "
                              "validation_fraction or pass validation_data")
         return X[tr], y[tr], w[tr], (X[va], y[va], np.ones(len(va)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.regressor_tags.poor_score = True  # see RNNClassifier.__sklearn_tags__
+        return tags
 
     def predict(self, X):
         """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``."""

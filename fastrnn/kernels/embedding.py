@@ -1,9 +1,11 @@
 """Scatter-add of per-step input gradients into table rows (Numba)."""
 
-from ._activations import jit_serial
+from numba import njit
+
+from .._config import FASTMATH_FLAGS, NUMBA_CACHE
 
 
-@jit_serial
+@njit(cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS)
 def _scatter_rows(dA, idx, start, d_table):
     T, B, G = dA.shape
     d_table[:, :] = 0.0

@@ -1,209 +1,170 @@
 """GRU kernels (Numba), gates packed z, r, h.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
-from numba import prange
 
-from ._activations import activate, activate_grad, active_end, chunk_bounds, jit_parallel, jit_serial
+from ._activations import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
 
 
-def _forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_after, n_threads,
-             H_seq, gates, aux, h_out):
+@jit_chunk
+def _forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, act, rec_act, reset_after, H_seq,
+                  gates, aux, h_out, rec, rzr, ra, rh, hm, j, lo, hi):
     T = idx.shape[0]
-    B, H = h0.shape
+    H = h_out.shape[1]
     store_h = H_seq.shape[0] > 0
     store_g = gates.shape[0] > 0
     store_a = aux.shape[0] > 0
     use_mask = rec_mask.shape[0] > 0
-    h_out[:, :] = h0
-    Uzr = np.ascontiguousarray(U[:, :2 * H])
-    Uh = np.ascontiguousarray(U[:, 2 * H:])
-    rec = np.empty((B, 3 * H), dtype=h0.dtype)
-    rzr = np.empty((B, 2 * H), dtype=h0.dtype)
-    ra = np.empty_like(h0)
-    rh = np.empty_like(h0)
-    hm = np.empty_like(h0)
-    n_chunks = max(1, min(n_threads, B))
-    for j in prange(n_chunks):
-        lo, hi = chunk_bounds(B, n_chunks, j)
-        for t in range(T):
-            end = active_end(start, lo, hi, t)
-            for b in range(lo, end):
-                for k in range(H):
-                    hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
-            if end > lo:
-                if reset_after:
-                    np.dot(hm[lo:end], U, rec[lo:end])
-                else:
-                    np.dot(hm[lo:end], Uzr, rzr[lo:end])
+    for t in range(T):
+        end = active_end(start, lo, hi, t)
+        for b in range(lo, end):
+            for k in range(H):
+                hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
+        if end > lo:
             if reset_after:
-                for b in range(lo, end):
-                    if start[b] > t:
-                        continue
-                    row = idx[t, b]
-                    for k in range(H):
-                        z = activate(table[row, k] + rec[b, k] + rb[k], rec_act)
-                        r = activate(table[row, H + k] + rec[b, H + k] + rb[H + k], rec_act)
-                        a = rec[b, 2 * H + k] + rb[2 * H + k]
-                        hh = activate(table[row, 2 * H + k] + r * a, act)
-                        h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
-                        if store_g:
-                            gates[t, b, k] = z
-                            gates[t, b, H + k] = r
-                            gates[t, b, 2 * H + k] = hh
-                        if store_a:
-                            aux[t, b, k] = a
+                np.dot(hm[lo:end], U, rec[lo:end])
             else:
-                for b in range(lo, end):
-                    if start[b] > t:
-                        for k in range(H):
-                            ra[b, k] = 0.0
-                        continue
-                    row = idx[t, b]
-                    for k in range(H):
-                        r = activate(table[row, H + k] + rzr[b, H + k], rec_act)
-                        rzr[b, H + k] = r
-                        ra[b, k] = r * hm[b, k]
-                if end > lo:
-                    np.dot(ra[lo:end], Uh, rh[lo:end])
-                for b in range(lo, end):
-                    if start[b] > t:
-                        continue
-                    row = idx[t, b]
-                    for k in range(H):
-                        z = activate(table[row, k] + rzr[b, k], rec_act)
-                        r = rzr[b, H + k]
-                        hh = activate(table[row, 2 * H + k] + rh[b, k], act)
-                        h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
-                        if store_g:
-                            gates[t, b, k] = z
-                            gates[t, b, H + k] = r
-                            gates[t, b, 2 * H + k] = hh
-                        if store_a:
-                            aux[t, b, k] = ra[b, k]
-            for b in range(lo, hi):
+                np.dot(hm[lo:end], Uzr, rzr[lo:end])
+        if reset_after:
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                row = idx[t, b]
+                for k in range(H):
+                    z = activate(table[row, k] + rec[b, k] + rb[k], rec_act)
+                    r = activate(table[row, H + k] + rec[b, H + k] + rb[H + k], rec_act)
+                    a = rec[b, 2 * H + k] + rb[2 * H + k]
+                    hh = activate(table[row, 2 * H + k] + r * a, act)
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
+                    if store_g:
+                        gates[t, b, k] = z
+                        gates[t, b, H + k] = r
+                        gates[t, b, 2 * H + k] = hh
+                    if store_a:
+                        aux[t, b, k] = a
+        else:
+            for b in range(lo, end):
                 if start[b] > t:
                     for k in range(H):
-                        if store_g:
-                            gates[t, b, k] = 0.0
-                            gates[t, b, H + k] = 0.0
-                            gates[t, b, 2 * H + k] = 0.0
-                        if store_a:
-                            aux[t, b, k] = 0.0
-                if store_h:
-                    for k in range(H):
-                        H_seq[t, b, k] = h_out[b, k]
+                        ra[b, k] = 0.0
+                    continue
+                row = idx[t, b]
+                for k in range(H):
+                    r = activate(table[row, H + k] + rzr[b, H + k], rec_act)
+                    rzr[b, H + k] = r
+                    ra[b, k] = r * hm[b, k]
+            if end > lo:
+                np.dot(ra[lo:end], Uh, rh[lo:end])
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                row = idx[t, b]
+                for k in range(H):
+                    z = activate(table[row, k] + rzr[b, k], rec_act)
+                    r = rzr[b, H + k]
+                    hh = activate(table[row, 2 * H + k] + rh[b, k], act)
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
+                    if store_g:
+                        gates[t, b, k] = z
+                        gates[t, b, H + k] = r
+                        gates[t, b, 2 * H + k] = hh
+                    if store_a:
+                        aux[t, b, k] = ra[b, k]
+        for b in range(lo, hi):
+            if start[b] > t:
+                for k in range(H):
+                    if store_g:
+                        gates[t, b, k] = 0.0
+                        gates[t, b, H + k] = 0.0
+                        gates[t, b, 2 * H + k] = 0.0
+                    if store_a:
+                        aux[t, b, k] = 0.0
+            if store_h:
+                for k in range(H):
+                    H_seq[t, b, k] = h_out[b, k]
 
 
-def _backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H_seq, gates, aux,
-              dH_seq, dh_last, dA, dU, drb, dh0):
+@jit_chunk
+def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after, H_seq, gates, aux,
+                   dH_seq, dA, dh, hm, dhm, dhz, dzh, dra, drec, dzr, dU_part, drb_part, tmp,
+                   tmp_zr, tmp_h, j, lo, hi):
     T = H_seq.shape[0]
-    B, H = h0.shape
+    H = h0.shape[1]
     G = 3 * H
     use_mask = rec_mask.shape[0] > 0
     many = dH_seq.shape[0] > 0
-    n_chunks = max(1, min(n_threads, B))
-    UT = np.ascontiguousarray(U.T)
-    UzrT = np.ascontiguousarray(U[:, :2 * H].T)
-    UhT = np.ascontiguousarray(U[:, 2 * H:].T)
-    dh0[:, :] = dh_last
-    hm = np.empty_like(h0)
-    dhm = np.empty_like(h0)
-    dhz = np.empty_like(h0)
-    dzh = np.empty_like(h0)
-    dra = np.empty_like(h0)
-    drec = np.empty((B, G), dtype=h0.dtype)
-    dzr = np.empty((B, 2 * H), dtype=h0.dtype)
-    dU_part = np.zeros((n_chunks, H, G), dtype=U.dtype)
-    drb_part = np.zeros((n_chunks, G), dtype=U.dtype)
-    tmp = np.empty((n_chunks, H, G), dtype=U.dtype)
-    tmp_zr = np.empty((n_chunks, H, 2 * H), dtype=U.dtype)
-    tmp_h = np.empty((n_chunks, H, H), dtype=U.dtype)
-    for j in prange(n_chunks):
-        lo, hi = chunk_bounds(B, n_chunks, j)
-        for t in range(T - 1, -1, -1):
-            end = active_end(start, lo, hi, t)
-            for b in range(lo, hi):
-                if many:
-                    for k in range(H):
-                        dh0[b, k] += dH_seq[t, b, k]
-                active = start[b] <= t
+    for t in range(T - 1, -1, -1):
+        end = active_end(start, lo, hi, t)
+        for b in range(lo, hi):
+            if many:
                 for k in range(H):
-                    prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                    dh[b, k] += dH_seq[t, b, k]
+            active = start[b] <= t
+            for k in range(H):
+                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                if b < end:
+                    hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+                if not active:
+                    dA[t, b, k] = 0.0
+                    dA[t, b, H + k] = 0.0
+                    dA[t, b, 2 * H + k] = 0.0
                     if b < end:
-                        hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-                    if not active:
-                        dA[t, b, k] = 0.0
-                        dA[t, b, H + k] = 0.0
-                        dA[t, b, 2 * H + k] = 0.0
-                        if b < end:
-                            drec[b, k] = 0.0
-                            drec[b, H + k] = 0.0
-                            drec[b, 2 * H + k] = 0.0
-                            dzr[b, k] = 0.0
-                            dzr[b, H + k] = 0.0
-                            dzh[b, k] = 0.0
-                        continue
-                    z = gates[t, b, k]
-                    r = gates[t, b, H + k]
-                    hh = gates[t, b, 2 * H + k]
-                    dh = dh0[b, k]
-                    dz = dh * (prev - hh) * activate_grad(z, rec_act)
-                    dhh = dh * (1.0 - z) * activate_grad(hh, act)
-                    dA[t, b, k] = dz
-                    dA[t, b, 2 * H + k] = dhh
-                    dhz[b, k] = dh * z
-                    if reset_after:
-                        dr = dhh * aux[t, b, k] * activate_grad(r, rec_act)
-                        dA[t, b, H + k] = dr
-                        drec[b, k] = dz
-                        drec[b, H + k] = dr
-                        drec[b, 2 * H + k] = dhh * r
-                    else:
-                        dzr[b, k] = dz
-                        dzh[b, k] = dhh
-            if end == lo:
-                continue
-            if reset_after:
-                np.dot(hm[lo:end].T, drec[lo:end], tmp[j])
-                dU_part[j] += tmp[j]
-                for b in range(lo, end):
-                    for k in range(G):
-                        drb_part[j, k] += drec[b, k]
-                np.dot(drec[lo:end], UT, dhm[lo:end])
-            else:
-                np.dot(dzh[lo:end], UhT, dra[lo:end])
-                for b in range(lo, end):
-                    if start[b] > t:
-                        continue
-                    for k in range(H):
-                        r = gates[t, b, H + k]
-                        dr = dra[b, k] * hm[b, k] * activate_grad(r, rec_act)
-                        dA[t, b, H + k] = dr
-                        dzr[b, H + k] = dr
-                np.dot(hm[lo:end].T, dzr[lo:end], tmp_zr[j])
-                np.dot(aux[t, lo:end].T, dzh[lo:end], tmp_h[j])
-                dU_part[j, :, :2 * H] += tmp_zr[j]
-                dU_part[j, :, 2 * H:] += tmp_h[j]
-                np.dot(dzr[lo:end], UzrT, dhm[lo:end])
-                for b in range(lo, end):
-                    for k in range(H):
-                        dhm[b, k] += dra[b, k] * gates[t, b, H + k]
+                        drec[b, k] = 0.0
+                        drec[b, H + k] = 0.0
+                        drec[b, 2 * H + k] = 0.0
+                        dzr[b, k] = 0.0
+                        dzr[b, H + k] = 0.0
+                        dzh[b, k] = 0.0
+                    continue
+                z = gates[t, b, k]
+                r = gates[t, b, H + k]
+                hh = gates[t, b, 2 * H + k]
+                dhk = dh[b, k]
+                dz = dhk * (prev - hh) * activate_grad(z, rec_act)
+                dhh = dhk * (1.0 - z) * activate_grad(hh, act)
+                dA[t, b, k] = dz
+                dA[t, b, 2 * H + k] = dhh
+                dhz[b, k] = dhk * z
+                if reset_after:
+                    dr = dhh * aux[t, b, k] * activate_grad(r, rec_act)
+                    dA[t, b, H + k] = dr
+                    drec[b, k] = dz
+                    drec[b, H + k] = dr
+                    drec[b, 2 * H + k] = dhh * r
+                else:
+                    dzr[b, k] = dz
+                    dzh[b, k] = dhh
+        if end == lo:
+            continue
+        if reset_after:
+            np.dot(hm[lo:end].T, drec[lo:end], tmp[j])
+            dU_part[j] += tmp[j]
             for b in range(lo, end):
-                if start[b] <= t:
-                    for k in range(H):
-                        m = rec_mask[b, k] if use_mask else 1.0
-                        dh0[b, k] = dhz[b, k] + dhm[b, k] * m
-    dU[:, :] = 0.0
-    drb[:] = 0.0
-    for j in range(n_chunks):
-        dU += dU_part[j]
-        drb += drb_part[j]
-
-
-_forward_serial = jit_serial(_forward)
-_forward_parallel = jit_parallel(_forward)
-_backward_serial = jit_serial(_backward)
-_backward_parallel = jit_parallel(_backward)
+                for k in range(G):
+                    drb_part[j, k] += drec[b, k]
+            np.dot(drec[lo:end], UT, dhm[lo:end])
+        else:
+            np.dot(dzh[lo:end], UhT, dra[lo:end])
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                for k in range(H):
+                    r = gates[t, b, H + k]
+                    dr = dra[b, k] * hm[b, k] * activate_grad(r, rec_act)
+                    dA[t, b, H + k] = dr
+                    dzr[b, H + k] = dr
+            np.dot(hm[lo:end].T, dzr[lo:end], tmp_zr[j])
+            np.dot(aux[t, lo:end].T, dzh[lo:end], tmp_h[j])
+            dU_part[j, :, :2 * H] += tmp_zr[j]
+            dU_part[j, :, 2 * H:] += tmp_h[j]
+            np.dot(dzr[lo:end], UzrT, dhm[lo:end])
+            for b in range(lo, end):
+                for k in range(H):
+                    dhm[b, k] += dra[b, k] * gates[t, b, H + k]
+        for b in range(lo, end):
+            if start[b] <= t:
+                for k in range(H):
+                    m = rec_mask[b, k] if use_mask else 1.0
+                    dh[b, k] = dhz[b, k] + dhm[b, k] * m
 
 
 def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_after, n_threads,
@@ -233,9 +194,13 @@ def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_afte
     h_out : ndarray of shape (B, H)
         Out: final state.
     """
-    kernel = _forward_parallel if n_threads > 1 else _forward_serial
-    kernel(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_after, n_threads,
-           H_seq, gates, aux, h_out)
+    B, H = h0.shape
+    h_out[...] = h0
+    run_chunks(_forward_rows, B, n_threads, table, idx, start, U,
+               np.ascontiguousarray(U[:, :2 * H]), np.ascontiguousarray(U[:, 2 * H:]), rb, rec_mask,
+               act, rec_act, reset_after, H_seq, gates, aux, h_out,
+               np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
+               np.empty_like(h0), np.empty_like(h0), np.empty_like(h0))
 
 
 def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H_seq, gates, aux,
@@ -265,6 +230,17 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
     dh0 : ndarray of shape (B, H)
         Out: gradient on the initial state.
     """
-    kernel = _backward_parallel if n_threads > 1 else _backward_serial
-    kernel(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H_seq, gates, aux,
-           dH_seq, dh_last, dA, dU, drb, dh0)
+    B, H = h0.shape
+    n = n_chunks(B, n_threads)
+    dh0[...] = dh_last
+    dU_part = np.zeros((n, H, 3 * H), dtype=U.dtype)
+    drb_part = np.zeros((n, 3 * H), dtype=U.dtype)
+    run_chunks(_backward_rows, B, n_threads, start, h0, np.ascontiguousarray(U.T),
+               np.ascontiguousarray(U[:, :2 * H].T), np.ascontiguousarray(U[:, 2 * H:].T), rec_mask,
+               act, rec_act, reset_after, H_seq, gates, aux, dH_seq, dA, dh0, np.empty_like(h0),
+               np.empty_like(h0), np.empty_like(h0), np.empty_like(h0), np.empty_like(h0),
+               np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype), dU_part,
+               drb_part, np.empty_like(dU_part), np.empty((n, H, 2 * H), dtype=U.dtype),
+               np.empty((n, H, H), dtype=U.dtype))
+    np.sum(dU_part, axis=0, out=dU)
+    np.sum(drb_part, axis=0, out=drb)

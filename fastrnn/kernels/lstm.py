@@ -1,127 +1,101 @@
 """LSTM kernels (Numba), gates packed i, f, c, o.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
-from numba import prange
-
-from ._activations import activate, activate_grad, active_end, chunk_bounds, jit_parallel, jit_serial
+from ._activations import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
 
 
-def _forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
-             H_seq, C_seq, gates, h_out, c_out):
+@jit_chunk
+def _forward_rows(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates, h_out, c_out,
+                  z, hm, j, lo, hi):
     T = idx.shape[0]
-    B, H = h0.shape
+    H = h_out.shape[1]
     store_h = H_seq.shape[0] > 0
     store_c = C_seq.shape[0] > 0
     store_g = gates.shape[0] > 0
     use_mask = rec_mask.shape[0] > 0
-    h_out[:, :] = h0
-    c_out[:, :] = c0
-    z = np.empty((B, 4 * H), dtype=h0.dtype)
-    hm = np.empty_like(h0)
-    n_chunks = max(1, min(n_threads, B))
-    for j in prange(n_chunks):
-        lo, hi = chunk_bounds(B, n_chunks, j)
-        for t in range(T):
-            end = active_end(start, lo, hi, t)
-            if end > lo:
-                if use_mask:
-                    for b in range(lo, end):
-                        for k in range(H):
-                            hm[b, k] = h_out[b, k] * rec_mask[b, k]
-                    np.dot(hm[lo:end], U, z[lo:end])
-                else:
-                    np.dot(h_out[lo:end], U, z[lo:end])
-            for b in range(lo, hi):
-                if start[b] > t:
-                    if store_g:
-                        for k in range(4 * H):
-                            gates[t, b, k] = 0.0
-                    continue
-                row = idx[t, b]
-                for k in range(H):
-                    i = activate(z[b, k] + table[row, k], rec_act)
-                    f = activate(z[b, H + k] + table[row, H + k], rec_act)
-                    g = activate(z[b, 2 * H + k] + table[row, 2 * H + k], act)
-                    o = activate(z[b, 3 * H + k] + table[row, 3 * H + k], rec_act)
-                    c = f * c_out[b, k] + i * g
-                    c_out[b, k] = c
-                    h_out[b, k] = o * activate(c, act)
-                    if store_g:
-                        gates[t, b, k] = i
-                        gates[t, b, H + k] = f
-                        gates[t, b, 2 * H + k] = g
-                        gates[t, b, 3 * H + k] = o
-            for b in range(lo, hi):
-                for k in range(H):
-                    if store_h:
-                        H_seq[t, b, k] = h_out[b, k]
-                    if store_c:
-                        C_seq[t, b, k] = c_out[b, k]
+    for t in range(T):
+        end = active_end(start, lo, hi, t)
+        if end > lo:
+            if use_mask:
+                for b in range(lo, end):
+                    for k in range(H):
+                        hm[b, k] = h_out[b, k] * rec_mask[b, k]
+                np.dot(hm[lo:end], U, z[lo:end])
+            else:
+                np.dot(h_out[lo:end], U, z[lo:end])
+        for b in range(lo, hi):
+            if start[b] > t:
+                if store_g:
+                    for k in range(4 * H):
+                        gates[t, b, k] = 0.0
+                continue
+            row = idx[t, b]
+            for k in range(H):
+                i = activate(z[b, k] + table[row, k], rec_act)
+                f = activate(z[b, H + k] + table[row, H + k], rec_act)
+                g = activate(z[b, 2 * H + k] + table[row, 2 * H + k], act)
+                o = activate(z[b, 3 * H + k] + table[row, 3 * H + k], rec_act)
+                c = f * c_out[b, k] + i * g
+                c_out[b, k] = c
+                h_out[b, k] = o * activate(c, act)
+                if store_g:
+                    gates[t, b, k] = i
+                    gates[t, b, H + k] = f
+                    gates[t, b, 2 * H + k] = g
+                    gates[t, b, 3 * H + k] = o
+        for b in range(lo, hi):
+            for k in range(H):
+                if store_h:
+                    H_seq[t, b, k] = h_out[b, k]
+                if store_c:
+                    C_seq[t, b, k] = c_out[b, k]
 
 
-def _backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
-              dH_seq, dh_last, dc_last, dA, dU, dh0, dc0):
+@jit_chunk
+def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq, dA,
+                   dh, dc, dhm, hm, dU_part, tmp, j, lo, hi):
     T = H_seq.shape[0]
-    B, H = h0.shape
+    H = h0.shape[1]
     G = 4 * H
     use_mask = rec_mask.shape[0] > 0
     many = dH_seq.shape[0] > 0
-    n_chunks = max(1, min(n_threads, B))
-    UT = np.ascontiguousarray(U.T)
-    dh0[:, :] = dh_last
-    dc0[:, :] = dc_last
-    dhm = np.empty_like(h0)
-    hm = np.empty_like(h0)
-    dU_part = np.zeros((n_chunks, H, G), dtype=U.dtype)
-    tmp = np.empty((n_chunks, H, G), dtype=U.dtype)
-    for j in prange(n_chunks):
-        lo, hi = chunk_bounds(B, n_chunks, j)
-        for t in range(T - 1, -1, -1):
-            for b in range(lo, hi):
-                if many:
-                    for k in range(H):
-                        dh0[b, k] += dH_seq[t, b, k]
-                if start[b] > t:
-                    for k in range(G):
-                        dA[t, b, k] = 0.0
-                    continue
+    for t in range(T - 1, -1, -1):
+        for b in range(lo, hi):
+            if many:
                 for k in range(H):
-                    i = gates[t, b, k]
-                    f = gates[t, b, H + k]
-                    g = gates[t, b, 2 * H + k]
-                    o = gates[t, b, 3 * H + k]
-                    c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
-                    ct = activate(C_seq[t, b, k], act)
-                    dh = dh0[b, k]
-                    dct = dc0[b, k] + dh * o * activate_grad(ct, act)
-                    dA[t, b, k] = dct * g * activate_grad(i, rec_act)
-                    dA[t, b, H + k] = dct * c_prev * activate_grad(f, rec_act)
-                    dA[t, b, 2 * H + k] = dct * i * activate_grad(g, act)
-                    dA[t, b, 3 * H + k] = dh * ct * activate_grad(o, rec_act)
-                    dc0[b, k] = dct * f
-            end = active_end(start, lo, hi, t)
-            if end == lo:
+                    dh[b, k] += dH_seq[t, b, k]
+            if start[b] > t:
+                for k in range(G):
+                    dA[t, b, k] = 0.0
                 continue
-            for b in range(lo, end):
+            for k in range(H):
+                i = gates[t, b, k]
+                f = gates[t, b, H + k]
+                g = gates[t, b, 2 * H + k]
+                o = gates[t, b, 3 * H + k]
+                c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
+                ct = activate(C_seq[t, b, k], act)
+                dhk = dh[b, k]
+                dct = dc[b, k] + dhk * o * activate_grad(ct, act)
+                dA[t, b, k] = dct * g * activate_grad(i, rec_act)
+                dA[t, b, H + k] = dct * c_prev * activate_grad(f, rec_act)
+                dA[t, b, 2 * H + k] = dct * i * activate_grad(g, act)
+                dA[t, b, 3 * H + k] = dhk * ct * activate_grad(o, rec_act)
+                dc[b, k] = dct * f
+        end = active_end(start, lo, hi, t)
+        if end == lo:
+            continue
+        for b in range(lo, end):
+            for k in range(H):
+                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+        np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
+        dU_part[j] += tmp[j]
+        np.dot(dA[t, lo:end], UT, dhm[lo:end])
+        for b in range(lo, end):
+            if start[b] <= t:
                 for k in range(H):
-                    prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                    hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-            np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
-            dU_part[j] += tmp[j]
-            np.dot(dA[t, lo:end], UT, dhm[lo:end])
-            for b in range(lo, end):
-                if start[b] <= t:
-                    for k in range(H):
-                        dh0[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
-    dU[:, :] = 0.0
-    for j in range(n_chunks):
-        dU += dU_part[j]
-
-
-_forward_serial = jit_serial(_forward)
-_forward_parallel = jit_parallel(_forward)
-_backward_serial = jit_serial(_backward)
-_backward_parallel = jit_parallel(_backward)
+                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
 
 
 def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
@@ -147,9 +121,12 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
     h_out, c_out : ndarray of shape (B, H)
         Out: final hidden and cell state.
     """
-    kernel = _forward_parallel if n_threads > 1 else _forward_serial
-    kernel(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
-           H_seq, C_seq, gates, h_out, c_out)
+    h_out[...] = h0
+    c_out[...] = c0
+    B, H = h0.shape
+    run_chunks(_forward_rows, B, n_threads, table, idx, start, U, rec_mask, act, rec_act, H_seq,
+               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype),
+               np.empty_like(h0))
 
 
 def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
@@ -175,6 +152,11 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
-    kernel = _backward_parallel if n_threads > 1 else _backward_serial
-    kernel(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
-           dH_seq, dh_last, dc_last, dA, dU, dh0, dc0)
+    B, H = h0.shape
+    dh0[...] = dh_last
+    dc0[...] = dc_last
+    dU_part = np.zeros((n_chunks(B, n_threads), H, 4 * H), dtype=U.dtype)
+    run_chunks(_backward_rows, B, n_threads, start, h0, c0, np.ascontiguousarray(U.T), rec_mask,
+               act, rec_act, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
+               np.empty_like(h0), dU_part, np.empty_like(dU_part))
+    np.sum(dU_part, axis=0, out=dU)

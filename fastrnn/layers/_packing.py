@@ -136,3 +136,43 @@ def pack_sequence_grad(packed, dY, n_steps):
     acc = np.zeros((n_steps + 1, B, H), dtype=dY.dtype)
     np.add.at(acc, (packed.positions, np.arange(B)[:, None]), dY)
     return acc[:-1], acc[-1]
+
+
+def balanced_order(lengths, n_chunks):
+    """Row order that makes padding free and balances the kernel's batch slices.
+
+    The kernels split a batch into ``n_chunks`` contiguous slices (sizes
+    ``ceil(B / n_chunks)``, the last one shorter) and, at each step, compute
+    only up to the last row of a slice that has started.  Dealing the rows,
+    longest first, round-robin to the slices gives each slice a similar amount
+    of work and keeps every slice sorted longest-first, so no padded step of any
+    row is computed.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (B,)
+        Real length of each row.
+    n_chunks : int
+
+    Returns
+    -------
+    ndarray of shape (B,)
+        A permutation of ``range(B)``.
+
+    Examples
+    --------
+    >>> balanced_order(np.array([1, 5, 3, 4, 2]), 2).tolist()
+    [1, 2, 0, 3, 4]
+    """
+    B = len(lengths)
+    n_chunks = max(1, min(int(n_chunks), B))
+    size = -(-B // n_chunks)
+    capacity = [min(size, B - j * size) for j in range(n_chunks)]
+    slices = [[] for _ in range(n_chunks)]
+    j = 0
+    for row in np.argsort(-np.asarray(lengths), kind="stable"):
+        while len(slices[j]) >= capacity[j]:
+            j = (j + 1) % n_chunks
+        slices[j].append(row)
+        j = (j + 1) % n_chunks
+    return np.array([r for s in slices for r in s], dtype=np.intp)

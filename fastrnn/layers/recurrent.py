@@ -144,7 +144,7 @@ class Recurrent:
         K = get_kernels()
         W = params["kernel"]
         dtype = W.dtype
-        U = params["recurrent_kernel"]
+        U = np.ascontiguousarray(params["recurrent_kernel"], dtype=dtype)
         b_in, rb = self._biases(params, dtype)
         table, idx, pctx = project(inp, W, b_in)
         table = np.ascontiguousarray(table, dtype=dtype)
@@ -228,7 +228,7 @@ class Recurrent:
             Gradient on the initial state (zeros when the window was truncated).
         """
         K = get_kernels()
-        U = params["recurrent_kernel"]
+        U = np.ascontiguousarray(params["recurrent_kernel"])
         dtype = U.dtype
         H_seq = cache["H_seq"]
         Tw, B, H = H_seq.shape

@@ -38,6 +38,9 @@ def check_sequences(X, *, allow_tokens=True):
     X : ndarray of shape (n, T) int32 or (n, T, F) float
     kind : {"tokens", "dense"}
     """
+    if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError("Sparse input is not supported: pass a dense array of token ids or float "
+                        "sequences")
     if _is_ragged(X):
         items = list(X)
         if not items:
@@ -52,20 +55,21 @@ def check_sequences(X, *, allow_tokens=True):
             X = np.asarray(items)
     X = np.asarray(X)
     if X.dtype == object:
-        try:
-            X = X.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("X holds non-numeric values; expected token ids or numbers") from None
+        X = X.astype(np.float64)  # TypeError/ValueError name the offending value
     if X.dtype.kind in "US":
         raise ValueError("X holds strings; encode text first (e.g. with fastrnn.TextSequencer)")
     if X.ndim not in (2, 3):
+        hint = (" Reshape your data either using array.reshape(-1, 1) if your data has a single "
+                "timestep or array.reshape(1, -1) if it contains a single sample."
+                if X.ndim == 1 else "")
         raise ValueError(
             f"X must be 2-D (n_samples, n_timesteps) or 3-D (n_samples, n_timesteps, n_features); "
-            f"got {X.ndim}-D input with shape {X.shape}")
+            f"got {X.ndim}-D input with shape {X.shape}.{hint}")
     if X.shape[0] == 0:
         raise ValueError(f"X is empty: found 0 samples (shape {X.shape}); at least one is required")
     if X.shape[1] == 0:
-        raise ValueError(f"X has 0 timesteps (shape {X.shape}); at least one is required")
+        raise ValueError(f"X has 0 timesteps: found 0 feature(s) (shape={X.shape}) while a minimum "
+                         "of 1 is required.")
     if X.ndim == 3 and X.shape[2] == 0:
         raise ValueError(f"X has 0 features (shape {X.shape})")
     if X.dtype.kind in "iu" and X.ndim == 2 and allow_tokens:
@@ -76,7 +80,7 @@ def check_sequences(X, *, allow_tokens=True):
             raise ValueError("token ids must fit in int32")
         return np.ascontiguousarray(X, dtype=np.int32), "tokens"
     if X.dtype.kind == "c":
-        raise ValueError("X holds complex numbers; expected real values")
+        raise ValueError("Complex data not supported: X holds complex numbers")
     X = np.asarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinity")

@@ -1,0 +1,280 @@
+"""RNNClassifier / RNNRegressor: the scikit-learn contract, training behaviour and bad input."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import fastrnn
+from fastrnn import RNNClassifier, RNNRegressor
+from fastrnn.callbacks import Callback
+from fastrnn.datasets import make_long_range_task
+
+FAST = dict(units=4, embedding_dim=3, max_iter=2, batch_size=16, random_state=0)
+
+# Checks that do not hold for a mini-batch-trained float32 model, with the reason (repeated
+# in the README).
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "mini-batch training: a sample repeated twice and a sample weighted 2 fall into "
+        "different batches, so the weights differ (as in Keras and sklearn's MLP)",
+    "check_methods_sample_order_invariance":
+        "float32 matrix products round differently (~1e-7) depending on a row's position in the "
+        "batch; the check demands 1e-7",
+}
+
+
+def _small_clf(**kw):
+    return RNNClassifier(**{**FAST, **kw})
+
+
+@parametrize_with_checks(
+    [RNNClassifier(units=8, random_state=0), RNNRegressor(units=8, random_state=0)],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def task():
+    X, y = make_long_range_task(n_samples=240, n_timesteps=8, distance=5, random_state=1)
+    return X, y
+
+
+def test_fit_predict_with_string_labels(task):
+    X, y = task
+    labels = np.array(["neg", "pos"])[y]
+    clf = _small_clf().fit(X, labels)
+    assert list(clf.classes_) == ["neg", "pos"]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X)) <= {"neg", "pos"}
+    assert clf.decision_function(X).shape == (len(X),)
+    assert 0.0 <= clf.score(X, labels) <= 1.0
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    assert set(clf.history_) == {"loss", "accuracy"}
+
+
+def test_multiclass_softmax_head(rng):
+    X = rng.integers(1, 10, size=(90, 6))
+    y = X[:, -1] % 3
+    clf = _small_clf(max_iter=3).fit(X, y)
+    assert clf.predict_proba(X).shape == (90, 3)
+    assert clf.decision_function(X).shape == (90, 3)
+    assert clf.get_weights()[-1].shape == (3,)
+
+
+def test_learns_the_long_range_task():
+    X, y = make_long_range_task(n_samples=1200, n_timesteps=20, distance=15, random_state=0)
+    clf = RNNClassifier(cell="lstm", units=16, embedding_dim=8, max_iter=8, learning_rate=0.005,
+                        batch_size=64, random_state=0).fit(X[:900], y[:900])
+    assert clf.score(X[900:], y[900:]) > 0.95
+
+
+def test_same_seed_gives_bit_identical_models(task):
+    X, y = task
+    a = _small_clf(dropout=0.2, recurrent_dropout=0.2).fit(X, y)
+    b = _small_clf(dropout=0.2, recurrent_dropout=0.2).fit(X, y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = _small_clf(random_state=1).fit(X, y)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_pickle_round_trip_and_across_backends(task):
+    X, y = task
+    clf = _small_clf().fit(X, y)
+    blob = pickle.dumps(clf)
+    assert b"numba" not in blob and b"CPUDispatcher" not in blob
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    for backend in fastrnn.AVAILABLE_BACKENDS:
+        with fastrnn.use_backend(backend):
+            np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-5,
+                                       atol=1e-6)
+
+
+def test_pipeline_grid_search_and_cross_validation(task):
+    X, y = task
+    pipe = make_pipeline(FunctionTransformer(), _small_clf())
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,)
+    search = GridSearchCV(_small_clf(), {"cell": ["simple", "gru"], "units": [2, 4]}, cv=2,
+                          n_jobs=2).fit(X, y)
+    assert set(search.cv_results_["param_cell"]) == {"simple", "gru"}
+    assert clone(search.best_estimator_).get_params()["units"] in (2, 4)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(cell="gru", reset_after=False),
+    dict(cell="simple", head="flatten"),
+    dict(cell="lstm", head="mean", bidirectional=True),
+    dict(cell="gru", head="max", units=(3, 2)),
+    dict(cell="lstm", units=(3, 3), bidirectional=True, dropout=0.3, recurrent_dropout=0.3),
+    dict(cell="lstm", input_encoding="onehot"),
+    dict(cell="simple", bptt_truncate=3, optimizer="sgd", momentum=0.9, nesterov=True),
+    dict(cell="gru", optimizer="rmsprop", clipnorm=1.0, clipvalue=0.5, alpha=1e-3),
+    dict(cell="lstm", optimizer="adamw", dtype="float64"),
+])
+def test_configurations_train_and_predict(task, kw):
+    X, y = task
+    clf = _small_clf(**kw).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] + 0.05
+
+
+def test_ragged_lists_are_pre_padded(task):
+    seqs = [[3, 4, 5], [6, 7], [8]] * 10
+    y = [0, 1, 0] * 10
+    clf = _small_clf().fit(seqs, y)
+    padded = fastrnn.pad_sequences(seqs)
+    np.testing.assert_array_equal(clf.predict_proba(seqs), clf.predict_proba(padded))
+    # post-padding the same sequences changes nothing either (padding is masked)
+    np.testing.assert_allclose(clf.predict_proba(fastrnn.pad_sequences(seqs, padding="post")),
+                               clf.predict_proba(padded), rtol=1e-6)
+
+
+def test_early_stopping_validation_and_history(task):
+    X, y = task
+    clf = _small_clf(max_iter=50, early_stopping=True, n_iter_no_change=2, learning_rate=0.05)
+    clf.fit(X, y)
+    assert clf.n_iter_ < 50
+    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert clf.validation_scores_ == clf.history_["val_accuracy"]
+    assert clf.best_epoch_ == int(np.argmin(clf.history_["val_loss"]))
+    # the restored weights are the best epoch's: re-evaluating gives its validation loss back
+    X_val, y_val = X[:40], y[:40]
+    clf2 = _small_clf(max_iter=6, early_stopping=True, n_iter_no_change=1, learning_rate=0.05)
+    clf2.fit(X[40:], y[40:], validation_data=(X_val, y_val))
+    proba = np.clip(clf2.predict_proba(X_val)[:, 1], 1e-12, 1 - 1e-12)
+    val_loss = -np.mean(y_val * np.log(proba) + (1 - y_val) * np.log(1 - proba))
+    assert val_loss == pytest.approx(min(clf2.history_["val_loss"]), rel=1e-4)
+
+
+def test_warm_start_and_partial_fit_continue_training(task):
+    X, y = task
+    clf = _small_clf(warm_start=True)
+    clf.fit(X, y)
+    first = clf.get_weights()
+    clf.fit(X, y)
+    assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 4
+    assert not np.array_equal(first[1], clf.get_weights()[1])
+    inc = _small_clf()
+    inc.partial_fit(X[:100], y[:100], classes=[0, 1])
+    inc.partial_fit(X[100:], y[100:])
+    assert inc.n_iter_ == 2
+    with pytest.raises(ValueError, match="not seen"):
+        inc.partial_fit(X[:10], np.full(10, 7))
+    with pytest.raises(ValueError, match="classes must be passed"):
+        _small_clf().partial_fit(X, y)
+
+
+def test_class_and_sample_weights_change_the_fit(task):
+    X, y = task
+    base = _small_clf().fit(X, y).get_weights()
+    weighted = _small_clf(class_weight={0: 5.0, 1: 1.0}).fit(X, y).get_weights()
+    balanced = _small_clf(class_weight="balanced").fit(X, y)
+    sw = _small_clf().fit(X, y, sample_weight=np.linspace(0.1, 2, len(y))).get_weights()
+    assert not np.allclose(base[1], weighted[1])
+    assert not np.allclose(base[1], sw[1])
+    assert np.isfinite(balanced.predict_proba(X)).all()
+    with pytest.raises(ValueError, match="not in classes_"):
+        _small_clf(class_weight={9: 1.0}).fit(X, y)
+
+
+class _InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, model, epoch, **kw):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_fit_warns_and_keeps_a_usable_model(task):
+    X, y = task
+    clf = _small_clf(max_iter=5, callbacks=[_InterruptAt(2)])
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.stopped_reason_ == "interrupted"
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_diverging_fit_stops_restores_and_warns(task):
+    X, y = task
+    clf = RNNClassifier(cell="simple", units=4, embedding_dim=3, activation="linear",
+                        optimizer="sgd", learning_rate=1e6, max_iter=5, random_state=0)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        clf.fit(X, y)
+    assert clf.stopped_reason_ == "non_finite"
+    assert all(np.isfinite(w).all() for w in clf.get_weights())
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_verbose_output_only_when_asked(task, capsys):
+    X, y = task
+    _small_clf().fit(X, y)
+    assert capsys.readouterr().err == ""
+    _small_clf(verbose=2).fit(X, y)
+    err = capsys.readouterr().err
+    assert "Epoch 1/2" in err and "loss:" in err and "accuracy:" in err
+    _small_clf(verbose=1).fit(X, y)
+    assert "[==" in capsys.readouterr().err
+
+
+def test_regressor_multi_output_and_r2(rng):
+    X = rng.normal(size=(120, 6, 2))
+    y = np.column_stack([X[:, -1, 0], X[:, :, 1].mean(axis=1)])
+    reg = RNNRegressor(cell="gru", units=8, max_iter=30, learning_rate=0.01, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (120, 2)
+    assert reg.score(X, y) > 0.5
+    reg1 = RNNRegressor(units=3, max_iter=1, random_state=0).fit(X, y[:, 0])
+    assert reg1.predict(X).shape == (120,)
+    assert set(reg1.history_) == {"loss", "r2"}
+
+
+@pytest.mark.parametrize("X,y,message", [
+    (np.zeros((0, 5), int), np.zeros(0), "empty"),
+    (np.ones((4, 5), int), np.array([0, 1, 0]), "different numbers of samples"),
+    (np.full((4, 5), np.nan), np.array([0, 1, 0, 1]), "NaN"),
+    (np.ones((4, 5), int), np.array([0.0, 1.0, np.nan, 1.0]), "NaN"),
+    (-np.ones((4, 5), int), np.array([0, 1, 0, 1]), "negative"),
+    (np.ones((4, 5, 2, 2)), np.array([0, 1, 0, 1]), "2-D .* or 3-D"),
+    (np.ones((4, 5), int), np.array([1, 1, 1, 1]), "only 1 class"),
+    (np.array([["a", "b"], ["c", "d"]]), np.array([0, 1]), "strings"),
+])
+def test_bad_input_raises_a_clear_error(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        _small_clf().fit(X, y)
+
+
+def test_errors_after_fit(task):
+    X, y = task
+    with pytest.raises(NotFittedError):
+        _small_clf().predict(X)
+    clf = _small_clf().fit(X, y)
+    with pytest.raises(ValueError, match="token id 25 but the model's vocabulary has 20"):
+        clf.predict(np.full((2, 8), 25))
+    with pytest.raises(ValueError, match="fitted on token ids"):
+        clf.predict(np.random.rand(2, 8))
+    weights = clf.get_weights()
+    with pytest.raises(ValueError, match="expected 6 weight arrays, got 5"):
+        clf.set_weights(weights[:-1])
+    weights[2] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"weight 2 has shape \(3, 3\), expected \(4, 16\)"):
+        clf.set_weights(weights)
+    with pytest.raises(ValueError, match="vocab_size"):
+        _small_clf(vocab_size=5).fit(X, y)
+    with pytest.raises(ValueError, match="units"):
+        _small_clf(units=(2, 0)).fit(X, y)
