@@ -278,3 +278,14 @@ def test_errors_after_fit(task):
         _small_clf(vocab_size=5).fit(X, y)
     with pytest.raises(ValueError, match="units"):
         _small_clf(units=(2, 0)).fit(X, y)
+
+
+def test_thread_count_follows_worker_limits(monkeypatch):
+    from fastrnn.utils.validation import default_n_threads
+
+    monkeypatch.delenv("FASTRNN_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what joblib/loky and Dask set in workers
+    assert default_n_threads() == 1
+    monkeypatch.setenv("FASTRNN_NUM_THREADS", "3")
+    assert default_n_threads() == 3
+    assert RNNClassifier(n_threads=2)._resolved_threads() == 2
