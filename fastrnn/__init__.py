@@ -2,7 +2,7 @@
 
 from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
 from .estimators import RNNClassifier, RNNRegressor
-from .text import pad_sequences
+from .text import TextSequencer, pad_sequences
 
 __version__ = "0.1.0"
 
@@ -11,6 +11,7 @@ __all__ = [
     "BACKEND",
     "RNNClassifier",
     "RNNRegressor",
+    "TextSequencer",
     "__version__",
     "current_backend",
     "get_kernels",

@@ -1,8 +1,14 @@
-"""Sequence utilities with Keras's semantics."""
+"""Text to padded id sequences, with Keras's semantics (``pad_sequences``) and a scikit-learn transformer."""
 
 import numbers
+import re
+from collections import Counter
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
@@ -73,3 +79,211 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         else:
             out[i, maxlen - len(trunc):] = trunc
     return out
+
+
+class TextSequencer(TransformerMixin, BaseEstimator):
+    """Turn raw texts into padded token-id matrices for :class:`fastrnn.RNNClassifier`.
+
+    Id 0 is padding; with ``oov_token`` (default) id 1 stands for every word
+    outside the vocabulary and the vocabulary starts at 2, most frequent first
+    (ties: first seen first), as Keras's ``Tokenizer`` numbers words.
+
+    Parameters
+    ----------
+    lowercase : bool, default True
+    token_pattern : str, default ``r"(?u)\\b\\w+(?:'\\w+)?\\b"``
+        Regular expression of a token (keeps one-letter words and contractions
+        such as "don't", which matter for sentiment).  Ignored with
+        ``tokenizer`` or ``char_level``.
+    tokenizer : callable or None, default None
+        ``str -> list of str``, replaces ``token_pattern``.
+    max_features : int or None, default None
+        Keep the ``max_features`` most frequent tokens (by count).
+    min_df, max_df : int or float, default 1 and 1.0
+        Drop tokens in fewer / more documents than this (a float is a
+        proportion of the documents).
+    stop_words : "english", list of str or None, default None
+        Tokens removed before counting ("english" is scikit-learn's list, which
+        includes negations such as "not").
+    maxlen : int or None, default None
+        Output length; None pads to the longest text of each ``transform`` call.
+    padding, truncating : {"pre", "post"}, default "pre"
+        As in :func:`pad_sequences` (the default keeps the end of long texts).
+    oov_token : str or None, default "<OOV>"
+        Name of id 1, given to unknown tokens; None drops unknown tokens.
+    char_level : bool, default False
+        Every character is a token.
+
+    Attributes
+    ----------
+    vocabulary_ : dict of str to int
+    index_to_token_ : list of str
+        ``index_to_token_[i]`` is the token of id ``i`` ("" for padding).
+    vocab_size_ : int
+        Number of ids, padding and OOV included (size an embedding with it).
+    n_features_out_ : int
+        Same as ``vocab_size_``.
+
+    Examples
+    --------
+    >>> seq = TextSequencer().fit(["the film was good", "the film was not good"])
+    >>> seq.transform(["not a good film"]).tolist()
+    [[6, 1, 5, 3]]
+    >>> seq.inverse_transform([[0, 6, 1, 5, 3]])
+    [['not', '<OOV>', 'good', 'film']]
+    """
+
+    _parameter_constraints = {
+        "lowercase": ["boolean"],
+        "token_pattern": [str],
+        "tokenizer": [callable, None],
+        "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "min_df": [Interval(numbers.Integral, 1, None, closed="left"),
+                   Interval(numbers.Real, 0, 1, closed="both")],
+        "max_df": [Interval(numbers.Integral, 1, None, closed="left"),
+                   Interval(numbers.Real, 0, 1, closed="both")],
+        "stop_words": [StrOptions({"english"}), list, tuple, set, frozenset, None],
+        "maxlen": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "padding": [StrOptions({"pre", "post"})],
+        "truncating": [StrOptions({"pre", "post"})],
+        "oov_token": [str, None],
+        "char_level": ["boolean"],
+    }
+
+    def __init__(self, *, lowercase=True, token_pattern=r"(?u)\b\w+(?:'\w+)?\b", tokenizer=None,
+                 max_features=None, min_df=1, max_df=1.0, stop_words=None, maxlen=None,
+                 padding="pre", truncating="pre", oov_token="<OOV>", char_level=False):
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.tokenizer = tokenizer
+        self.max_features = max_features
+        self.min_df = min_df
+        self.max_df = max_df
+        self.stop_words = stop_words
+        self.maxlen = maxlen
+        self.padding = padding
+        self.truncating = truncating
+        self.oov_token = oov_token
+        self.char_level = char_level
+
+    # ------------------------------------------------------------ analysis
+    def build_analyzer(self):
+        """Return the callable ``str -> list of str`` used by fit and transform."""
+        stop = None
+        if self.stop_words == "english":
+            stop = ENGLISH_STOP_WORDS
+        elif self.stop_words is not None:
+            stop = frozenset(self.stop_words)
+        if self.char_level:
+            split = list
+        elif self.tokenizer is not None:
+            split = self.tokenizer
+        else:
+            split = re.compile(self.token_pattern).findall
+        lower = self.lowercase
+
+        def analyze(doc):
+            tokens = split(doc.lower() if lower else doc)
+            return [t for t in tokens if t not in stop] if stop else tokens
+
+        return analyze
+
+    @staticmethod
+    def _check_texts(X):
+        if isinstance(X, (str, bytes)):
+            raise ValueError("expected an iterable of texts, got a single string; wrap it in a list")
+        if hasattr(X, "ndim") and getattr(X, "ndim", 1) > 1:
+            X = np.asarray(X)
+            if X.ndim == 2 and X.shape[1] == 1:
+                X = X.ravel()
+            else:
+                raise ValueError(f"expected a 1-D collection of texts, got shape {X.shape}")
+        texts = list(X)
+        for i, doc in enumerate(texts):
+            if not isinstance(doc, str):
+                raise ValueError(f"text {i} is a {type(doc).__name__}, not a str")
+        return texts
+
+    # -------------------------------------------------------------- fitting
+    def fit(self, X, y=None):
+        """Learn the vocabulary of the texts ``X``.
+
+        Parameters
+        ----------
+        X : iterable of str
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        texts = self._check_texts(X)
+        if not texts:
+            raise ValueError("cannot fit a vocabulary on 0 texts")
+        analyze = self.build_analyzer()
+        counts = Counter()
+        doc_freq = Counter()
+        for doc in texts:
+            tokens = analyze(doc)
+            counts.update(tokens)
+            doc_freq.update(set(tokens))
+        n_docs = len(texts)
+        lo = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_docs
+        hi = self.max_df if isinstance(self.max_df, numbers.Integral) else self.max_df * n_docs
+        kept = [t for t in counts if lo <= doc_freq[t] <= hi]  # Counter keeps first-seen order
+        kept.sort(key=lambda t: -counts[t])  # stable: ties stay in first-seen order
+        if self.max_features is not None:
+            kept = kept[:self.max_features]
+        offset = 2 if self.oov_token is not None else 1
+        self.vocabulary_ = {t: i + offset for i, t in enumerate(kept)}
+        head = ["", self.oov_token] if self.oov_token is not None else [""]
+        self.index_to_token_ = head + kept
+        self.vocab_size_ = len(self.index_to_token_)
+        self.n_features_out_ = self.vocab_size_
+        return self
+
+    def texts_to_ids(self, X):
+        """Unpadded id lists of the texts ``X``."""
+        check_is_fitted(self, "vocabulary_")
+        texts = self._check_texts(X)
+        analyze = self.build_analyzer()
+        vocab = self.vocabulary_
+        if self.oov_token is None:
+            return [[vocab[t] for t in analyze(doc) if t in vocab] for doc in texts]
+        return [[vocab.get(t, 1) for t in analyze(doc)] for doc in texts]
+
+    def transform(self, X):
+        """Padded id matrix of the texts ``X``.
+
+        Returns
+        -------
+        ndarray of shape (n_texts, maxlen), int32
+        """
+        ids = self.texts_to_ids(X)
+        return pad_sequences(ids, maxlen=self.maxlen, padding=self.padding,
+                             truncating=self.truncating, dtype="int32")
+
+    def inverse_transform(self, X):
+        """Token lists of an id matrix (padding dropped)."""
+        check_is_fitted(self, "vocabulary_")
+        vocab = self.index_to_token_
+        out = []
+        for row in np.asarray(X):
+            if np.any(row < 0) or np.any(row >= len(vocab)):
+                raise ValueError(f"ids must be in [0, {len(vocab)}), got {row.min()}..{row.max()}")
+            out.append([vocab[i] for i in row if i != 0])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``id0``, ``id1``, ... (positions in the padded rows)."""
+        check_is_fitted(self, "vocabulary_")
+        n = self.maxlen if self.maxlen is not None else 0
+        return np.array([f"id{i}" for i in range(n)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = True
+        return tags

@@ -1,0 +1,126 @@
+"""pad_sequences against an independent implementation; TextSequencer as a transformer."""
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from fastrnn import RNNClassifier, TextSequencer, pad_sequences
+
+
+def naive_pad(seqs, maxlen, padding, truncating, value):
+    """Written from Keras's documentation, one sequence and one position at a time."""
+    if maxlen is None:
+        maxlen = max((len(s) for s in seqs), default=0)
+    rows = []
+    for s in seqs:
+        s = list(s)
+        if len(s) > maxlen:
+            s = s[len(s) - maxlen:] if truncating == "pre" else s[:maxlen]
+        fill = [value] * (maxlen - len(s))
+        rows.append(fill + s if padding == "pre" else s + fill)
+    return rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seqs=st.lists(st.lists(st.integers(0, 1000), max_size=12), max_size=8),
+    maxlen=st.one_of(st.none(), st.integers(0, 15)),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+    value=st.integers(-3, 3),
+)
+def test_pad_sequences_matches_the_documented_semantics(seqs, maxlen, padding, truncating, value):
+    out = pad_sequences(seqs, maxlen=maxlen, padding=padding, truncating=truncating, value=value)
+    expected = naive_pad(seqs, maxlen, padding, truncating, value)
+    assert out.dtype == np.int32
+    assert out.tolist() == expected or (out.size == 0 and all(len(r) == 0 for r in expected))
+    assert out.shape[0] == len(seqs)
+
+
+def test_pad_sequences_inputs_and_errors():
+    assert pad_sequences((np.array([1, 2]), (3,), [])).tolist() == [[1, 2], [0, 3], [0, 0]]
+    assert pad_sequences([[0.5, 1.5]], dtype="float32").tolist() == [[0.5, 1.5]]
+    assert pad_sequences([]).shape == (0, 0)
+    with pytest.raises(ValueError, match="padding"):
+        pad_sequences([[1]], padding="middle")
+    with pytest.raises(ValueError, match="truncating"):
+        pad_sequences([[1]], truncating="both")
+    with pytest.raises(ValueError, match="non-integer"):
+        pad_sequences([[1.5, 2.0]])
+    with pytest.raises(ValueError, match="not a sequence"):
+        pad_sequences([3, 4])
+
+
+TEXTS = ["The film was good.", "The film was not good!", "A bad, bad film.",
+         "Not bad at all; I didn't hate it.", "good GOOD good"]
+
+
+def test_vocabulary_ids_follow_frequency_then_first_appearance():
+    seq = TextSequencer().fit(TEXTS)
+    # counts: good 4, film 3, bad 3, the 2, was 2, not 2 ... ties keep first-seen order
+    assert seq.index_to_token_[:6] == ["", "<OOV>", "good", "film", "bad", "the"]
+    assert seq.vocabulary_["didn't"] > 1  # contractions stay one token
+    assert seq.vocab_size_ == seq.n_features_out_ == len(seq.index_to_token_)
+    X = seq.transform(["good film", "an unseen word"])
+    assert X.tolist() == [[0, 2, 3], [1, 1, 1]]
+    assert seq.inverse_transform(X) == [["good", "film"], ["<OOV>", "<OOV>", "<OOV>"]]
+
+
+def test_options_change_the_vocabulary():
+    assert TextSequencer(max_features=2).fit(TEXTS).index_to_token_ == ["", "<OOV>", "good", "film"]
+    assert "a" not in TextSequencer(min_df=2).fit(TEXTS).vocabulary_
+    assert "film" not in TextSequencer(max_df=0.5).fit(TEXTS).vocabulary_
+    assert "the" not in TextSequencer(stop_words="english").fit(TEXTS).vocabulary_
+    assert "The" in TextSequencer(lowercase=False).fit(TEXTS).vocabulary_
+    no_oov = TextSequencer(oov_token=None).fit(TEXTS)
+    assert no_oov.index_to_token_[1] == "good"
+    assert no_oov.transform(["zzz good"]).tolist() == [[1]]
+    chars = TextSequencer(char_level=True).fit(["abca"])
+    assert chars.index_to_token_ == ["", "<OOV>", "a", "b", "c"]
+    custom = TextSequencer(tokenizer=str.split, lowercase=False).fit(["x-y z"])
+    assert set(custom.vocabulary_) == {"x-y", "z"}
+    fixed = TextSequencer(maxlen=3, padding="post", truncating="post").fit(TEXTS)
+    assert fixed.transform(["good film was good"]).tolist() == [[2, 3, 6]]
+    assert fixed.transform(["good"]).tolist() == [[2, 0, 0]]
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="single string"):
+        TextSequencer().fit("one text")
+    with pytest.raises(ValueError, match="not a str"):
+        TextSequencer().fit(["ok", 3])
+    with pytest.raises(ValueError, match="0 texts"):
+        TextSequencer().fit([])
+    with pytest.raises(ValueError, match="ids must be in"):
+        TextSequencer().fit(TEXTS).inverse_transform([[999]])
+
+
+def test_pickles_and_works_in_a_grid_searched_pipeline():
+    rng = np.random.default_rng(0)
+    good = ["good", "great", "fine"]
+    bad = ["bad", "awful", "poor"]
+    texts, y = [], []
+    for i in range(80):
+        label = i % 2
+        words = list(rng.choice(good if label else bad, size=3)) + ["film"] * 2
+        texts.append(" ".join(words))
+        y.append(label)
+    pipe = make_pipeline(TextSequencer(), RNNClassifier(units=4, embedding_dim=4, max_iter=3,
+                                                        learning_rate=0.01, random_state=0))
+    search = GridSearchCV(pipe, {"textsequencer__max_features": [3, None],
+                                 "rnnclassifier__cell": ["gru", "lstm"]}, cv=2).fit(texts, y)
+    assert len(search.cv_results_["params"]) == 4
+    best = search.best_estimator_
+    again = pickle.loads(pickle.dumps(best))
+    np.testing.assert_array_equal(again.predict_proba(texts), best.predict_proba(texts))
+
+
+@parametrize_with_checks([TextSequencer()])
+def test_sklearn_transformer_checks_that_apply_to_text(estimator, check):
+    check(estimator)
