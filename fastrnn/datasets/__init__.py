@@ -1,5 +1,18 @@
-"""Datasets: built-in generated tasks (offline, seeded)."""
+"""Datasets: Keras's IMDB/Reuters loaders and built-in generated tasks (offline, seeded)."""
 
+from ._base import RemoteFileMetadata, fetch_file, get_data_home
+from ._corpora import get_word_index, load_imdb, load_reuters
+from ._npz import UnsafeFileError, load_npz
 from ._synthetic import make_long_range_task
 
-__all__ = ["make_long_range_task"]
+__all__ = [
+    "RemoteFileMetadata",
+    "UnsafeFileError",
+    "fetch_file",
+    "get_data_home",
+    "get_word_index",
+    "load_imdb",
+    "load_npz",
+    "load_reuters",
+    "make_long_range_task",
+]
