@@ -217,18 +217,35 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._fit_tokens(self._tokenize(X))
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then transform the same texts (tokenising them once).
+
+        Returns
+        -------
+        ndarray of shape (n_texts, maxlen), int32
+        """
+        tokens = self._tokenize(X)
+        self._fit_tokens(tokens)
+        return self._pad(self._encode(tokens))
+
+    def _tokenize(self, X):
         self._validate_params()
         texts = self._check_texts(X)
         if not texts:
             raise ValueError("cannot fit a vocabulary on 0 texts")
         analyze = self.build_analyzer()
+        return [analyze(doc) for doc in texts]
+
+    def _fit_tokens(self, token_lists):
         counts = Counter()
         doc_freq = Counter()
-        for doc in texts:
-            tokens = analyze(doc)
+        for tokens in token_lists:
             counts.update(tokens)
             doc_freq.update(set(tokens))
-        n_docs = len(texts)
+        n_docs = len(token_lists)
         lo = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_docs
         hi = self.max_df if isinstance(self.max_df, numbers.Integral) else self.max_df * n_docs
         kept = [t for t in counts if lo <= doc_freq[t] <= hi]  # Counter keeps first-seen order
@@ -241,17 +258,22 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self.index_to_token_ = head + kept
         self.vocab_size_ = len(self.index_to_token_)
         self.n_features_out_ = self.vocab_size_
-        return self
+
+    def _encode(self, token_lists):
+        vocab = self.vocabulary_
+        if self.oov_token is None:
+            return [[vocab[t] for t in tokens if t in vocab] for tokens in token_lists]
+        return [[vocab.get(t, 1) for t in tokens] for tokens in token_lists]
+
+    def _pad(self, ids):
+        return pad_sequences(ids, maxlen=self.maxlen, padding=self.padding,
+                             truncating=self.truncating, dtype="int32")
 
     def texts_to_ids(self, X):
         """Unpadded id lists of the texts ``X``."""
         check_is_fitted(self, "vocabulary_")
-        texts = self._check_texts(X)
         analyze = self.build_analyzer()
-        vocab = self.vocabulary_
-        if self.oov_token is None:
-            return [[vocab[t] for t in analyze(doc) if t in vocab] for doc in texts]
-        return [[vocab.get(t, 1) for t in analyze(doc)] for doc in texts]
+        return self._encode([analyze(doc) for doc in self._check_texts(X)])
 
     def transform(self, X):
         """Padded id matrix of the texts ``X``.
@@ -260,9 +282,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_texts, maxlen), int32
         """
-        ids = self.texts_to_ids(X)
-        return pad_sequences(ids, maxlen=self.maxlen, padding=self.padding,
-                             truncating=self.truncating, dtype="int32")
+        return self._pad(self.texts_to_ids(X))
 
     def inverse_transform(self, X):
         """Token lists of an id matrix (padding dropped)."""

@@ -67,6 +67,7 @@ def test_vocabulary_ids_follow_frequency_then_first_appearance():
     assert seq.index_to_token_[:6] == ["", "<OOV>", "good", "film", "bad", "the"]
     assert seq.vocabulary_["didn't"] > 1  # contractions stay one token
     assert seq.vocab_size_ == seq.n_features_out_ == len(seq.index_to_token_)
+    np.testing.assert_array_equal(TextSequencer().fit_transform(TEXTS), seq.transform(TEXTS))
     X = seq.transform(["good film", "an unseen word"])
     assert X.tolist() == [[0, 2, 3], [1, 1, 1]]
     assert seq.inverse_transform(X) == [["good", "film"], ["<OOV>", "<OOV>", "<OOV>"]]

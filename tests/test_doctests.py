@@ -1,0 +1,17 @@
+"""The ``>>>`` examples in the docstrings are run, so they stay true."""
+
+import doctest
+
+import pytest
+
+import fastrnn._backend
+import fastrnn.layers._packing
+import fastrnn.text
+
+
+@pytest.mark.parametrize("module", [fastrnn.text, fastrnn.layers._packing, fastrnn._backend],
+                         ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
