@@ -12,15 +12,41 @@ from fastrnn.datasets._npz import UnsafeFileError, load_npz
 SHARED_IMDB = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb-5k.npz"
 
 
-def test_long_range_task_places_the_label_token(rng):
-    X, y = make_long_range_task(n_samples=50, n_timesteps=12, distance=7, random_state=0)
-    assert X.shape == (50, 12) and X.dtype == np.int32
-    np.testing.assert_array_equal(X[:, 12 - 1 - 7], y + 1)
+def test_long_range_task_label_combines_the_far_and_the_last_token():
+    X, y = make_long_range_task(n_samples=200, n_timesteps=12, distance=7, vocab_size=12,
+                                random_state=0)
+    assert X.shape == (200, 12) and X.dtype == np.int32
+    signal = X[:, 12 - 1 - 7]
+    assert set(signal) <= {1, 2}
     assert (np.delete(X, 12 - 1 - 7, axis=1) >= 3).all()
-    X2, y2 = make_long_range_task(n_samples=50, n_timesteps=12, distance=7, random_state=0)
+    np.testing.assert_array_equal(y, (signal - 1) ^ (X[:, -1] >= 7))
+    assert 0.35 < y.mean() < 0.65
+    X2, _ = make_long_range_task(n_samples=200, n_timesteps=12, distance=7, vocab_size=12,
+                                 random_state=0)
     np.testing.assert_array_equal(X, X2)
     with pytest.raises(ValueError, match="distance"):
         make_long_range_task(n_timesteps=5, distance=5)
+
+
+def test_negation_task_defeats_bag_of_words_but_not_an_rnn():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from fastrnn import RNNClassifier
+    from fastrnn.datasets import make_negation_sentiment
+    from fastrnn.datasets._synthetic import VOCABULARY
+
+    texts, y = make_negation_sentiment(2000, return_text=True, random_state=0)
+    X, y_ids = make_negation_sentiment(2000, random_state=0)
+    np.testing.assert_array_equal(y, y_ids)
+    assert " ".join(VOCABULARY[i - 1] for i in X[0] if i) == texts[0]
+    bow = make_pipeline(CountVectorizer(), LogisticRegression(max_iter=1000))
+    bow.fit(texts[:1500], y[:1500])
+    assert bow.score(texts[1500:], y[1500:]) < 0.7
+    rnn = RNNClassifier(cell="gru", units=16, embedding_dim=8, learning_rate=0.01, max_iter=10,
+                        random_state=0).fit(X[:1500], y[:1500])
+    assert rnn.score(X[1500:], y[1500:]) > 0.95
 
 
 def test_npz_round_trip_of_id_lists(tmp_path):

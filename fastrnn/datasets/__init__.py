@@ -3,7 +3,7 @@
 from ._base import RemoteFileMetadata, fetch_file, get_data_home
 from ._corpora import get_word_index, load_imdb, load_reuters
 from ._npz import UnsafeFileError, load_npz
-from ._synthetic import make_long_range_task
+from ._synthetic import make_long_range_task, make_negation_sentiment
 
 __all__ = [
     "RemoteFileMetadata",
@@ -15,4 +15,5 @@ __all__ = [
     "load_npz",
     "load_reuters",
     "make_long_range_task",
+    "make_negation_sentiment",
 ]
