@@ -265,7 +265,7 @@ def test_errors_after_fit(task):
     with pytest.raises(NotFittedError):
         _small_clf().predict(X)
     clf = _small_clf().fit(X, y)
-    with pytest.raises(ValueError, match="token id 25 but the model's vocabulary has 20"):
+    with pytest.raises(ValueError, match="token id 25 but the model's vocabulary has 12"):
         clf.predict(np.full((2, 8), 25))
     with pytest.raises(ValueError, match="fitted on token ids"):
         clf.predict(np.random.rand(2, 8))
