@@ -72,6 +72,7 @@ class Case:
     dtype: type = np.float64
     seed: int = 0
     n_threads: int = 1
+    empty_rows: bool = False
     extra: dict = field(default_factory=dict)
 
     def layer(self):
@@ -80,10 +81,12 @@ class Case:
                          reset_after=self.reset_after)
 
 
-def make_ids(rng, B, T, V, padding):
-    """Random ids in [1, V) with the requested padding layout (row 0 always full)."""
+def make_ids(rng, B, T, V, padding, allow_empty=False):
+    """Random ids in [1, V) with the requested padding layout (row 0 always full).
+
+    With ``allow_empty`` other rows may be all padding."""
     ids = rng.integers(1, V, size=(B, T))
-    lengths = rng.integers(1, T + 1, size=B)
+    lengths = rng.integers(0 if allow_empty else 1, T + 1, size=B)
     lengths[0] = T
     for b, L in enumerate(lengths):
         if padding == "pre":
@@ -106,7 +109,7 @@ class Problem:
         self.params = self.layer.init_params(rng, n_in, c.dtype)
         for k, v in self.params.items():  # non-trivial biases and larger weights
             self.params[k] = (v + 0.3 * rng.normal(size=v.shape)).astype(c.dtype)
-        ids = make_ids(rng, c.B, c.T, c.V, c.padding)
+        ids = make_ids(rng, c.B, c.T, c.V, c.padding, allow_empty=c.empty_rows)
         self.mask = ids != 0
         if c.input_kind == "dense":
             self.X = rng.normal(size=(c.B, c.T, c.F)).astype(c.dtype)

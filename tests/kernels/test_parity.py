@@ -64,14 +64,16 @@ def test_backend_matches_reference(backend_under_test, cell, scenario, input_kin
     dropout=st.booleans(),
     n_threads=st.integers(1, 3),
     f32=st.booleans(),
+    empty_rows=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_backend_matches_reference_on_generated_shapes(backend_under_test, cell, input_kind, B, T,
                                                        H, padding, return_sequences, dropout,
-                                                       n_threads, f32, seed):
+                                                       n_threads, f32, empty_rows, seed):
     case = Case(input_kind=input_kind, B=B, T=T, H=H, padding=padding,
                 return_sequences=return_sequences, dropout=dropout, n_threads=n_threads,
-                dtype=np.float32 if f32 else np.float64, seed=seed, **cell)
+                dtype=np.float32 if f32 else np.float64, seed=seed,
+                empty_rows=empty_rows and padding != "none", **cell)
     _assert_same(case, backend_under_test)
 
 
@@ -87,3 +89,13 @@ def test_all_padding_rows_keep_the_initial_state(backend_under_test, cell):
         for k, s in enumerate(state):
             np.testing.assert_array_equal(s[1:], problem.h0[k][1:])
         assert not np.allclose(h_last[0], problem.h0[0][0])
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+def test_results_are_bit_identical_for_a_given_thread_count(backend_under_test, cell):
+    case = Case(B=7, T=9, H=5, dtype=np.float32, return_sequences=True, **cell)
+    for n_threads in (1, 2, 3):
+        runs = [_run(Case(**{**case.__dict__, "n_threads": n_threads}), backend_under_test)
+                for _ in range(2)]
+        for key in runs[0]:
+            np.testing.assert_array_equal(runs[0][key], runs[1][key], err_msg=key)
