@@ -1,0 +1,147 @@
+"""fastrnn against PyTorch on the tutorials' configurations, interleaved in one run.
+
+Usage::
+
+    pip install torch==2.13.0        # bench-only; never a fastrnn dependency
+    python bench/compare_torch.py [--configs C1 C2 ...] [--rounds 5] [--threads 2]
+
+For every configuration, each round times one training epoch slice (forward,
+loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
+first in fastrnn (public ``RNNClassifier``: ``fit`` with ``max_iter=1,
+warm_start=True`` and ``predict_proba``), then in PyTorch (``nn.Embedding`` +
+``nn.RNN/LSTM/GRU`` + ``nn.Linear``, Adam, the same batch size), alternating
+so that machine noise hits both.  Reported: median samples/s and the ratio
+fastrnn / PyTorch.  PyTorch's figures are given with and without
+``torch.set_flush_denormal(True)`` where asked (``--denormal``).
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+CONFIGS = {
+    # name: (cell, vocab, emb, units, T, B, n_classes)
+    "C1": ("simple", 10000, 32, (32,), 500, 128, 2),
+    "C2": ("lstm", 500, 16, (8,), 100, 64, 2),
+    "C3": ("gru", 500, 16, (8,), 100, 64, 2),
+    "C4": ("lstm", 10000, 32, (32,), 500, 128, 2),
+    "C5": ("lstm", 500, 16, (8, 8), 100, 64, 2),
+    "C6": ("gru", 10000, 256, (256, 128), 300, 32, 46),
+    "C7": ("lstm", 20000, 128, (128,), 200, 64, 2),
+}
+
+
+def make_data(vocab, T, n, n_classes, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, vocab, size=(n, T)).astype(np.int64), rng.integers(0, n_classes, n)
+
+
+def fastrnn_runner(cfg, X, y, threads):
+    from fastrnn import RNNClassifier
+
+    cell, vocab, emb, units, T, B, n_classes = cfg
+    clf = RNNClassifier(cell=cell, units=units, embedding_dim=emb, vocab_size=vocab, batch_size=B,
+                        max_iter=1, warm_start=True, shuffle=False, n_threads=threads,
+                        random_state=0)
+    clf.fit(X, y)  # builds the model and compiles the kernels (not timed)
+
+    def train():
+        clf.fit(X, y)
+
+    def infer():
+        clf.predict_proba(X)
+
+    return train, infer
+
+
+def torch_runner(cfg, X, y, threads):
+    import torch
+
+    torch.set_num_threads(threads)
+    cell, vocab, emb, units, T, B, n_classes = cfg
+    rnn_cls = {"simple": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(vocab, emb)
+            sizes = (emb,) + tuple(units)
+            self.rnns = torch.nn.ModuleList(
+                rnn_cls(sizes[i], sizes[i + 1], batch_first=True) for i in range(len(units)))
+            self.out = torch.nn.Linear(units[-1], 1 if n_classes == 2 else n_classes)
+
+        def forward(self, x):
+            h = self.emb(x)
+            for rnn in self.rnns:
+                h, _ = rnn(h)
+            return self.out(h[:, -1])
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    loss_fn = (torch.nn.BCEWithLogitsLoss() if n_classes == 2 else torch.nn.CrossEntropyLoss())
+
+    def train():
+        for lo in range(0, len(Xt), B):
+            xb, yb = Xt[lo:lo + B], yt[lo:lo + B]
+            out = net(xb)
+            loss = loss_fn(out[:, 0], yb.float()) if n_classes == 2 else loss_fn(out, yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def infer():
+        with torch.no_grad():
+            for lo in range(0, len(Xt), 256):
+                net(Xt[lo:lo + 256])
+
+    return train, infer
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--n-batches", type=int, default=4)
+    parser.add_argument("--denormal", action="store_true", help="also time PyTorch with flushed denormals")
+    args = parser.parse_args()
+    import torch
+
+    print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
+          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}")
+    for name in args.configs:
+        cfg = CONFIGS[name]
+        n = cfg[5] * args.n_batches
+        X, y = make_data(cfg[1], cfg[4], n, cfg[6])
+        modes = [False, True] if args.denormal else [False]
+        for flush in modes:
+            torch.set_flush_denormal(flush)
+            fr_train, fr_infer = fastrnn_runner(cfg, X, y, args.threads)
+            pt_train, pt_infer = torch_runner(cfg, X, y, args.threads)
+            pt_train()  # warm-up
+            times = {k: [] for k in ("ft", "pt", "fi", "pi")}
+            for _ in range(args.rounds):
+                times["ft"].append(timed(fr_train))
+                times["pt"].append(timed(pt_train))
+                times["fi"].append(timed(fr_infer))
+                times["pi"].append(timed(pt_infer))
+            rate = {k: n / statistics.median(v) for k, v in times.items()}
+            label = name + ("*" if flush else "")
+            print(f"{label:<6}{rate['ft']:>16,.0f}{rate['pt']:>15,.0f}{rate['ft'] / rate['pt']:>7.2f}"
+                  f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}",
+                  flush=True)
+    if args.denormal:
+        print("* PyTorch with torch.set_flush_denormal(True)")
+
+
+if __name__ == "__main__":
+    main()
