@@ -1,12 +1,23 @@
 """Built-in generated tasks and the restricted .npz reader."""
 
+import hashlib
+import http.server
+import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fastrnn.datasets import make_long_range_task
+from fastrnn.datasets import (
+    RemoteFileMetadata,
+    fetch_file,
+    get_word_index,
+    load_imdb,
+    load_reuters,
+    make_long_range_task,
+)
 from fastrnn.datasets._npz import UnsafeFileError, load_npz
 
 SHARED_IMDB = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb-5k.npz"
@@ -100,12 +111,6 @@ def test_shared_imdb_subset_reads_with_the_restricted_loader():
 
 
 # ---------------------------------------------------------------- loaders
-import hashlib
-import http.server
-import json
-import threading
-
-from fastrnn.datasets import RemoteFileMetadata, fetch_file, get_word_index, load_imdb, load_reuters
 
 
 def _raw_corpus(rng, n, vocab=60, max_len=30):

@@ -1,7 +1,6 @@
 """RNNClassifier / RNNRegressor: the scikit-learn contract, training behaviour and bad input."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest

@@ -1,4 +1,7 @@
-"""Whole-network gradients (embedding, stacked and bidirectional layers, heads, loss) by central differences."""
+"""Whole-network gradients by central differences.
+
+Embedding, stacked and bidirectional layers, every head and every loss.
+"""
 
 import numpy as np
 import pytest

@@ -65,7 +65,8 @@ def test_forward_and_gradients_equal_pytorch(cell, rng):
     np.testing.assert_allclose(out_seq * mask[:, :, None], out.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dX, x_t.grad.numpy(), rtol=1e-9, atol=1e-11)
     inv = np.argsort(order)
-    np.testing.assert_allclose(grads["kernel"], mod.weight_ih_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(grads["kernel"], mod.weight_ih_l0.grad.numpy().T[:, inv],
+                               rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(grads["recurrent_kernel"], mod.weight_hh_l0.grad.numpy().T[:, inv],
                                rtol=1e-9, atol=1e-11)
     b_grad = grads["bias"][0] if cell == "gru" else grads["bias"]

@@ -82,7 +82,8 @@ def load_npz(path):
                         data = f.read(count * dtype.itemsize)
                         if len(data) != count * dtype.itemsize:
                             raise ValueError(f"{key}: truncated array data")
-                        arr = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
+                        order = "F" if fortran else "C"
+                        arr = np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
                 out[key] = arr
     except UnsafeFileError:
         raise

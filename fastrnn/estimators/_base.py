@@ -166,8 +166,9 @@ class BaseRNN(BaseEstimator):
             return X
         fitted_kind = "dense" if self.input_kind_ == "dense" else "tokens"
         if kind != fitted_kind:
-            raise ValueError(f"the model was fitted on {'float sequences' if fitted_kind == 'dense' else 'token ids'} "
-                             f"but X holds {'float values' if kind == 'dense' else 'integer token ids'}")
+            fitted = "float sequences" if fitted_kind == "dense" else "token ids"
+            given = "float values" if kind == "dense" else "integer token ids"
+            raise ValueError(f"the model was fitted on {fitted} but X holds {given}")
         if kind == "tokens":
             if int(X.max()) >= self.vocab_size_:
                 raise ValueError(

@@ -11,7 +11,6 @@ import numpy as np
 from ..initializers import glorot_uniform
 from ._packing import pack_sequence_grad, unpack_sequence
 from .projection import DenseInput, TokenInput
-from .recurrent import Recurrent
 
 HEADS = ("last", "flatten", "mean", "max")
 
@@ -145,7 +144,6 @@ class Network:
         cache : dict or None
         """
         start = packed.start
-        B = start.shape[0]
         caches = []
         x_seq = None  # packed (T, B, F) output of the previous layer
         for i, (layer, directions) in enumerate(zip(self.layers, params["rnn"])):
