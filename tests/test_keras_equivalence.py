@@ -90,7 +90,7 @@ def _counts(clf):
     (dict(cell="lstm", units=32, embedding_dim=2, vocab_size=10000), (4, 5), 2, [20000, 4480, 33]),
     (dict(cell="lstm", units=8, embedding_dim=16, vocab_size=500), (4, 5), 2, [8000, 800, 9]),
     (dict(cell="gru", units=8, embedding_dim=16, vocab_size=500), (4, 5), 2, [8000, 624, 9]),
-    (dict(cell="gru", units=(256, 128), embedding_dim=256, vocab_size=10000), (46, 2), 46,
+    (dict(cell="gru", units=(256, 128), embedding_dim=256, vocab_size=10000), (92, 2), 46,
      [2560000, 394752, 148224, 5934]),
     (dict(cell="lstm", units=4, embedding_dim=8, vocab_size=300, head="flatten"), (4, 20), 2,
      [2400, 208, 0, 81]),

@@ -122,6 +122,23 @@ def test_pickles_and_works_in_a_grid_searched_pipeline():
     np.testing.assert_array_equal(again.predict_proba(texts), best.predict_proba(texts))
 
 
+def test_transformer_contract():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    seq = TextSequencer(max_features=3, maxlen=4)
+    assert clone(seq).get_params() == seq.get_params()
+    assert seq.set_params(min_df=2) is seq and seq.min_df == 2
+    with pytest.raises(NotFittedError):
+        seq.transform(TEXTS)
+    assert seq.fit(TEXTS) is seq
+    assert not hasattr(clone(seq), "vocabulary_")
+    assert list(seq.get_feature_names_out()) == ["id0", "id1", "id2", "id3"]
+    with pytest.raises(ValueError, match="max_features"):
+        TextSequencer(max_features=0).fit(TEXTS)
+
+
+# scikit-learn's generic checks need numeric input; for string input only these apply
 @parametrize_with_checks([TextSequencer()])
 def test_sklearn_transformer_checks_that_apply_to_text(estimator, check):
     check(estimator)
