@@ -176,73 +176,70 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
     epoch = epoch_offset
     # a diverging run is detected below and reported once; NumPy's own overflow
     # warnings on the way there would only be noise
-    errstate = np.errstate(over="ignore", invalid="ignore")
-    errstate.__enter__()
-    try:
-        for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
-            notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
-            order = rng.permutation(n) if cfg.shuffle else np.arange(n)
-            n_batches = max(1, -(-n // cfg.batch_size))
-            total_loss = total_metric = total_w = 0.0
-            for bi in range(n_batches):
-                rows = batch_rows(X, order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size],
-                                  net.input_kind, cfg.n_threads)
-                packed = pack_batch(X[rows], net.input_kind)
-                masks = dropout_masks(rng, net, len(rows), cfg.dropout, cfg.recurrent_dropout, dtype)
-                logits, cache = net.forward(params, packed, training=True, masks=masks,
-                                            bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads)
-                loss, d_logits = cfg.loss_fn(logits, y[rows], w[rows])
-                grads = net.backward(params, cache, d_logits)
-                if cfg.alpha:
-                    l2, l2_grads = l2_penalty(net, params, cfg.alpha)
-                    loss += l2
-                    _add_l2(grads, l2_grads)
-                if not np.isfinite(loss):
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
+                notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
+                order = rng.permutation(n) if cfg.shuffle else np.arange(n)
+                n_batches = max(1, -(-n // cfg.batch_size))
+                total_loss = total_metric = total_w = 0.0
+                for bi in range(n_batches):
+                    rows = batch_rows(X, order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size],
+                                      net.input_kind, cfg.n_threads)
+                    packed = pack_batch(X[rows], net.input_kind)
+                    masks = dropout_masks(rng, net, len(rows), cfg.dropout, cfg.recurrent_dropout, dtype)
+                    logits, cache = net.forward(params, packed, training=True, masks=masks,
+                                                bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads)
+                    loss, d_logits = cfg.loss_fn(logits, y[rows], w[rows])
+                    grads = net.backward(params, cache, d_logits)
+                    if cfg.alpha:
+                        l2, l2_grads = l2_penalty(net, params, cfg.alpha)
+                        loss += l2
+                        _add_l2(grads, l2_grads)
+                    if not np.isfinite(loss):
+                        stopped = "non_finite"
+                        break
+                    optimizer.update(flat_params, net.weights(grads))
+                    bw = float(w[rows].sum())
+                    total_loss += loss * bw
+                    total_metric += cfg.metric_fn(logits, y[rows], w[rows]) * bw
+                    total_w += bw
+                    notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
+                           n_batches=n_batches, loss=total_loss / total_w)
+                if stopped:
+                    break
+                if not all(np.isfinite(p).all() for p in flat_params):
                     stopped = "non_finite"
                     break
-                optimizer.update(flat_params, net.weights(grads))
-                bw = float(w[rows].sum())
-                total_loss += loss * bw
-                total_metric += cfg.metric_fn(logits, y[rows], w[rows]) * bw
-                total_w += bw
-                notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
-                       n_batches=n_batches, loss=total_loss / total_w)
-            if stopped:
-                break
-            if not all(np.isfinite(p).all() for p in flat_params):
-                stopped = "non_finite"
-                break
-            logs = {"loss": total_loss / total_w, cfg.metric_name: total_metric / total_w}
-            if validation is not None:
-                v_loss, v_metric, _ = evaluate(net, params, *validation, cfg)
-                logs["val_loss"] = v_loss
-                logs["val_" + cfg.metric_name] = v_metric
-            for k, v in logs.items():
-                history.setdefault(k, []).append(float(v))
-            # the monitored quantity: validation if there is any, else the training loss
-            if validation is not None:
-                value = -logs["val_" + cfg.metric_name] if maximize else logs["val_loss"]
-            else:
-                value = logs["loss"]
-            if value < best["value"] - cfg.tol:
-                best.update(value=value, params=copy_params(params), epoch=epoch, loss=logs["loss"])
-                stalls = 0
-            else:
-                stalls += 1
-            notify(cfg.callbacks, "on_epoch_end", model, epoch=epoch, logs=logs,
-                   is_best=best["epoch"] == epoch, params=params)
-            if model.stop_training_:
-                stopped = "callback"
-                break
-            if cfg.early_stopping and stalls >= cfg.n_iter_no_change:
-                stopped = "early_stopping"
-                break
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-        warnings.warn("fit interrupted by the user: keeping the best weights seen so far",
-                      RuntimeWarning, stacklevel=3)
-    finally:
-        errstate.__exit__(None, None, None)
+                logs = {"loss": total_loss / total_w, cfg.metric_name: total_metric / total_w}
+                if validation is not None:
+                    v_loss, v_metric, _ = evaluate(net, params, *validation, cfg)
+                    logs["val_loss"] = v_loss
+                    logs["val_" + cfg.metric_name] = v_metric
+                for k, v in logs.items():
+                    history.setdefault(k, []).append(float(v))
+                # the monitored quantity: validation if there is any, else the training loss
+                if validation is not None:
+                    value = -logs["val_" + cfg.metric_name] if maximize else logs["val_loss"]
+                else:
+                    value = logs["loss"]
+                if value < best["value"] - cfg.tol:
+                    best.update(value=value, params=copy_params(params), epoch=epoch, loss=logs["loss"])
+                    stalls = 0
+                else:
+                    stalls += 1
+                notify(cfg.callbacks, "on_epoch_end", model, epoch=epoch, logs=logs,
+                       is_best=best["epoch"] == epoch, params=params)
+                if model.stop_training_:
+                    stopped = "callback"
+                    break
+                if cfg.early_stopping and stalls >= cfg.n_iter_no_change:
+                    stopped = "early_stopping"
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            warnings.warn("fit interrupted by the user: keeping the best weights seen so far",
+                          RuntimeWarning, stacklevel=3)
     if stopped == "non_finite":
         warnings.warn(f"training diverged (non-finite loss) in epoch {epoch + 1}: stopped and "
                       "restored the best weights seen; try a lower learning_rate or clipnorm",

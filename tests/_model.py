@@ -6,7 +6,7 @@ step's output at the original input positions, so every path of the layer is
 differentiated.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,7 +73,6 @@ class Case:
     seed: int = 0
     n_threads: int = 1
     empty_rows: bool = False
-    extra: dict = field(default_factory=dict)
 
     def layer(self):
         return Recurrent(self.cell, self.H, activation=self.activation,
@@ -127,8 +126,8 @@ class Problem:
         self.frozen = {
             "params": {k: v.copy() for k, v in self.params.items()},
             "h0": tuple(h.copy() for h in self.h0),
-            "X": getattr(self, "X", None) if c.input_kind != "dense" else self.X.copy(),
-            "E": self.E.copy() if getattr(self, "E", None) is not None else None,
+            "X": self.X.copy() if c.input_kind == "dense" else None,
+            "E": self.E.copy() if c.input_kind == "tokens" else None,
         }
         self.w_last = rng.normal(size=(c.B, c.H)).astype(c.dtype)
         self.w_seq = rng.normal(size=(c.B, c.T, c.H)).astype(c.dtype)

@@ -1,7 +1,7 @@
 """LSTM kernels (Numba), gates packed i, f, c, o.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
-from ._activations import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
 
 
 @jit_chunk

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._activations import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
 
 
 @jit_chunk

@@ -1,6 +1,5 @@
 """Input checks shared by the estimators: clear errors that name the problem."""
 
-import numbers
 import os
 
 import numpy as np
@@ -87,9 +86,3 @@ def check_sequences(X, *, allow_tokens=True):
     if X.ndim == 2:
         X = X[:, :, None]
     return X, "dense"
-
-
-def check_positive_int(value, name):
-    if not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
