@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._common import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import activate_grad, activate_inplace, active_end, jit_chunk, n_chunks, run_chunks
 
 
 @jit_chunk
@@ -28,45 +28,53 @@ def _forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, act, rec_act, res
             for b in range(lo, end):
                 if start[b] > t:
                     continue
-                row = idx[t, b]
+                rb_ = rec[b]
+                xb = table[idx[t, b]]
+                for k in range(2 * H):
+                    rb_[k] += xb[k] + rb[k]
+                activate_inplace(rb_[:2 * H], rec_act)  # z, r
                 for k in range(H):
-                    z = activate(table[row, k] + rec[b, k] + rb[k], rec_act)
-                    r = activate(table[row, H + k] + rec[b, H + k] + rb[H + k], rec_act)
-                    a = rec[b, 2 * H + k] + rb[2 * H + k]
-                    hh = activate(table[row, 2 * H + k] + r * a, act)
-                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
-                    if store_g:
-                        gates[t, b, k] = z
-                        gates[t, b, H + k] = r
-                        gates[t, b, 2 * H + k] = hh
+                    a = rb_[2 * H + k] + rb[2 * H + k]
                     if store_a:
                         aux[t, b, k] = a
+                    rb_[2 * H + k] = xb[2 * H + k] + rb_[H + k] * a
+                activate_inplace(rb_[2 * H:], act)  # h~
+                for k in range(H):
+                    z = rb_[k]
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * rb_[2 * H + k]
+                if store_g:
+                    for k in range(3 * H):
+                        gates[t, b, k] = rb_[k]
         else:
             for b in range(lo, end):
                 if start[b] > t:
                     for k in range(H):
                         ra[b, k] = 0.0
                     continue
-                row = idx[t, b]
+                zr = rzr[b]
+                xb = table[idx[t, b]]
+                for k in range(2 * H):
+                    zr[k] += xb[k]
+                activate_inplace(zr, rec_act)  # z, r
                 for k in range(H):
-                    r = activate(table[row, H + k] + rzr[b, H + k], rec_act)
-                    rzr[b, H + k] = r
-                    ra[b, k] = r * hm[b, k]
+                    ra[b, k] = zr[H + k] * hm[b, k]
             if end > lo:
                 np.dot(ra[lo:end], Uh, rh[lo:end])
             for b in range(lo, end):
                 if start[b] > t:
                     continue
-                row = idx[t, b]
+                hh = rh[b]
+                xb = table[idx[t, b]]
                 for k in range(H):
-                    z = activate(table[row, k] + rzr[b, k], rec_act)
-                    r = rzr[b, H + k]
-                    hh = activate(table[row, 2 * H + k] + rh[b, k], act)
-                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
+                    hh[k] += xb[2 * H + k]
+                activate_inplace(hh, act)
+                for k in range(H):
+                    z = rzr[b, k]
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh[k]
                     if store_g:
                         gates[t, b, k] = z
-                        gates[t, b, H + k] = r
-                        gates[t, b, 2 * H + k] = hh
+                        gates[t, b, H + k] = rzr[b, H + k]
+                        gates[t, b, 2 * H + k] = hh[k]
                     if store_a:
                         aux[t, b, k] = ra[b, k]
         for b in range(lo, hi):

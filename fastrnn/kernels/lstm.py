@@ -1,7 +1,14 @@
 """LSTM kernels (Numba), gates packed i, f, c, o.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
-from ._common import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import (
+    activate_grad,
+    activate_inplace,
+    active_end,
+    jit_chunk,
+    n_chunks,
+    run_chunks,
+)
 
 
 @jit_chunk
@@ -29,20 +36,26 @@ def _forward_rows(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, ga
                     for k in range(4 * H):
                         gates[t, b, k] = 0.0
                 continue
-            row = idx[t, b]
+            zb = z[b]
+            xb = table[idx[t, b]]
+            for k in range(4 * H):
+                zb[k] += xb[k]
+            activate_inplace(zb[:2 * H], rec_act)  # i, f
+            activate_inplace(zb[2 * H:3 * H], act)  # c~
+            activate_inplace(zb[3 * H:], rec_act)  # o
+            cb = c_out[b]
+            tc = hm[b]  # scratch: act(c)
             for k in range(H):
-                i = activate(z[b, k] + table[row, k], rec_act)
-                f = activate(z[b, H + k] + table[row, H + k], rec_act)
-                g = activate(z[b, 2 * H + k] + table[row, 2 * H + k], act)
-                o = activate(z[b, 3 * H + k] + table[row, 3 * H + k], rec_act)
-                c = f * c_out[b, k] + i * g
-                c_out[b, k] = c
-                h_out[b, k] = o * activate(c, act)
-                if store_g:
-                    gates[t, b, k] = i
-                    gates[t, b, H + k] = f
-                    gates[t, b, 2 * H + k] = g
-                    gates[t, b, 3 * H + k] = o
+                cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
+                tc[k] = cb[k]
+            activate_inplace(tc, act)
+            hb = h_out[b]
+            for k in range(H):
+                hb[k] = zb[3 * H + k] * tc[k]
+            if store_g:
+                gb = gates[t, b]
+                for k in range(4 * H):
+                    gb[k] = zb[k]
         for b in range(lo, hi):
             for k in range(H):
                 if store_h:
@@ -68,13 +81,17 @@ def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gate
                 for k in range(G):
                     dA[t, b, k] = 0.0
                 continue
+            tc = dhm[b]  # scratch: act(c_t), computed in one vectorisable pass
+            for k in range(H):
+                tc[k] = C_seq[t, b, k]
+            activate_inplace(tc, act)
             for k in range(H):
                 i = gates[t, b, k]
                 f = gates[t, b, H + k]
                 g = gates[t, b, 2 * H + k]
                 o = gates[t, b, 3 * H + k]
                 c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
-                ct = activate(C_seq[t, b, k], act)
+                ct = tc[k]
                 dhk = dh[b, k]
                 dct = dc[b, k] + dhk * o * activate_grad(ct, act)
                 dA[t, b, k] = dct * g * activate_grad(i, rec_act)

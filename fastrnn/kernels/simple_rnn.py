@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._common import activate, activate_grad, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import activate_grad, activate_inplace, active_end, jit_chunk, n_chunks, run_chunks
 
 
 @jit_chunk
@@ -23,9 +23,13 @@ def _forward_rows(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, j, l
                 np.dot(h_out[lo:end], U, z[lo:end])
             for b in range(lo, end):
                 if start[b] <= t:
-                    row = idx[t, b]
+                    zb = z[b]
+                    xb = table[idx[t, b]]
                     for k in range(H):
-                        h_out[b, k] = activate(z[b, k] + table[row, k], act)
+                        zb[k] += xb[k]
+                    activate_inplace(zb, act)
+                    for k in range(H):
+                        h_out[b, k] = zb[k]
         if store:
             for b in range(lo, hi):
                 for k in range(H):
