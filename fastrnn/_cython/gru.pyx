@@ -4,7 +4,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -18,7 +18,7 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
     cdef int t, b, k, end, row
     cdef bint store_h = H_seq.shape[0] > 0, store_g = gates.shape[0] > 0
     cdef bint store_a = aux.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
-    cdef double z, r, a, hh
+    cdef double z, a
     for t in range(T):
         end = active_end(start, lo, hi, t)
         for b in range(lo, end):
@@ -28,42 +28,57 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
             # reset_after: all three blocks at once; otherwise only z and r (U[:, :2H]).
             gemm(False, False, end - lo, G if reset_after else 2 * H, H, &hm[lo, 0], H,
                  &U[0, 0], G, &rec[lo, 0], G, False)
-        if not reset_after:
+        if reset_after:
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                row = idx[t, b]
+                for k in range(2 * H):
+                    rec[b, k] += table[row, k] + rb[k]
+                activate_inplace(&rec[b, 0], 2 * H, rec_act)  # z, r
+                for k in range(H):
+                    a = rec[b, 2 * H + k] + rb[2 * H + k]
+                    if store_a:
+                        aux[t, b, k] = a
+                    rec[b, 2 * H + k] = table[row, 2 * H + k] + rec[b, H + k] * a
+                activate_inplace(&rec[b, 2 * H], H, act)  # h~
+                for k in range(H):
+                    z = rec[b, k]
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * rec[b, 2 * H + k]
+                if store_g:
+                    for k in range(G):
+                        gates[t, b, k] = rec[b, k]
+        else:
             for b in range(lo, end):
                 if start[b] > t:
                     for k in range(H):
                         ra[b, k] = 0.0
                     continue
                 row = idx[t, b]
+                for k in range(2 * H):
+                    rec[b, k] += table[row, k]
+                activate_inplace(&rec[b, 0], 2 * H, rec_act)  # z, r
                 for k in range(H):
-                    r = activate(table[row, H + k] + rec[b, H + k], rec_act)
-                    rec[b, H + k] = r
-                    ra[b, k] = r * hm[b, k]
+                    ra[b, k] = rec[b, H + k] * hm[b, k]
             if end > lo:
                 gemm(False, False, end - lo, H, H, &ra[lo, 0], H, &U[0, 2 * H], G, &rh[lo, 0], H,
                      False)
-        for b in range(lo, end):
-            if start[b] > t:
-                continue
-            row = idx[t, b]
-            for k in range(H):
-                if reset_after:
-                    z = activate(table[row, k] + rec[b, k] + rb[k], rec_act)
-                    r = activate(table[row, H + k] + rec[b, H + k] + rb[H + k], rec_act)
-                    a = rec[b, 2 * H + k] + rb[2 * H + k]
-                    hh = activate(table[row, 2 * H + k] + r * a, act)
-                else:
-                    z = activate(table[row, k] + rec[b, k], rec_act)
-                    r = rec[b, H + k]
-                    a = ra[b, k]
-                    hh = activate(table[row, 2 * H + k] + rh[b, k], act)
-                h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh
-                if store_g:
-                    gates[t, b, k] = z
-                    gates[t, b, H + k] = r
-                    gates[t, b, 2 * H + k] = hh
-                if store_a:
-                    aux[t, b, k] = a
+            for b in range(lo, end):
+                if start[b] > t:
+                    continue
+                row = idx[t, b]
+                for k in range(H):
+                    rh[b, k] += table[row, 2 * H + k]
+                activate_inplace(&rh[b, 0], H, act)  # h~
+                for k in range(H):
+                    z = rec[b, k]
+                    h_out[b, k] = z * h_out[b, k] + (1.0 - z) * rh[b, k]
+                    if store_g:
+                        gates[t, b, k] = z
+                        gates[t, b, H + k] = rec[b, H + k]
+                        gates[t, b, 2 * H + k] = rh[b, k]
+                    if store_a:
+                        aux[t, b, k] = ra[b, k]
         for b in range(lo, hi):
             if start[b] > t:
                 for k in range(H):

@@ -4,7 +4,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -16,7 +16,6 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
     cdef int t, b, k, end, row
     cdef bint store_h = H_seq.shape[0] > 0, store_c = C_seq.shape[0] > 0
     cdef bint store_g = gates.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
-    cdef double i, f, g, o, c
     for t in range(T):
         end = active_end(start, lo, hi, t)
         if end > lo:
@@ -32,19 +31,20 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
                         gates[t, b, k] = 0.0
                 continue
             row = idx[t, b]
+            for k in range(4 * H):
+                z[b, k] += table[row, k]
+            activate_inplace(&z[b, 0], 2 * H, rec_act)  # i, f
+            activate_inplace(&z[b, 2 * H], H, act)  # c~
+            activate_inplace(&z[b, 3 * H], H, rec_act)  # o
             for k in range(H):
-                i = activate(z[b, k] + table[row, k], rec_act)
-                f = activate(z[b, H + k] + table[row, H + k], rec_act)
-                g = activate(z[b, 2 * H + k] + table[row, 2 * H + k], act)
-                o = activate(z[b, 3 * H + k] + table[row, 3 * H + k], rec_act)
-                c = f * c_out[b, k] + i * g
-                c_out[b, k] = c
-                h_out[b, k] = o * activate(c_out[b, k], act)
-                if store_g:
-                    gates[t, b, k] = i
-                    gates[t, b, H + k] = f
-                    gates[t, b, 2 * H + k] = g
-                    gates[t, b, 3 * H + k] = o
+                c_out[b, k] = z[b, H + k] * c_out[b, k] + z[b, k] * z[b, 2 * H + k]
+                hm[b, k] = c_out[b, k]  # scratch: act(c)
+            activate_inplace(&hm[b, 0], H, act)
+            for k in range(H):
+                h_out[b, k] = z[b, 3 * H + k] * hm[b, k]
+            if store_g:
+                for k in range(4 * H):
+                    gates[t, b, k] = z[b, k]
         for b in range(lo, hi):
             for k in range(H):
                 if store_h:
@@ -116,12 +116,15 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                     dA[t, b, k] = 0.0
                 continue
             for k in range(H):
+                dhm[b, k] = C_seq[t, b, k]  # scratch: act(c_t) in one vectorisable pass
+            activate_inplace(&dhm[b, 0], H, act)
+            for k in range(H):
                 i = gates[t, b, k]
                 f = gates[t, b, H + k]
                 g = gates[t, b, 2 * H + k]
                 o = gates[t, b, 3 * H + k]
                 c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
-                ct = activate(C_seq[t, b, k], act)
+                ct = dhm[b, k]
                 dhk = dh[b, k]
                 dct = dc[b, k] + dhk * o * activate_grad(ct, act)
                 dA[t, b, k] = dct * g * activate_grad(i, rec_act)

@@ -4,7 +4,7 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate, activate_grad, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -25,7 +25,10 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
                 if start[b] <= t:
                     row = idx[t, b]
                     for k in range(H):
-                        h_out[b, k] = activate(z[b, k] + table[row, k], act)
+                        z[b, k] += table[row, k]
+                    activate_inplace(&z[b, 0], H, act)
+                    for k in range(H):
+                        h_out[b, k] = z[b, k]
         if store:
             for b in range(lo, hi):
                 for k in range(H):
