@@ -15,10 +15,11 @@ def make_long_range_task(n_samples=1000, n_timesteps=30, distance=20, vocab_size
     ``distance`` steps while still reading the recent ones; the task gets
     harder as ``distance`` grows because the gradient must cross that many
     steps.  Measured with 6,000 sequences, 12 epochs of Adam(0.01), 16 units
-    and three seeds: every cell solves ``distance=10``; at ``distance=20`` each
-    of SimpleRNN, LSTM and GRU fails on one seed of three; at ``distance=40``
-    only GRU solved one seed.  (A clean "SimpleRNN fails where LSTM/GRU
-    succeed" separation needs a larger training budget; see the README.)
+    and three seeds: every cell solves ``distance=10``; at ``distance=20``
+    whether a cell succeeds depends on the seed, for SimpleRNN, LSTM and GRU
+    alike; at ``distance=40`` nearly every run stays at chance.  (A clean
+    "SimpleRNN fails where LSTM/GRU succeed" separation needs a larger training
+    budget or another task; this is open work.)
 
     Parameters
     ----------
