@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ..text import pad_sequences
 
@@ -14,6 +15,21 @@ def default_n_threads():
         if value.isdigit() and int(value) > 0:
             return int(value)
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+_controller = None
+
+
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread while the kernels run their own threads.
+
+    The library scan of ``threadpoolctl`` is done once and reused (a fresh
+    ``threadpool_limits`` costs about 0.5 ms per call, which small predictions feel).
+    """
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _is_ragged(X):
