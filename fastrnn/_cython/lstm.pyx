@@ -4,7 +4,8 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport (
+    activate_grad, activate_inplace, active_end, chunk_lo, gemm, recurrent_backward_step)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -103,9 +104,8 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           int lo, int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H
     cdef int t, b, k, end
-    cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0
+    cdef bint many = dH_seq.shape[0] > 0
     cdef double i, f, g, o, c_prev, ct, dct, dhk
-    cdef floating prev
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             if many:
@@ -135,16 +135,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        for b in range(lo, end):
-            for k in range(H):
-                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-        gemm(True, False, H, G, end - lo, &hm[lo, 0], H, &dA[t, lo, 0], G, &dU_part[0, 0], G, True)
-        gemm(False, True, end - lo, H, G, &dA[t, lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
-        for b in range(lo, end):
-            if start[b] <= t:
-                for k in range(H):
-                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+        recurrent_backward_step(start, h0, U, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, t, lo, end)
 
 
 def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] c0,

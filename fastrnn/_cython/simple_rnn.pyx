@@ -4,7 +4,8 @@ import numpy as np
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport (
+    activate_grad, activate_inplace, active_end, chunk_lo, gemm, recurrent_backward_step)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -84,8 +85,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
                           floating[:, ::1] dU_part, int lo, int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1]
     cdef int t, b, k, end
-    cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0
-    cdef floating prev
+    cdef bint many = dH_seq.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             for k in range(H):
@@ -98,16 +98,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        for b in range(lo, end):
-            for k in range(H):
-                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-        gemm(True, False, H, H, end - lo, &hm[lo, 0], H, &dA[t, lo, 0], H, &dU_part[0, 0], H, True)
-        gemm(False, True, end - lo, H, H, &dA[t, lo, 0], H, &U[0, 0], H, &dhm[lo, 0], H, False)
-        for b in range(lo, end):
-            if start[b] <= t:
-                for k in range(H):
-                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+        recurrent_backward_step(start, h0, U, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, t, lo, end)
 
 
 def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,

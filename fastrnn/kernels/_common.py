@@ -13,6 +13,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
@@ -112,6 +113,29 @@ def active_end(start, lo, hi, t):
         if start[b] <= t:
             end = b + 1
     return end
+
+
+@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
+                            lo, end):
+    """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
+
+    Accumulates ``(h_{t-1} * mask).T @ dA[t]`` into ``dU_part[j]`` and sets, for the
+    real rows, ``dh = (dA[t] @ U.T) * mask``, the gradient carried to step ``t - 1``.
+    """
+    H = hm.shape[1]
+    use_mask = rec_mask.shape[0] > 0
+    for b in range(lo, end):
+        for k in range(H):
+            prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
+            hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
+    np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
+    dU_part[j] += tmp[j]
+    np.dot(dA[t, lo:end], UT, dhm[lo:end])
+    for b in range(lo, end):
+        if start[b] <= t:
+            for k in range(H):
+                dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
 
 
 def n_chunks(B, n_threads):

@@ -7,6 +7,7 @@ from ._common import (
     active_end,
     jit_chunk,
     n_chunks,
+    recurrent_backward_step,
     run_chunks,
 )
 
@@ -70,7 +71,6 @@ def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gate
     T = H_seq.shape[0]
     H = h0.shape[1]
     G = 4 * H
-    use_mask = rec_mask.shape[0] > 0
     many = dH_seq.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
@@ -102,17 +102,8 @@ def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gate
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        for b in range(lo, end):
-            for k in range(H):
-                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-        np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
-        dU_part[j] += tmp[j]
-        np.dot(dA[t, lo:end], UT, dhm[lo:end])
-        for b in range(lo, end):
-            if start[b] <= t:
-                for k in range(H):
-                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+        recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
+                                lo, end)
 
 
 def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,

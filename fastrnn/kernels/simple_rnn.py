@@ -2,7 +2,15 @@
 
 import numpy as np
 
-from ._common import activate_grad, activate_inplace, active_end, jit_chunk, n_chunks, run_chunks
+from ._common import (
+    activate_grad,
+    activate_inplace,
+    active_end,
+    jit_chunk,
+    n_chunks,
+    recurrent_backward_step,
+    run_chunks,
+)
 
 
 @jit_chunk
@@ -41,7 +49,6 @@ def _backward_rows(start, h0, U, UT, rec_mask, act, H_seq, dH_seq, dA, dh, dhm, 
                    j, lo, hi):
     T = H_seq.shape[0]
     H = h0.shape[1]
-    use_mask = rec_mask.shape[0] > 0
     many = dH_seq.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
@@ -56,17 +63,8 @@ def _backward_rows(start, h0, U, UT, rec_mask, act, H_seq, dH_seq, dA, dh, dhm, 
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        for b in range(lo, end):
-            for k in range(H):
-                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-        np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
-        dU_part[j] += tmp[j]
-        np.dot(dA[t, lo:end], UT, dhm[lo:end])
-        for b in range(lo, end):
-            if start[b] <= t:
-                for k in range(H):
-                    dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+        recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
+                                lo, end)
 
 
 def simple_rnn_forward(table, idx, start, h0, U, rec_mask, act, n_threads, H_seq, h_out):
