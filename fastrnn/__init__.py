@@ -2,6 +2,8 @@
 
 from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
 from .estimators import RNNClassifier, RNNRegressor
+from .persistence import ModelFileError, load, save
+from .plotting import plot_history
 from .text import TextSequencer, pad_sequences
 
 __version__ = "0.1.0"
@@ -9,13 +11,17 @@ __version__ = "0.1.0"
 __all__ = [
     "AVAILABLE_BACKENDS",
     "BACKEND",
+    "ModelFileError",
     "RNNClassifier",
     "RNNRegressor",
     "TextSequencer",
     "__version__",
     "current_backend",
     "get_kernels",
+    "load",
     "pad_sequences",
+    "plot_history",
+    "save",
     "use_backend",
 ]
 

@@ -37,6 +37,29 @@ class Callback:
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
 
+class ModelCheckpoint(Callback):
+    """Save the model with :func:`fastrnn.save` at every epoch that improves the monitored value.
+
+    The monitored value is the one early stopping uses: the validation loss (or
+    score, with ``monitor="val_score"``) when there is validation data, else the
+    training loss.  Estimators add this callback themselves when
+    ``checkpoint_path`` is set.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_epoch_end(self, model, epoch, is_best=False, **kw):
+        if is_best:
+            from .persistence import save
+
+            save(model._snapshot(epoch + 1), self.path)
+
+
 def notify(callbacks, hook, model, **kw):
     """Call ``hook`` on every callback, in order."""
     for cb in callbacks:

@@ -1,26 +1,169 @@
 """The command line, through a subprocess as a user runs it."""
 
+import csv
+import io
 import subprocess
 import sys
 
+import numpy as np
+import pytest
 
-def test_demo_prints_a_table_for_every_cell():
-    out = subprocess.run(
-        [sys.executable, "-m", "fastrnn", "demo", "--n-samples", "200", "--epochs", "1",
-         "--distance", "3", "6", "--n-timesteps", "10"],
-        capture_output=True, text=True, timeout=600)
+from fastrnn.datasets import make_long_range_task, make_negation_sentiment
+
+
+def run(*args, cwd=None, stdin=None):
+    return subprocess.run([sys.executable, "-m", "fastrnn", *map(str, args)], capture_output=True,
+                          text=True, timeout=600, cwd=cwd, input=stdin)
+
+
+def assert_one_line_error(out, *fragments):
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastrnn: error:"), out.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_demo_prints_a_table_for_every_cell_and_writes_curves(tmp_path):
+    out = run("demo", "--n-samples", "200", "--epochs", "1", "--distance", "3", "6",
+              "--curves", tmp_path / "curves.png")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert "acc D=3" in lines[1] and "acc D=6" in lines[1]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[2:5]}
+    header = next(i for i, line in enumerate(lines) if line.startswith("cell"))
+    assert "acc D=3" in lines[header] and "acc D=6" in lines[header]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1:header + 4]}
     assert set(rows) == {"simple", "lstm", "gru"}
     for values in rows.values():
-        assert all(0.0 <= float(v) <= 1.0 for v in values[::2])
+        assert len(values) == 4 and all(0.0 <= float(v) <= 1.0 for v in values[::2])
+    assert (tmp_path / "curves.png").stat().st_size > 1000
 
 
 def test_bad_arguments_are_one_line_and_a_nonzero_exit():
-    out = subprocess.run([sys.executable, "-m", "fastrnn", "demo", "--distance", "50"],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 2
-    assert "error: distance must be in" in out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_line_error(run("demo", "--distance", "0"), "distance must satisfy")
+
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory):
+    """A CSV of raw text with string labels (commas inside quoted text)."""
+    root = tmp_path_factory.mktemp("cli")
+    texts, y = make_negation_sentiment(n_samples=1500, return_text=True, random_state=0)
+    path = root / "reviews.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "review", "sentiment"])
+        for i, (t, label) in enumerate(zip(texts, y)):
+            w.writerow([i, t.replace(" i think", ", i think"), "pos" if label else "neg"])
+    return root, path
+
+
+@pytest.fixture(scope="module")
+def trained(reviews):
+    root, data = reviews
+    model = root / "model.fastrnn"
+    out = run("train", data, "--text-col", "review", "--label-col", "sentiment", "--cell", "gru",
+              "--units", "16", "--embedding-dim", "8", "--epochs", "10", "--learning-rate", "0.01",
+              "--maxlen", "12", "-o", model, "--checkpoint", root / "best.fastrnn")
+    assert out.returncode == 0, out.stderr
+    return root, data, model, out
+
+
+def test_train_saves_the_model_checkpoint_and_curves(trained):
+    root, _, model, out = trained
+    assert "validation accuracy" in out.stdout
+    accuracy = float(out.stdout.split("validation accuracy ")[1].split()[0])
+    assert accuracy > 0.9
+    assert "Epoch 10/10" in out.stderr  # progress, one line per epoch
+    assert model.stat().st_size > 0 and (root / "best.fastrnn").stat().st_size > 0
+    assert (root / "model-curves.png").stat().st_size > 1000
+
+
+def test_predict_text_lines_csv_and_stdin(trained):
+    root, data, model, _ = trained
+    lines = root / "new.txt"
+    lines.write_text("the film was not bad\nthe plot was really good\n\n")
+    for out in (run("predict", model, lines),
+                run("predict", model, "-", stdin=lines.read_text())):
+        assert out.returncode == 0, out.stderr
+        rows = list(csv.reader(io.StringIO(out.stdout)))
+        assert rows[0] == ["label", "proba_neg", "proba_pos"]
+        assert [r[0] for r in rows[1:]] == ["pos", "pos"]
+        assert all(abs(float(r[1]) + float(r[2]) - 1) < 1e-5 for r in rows[1:])
+    out = run("predict", model, data, "--text-col", "review")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1501
+
+
+def test_evaluate_and_summary(trained):
+    _, data, model, _ = trained
+    out = run("evaluate", model, data, "--text-col", "review", "--label-col", "sentiment")
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.split("accuracy: ")[1].split()[0]) > 0.9
+    assert "loss: " in out.stdout and "precision" in out.stdout and "neg" in out.stdout
+    out = run("summary", model)
+    assert out.returncode == 0, out.stderr
+    assert "TextSequencer" in out.stdout and "GRU" in out.stdout and "Total params" in out.stdout
+
+
+def test_keras_format_npz_train_predict_evaluate(tmp_path):
+    X, y = make_long_range_task(n_samples=300, n_timesteps=8, distance=3, random_state=0)
+    ids = np.empty(len(X), dtype=object)
+    ids[:] = [list(map(int, row[row > 0])) for row in X]
+    data = tmp_path / "ids.npz"
+    np.savez(data, x_train=ids[:200], y_train=y[:200], x_test=ids[200:], y_test=y[200:])
+    model = tmp_path / "ids.fastrnn"
+    out = run("train", data, "--epochs", "2", "--maxlen", "8", "--units", "4", "-q",
+              "--no-curves", "-o", model)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # --quiet
+    out = run("predict", model, data)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 101
+    out = run("evaluate", model, data)
+    assert out.returncode == 0 and "samples: 100" in out.stdout, out.stderr
+    assert_one_line_error(run("predict", model, tmp_path / "missing.txt"), "no such file")
+
+
+def run_in_process(capsys, *args):
+    """The same ``main`` the subprocess runs, without paying for a new interpreter."""
+    from fastrnn.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+
+def test_errors_are_one_clear_line(reviews, trained, tmp_path, capsys):
+    root, data = reviews
+    _, _, model, _ = trained
+    cli = lambda *a: run_in_process(capsys, *a)  # noqa: E731
+    assert_one_line_error(cli("train", data, "--text-col", "body"), "'body' not found",
+                          "review, sentiment")
+    assert_one_line_error(cli("train", tmp_path / "none.csv"), "no such file")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    assert_one_line_error(cli("train", empty), "no data rows")
+    one_class = tmp_path / "one.csv"
+    one_class.write_text("text,label\na b,1\nc d,1\n")
+    assert_one_line_error(cli("train", one_class), "single class")
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("text,label\na b,1\nc d\n")
+    assert_one_line_error(cli("train", ragged), "line 3")
+    not_model = tmp_path / "junk.fastrnn"
+    not_model.write_bytes(b"not a zip at all")
+    assert_one_line_error(cli("predict", not_model, data), "not a fastrnn model file")
+    assert_one_line_error(cli("summary", tmp_path / "nothing.fastrnn"), "no such model file")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert_one_line_error(cli("predict", model, binary))
+    ids = tmp_path / "ids.npz"
+    arr = np.empty(2, dtype=object)
+    arr[:] = [[1, 2], [3]]
+    np.savez(ids, x_test=arr)
+    assert_one_line_error(cli("predict", model, ids), "reads raw text")
+
+
+def test_a_broken_model_file_fails_cleanly_in_a_real_process(tmp_path):
+    not_model = tmp_path / "junk.fastrnn"
+    not_model.write_bytes(b"PK\x03\x04 truncated zip")
+    assert_one_line_error(run("summary", not_model), "not a fastrnn model file")

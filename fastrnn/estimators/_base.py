@@ -1,6 +1,8 @@
 """BaseRNN: the scikit-learn contract shared by the classifier and the regressor."""
 
+import copy
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -10,7 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..callbacks import Callback, ProgressLogger
+from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import Recurrent
 from ..layers.stack import HEADS, Network
 from ..optimizers import make_optimizer
@@ -72,6 +74,7 @@ class BaseRNN(BaseEstimator):
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"})],
         "callbacks": [list, None],
+        "checkpoint_path": [str, os.PathLike, None],
     }
 
     def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
@@ -83,7 +86,7 @@ class BaseRNN(BaseEstimator):
                  dropout=0.0, recurrent_dropout=0.0, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
                  restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
-                 n_threads=None, dtype="float32", callbacks=None):
+                 n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
         self.cell = cell
         self.units = units
         self.bidirectional = bidirectional
@@ -122,6 +125,7 @@ class BaseRNN(BaseEstimator):
         self.n_threads = n_threads
         self.dtype = dtype
         self.callbacks = callbacks
+        self.checkpoint_path = checkpoint_path
 
     # --------------------------------------------------------------- hooks
     _loss_name = None
@@ -144,6 +148,10 @@ class BaseRNN(BaseEstimator):
                              f"{self.units!r}")
         if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
             raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
+        if self.checkpoint_path is not None:
+            directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
+            if not os.path.isdir(directory):
+                raise ValueError(f"checkpoint_path: directory {directory} does not exist")
 
     def _validate_X(self, X, reset):
         X, kind = check_sequences(X)
@@ -239,6 +247,8 @@ class BaseRNN(BaseEstimator):
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(ProgressLogger(self.verbose))
+        if self.checkpoint_path is not None:
+            callbacks.append(ModelCheckpoint(self.checkpoint_path))
         cfg = TrainConfig(
             loss_fn=self._loss, metric_fn=self._metric, metric_name=self._metric_name,
             n_epochs=1 if incremental else self.max_iter, batch_size=self.batch_size,
@@ -251,16 +261,27 @@ class BaseRNN(BaseEstimator):
             result = train(self, net, self.params_, self.optimizer_state_, X, y_enc, w, cfg, rng,
                            validation=validation, history=self.history_, epoch_offset=self.n_iter_)
         self.n_iter_ += result.n_epochs
+        self._record_history(result.stopped)
+        if (self.early_stopping and not incremental and result.stopped is None):
+            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
+                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _record_history(self, stopped):
         self.loss_curve_ = list(self.history_.get("loss", []))
         self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
         monitored = self.history_.get("val_loss") or self.history_.get("loss") or [np.inf]
         self.best_loss_ = float(np.min(monitored))
         self.best_epoch_ = int(np.argmin(monitored))
-        self.stopped_reason_ = result.stopped
-        if (self.early_stopping and not incremental and result.stopped is None):
-            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
-                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
-        return self
+        self.stopped_reason_ = stopped
+
+    def _snapshot(self, n_epochs_done):
+        """A shallow copy that looks fitted after ``n_epochs_done`` epochs (for checkpoints)."""
+        snap = copy.copy(self)
+        snap.n_iter_ = n_epochs_done
+        snap.history_ = {k: list(v) for k, v in self.history_.items()}
+        snap._record_history(None)
+        return snap
 
     def _class_weights(self, y_enc):
         return 1.0
@@ -312,6 +333,34 @@ class BaseRNN(BaseEstimator):
             arrays.append(src)
         for dst, src in zip(current, arrays):
             dst[...] = src
+
+    def save(self, path):
+        """Save the fitted model to one file, without pickle (see :func:`fastrnn.save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        path : str
+        """
+        from ..persistence import save
+
+        return save(self, path)
+
+    def _check_loaded_state(self):
+        """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
+        self._check_params()
+        expected = Network.weights(self._network().init_params(np.random.default_rng(0),
+                                                               np.dtype(self.dtype)))
+        got = Network.weights(self.params_)
+        if len(got) != len(expected):
+            raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
+        for i, (g, e) in enumerate(zip(got, expected)):
+            if not isinstance(g, np.ndarray) or g.shape != e.shape or g.dtype != e.dtype:
+                raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
+                                 f"{getattr(g, 'shape', '')}, expected {e.dtype}{e.shape}")
 
     def count_params(self):
         """Total number of trainable parameters."""

@@ -85,6 +85,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         the available cores.
     dtype : {"float32", "float64"}, default "float32"
     callbacks : list of fastrnn.callbacks.Callback or None
+    checkpoint_path : str, os.PathLike or None, default None
+        Save the model (:func:`fastrnn.save`) to this file after every epoch that
+        improves the monitored value (validation loss/score, else training
+        loss), so an interrupted run can be reloaded with :func:`fastrnn.load`.
 
     Attributes
     ----------
@@ -118,7 +122,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                  dropout=0.0, recurrent_dropout=0.0, class_weight=None, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
                  restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
-                 n_threads=None, dtype="float32", callbacks=None):
+                 n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
         super().__init__(
             cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
             activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
@@ -131,7 +135,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
             monitor=monitor, restore_best_weights=restore_best_weights,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
-            n_threads=n_threads, dtype=dtype, callbacks=callbacks)
+            n_threads=n_threads, dtype=dtype, callbacks=callbacks,
+            checkpoint_path=checkpoint_path)
         self.class_weight = class_weight
 
     _metric_name = "accuracy"
@@ -159,6 +164,10 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
+    def _loss(self, logits, y, w):
+        loss = binary_crossentropy if self.n_outputs_ == 1 else categorical_crossentropy
+        return loss(logits, y, w)
+
     # ---------------------------------------------------------------- targets
     def _encode_targets(self, y, reset, classes=None, n_samples=None):
         if y is None:
@@ -179,7 +188,6 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
                 raise ValueError(f"y has only 1 class ({self.classes_.tolist()}); the classifier "
                                  "needs at least 2 classes")
             self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
-            self._loss = binary_crossentropy if self.n_outputs_ == 1 else categorical_crossentropy
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if len(unseen):
             raise ValueError(f"y holds labels not seen in the first fit: {unseen.tolist()}; "

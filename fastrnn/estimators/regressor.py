@@ -27,6 +27,8 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     n_iter_ : int
     n_features_in_ : int
     n_outputs_ : int
+    y_ndim_ : int
+        1 or 2: the shape ``predict`` returns follows the training ``y``.
     """
 
     _metric_name = "r2"
@@ -63,7 +65,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
             raise ValueError("y contains NaN or infinity")
         y2 = y[:, None] if y.ndim == 1 else y
         if reset:
-            self._y_ndim = y.ndim
+            self.y_ndim_ = y.ndim
             self.n_outputs_ = y2.shape[1]
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y2.shape[1]} outputs, the model has {self.n_outputs_}")
@@ -94,4 +96,4 @@ class RNNRegressor(RegressorMixin, BaseRNN):
     def predict(self, X):
         """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``."""
         out = self._forward_fast(X)
-        return out[:, 0] if self._y_ndim == 1 else out
+        return out[:, 0] if self.y_ndim_ == 1 else out

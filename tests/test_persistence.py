@@ -1,0 +1,265 @@
+"""fastrnn.save / fastrnn.load: round trips, atomic writes, refusal of bad files, checkpoints."""
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+import fastrnn
+from fastrnn import ModelFileError, RNNClassifier, RNNRegressor, TextSequencer
+from fastrnn.datasets import make_negation_sentiment
+
+FAST = dict(units=4, embedding_dim=3, max_iter=2, batch_size=16, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def text_task():
+    texts, y = make_negation_sentiment(n_samples=240, return_text=True, random_state=1)
+    return texts, np.array(["negative", "positive"])[y]
+
+
+@pytest.fixture(scope="module")
+def text_pipeline(text_task):
+    return make_pipeline(TextSequencer(maxlen=10), RNNClassifier(**FAST)).fit(*text_task)
+
+
+def _rewrite(src, dst, edit):
+    """Copy a model archive, passing each member through ``edit(name, data) -> data | None``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = edit(info.filename, zin.read(info))
+            if data is not None:
+                zout.writestr(info.filename, data)
+
+
+def _reseal(path):
+    """Recompute the manifest after an edit, as a careless tamperer would not."""
+    import hashlib
+
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist() if i.filename != "MANIFEST.json"}
+    manifest = {"sha256": {k: hashlib.sha256(v).hexdigest() for k, v in members.items()}}
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("MANIFEST.json", json.dumps(manifest))
+        for k, v in members.items():
+            zf.writestr(k, v)
+
+
+def test_pipeline_on_raw_text_round_trips_exactly(text_pipeline, text_task, tmp_path):
+    texts, _ = text_task
+    path = tmp_path / "model.fastrnn"
+    fastrnn.save(text_pipeline, path)
+    loaded = fastrnn.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(texts), text_pipeline.predict_proba(texts))
+    np.testing.assert_array_equal(loaded.predict(texts), text_pipeline.predict(texts))
+    assert loaded[0].vocabulary_ == text_pipeline[0].vocabulary_
+    assert loaded[-1].get_params() == text_pipeline[-1].get_params()
+    assert list(loaded[-1].classes_) == ["negative", "positive"]
+
+
+def test_loaded_model_continues_training_like_the_original(text_task, tmp_path):
+    """Optimizer moments and the random generator are saved too: warm starts agree bit for bit."""
+    texts, y = text_task
+    X = TextSequencer(maxlen=10).fit_transform(texts)
+    original = RNNClassifier(**FAST, warm_start=True).fit(X, y)
+    original.save(tmp_path / "m.fastrnn")
+    loaded = fastrnn.load(tmp_path / "m.fastrnn")
+    original.fit(X, y)
+    loaded.fit(X, y)
+    assert loaded.n_iter_ == original.n_iter_ == 4
+    np.testing.assert_array_equal(loaded.predict_proba(X), original.predict_proba(X))
+
+
+@pytest.mark.parametrize("kw", [dict(cell="gru", units=(3, 2), bidirectional=True, optimizer="sgd",
+                                     momentum=0.9),
+                                dict(cell="simple", optimizer="rmsprop", dtype="float64")])
+def test_regressor_and_dense_input_round_trip(kw, rng, tmp_path):
+    X = rng.normal(size=(40, 6, 3))
+    y = np.c_[X[:, -1, 0], X[:, 0, 1]]
+    reg = RNNRegressor(**{**FAST, **kw}).fit(X, y)
+    loaded = fastrnn.load(reg.save(tmp_path / "r.fastrnn"))
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.predict(X).shape == (40, 2)
+    assert [w.dtype for w in loaded.get_weights()] == [w.dtype for w in reg.get_weights()]
+
+
+def test_pickle_and_joblib_still_work(text_pipeline, text_task):
+    joblib = pytest.importorskip("joblib")
+    texts, _ = text_task
+    buf = io.BytesIO()
+    joblib.dump(text_pipeline, buf)
+    buf.seek(0)
+    for clone in (pickle.loads(pickle.dumps(text_pipeline)), joblib.load(buf)):
+        np.testing.assert_array_equal(clone.predict_proba(texts), text_pipeline.predict_proba(texts))
+
+
+def test_file_holds_no_pickle_and_records_versions(text_pipeline, tmp_path):
+    path = fastrnn.save(text_pipeline, tmp_path / "m.fastrnn")
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        config = json.loads(zf.read("config.json"))
+        for name in names:
+            if name.endswith(".npy"):
+                np.load(io.BytesIO(zf.read(name)), allow_pickle=False)  # raises on object arrays
+    assert config["format_version"] == fastrnn.persistence.FORMAT_VERSION
+    assert config["fastrnn_version"] == fastrnn.__version__
+    assert config["model"]["steps"][0][1]["class"] == "TextSequencer"
+
+
+def test_unfitted_or_foreign_models_are_refused(tmp_path):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(NotFittedError):
+        fastrnn.save(RNNClassifier(), tmp_path / "x.fastrnn")
+    fitted = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    with pytest.raises(TypeError, match="fastrnn estimators"):
+        fastrnn.save(fitted, tmp_path / "x.fastrnn")
+    assert not os.listdir(tmp_path)
+
+
+def test_callable_tokenizer_cannot_be_saved(tmp_path):
+    seq = TextSequencer(tokenizer=str.split).fit(["a b", "b c"])
+    with pytest.raises(TypeError, match="callable tokenizer"):
+        fastrnn.save(seq, tmp_path / "t.fastrnn")
+
+
+def test_failed_save_keeps_the_previous_file(text_pipeline, tmp_path, monkeypatch):
+    path = tmp_path / "m.fastrnn"
+    fastrnn.save(text_pipeline, path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fastrnn.persistence.os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        fastrnn.save(text_pipeline, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.fastrnn"]  # no temporary file left behind
+
+
+@pytest.fixture
+def saved(text_pipeline, tmp_path):
+    return fastrnn.save(text_pipeline, tmp_path / "good.fastrnn")
+
+
+def test_truncated_file_is_refused(saved, tmp_path):
+    data = open(saved, "rb").read()
+    for cut in (0, 10, len(data) // 2, len(data) - 5):
+        bad = tmp_path / f"cut{cut}.fastrnn"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match="truncated|corrupted|not a fastrnn"):
+            fastrnn.load(bad)
+
+
+def test_flipped_weight_bytes_fail_the_checksum(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+
+    def flip(name, data):
+        if name == "arrays/1.npy":
+            return data[:-4] + bytes(b ^ 0xFF for b in data[-4:])
+        return data
+
+    _rewrite(saved, bad, flip)
+    with pytest.raises(ModelFileError, match="checksum mismatch in arrays/1.npy"):
+        fastrnn.load(bad)
+
+
+def test_edited_config_and_missing_members_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+    _rewrite(saved, bad, lambda n, d: d.replace(b'"units": 4', b'"units": 40'))
+    with pytest.raises(ModelFileError, match="checksum mismatch in config.json"):
+        fastrnn.load(bad)
+    _rewrite(saved, bad, lambda n, d: None if n == "arrays/0.npy" else d)
+    with pytest.raises(ModelFileError, match="do not match the manifest"):
+        fastrnn.load(bad)
+
+
+def test_resealed_inconsistent_shapes_are_refused(saved, tmp_path):
+    """Even with valid checksums, weights must fit the configuration (kernels trust shapes)."""
+    bad = tmp_path / "bad.fastrnn"
+    _rewrite(saved, bad, lambda n, d: d.replace(b'"units": 4', b'"units": 5'))
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="weight .* expected"):
+        fastrnn.load(bad)
+
+
+def test_pickled_payloads_and_unknown_classes_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+
+    def evil_array(name, data):
+        if name == "arrays/0.npy":
+            buf = io.BytesIO()
+            np.save(buf, np.array([print], dtype=object), allow_pickle=True)
+            return buf.getvalue()
+        return data
+
+    _rewrite(saved, bad, evil_array)
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="bad array member 0"):
+        fastrnn.load(bad)
+    _rewrite(saved, bad, lambda n, d: d.replace(b'"class": "TextSequencer"',
+                                                b'"class": "subprocess.Popen"'))
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="unknown model class"):
+        fastrnn.load(bad)
+
+
+def test_other_format_versions_and_non_models_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+    _rewrite(saved, bad, lambda n, d: d.replace(b'"format_version": 1', b'"format_version": 99'))
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="format version 99 is not supported"):
+        fastrnn.load(bad)
+    other = tmp_path / "other.zip"
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    with pytest.raises(ModelFileError, match="not a fastrnn model file"):
+        fastrnn.load(other)
+    with pytest.raises(FileNotFoundError):
+        fastrnn.load(tmp_path / "missing.fastrnn")
+
+
+def test_checkpoint_holds_the_best_epoch_and_reloads(tmp_path):
+    X, y = make_negation_sentiment(n_samples=400, random_state=0)
+    path = tmp_path / "ckpt.fastrnn"
+    clf = RNNClassifier(**{**FAST, "max_iter": 6}, learning_rate=0.05, early_stopping=True,
+                        n_iter_no_change=6, checkpoint_path=path).fit(X, y)
+    best = int(np.argmin(clf.history_["val_loss"]))
+    ckpt = fastrnn.load(path)
+    assert ckpt.n_iter_ == best + 1
+    assert ckpt.history_["val_loss"] == clf.history_["val_loss"][:best + 1]
+    # restore_best_weights: the fitted model is the best epoch's, so is the checkpoint
+    np.testing.assert_array_equal(ckpt.predict_proba(X), clf.predict_proba(X))
+
+
+def test_checkpoint_survives_an_interrupted_fit(tmp_path):
+    from fastrnn.callbacks import Callback
+
+    class StopAfterTwo(Callback):
+        def on_epoch_begin(self, model, epoch, **kw):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    X, y = make_negation_sentiment(n_samples=200, random_state=0)
+    path = tmp_path / "ckpt.fastrnn"
+    with pytest.warns(Warning) as record:
+        RNNClassifier(**{**FAST, "max_iter": 5}, callbacks=[StopAfterTwo()],
+                      checkpoint_path=path).fit(X, y)
+    messages = " ".join(str(w.message) for w in record)
+    assert "interrupted" in messages and "callbacks are not saved" in messages
+    reloaded = fastrnn.load(path)
+    assert reloaded.n_iter_ in (1, 2) and reloaded.callbacks is None
+    assert reloaded.predict(X).shape == (200,)
+
+
+def test_checkpoint_directory_must_exist(tmp_path):
+    X, y = make_negation_sentiment(n_samples=50, random_state=0)
+    with pytest.raises(ValueError, match="does not exist"):
+        RNNClassifier(**FAST, checkpoint_path=tmp_path / "no" / "m.fastrnn").fit(X, y)
