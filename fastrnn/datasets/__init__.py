@@ -1,7 +1,7 @@
 """Datasets: Keras's IMDB/Reuters loaders and built-in generated tasks (offline, seeded)."""
 
 from ._base import RemoteFileMetadata, fetch_file, get_data_home
-from ._corpora import get_word_index, load_imdb, load_reuters
+from ._corpora import get_word_index, load_encoded, load_imdb, load_reuters
 from ._npz import UnsafeFileError, load_npz
 from ._synthetic import make_long_range_task, make_negation_sentiment
 
@@ -11,6 +11,7 @@ __all__ = [
     "fetch_file",
     "get_data_home",
     "get_word_index",
+    "load_encoded",
     "load_imdb",
     "load_npz",
     "load_reuters",

@@ -97,6 +97,40 @@ def load_imdb(num_words=None, skip_top=0, maxlen=None, start_char=1, oov_char=2,
             (_as_object_array(xs[n_train:]), labels[n_train:]))
 
 
+def load_encoded(path, num_words=None, skip_top=0, oov_char=2):
+    """Read a file that already holds :func:`load_imdb`/:func:`load_reuters` output.
+
+    Such a file (keys ``x_train``, ``y_train``, ``x_test``, ``y_test``; e.g. a
+    subset saved after loading) is already shifted and capped; this reads it
+    with the restricted loader and applies Keras's vocabulary rule again, so a
+    smaller ``num_words`` or a ``skip_top`` give what ``load_imdb`` would have
+    given with those values.  A vocabulary can only shrink: ids the file
+    already mapped to ``oov_char`` stay there.
+
+    Parameters
+    ----------
+    path : str or path-like
+    num_words, skip_top, oov_char
+        As in :func:`load_imdb`; ``num_words=None`` keeps the file's ids.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test)
+    """
+    data = load_npz(path)
+    missing = {"x_train", "y_train", "x_test", "y_test"} - set(data)
+    if missing:
+        raise ValueError(f"{path} lacks {sorted(missing)}")
+    out = []
+    for split in ("train", "test"):
+        xs = [list(map(int, s)) for s in data[f"x_{split}"]]
+        if num_words or skip_top:
+            cap = num_words or max((max(s) for s in xs if s), default=0) + 1
+            xs = _cap_vocabulary(xs, cap, skip_top, oov_char)
+        out.append((_as_object_array(xs), np.asarray(data[f"y_{split}"])))
+    return tuple(out)
+
+
 def load_reuters(num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=113, start_char=1,
                  oov_char=2, index_from=3, path=None, *, data_home=None, download_if_missing=True):
     """Reuters newswires (46 topics), exactly as Keras's ``reuters.load_data``.

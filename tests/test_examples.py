@@ -1,0 +1,29 @@
+"""Every tutorial example runs end to end on a tiny slice of the shared IMDB subset."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_IMDB = ROOT.parent / "shared" / "data" / "imdb-5k.npz"
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.skipif(not SHARED_IMDB.exists(), reason="../shared/data/imdb-5k.npz is absent")
+@pytest.mark.parametrize("script", EXAMPLES)
+def test_example_runs_on_a_slice_of_imdb(script):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--encoded",
+                          str(SHARED_IMDB), "--limit", "120", "--max-iter", "1"],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    reports = [line for line in out.stdout.splitlines() if "| tutorial:" in line]
+    assert reports, out.stdout
+    for line in reports:
+        accuracy = float(line.split("test acc ")[1].split(",")[0].split()[0])
+        assert 0.0 <= accuracy <= 1.0
+
+
+def test_examples_are_found():
+    assert len(EXAMPLES) >= 6
