@@ -100,3 +100,42 @@ LOSS_FUNCTIONS = {
     "categorical_crossentropy": categorical_crossentropy,
     "mean_squared_error": mean_squared_error,
 }
+
+
+def sequence_crossentropy(logits, y, w):
+    """Softmax cross-entropy at every step, ignoring steps labelled -1 (padding).
+
+    Each sequence's weight applies to each of its labelled steps, and the loss
+    is the weighted mean over labelled steps (Keras's masked loss).
+
+    Parameters
+    ----------
+    logits : ndarray of shape (B, T, K)
+    y : ndarray of shape (B, T), int class indices, -1 where ignored
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    loss : float
+    d_logits : ndarray of shape (B, T, K)
+    """
+    B, T, K = logits.shape
+    flat_y = y.reshape(-1)
+    keep = flat_y >= 0
+    step_w = (np.broadcast_to(w[:, None], (B, T)).reshape(-1) * keep).astype(np.float64)
+    total = step_w.sum()
+    if total == 0:
+        return 0.0, np.zeros_like(logits)
+    loss, grad = categorical_crossentropy(logits.reshape(-1, K), np.where(keep, flat_y, 0),
+                                          step_w)
+    return loss, grad.reshape(B, T, K)
+
+
+def sequence_accuracy(logits, y, w):
+    """Weighted share of labelled steps (``y >= 0``) whose arg-max logit is the label."""
+    keep = y >= 0
+    step_w = np.broadcast_to(w[:, None], y.shape) * keep
+    total = step_w.sum()
+    if total == 0:
+        return 0.0
+    return float(((logits.argmax(axis=2) == y) * step_w).sum() / total)

@@ -50,10 +50,11 @@ class ModelFileError(ValueError):
 
 
 def _model_classes():
-    from .estimators import RNNClassifier, RNNRegressor
+    from .estimators import RNNClassifier, RNNRegressor, RNNSequenceTagger
     from .text import TextSequencer
 
-    return {cls.__name__: cls for cls in (RNNClassifier, RNNRegressor, TextSequencer)}
+    return {cls.__name__: cls for cls in (RNNClassifier, RNNRegressor, RNNSequenceTagger,
+                                          TextSequencer)}
 
 
 def _optimizer_classes():

@@ -126,8 +126,10 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
 
 
 def predict_outputs(net, params, X, batch_size, n_threads):
-    """Raw network outputs (logits) for every row of ``X``."""
-    out = np.empty((len(X), net.n_outputs), dtype=net.weights(params)[0].dtype)
+    """Raw network outputs (logits) for every row of ``X``: (n, n_outputs), or (n, T, n_outputs)
+    for a per-step head."""
+    shape = (len(X), X.shape[1], net.n_outputs) if net.head == "sequence" else (len(X), net.n_outputs)
+    out = np.empty(shape, dtype=net.weights(params)[0].dtype)
     for lo in range(0, len(X), batch_size):
         rows = batch_rows(X, np.arange(lo, min(lo + batch_size, len(X))), net.input_kind, n_threads)
         logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)

@@ -3,7 +3,7 @@
 from ._base import RemoteFileMetadata, fetch_file, get_data_home
 from ._corpora import get_word_index, load_encoded, load_imdb, load_reuters
 from ._npz import UnsafeFileError, load_npz
-from ._synthetic import make_long_range_task, make_negation_sentiment
+from ._synthetic import make_bracket_tagging, make_long_range_task, make_negation_sentiment
 
 __all__ = [
     "RemoteFileMetadata",
@@ -15,6 +15,7 @@ __all__ = [
     "load_imdb",
     "load_npz",
     "load_reuters",
+    "make_bracket_tagging",
     "make_long_range_task",
     "make_negation_sentiment",
 ]

@@ -67,6 +67,46 @@ def make_long_range_task(n_samples=1000, n_timesteps=None, distance=(1, 20), voc
     return (X, y, dist) if return_distance else (X, y)
 
 
+def make_bracket_tagging(n_samples=1000, n_timesteps=20, vocab_size=10, p_bracket=0.15,
+                         random_state=None):
+    """Tag every token inside brackets: a per-token task that needs memory.
+
+    Tokens are words (ids ``3..vocab_size-1``), "(" (id 1) and ")" (id 2);
+    brackets do not nest and every "(" is closed later or left open at the end.
+    A token's label is 1 when it lies strictly inside a bracket pair (or after
+    an unclosed "("), else 0; brackets themselves are 0.  The label of a word
+    depends on a bracket arbitrarily far back, so a per-position classifier of
+    the current token alone cannot beat the share of the majority label.
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+    n_timesteps : int, default 20
+    vocab_size : int, default 10
+    p_bracket : float, default 0.15
+        Probability that a position opens (outside) or closes (inside) a bracket.
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps), int32
+    Y : ndarray of shape (n_samples, n_timesteps), int
+    """
+    if vocab_size < 4:
+        raise ValueError("vocab_size must be at least 4 (padding, two brackets, one word)")
+    rs = check_random_state(random_state)
+    X = rs.randint(3, vocab_size, size=(n_samples, n_timesteps)).astype(np.int32)
+    Y = np.zeros((n_samples, n_timesteps), dtype=int)
+    toggles = rs.rand(n_samples, n_timesteps) < p_bracket
+    inside = np.zeros(n_samples, dtype=bool)
+    for t in range(n_timesteps):
+        opens, closes = toggles[:, t] & ~inside, toggles[:, t] & inside
+        X[opens, t], X[closes, t] = 1, 2
+        Y[:, t] = inside & ~closes
+        inside = (inside | opens) & ~closes
+    return X, Y
+
+
 _POSITIVE = ["good", "great", "excellent", "wonderful", "enjoyable", "brilliant"]
 _NEGATIVE = ["bad", "awful", "boring", "terrible", "dull", "poor"]
 _NEGATIONS = ["not", "never", "hardly"]

@@ -2,5 +2,6 @@
 
 from .classifier import RNNClassifier
 from .regressor import RNNRegressor
+from .tagger import RNNSequenceTagger
 
-__all__ = ["RNNClassifier", "RNNRegressor"]
+__all__ = ["RNNClassifier", "RNNRegressor", "RNNSequenceTagger"]

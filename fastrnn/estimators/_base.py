@@ -131,7 +131,7 @@ class BaseRNN(BaseEstimator):
     _loss_name = None
     _metric_name = None
 
-    def _encode_targets(self, y, incremental, classes=None):  # pragma: no cover - abstract
+    def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):  # pragma: no cover
         raise NotImplementedError
 
     def _metric(self, outputs, y, w):  # pragma: no cover - abstract
@@ -182,7 +182,7 @@ class BaseRNN(BaseEstimator):
                     f"X holds token id {int(X.max())} but the model's vocabulary has "
                     f"{self.vocab_size_} ids (0..{self.vocab_size_ - 1}); map unknown tokens to an "
                     "out-of-vocabulary id (Keras uses 2) before predicting")
-            if self.head == "flatten" and X.shape[1] != self.n_timesteps_:
+            if self._head_kind() == "flatten" and X.shape[1] != self.n_timesteps_:
                 raise ValueError(f"X has {X.shape[1]} timesteps but the flatten head was fitted on "
                                  f"{self.n_timesteps_}")
         else:
@@ -206,7 +206,10 @@ class BaseRNN(BaseEstimator):
                   for u in self._units_tuple()]
         n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
         return Network(self.input_kind_, n_in, self.embedding_dim, layers, self.bidirectional,
-                       self.head, n_outputs, n_timesteps=self.n_timesteps_)
+                       self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_)
+
+    def _head_kind(self):
+        return self.head
 
     def _network(self):
         return self._build_network(self.n_outputs_)
@@ -219,7 +222,7 @@ class BaseRNN(BaseEstimator):
         self._check_params()
         first = not (incremental or self.warm_start) or not hasattr(self, "params_")
         X = self._validate_X(X, reset=first)
-        y_enc = self._encode_targets(y, reset=first, classes=classes, n_samples=X.shape[0])
+        y_enc = self._encode_targets(y, reset=first, classes=classes, n_samples=X.shape[0], X=X)
         w = _check_sample_weight(sample_weight, X, dtype=np.float64)
         w = w * self._class_weights(y_enc)
         if first:
@@ -240,7 +243,7 @@ class BaseRNN(BaseEstimator):
         if validation_data is not None:
             Xv, yv = validation_data
             Xv = self._validate_X(Xv, reset=False)
-            yv = self._encode_targets(yv, reset=False, n_samples=Xv.shape[0])
+            yv = self._encode_targets(yv, reset=False, n_samples=Xv.shape[0], X=Xv)
             validation = (Xv, yv, np.ones(len(Xv)))
         elif self.early_stopping:
             X, y_enc, w, validation = self._split_validation(X, y_enc, w, rng)

@@ -169,7 +169,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         return loss(logits, y, w)
 
     # ---------------------------------------------------------------- targets
-    def _encode_targets(self, y, reset, classes=None, n_samples=None):
+    def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         y = np.asarray(y)

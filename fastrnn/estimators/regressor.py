@@ -47,7 +47,7 @@ class RNNRegressor(RegressorMixin, BaseRNN):
         """One epoch over ``X``, ``y``."""
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _encode_targets(self, y, reset, classes=None, n_samples=None):
+    def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         y = np.asarray(y)

@@ -13,6 +13,7 @@ from ._packing import pack_sequence_grad, unpack_sequence
 from .projection import DenseInput, TokenInput
 
 HEADS = ("last", "flatten", "mean", "max")
+SEQUENCE_HEAD = "sequence"  # a Dense applied at every input position (Keras TimeDistributed)
 
 
 def reverse_packed(arr, start):
@@ -45,7 +46,8 @@ class Network:
         Embedding width (tokens only).
     layers : list of Recurrent
     bidirectional : bool
-    head : {"last", "flatten", "mean", "max"}
+    head : {"last", "flatten", "mean", "max", "sequence"}
+        "sequence" gives logits at every input position, shape (B, T_in, n_outputs).
     n_outputs : int
     n_timesteps : int or None
         Input length, needed by the "flatten" head.
@@ -116,13 +118,18 @@ class Network:
         elif self.head in ("mean", "max"):
             pool = "GlobalAveragePooling1D" if self.head == "mean" else "GlobalMaxPooling1D"
             rows.append((f"pooling ({pool})", f"(None, {self.head_width})", 0))
+        if self.head == SEQUENCE_HEAD:
+            rows.append(("time_distributed (TimeDistributed(Dense))",
+                         f"(None, {self.n_timesteps or 'None'}, {self.n_outputs})",
+                         self.head_width * self.n_outputs + self.n_outputs))
+            return rows
         rows.append(("dense (Dense)", f"(None, {self.n_outputs})",
                      self.head_width * self.n_outputs + self.n_outputs))
         return rows
 
     # ----------------------------------------------------------------- forward
     def forward(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
-                n_threads=1):
+                n_threads=1, states=None, return_states=False):
         """Logits of a packed batch.
 
         Parameters
@@ -137,14 +144,23 @@ class Network:
             scaled), or None for no dropout.
         bptt_truncate : int or None
         n_threads : int
+        states : list or None
+            Initial state per layer and direction (``states[i][d]`` = ``(h,)``
+            or ``(h, c)``, each (B, H)); zeros by default.  Gradients do not
+            flow into it (truncated BPTT across calls).
+        return_states : bool
+            Also return the final states, in the same layout.
 
         Returns
         -------
-        logits : ndarray of shape (B, n_outputs)
+        logits : ndarray of shape (B, n_outputs), or (B, T_in, n_outputs) for "sequence"
         cache : dict or None
+        states : list
+            Only with ``return_states``.
         """
         start = packed.start
         caches = []
+        finals = []
         x_seq = None  # packed (T, B, F) output of the previous layer
         for i, (layer, directions) in enumerate(zip(self.layers, params["rnn"])):
             last_layer = i == len(self.layers) - 1
@@ -160,30 +176,36 @@ class Network:
                         inp = TokenInput(data, start, params.get("embeddings"), in_mask)
                 else:
                     inp = DenseInput(x_seq if d == 0 else reverse_packed(x_seq, start), start, in_mask)
-                h, seq, _, cache = layer.forward(p, inp, training=training, rec_mask=rec_mask,
-                                                 bptt_truncate=bptt_truncate,
-                                                 return_sequences=need_seq, n_threads=n_threads)
+                state = states[i][d] if states is not None else None
+                h, seq, final, cache = layer.forward(p, inp, state, training=training,
+                                                     rec_mask=rec_mask, bptt_truncate=bptt_truncate,
+                                                     return_sequences=need_seq, n_threads=n_threads)
                 if need_seq and d == 1:
                     seq = reverse_packed(seq, start)
                 outs.append(seq)
                 lasts.append(h)
                 dir_caches.append(cache)
+                finals.append(final)
             caches.append(dir_caches)
             x_seq = np.concatenate(outs, axis=2) if need_seq else None
             h_last = np.concatenate(lasts, axis=1)
         feats = self._head_forward(h_last, x_seq, packed)
         logits = feats @ params["dense"]["kernel"] + params["dense"]["bias"]
-        if not training:
-            return logits, None
-        return logits, {"caches": caches, "feats": feats, "x_seq": x_seq, "packed": packed}
+        cache = None
+        if training:
+            cache = {"caches": caches, "feats": feats, "x_seq": x_seq, "packed": packed}
+        if return_states:
+            n = self.n_dir
+            return logits, cache, [finals[i * n:(i + 1) * n] for i in range(len(self.layers))]
+        return logits, cache
 
     def _head_forward(self, h_last, seq, packed):
         if self.head == "last":
             return h_last
-        if self.head == "flatten":
+        if self.head in ("flatten", SEQUENCE_HEAD):
             B = packed.start.shape[0]
             dense = unpack_sequence(packed, seq, np.zeros((B, seq.shape[2]), seq.dtype))
-            return dense.reshape(B, -1)
+            return dense if self.head == SEQUENCE_HEAD else dense.reshape(B, -1)
         real = np.arange(seq.shape[0])[:, None] >= packed.start[None, :]
         if self.head == "mean":
             n = np.maximum(real.sum(axis=0), 1)[:, None]
@@ -196,7 +218,7 @@ class Network:
         if self.head == "last":
             return d_feats, None
         T = seq.shape[0]
-        if self.head == "flatten":
+        if self.head in ("flatten", SEQUENCE_HEAD):
             B = packed.start.shape[0]
             d_seq, _ = pack_sequence_grad(packed, d_feats.reshape(B, -1, seq.shape[2]), T)
             return None, d_seq
@@ -220,7 +242,12 @@ class Network:
         dict
             Same structure and shapes as ``params``.
         """
-        grads = {"dense": {"kernel": cache["feats"].T @ d_logits, "bias": d_logits.sum(axis=0)}}
+        feats = cache["feats"]
+        if self.head == SEQUENCE_HEAD:  # the same Dense at every position: sum over them
+            flat_feats, flat_d = feats.reshape(-1, feats.shape[-1]), d_logits.reshape(-1, self.n_outputs)
+            grads = {"dense": {"kernel": flat_feats.T @ flat_d, "bias": flat_d.sum(axis=0)}}
+        else:
+            grads = {"dense": {"kernel": feats.T @ d_logits, "bias": d_logits.sum(axis=0)}}
         d_feats = d_logits @ params["dense"]["kernel"].T
         d_last, d_seq = self._head_backward(d_feats, cache)
         start = cache["packed"].start

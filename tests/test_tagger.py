@@ -1,0 +1,126 @@
+"""RNNSequenceTagger: per-token labels, padding ignored, the estimator contract."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
+
+import fastrnn
+from fastrnn import RNNSequenceTagger
+from fastrnn.datasets import make_bracket_tagging
+
+FAST = dict(units=4, embedding_dim=3, max_iter=2, batch_size=16, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def brackets():
+    return make_bracket_tagging(n_samples=1500, n_timesteps=16, random_state=0)
+
+
+def test_bracket_task_needs_memory():
+    X, Y = make_bracket_tagging(n_samples=400, n_timesteps=16, random_state=1)
+    for x, y in zip(X, Y):
+        inside = False
+        for token, label in zip(x, y):
+            if token == 2:
+                assert inside and label == 0
+                inside = False
+            elif token == 1:
+                assert not inside and label == 0
+                inside = True
+            else:
+                assert label == inside
+    # the best rule that looks only at the current token is "predict 0"
+    words = (X >= 3)
+    assert 0.25 < Y[words].mean() < 0.5
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("lstm", False), ("gru", True)])
+def test_learns_to_tag_tokens_inside_brackets(brackets, cell, bidirectional):
+    X, Y = brackets
+    tagger = RNNSequenceTagger(cell=cell, units=16, embedding_dim=8, learning_rate=0.01,
+                               max_iter=8, bidirectional=bidirectional, random_state=0)
+    tagger.fit(X[:1200], Y[:1200])
+    assert tagger.score(X[1200:], Y[1200:]) > 0.97
+    assert tagger.predict(X[1200:]).shape == Y[1200:].shape
+    proba = tagger.predict_proba(X[1200:1210])
+    assert proba.shape == (10, 16, 2)
+    np.testing.assert_allclose(proba.sum(axis=2), 1.0, rtol=1e-6)
+    assert tagger.history_["accuracy"][-1] > tagger.history_["accuracy"][0]
+
+
+def test_padding_positions_are_ignored(brackets):
+    """Labels under padding do not matter, and pre/post padding give the same per-token output."""
+    X, Y = brackets
+    X, Y = X[:200].copy(), Y[:200].copy()
+    lengths = np.random.default_rng(0).integers(4, 17, size=len(X))
+    pre_X, pre_Y = np.zeros_like(X), np.full(Y.shape, 7)
+    post_X, post_Y = np.zeros_like(X), np.full(Y.shape, -3)
+    for i, n in enumerate(lengths):
+        pre_X[i, -n:], pre_Y[i, -n:] = X[i, :n], Y[i, :n]
+        post_X[i, :n], post_Y[i, :n] = X[i, :n], Y[i, :n]
+    a = RNNSequenceTagger(**FAST).fit(pre_X, pre_Y)
+    b = RNNSequenceTagger(**FAST).fit(post_X, post_Y)
+    assert list(a.classes_) == list(b.classes_) == [0, 1]
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    pa, pb = a.predict_proba(pre_X), b.predict_proba(post_X)
+    for i, n in enumerate(lengths):
+        np.testing.assert_allclose(pa[i, -n:], pb[i, :n], rtol=1e-5, atol=1e-6)
+    assert a.score(pre_X, pre_Y) == pytest.approx(b.score(post_X, post_Y))
+
+
+def test_string_labels_and_ragged_lists():
+    X = [[3, 4, 5], [6, 7], [3, 3, 4, 4]]
+    Y = [["DET", "NOUN", "VERB"], ["NOUN", "VERB"], ["DET", "DET", "NOUN", "NOUN"]]
+    tagger = RNNSequenceTagger(**FAST).fit(X, Y)
+    assert list(tagger.classes_) == ["DET", "NOUN", "VERB"]
+    pred = tagger.predict(X)
+    assert pred.shape == (3, 4) and set(pred.ravel()) <= {"DET", "NOUN", "VERB"}
+    assert 0.0 <= tagger.score(X, Y) <= 1.0
+
+
+def test_save_load_grid_search_and_clone(brackets, tmp_path):
+    X, Y = brackets
+    tagger = RNNSequenceTagger(**FAST).fit(X[:300], Y[:300])
+    loaded = fastrnn.load(tagger.save(tmp_path / "tagger.fastrnn"))
+    np.testing.assert_array_equal(loaded.predict_proba(X[:50]), tagger.predict_proba(X[:50]))
+    assert "head" not in tagger.get_params()
+    search = GridSearchCV(RNNSequenceTagger(**FAST), {"cell": ["lstm", "gru"]},
+                          cv=KFold(3)).fit(X[:300], Y[:300])
+    assert set(search.cv_results_["param_cell"]) == {"lstm", "gru"}
+    assert clone(tagger).get_params() == tagger.get_params()
+
+
+def test_early_stopping_and_summary(brackets):
+    X, Y = brackets
+    tagger = RNNSequenceTagger(**{**FAST, "max_iter": 30}, learning_rate=0.02,
+                               early_stopping=True, n_iter_no_change=2).fit(X[:600], Y[:600])
+    assert "val_accuracy" in tagger.history_ and tagger.n_iter_ < 30
+    summary = tagger.summary()
+    assert "TimeDistributed(Dense)" in summary and "(None, 16, 2)" in summary
+
+
+@pytest.mark.parametrize("Y, message", [
+    (np.zeros((4, 5)), "one label per step"),
+    (np.zeros((4, 6)), "only 1 class"),
+    ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], "fewer labels"),
+])
+def test_bad_targets_raise_clear_errors(Y, message):
+    X = [[3, 4, 5, 6, 7, 8]] * 3 + [[3]]
+    X = np.array([[3, 4, 5, 6, 7, 8]] * 4) if isinstance(Y, np.ndarray) else X
+    with pytest.raises(ValueError, match=message):
+        RNNSequenceTagger(**FAST).fit(X, Y)
+
+
+def test_unfitted_and_unseen_labels(brackets):
+    X, Y = brackets
+    with pytest.raises(NotFittedError):
+        RNNSequenceTagger().predict(X)
+    tagger = RNNSequenceTagger(**FAST).fit(X[:100], Y[:100])
+    with pytest.raises(ValueError, match="not seen"):
+        tagger.score(X[:10], Y[:10] + 5)
+    with pytest.raises(ValueError, match="token ids"):
+        RNNSequenceTagger(**FAST).fit(np.random.default_rng(0).normal(size=(5, 4, 2)),
+                                      np.zeros((5, 4)))
