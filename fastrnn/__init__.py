@@ -1,7 +1,7 @@
 """fastrnn: recurrent networks with Numba/Cython time loops behind a scikit-learn API."""
 
 from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
-from .estimators import RNNClassifier, RNNRegressor, RNNSequenceTagger
+from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
 from .persistence import ModelFileError, load, save
 from .plotting import plot_history
 from .text import TextSequencer, pad_sequences
@@ -13,6 +13,7 @@ __all__ = [
     "BACKEND",
     "ModelFileError",
     "RNNClassifier",
+    "RNNLanguageModel",
     "RNNRegressor",
     "RNNSequenceTagger",
     "TextSequencer",

@@ -1,6 +1,7 @@
 """Command line: ``python -m fastrnn`` / ``fastrnn``.
 
-Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``.
+Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``, ``train-lm``,
+``generate``.
 Errors are one line on stderr and exit code 2.
 """
 
@@ -135,6 +136,15 @@ def _final_estimator(model):
     return model[-1] if hasattr(model, "steps") else model
 
 
+def _check_predictor(model, path):
+    est = _final_estimator(model)
+    if hasattr(est, "generate"):
+        raise CLIError(f"{path} is a language model: use fastrnn generate")
+    if type(est).__name__ == "RNNSequenceTagger":
+        raise CLIError(f"{path} is a sequence tagger: use it from Python (predict returns a "
+                       "label per token)")
+
+
 def _prepare_inputs(model, X):
     """Raw text goes to a Pipeline; id lists are padded to the model's training length."""
     is_text = hasattr(model, "steps")
@@ -151,6 +161,7 @@ def _predict(args, out):
     from .datasets._files import read_inputs
 
     model = _load_model(args.model)
+    _check_predictor(model, args.model)
     X = _prepare_inputs(model, read_inputs(args.input, args.text_col))
     est = _final_estimator(model)
     labels = model.predict(X)
@@ -172,6 +183,7 @@ def _evaluate(args, out):
     from .datasets._files import read_labeled
 
     model = _load_model(args.model)
+    _check_predictor(model, args.model)
     X, y = read_labeled(args.data, args.text_col, args.label_col, split="test")
     X = _prepare_inputs(model, list(X) if hasattr(model, "steps") else X)
     est = _final_estimator(model)
@@ -202,7 +214,45 @@ def _summary(args, out):
     out(est.summary())
     if hasattr(est, "classes_"):
         out(f"Classes: {est.classes_.tolist()}")
+    if hasattr(est, "sequencer_"):
+        out(f"Language model: level={est.level}, {est.vocab_size_} token ids")
     out(f"Epochs trained: {est.n_iter_}")
+    return 0
+
+
+# ------------------------------------------------------------ language model
+def _train_lm(args, out):
+    from . import RNNLanguageModel
+    from .persistence import save
+
+    if not os.path.isfile(args.file):
+        raise CLIError(f"no such file: {args.file}")
+    with open(args.file, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    if not any(line.strip() for line in lines):
+        raise CLIError(f"{args.file} holds no text")
+    units = tuple(args.units) if len(args.units) > 1 else args.units[0]
+    lm = RNNLanguageModel(level=args.level, cell=args.cell, units=units,
+                          embedding_dim=args.embedding_dim, max_features=args.max_features,
+                          learning_rate=args.learning_rate, batch_size=args.batch_size,
+                          bptt_truncate=args.window, max_iter=args.epochs,
+                          random_state=args.seed, verbose=0 if args.quiet else 2)
+    lm.fit(lines)
+    out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; final loss "
+        f"{lm.history_['loss'][-1]:.4f} per token (perplexity "
+        f"{np.exp(lm.history_['loss'][-1]):.2f}); vocabulary {lm.vocab_size_} ids")
+    save(lm, args.output)
+    out(f"model saved to {args.output}")
+    return 0
+
+
+def _generate(args, out):
+    model = _load_model(args.model)
+    if not hasattr(model, "generate"):
+        raise CLIError(f"{args.model} is not a language model (train one with fastrnn train-lm)")
+    text = model.generate(args.prompt, n_tokens=args.n_tokens, temperature=args.temperature,
+                          random_state=args.seed)
+    out(args.prompt + (text if isinstance(text, str) else " " + " ".join(text)))
     return 0
 
 
@@ -266,11 +316,34 @@ def _parser():
 
     summary = sub.add_parser("summary", help="layers, parameter counts and vocabulary")
     summary.add_argument("model")
+
+    lm = sub.add_parser("train-lm", help="train a character (or word) language model on a text "
+                                         "file, one text per line")
+    lm.add_argument("file")
+    lm.add_argument("-o", "--output", default="lm.fastrnn")
+    lm.add_argument("--level", choices=["char", "word"], default="char")
+    lm.add_argument("--cell", choices=["simple", "lstm", "gru"], default="lstm")
+    lm.add_argument("--units", type=int, nargs="+", default=[64])
+    lm.add_argument("--embedding-dim", type=int, default=32)
+    lm.add_argument("--max-features", type=int, default=None)
+    lm.add_argument("--epochs", type=int, default=10)
+    lm.add_argument("--batch-size", type=int, default=32, help="parallel streams")
+    lm.add_argument("--window", type=int, default=32, help="truncated-BPTT window length")
+    lm.add_argument("--learning-rate", type=float, default=0.005)
+    lm.add_argument("--seed", type=int, default=0)
+    lm.add_argument("-q", "--quiet", action="store_true")
+
+    gen = sub.add_parser("generate", help="continue a prompt with a trained language model")
+    gen.add_argument("model")
+    gen.add_argument("prompt")
+    gen.add_argument("-n", "--n-tokens", type=int, default=200)
+    gen.add_argument("-t", "--temperature", type=float, default=1.0)
+    gen.add_argument("--seed", type=int, default=None)
     return parser
 
 
 _COMMANDS = {"demo": _demo, "train": _train, "predict": _predict, "evaluate": _evaluate,
-             "summary": _summary}
+             "summary": _summary, "train-lm": _train_lm, "generate": _generate}
 
 
 def main(argv=None, out=print):

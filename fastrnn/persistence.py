@@ -50,11 +50,11 @@ class ModelFileError(ValueError):
 
 
 def _model_classes():
-    from .estimators import RNNClassifier, RNNRegressor, RNNSequenceTagger
+    from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
     from .text import TextSequencer
 
     return {cls.__name__: cls for cls in (RNNClassifier, RNNRegressor, RNNSequenceTagger,
-                                          TextSequencer)}
+                                          RNNLanguageModel, TextSequencer)}
 
 
 def _optimizer_classes():
@@ -103,6 +103,8 @@ class _Encoder:
             return {"__generator__": self.value(v.bit_generator.state, where)}
         if isinstance(v, np.random.RandomState):
             return {"__randomstate__": self.value(v.get_state(legacy=False), where)}
+        if _model_classes().get(type(v).__name__) is type(v):
+            return {"__model__": self.model(v)}
         if type(v).__name__ in _optimizer_classes() and type(v) is _optimizer_classes()[type(v).__name__]:
             return {"__optimizer__": type(v).__name__, "attrs": self.value(vars(v), where)}
         raise TypeError(f"cannot save {where}: objects of type {type(v).__name__} are not "
@@ -230,6 +232,8 @@ class _Decoder:
             rs = np.random.RandomState()
             rs.set_state(self.value(v["__randomstate__"]))
             return rs
+        if "__model__" in v:
+            return self.model(v["__model__"])
         if "__optimizer__" in v:
             cls = _optimizer_classes().get(v["__optimizer__"])
             if cls is None:

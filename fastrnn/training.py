@@ -254,3 +254,92 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
     n_run = epoch - epoch_offset + (0 if stopped in ("non_finite", "interrupted") else 1)
     notify(cfg.callbacks, "on_train_end", model, logs=history)
     return TrainResult(params, max(n_run, 0), best["epoch"], best["loss"], stopped)
+
+
+def train_stream(model, net, params, optimizer, inputs, targets, window, n_epochs, n_threads,
+                 history, epoch_offset=0, callbacks=()):
+    """Windowed truncated BPTT over parallel token streams (language models).
+
+    The streams are cut into consecutive windows of ``window`` steps; the state
+    at the end of a window starts the next one (reset at every epoch), and
+    gradients flow only within a window.  Stops on a non-finite loss or
+    ``KeyboardInterrupt``, restoring the parameters of the last complete epoch.
+
+    Parameters
+    ----------
+    model : estimator
+        Passed to the callbacks.
+    net : Network
+        With the "sequence" head.
+    params : dict
+        Changed in place.
+    optimizer : Optimizer
+    inputs, targets : ndarray of shape (B, L), int
+        Token ids of ``B`` parallel streams, and the next token of each.
+    window : int
+    n_epochs : int
+    n_threads : int
+    history : dict
+        Gains one ``loss`` value (mean cross-entropy per token) per epoch.
+    epoch_offset : int
+    callbacks : list of Callback
+
+    Returns
+    -------
+    TrainResult
+    """
+    from .losses import sequence_crossentropy
+
+    B, L = inputs.shape
+    flat_params = net.weights(params)
+    weights = np.ones(B)
+    last_good = copy_params(params)
+    stopped = None
+    n_run = 0
+    model.stop_training_ = False
+    notify(callbacks, "on_train_begin", model, n_epochs=epoch_offset + n_epochs)
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for epoch in range(epoch_offset, epoch_offset + n_epochs):
+                notify(callbacks, "on_epoch_begin", model, epoch=epoch)
+                states, total, n_windows = None, 0.0, -(-L // window)
+                for wi, lo in enumerate(range(0, L, window)):
+                    packed = pack_tokens(inputs[:, lo:lo + window])
+                    logits, cache, states = net.forward(params, packed, training=True,
+                                                        states=states, return_states=True,
+                                                        n_threads=n_threads)
+                    loss, d_logits = sequence_crossentropy(logits, targets[:, lo:lo + window],
+                                                           weights)
+                    if not np.isfinite(loss):
+                        stopped = "non_finite"
+                        break
+                    optimizer.update(flat_params, net.weights(net.backward(params, cache, d_logits)))
+                    total += loss * packed.n_steps
+                    notify(callbacks, "on_batch_end", model, epoch=epoch, batch=wi,
+                           n_batches=n_windows, loss=total / min(lo + window, L))
+                if stopped or not all(np.isfinite(p).all() for p in flat_params):
+                    stopped = "non_finite"
+                    break
+                logs = {"loss": total / L}
+                history.setdefault("loss", []).append(float(logs["loss"]))
+                last_good = copy_params(params)
+                n_run += 1
+                notify(callbacks, "on_epoch_end", model, epoch=epoch, logs=logs, is_best=True,
+                       params=params)
+                if model.stop_training_:
+                    stopped = "callback"
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            warnings.warn("fit interrupted by the user: keeping the weights of the last complete "
+                          "epoch", RuntimeWarning, stacklevel=3)
+    if stopped == "non_finite":
+        warnings.warn("training diverged (non-finite loss): stopped and restored the last "
+                      "complete epoch's weights; try a lower learning_rate", RuntimeWarning,
+                      stacklevel=3)
+    if stopped in ("non_finite", "interrupted"):
+        for dst, src in zip(flat_params, net.weights(last_good)):
+            dst[...] = src
+    notify(callbacks, "on_train_end", model, logs=history)
+    losses = history.get("loss") or [np.inf]
+    return TrainResult(params, n_run, int(np.argmin(losses)), float(np.min(losses)), stopped)

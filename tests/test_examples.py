@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_IMDB = ROOT.parent / "shared" / "data" / "imdb-5k.npz"
-EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py")
+                  if p.name.startswith(("imdb_", "reuters_")))
 
 
 @pytest.mark.skipif(not SHARED_IMDB.exists(), reason="../shared/data/imdb-5k.npz is absent")
@@ -27,3 +28,13 @@ def test_example_runs_on_a_slice_of_imdb(script):
 
 def test_examples_are_found():
     assert len(EXAMPLES) >= 6
+
+
+def test_character_language_model_example(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(["the cat sat on the mat."] * 40))
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "char_language_model.py"),
+                          str(text), "--epochs", "3", "--units", "16", "--prompt", "the "],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "held-out perplexity" in out.stdout and "'the " in out.stdout

@@ -29,6 +29,20 @@ def _units_ok(units):
             and all(isinstance(u, numbers.Integral) and u >= 1 for u in units))
 
 
+def format_summary(name, rows):
+    """Keras-style ``model.summary()`` text from ``(layer, output shape, n_params)`` rows."""
+    head = ("Layer (type)", "Output Shape", "Param #")
+    w0 = max(len(head[0]), *(len(r[0]) for r in rows)) + 2
+    w1 = max(len(head[1]), *(len(r[1]) for r in rows)) + 2
+    line = "=" * (w0 + w1 + 12)
+    out = [f'Model: "{name}"', line, f"{head[0]:<{w0}}{head[1]:<{w1}}{head[2]:>10}", line]
+    out += [f"{layer:<{w0}}{shape:<{w1}}{n:>10,}" for layer, shape, n in rows]
+    total = sum(r[2] for r in rows)
+    out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
+            "Non-trainable params: 0"]
+    return "\n".join(out)
+
+
 class BaseRNN(BaseEstimator):
     """Shared parameters, validation, fitting and Keras weight exchange.
 
@@ -378,18 +392,7 @@ class BaseRNN(BaseEstimator):
         str
         """
         check_is_fitted(self, "params_")
-        rows = self._network().layer_summary()
-        head = ("Layer (type)", "Output Shape", "Param #")
-        w0 = max(len(head[0]), *(len(r[0]) for r in rows)) + 2
-        w1 = max(len(head[1]), *(len(r[1]) for r in rows)) + 2
-        line = "=" * (w0 + w1 + 12)
-        out = [f'Model: "{type(self).__name__}"', line,
-               f"{head[0]:<{w0}}{head[1]:<{w1}}{head[2]:>10}", line]
-        out += [f"{name:<{w0}}{shape:<{w1}}{n:>10,}" for name, shape, n in rows]
-        total = sum(r[2] for r in rows)
-        out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-                "Non-trainable params: 0"]
-        return "\n".join(out)
+        return format_summary(type(self).__name__, self._network().layer_summary())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
