@@ -1,0 +1,57 @@
+"""Denormal floats are flushed to zero inside the Numba kernels, and only there."""
+
+import numpy as np
+import pytest
+
+import fastrnn
+
+pytestmark = pytest.mark.skipif("numba" not in fastrnn.AVAILABLE_BACKENDS,
+                                reason="the flushing is done around the Numba kernels")
+
+
+def _common():
+    from fastrnn.kernels import _common
+
+    if not _common._X86:
+        pytest.skip("flushing is implemented for x86 only")
+    return _common
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_chunk_kernels_flush_denormals_and_restore_the_thread_state(n_threads):
+    from numba import njit
+
+    common = _common()
+
+    @njit(nogil=True)
+    def scale(x, out, j, lo, hi):
+        for b in range(lo, hi):
+            out[b] = x[b] * np.float32(1e-10)
+
+    x = np.full(4, 1e-30, np.float32)
+    out = np.ones(4, np.float32)
+    before = common.get_mxcsr()
+    common.run_chunks(scale, 4, n_threads, x, out)
+    assert common.get_mxcsr() == before
+    expected = 0.0 if common.FLUSH_DENORMALS else np.float32(1e-30) * np.float32(1e-10)
+    np.testing.assert_array_equal(out, expected)
+    scale(x, out, 0, 0, 4)  # outside run_chunks: IEEE behaviour, a denormal result
+    assert 0 < out[0] < np.finfo(np.float32).tiny
+
+
+def test_engine_kernel_treats_denormal_inputs_as_zero():
+    common = _common()
+    if not common.FLUSH_DENORMALS:
+        pytest.skip("FASTRNN_FLUSH_DENORMALS=0")
+    from fastrnn.kernels import simple_rnn_forward
+
+    B, T, H = 3, 4, 2
+    table = np.full((1, H), 1e-39, np.float32)  # a denormal input projection
+    idx = np.zeros((T, B), np.int32)
+    start = np.zeros(B, np.int32)
+    h0 = np.zeros((B, H), np.float32)
+    U = np.zeros((H, H), np.float32)
+    H_seq = np.empty((T, B, H), np.float32)
+    h_out = np.empty((B, H), np.float32)
+    simple_rnn_forward(table, idx, start, h0, U, np.empty((0, H), np.float32), 0, 2, H_seq, h_out)
+    np.testing.assert_array_equal(H_seq, 0.0)
