@@ -4,6 +4,7 @@ Usage::
 
     pip install torch==2.13.0        # bench-only; never a fastrnn dependency
     python bench/compare_torch.py [--configs C1 C2 ...] [--rounds 5] [--threads 2]
+                                  [--backends numba cython] [--bptt 10] [--denormal]
 
 For every configuration, each round times one training epoch slice (forward,
 loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
@@ -12,7 +13,13 @@ warm_start=True`` and ``predict_proba``), then in PyTorch (``nn.Embedding`` +
 ``nn.RNN/LSTM/GRU`` + ``nn.Linear``, Adam, the same batch size), alternating
 so that machine noise hits both.  Reported: median samples/s and the ratio
 fastrnn / PyTorch.  PyTorch's figures are given with and without
-``torch.set_flush_denormal(True)`` where asked (``--denormal``).
+``torch.set_flush_denormal(True)`` where asked (``--denormal``).  With
+``--backends numba cython`` both fastrnn backends are timed in the same rounds
+(the ratio columns compare the first backend with PyTorch; the last column is
+the second backend's training time over the first's).  With ``--bptt k`` both
+frameworks train with truncated BPTT: fastrnn's ``bptt_truncate=k``, and in
+PyTorch the first ``T - k`` steps run under ``no_grad`` and the last ``k`` with
+gradients.
 """
 
 import argparse
@@ -38,25 +45,29 @@ def make_data(vocab, T, n, n_classes, seed=0):
     return rng.integers(1, vocab, size=(n, T)).astype(np.int64), rng.integers(0, n_classes, n)
 
 
-def fastrnn_runner(cfg, X, y, threads):
+def fastrnn_runner(cfg, X, y, threads, backend="numba", bptt=None):
+    import fastrnn
     from fastrnn import RNNClassifier
 
     cell, vocab, emb, units, T, B, n_classes = cfg
     clf = RNNClassifier(cell=cell, units=units, embedding_dim=emb, vocab_size=vocab, batch_size=B,
                         max_iter=1, warm_start=True, shuffle=False, n_threads=threads,
-                        random_state=0)
-    clf.fit(X, y)  # builds the model and compiles the kernels (not timed)
+                        bptt_truncate=bptt, random_state=0)
+    with fastrnn.use_backend(backend):
+        clf.fit(X, y)  # builds the model and compiles the kernels (not timed)
 
     def train():
-        clf.fit(X, y)
+        with fastrnn.use_backend(backend):
+            clf.fit(X, y)
 
     def infer():
-        clf.predict_proba(X)
+        with fastrnn.use_backend(backend):
+            clf.predict_proba(X)
 
     return train, infer
 
 
-def torch_runner(cfg, X, y, threads):
+def torch_runner(cfg, X, y, threads, bptt=None):
     import torch
 
     torch.set_num_threads(threads)
@@ -78,6 +89,19 @@ def torch_runner(cfg, X, y, threads):
                 h, _ = rnn(h)
             return self.out(h[:, -1])
 
+        def forward_truncated(self, x, k):
+            """The first T - k steps without gradients, the last k with them."""
+            with torch.no_grad():
+                h = self.emb(x[:, :-k])
+                prefix_states = []
+                for rnn in self.rnns:
+                    h, state = rnn(h)
+                    prefix_states.append(state)
+            h = self.emb(x[:, -k:])
+            for rnn, state in zip(self.rnns, prefix_states):
+                h, _ = rnn(h, state)
+            return self.out(h[:, -1])
+
     net = Net()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -86,7 +110,7 @@ def torch_runner(cfg, X, y, threads):
     def train():
         for lo in range(0, len(Xt), B):
             xb, yb = Xt[lo:lo + B], yt[lo:lo + B]
-            out = net(xb)
+            out = net(xb) if not bptt else net.forward_truncated(xb, bptt)
             loss = loss_fn(out[:, 0], yb.float()) if n_classes == 2 else loss_fn(out, yb)
             opt.zero_grad()
             loss.backward()
@@ -113,11 +137,16 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-batches", type=int, default=4)
     parser.add_argument("--denormal", action="store_true", help="also time PyTorch with flushed denormals")
+    parser.add_argument("--backends", nargs="+", default=["numba"])
+    parser.add_argument("--bptt", type=int, default=None, help="truncated BPTT window (both)")
     args = parser.parse_args()
     import torch
 
+    second = f"{args.backends[1]}/{args.backends[0]} train" if len(args.backends) > 1 else ""
+    print(f"fastrnn backend: {args.backends[0]}; threads: {args.threads}; rounds: {args.rounds}; "
+          f"bptt: {args.bptt or 'full'}")
     print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
-          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}")
+          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}{second:>24}")
     for name in args.configs:
         cfg = CONFIGS[name]
         n = cfg[5] * args.n_batches
@@ -125,19 +154,22 @@ def main():
         modes = [False, True] if args.denormal else [False]
         for flush in modes:
             torch.set_flush_denormal(flush)
-            fr_train, fr_infer = fastrnn_runner(cfg, X, y, args.threads)
-            pt_train, pt_infer = torch_runner(cfg, X, y, args.threads)
+            runners = [fastrnn_runner(cfg, X, y, args.threads, b, args.bptt) for b in args.backends]
+            pt_train, pt_infer = torch_runner(cfg, X, y, args.threads, args.bptt)
             pt_train()  # warm-up
-            times = {k: [] for k in ("ft", "pt", "fi", "pi")}
+            times = {k: [] for k in ("ft", "pt", "fi", "pi", "f2")}
             for _ in range(args.rounds):
-                times["ft"].append(timed(fr_train))
+                times["ft"].append(timed(runners[0][0]))
                 times["pt"].append(timed(pt_train))
-                times["fi"].append(timed(fr_infer))
+                times["fi"].append(timed(runners[0][1]))
                 times["pi"].append(timed(pt_infer))
-            rate = {k: n / statistics.median(v) for k, v in times.items()}
+                if len(runners) > 1:
+                    times["f2"].append(timed(runners[1][0]))
+            rate = {k: n / statistics.median(v) for k, v in times.items() if v}
             label = name + ("*" if flush else "")
+            extra = f"{rate['ft'] / rate['f2']:>24.2f}" if "f2" in rate else ""
             print(f"{label:<6}{rate['ft']:>16,.0f}{rate['pt']:>15,.0f}{rate['ft'] / rate['pt']:>7.2f}"
-                  f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}",
+                  f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}{extra}",
                   flush=True)
     if args.denormal:
         print("* PyTorch with torch.set_flush_denormal(True)")
