@@ -150,3 +150,36 @@ def test_keras_initialisation(rng):
         Recurrent("lstm", 3, activation="swish")
     with pytest.raises(ValueError, match="cell"):
         Recurrent("transformer", 3)
+
+
+def test_fast_paths_equal_the_general_ones(rng):
+    """Pre-padded packing, the mask-based unique and equal-slice ordering are shortcuts only."""
+    from fastrnn.layers._packing import _pack, balanced_order
+    from fastrnn.layers.projection import unique_inverse
+
+    ids = rng.integers(1, 50, size=(9, 12))
+    for b, n in enumerate(rng.integers(0, 13, size=9)):
+        ids[b, :12 - n] = 0
+    fast, slow = pack_tokens(ids), _pack(ids, ids != 0, (), np.int32)
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+    for n_keys in (50, 10**9):  # dense key space, then the sorting fallback
+        keys = rng.integers(0, 50, size=200)
+        for got, want in zip(unique_inverse(keys, n_keys), np.unique(keys, return_inverse=True)):
+            np.testing.assert_array_equal(got, want)
+    lengths = rng.integers(0, 30, size=12)
+
+    def dealt(lengths, n):  # the general dealing loop, written out
+        size = -(-len(lengths) // n)
+        slices = [[] for _ in range(n)]
+        j = 0
+        for row in np.argsort(-lengths, kind="stable"):
+            while len(slices[j]) >= min(size, len(lengths) - j * size):
+                j = (j + 1) % n
+            slices[j].append(row)
+            j = (j + 1) % n
+        return [r for s in slices for r in s]
+
+    for n in (1, 2, 3, 4, 5):
+        assert balanced_order(lengths, n).tolist() == dealt(lengths, n)

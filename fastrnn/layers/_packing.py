@@ -70,7 +70,18 @@ def pack_tokens(ids):
     ([[5, 6], [7, 8]], [0, 0])
     """
     ids = np.asarray(ids)
-    return _pack(ids, ids != 0, (), np.int32)
+    real = ids != 0
+    B, T_in = real.shape
+    lengths = real.sum(axis=1)
+    T = max(int(lengths.max(initial=0)), 1)
+    cols = np.arange(T_in)
+    first = T_in - lengths  # where each row's real steps begin if it is pre-padded
+    if T <= T_in and np.array_equal(real, cols[None, :] >= first[:, None]):
+        # already pre-padded (Keras's pad_sequences default): a slice, no scatter
+        data = np.ascontiguousarray(ids[:, T_in - T:].T, dtype=np.int32)
+        positions = np.where(real, cols[None, :] - (T_in - T), -1)
+        return Packed(data, (T - lengths).astype(np.int32), positions)
+    return _pack(ids, real, (), np.int32)
 
 
 def pack_dense(X, mask=None):
@@ -170,7 +181,10 @@ def balanced_order(lengths, n_chunks):
     capacity = [min(size, B - j * size) for j in range(n_chunks)]
     slices = [[] for _ in range(n_chunks)]
     j = 0
-    for row in np.argsort(-np.asarray(lengths), kind="stable"):
+    ranked = np.argsort(-np.asarray(lengths), kind="stable")
+    if B % n_chunks == 0:  # equal slices: slice j holds ranks j, j + n, j + 2n, ...
+        return ranked.reshape(size, n_chunks).T.ravel().astype(np.intp)
+    for row in ranked:
         while len(slices[j]) >= capacity[j]:
             j = (j + 1) % n_chunks
         slices[j].append(row)

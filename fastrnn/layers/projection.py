@@ -56,6 +56,21 @@ def _real_steps(start, T):
     return np.arange(T)[:, None] >= start[None, :]
 
 
+def unique_inverse(keys, n_keys):
+    """``np.unique(keys, return_inverse=True)`` for integer keys in ``[0, n_keys)``.
+
+    When the key space is not much larger than the number of keys, a presence
+    mask and a running count replace the sort (several times faster for a
+    batch of token ids); the result is identical.
+    """
+    if keys.size and n_keys <= 4 * keys.size + 65536 and 0 <= keys.min() and keys.max() < n_keys:
+        present = np.zeros(n_keys, dtype=bool)
+        present[keys] = True
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present), rank[keys]
+    return np.unique(keys, return_inverse=True)
+
+
 def project(inp, W, b):
     """Build the projection table of ``inp``.
 
@@ -84,9 +99,11 @@ def project(inp, W, b):
     T, B = inp.ids.shape
     real = _real_steps(inp.start, T)
     keys = inp.ids.astype(np.int64)
+    n_keys = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
     if inp.dropout_mask is not None:
         keys = keys * B + np.arange(B)[None, :]
-    uniq, inverse = np.unique(keys[real], return_inverse=True)
+        n_keys *= B
+    uniq, inverse = unique_inverse(keys[real], n_keys)
     idx = np.zeros((T, B), dtype=np.int32)
     idx[real] = inverse
     if inp.dropout_mask is None:
