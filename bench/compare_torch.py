@@ -16,7 +16,7 @@ fastrnn / PyTorch.  PyTorch's figures are given with and without
 ``torch.set_flush_denormal(True)`` where asked (``--denormal``).  With
 ``--backends numba cython`` both fastrnn backends are timed in the same rounds
 (the ratio columns compare the first backend with PyTorch; the last column is
-the second backend's training time over the first's).  With ``--bptt k`` both
+the second backend's training and inference time over the first's).  With ``--bptt k`` both
 frameworks train with truncated BPTT: fastrnn's ``bptt_truncate=k``, and in
 PyTorch the first ``T - k`` steps run under ``no_grad`` and the last ``k`` with
 gradients.
@@ -142,11 +142,12 @@ def main():
     args = parser.parse_args()
     import torch
 
-    second = f"{args.backends[1]}/{args.backends[0]} train" if len(args.backends) > 1 else ""
+    second = (f"{args.backends[1]}/{args.backends[0]} time: train, infer"
+              if len(args.backends) > 1 else "")
     print(f"fastrnn backend: {args.backends[0]}; threads: {args.threads}; rounds: {args.rounds}; "
           f"bptt: {args.bptt or 'full'}")
     print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
-          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}{second:>24}")
+          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}   {second}")
     for name in args.configs:
         cfg = CONFIGS[name]
         n = cfg[5] * args.n_batches
@@ -157,7 +158,7 @@ def main():
             runners = [fastrnn_runner(cfg, X, y, args.threads, b, args.bptt) for b in args.backends]
             pt_train, pt_infer = torch_runner(cfg, X, y, args.threads, args.bptt)
             pt_train()  # warm-up
-            times = {k: [] for k in ("ft", "pt", "fi", "pi", "f2")}
+            times = {k: [] for k in ("ft", "pt", "fi", "pi", "f2", "i2")}
             for _ in range(args.rounds):
                 times["ft"].append(timed(runners[0][0]))
                 times["pt"].append(timed(pt_train))
@@ -165,9 +166,11 @@ def main():
                 times["pi"].append(timed(pt_infer))
                 if len(runners) > 1:
                     times["f2"].append(timed(runners[1][0]))
+                    times["i2"].append(timed(runners[1][1]))
             rate = {k: n / statistics.median(v) for k, v in times.items() if v}
             label = name + ("*" if flush else "")
-            extra = f"{rate['ft'] / rate['f2']:>24.2f}" if "f2" in rate else ""
+            extra = (f"{rate['ft'] / rate['f2']:>20.2f}, {rate['fi'] / rate['i2']:.2f}"
+                     if "f2" in rate else "")
             print(f"{label:<6}{rate['ft']:>16,.0f}{rate['pt']:>15,.0f}{rate['ft'] / rate['pt']:>7.2f}"
                   f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}{extra}",
                   flush=True)
