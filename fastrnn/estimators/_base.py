@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import Recurrent
-from ..layers.stack import HEADS, Network
+from ..layers.stack import Network
 from ..optimizers import make_optimizer
 from ..training import TrainConfig, predict_outputs, train
 from ..utils.validation import check_sequences, default_n_threads, single_threaded_blas
@@ -46,7 +46,9 @@ def format_summary(name, rows):
 class BaseRNN(BaseEstimator):
     """Shared parameters, validation, fitting and Keras weight exchange.
 
-    See :class:`fastrnn.RNNClassifier` for the parameters.
+    See :class:`fastrnn.RNNClassifier` for the parameters.  Subclasses choose the
+    output head: the classifier and the regressor take a ``head`` parameter, the
+    tagger always emits one output per step.
     """
 
     _parameter_constraints = {
@@ -61,7 +63,6 @@ class BaseRNN(BaseEstimator):
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "vocab_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "input_encoding": [StrOptions({"embedding", "onehot"})],
-        "head": [StrOptions(set(HEADS))],
         "optimizer": [StrOptions({"sgd", "rmsprop", "adam", "adamw"})],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -94,7 +95,7 @@ class BaseRNN(BaseEstimator):
     def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
                  activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  unit_forget_bias=True, embedding_dim=32, vocab_size=None,
-                 input_encoding="embedding", head="last", optimizer="adam", learning_rate=0.001,
+                 input_encoding="embedding", optimizer="adam", learning_rate=0.001,
                  momentum=0.0, nesterov=False, weight_decay=0.004, batch_size=32, max_iter=10,
                  shuffle=True, alpha=0.0, clipnorm=None, clipvalue=None, bptt_truncate=None,
                  dropout=0.0, recurrent_dropout=0.0, early_stopping=False,
@@ -112,7 +113,6 @@ class BaseRNN(BaseEstimator):
         self.embedding_dim = embedding_dim
         self.vocab_size = vocab_size
         self.input_encoding = input_encoding
-        self.head = head
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -222,8 +222,8 @@ class BaseRNN(BaseEstimator):
         return Network(self.input_kind_, n_in, self.embedding_dim, layers, self.bidirectional,
                        self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_)
 
-    def _head_kind(self):
-        return self.head
+    def _head_kind(self):  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def _network(self):
         return self._build_network(self.n_outputs_)

@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, softmax
+from ..layers.stack import HEADS
 from ._base import BaseRNN
 
 
@@ -110,6 +111,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
 
     _parameter_constraints = {
         **BaseRNN._parameter_constraints,
+        "head": [StrOptions(set(HEADS))],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -127,7 +129,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
             activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
             unit_forget_bias=unit_forget_bias, embedding_dim=embedding_dim, vocab_size=vocab_size,
-            input_encoding=input_encoding, head=head, optimizer=optimizer,
+            input_encoding=input_encoding, optimizer=optimizer,
             learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
             weight_decay=weight_decay, batch_size=batch_size, max_iter=max_iter, shuffle=shuffle,
             alpha=alpha, clipnorm=clipnorm, clipvalue=clipvalue, bptt_truncate=bptt_truncate,
@@ -137,7 +139,11 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             n_threads=n_threads, dtype=dtype, callbacks=callbacks,
             checkpoint_path=checkpoint_path)
+        self.head = head
         self.class_weight = class_weight
+
+    def _head_kind(self):
+        return self.head
 
     _metric_name = "accuracy"
 

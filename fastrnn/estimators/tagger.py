@@ -52,8 +52,6 @@ class RNNSequenceTagger(BaseRNN):
         ``loss``, ``accuracy`` (token accuracy) and their ``val_`` versions.
     """
 
-    _parameter_constraints = {k: v for k, v in BaseRNN._parameter_constraints.items()
-                              if k != "head"}
     _metric_name = "accuracy"
 
     def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
@@ -66,44 +64,20 @@ class RNNSequenceTagger(BaseRNN):
                  validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
                  restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
                  n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
-        self.cell = cell
-        self.units = units
-        self.bidirectional = bidirectional
-        self.reset_after = reset_after
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.use_bias = use_bias
-        self.unit_forget_bias = unit_forget_bias
-        self.embedding_dim = embedding_dim
-        self.vocab_size = vocab_size
-        self.input_encoding = input_encoding
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.alpha = alpha
-        self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
-        self.bptt_truncate = bptt_truncate
-        self.dropout = dropout
-        self.recurrent_dropout = recurrent_dropout
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.monitor = monitor
-        self.restore_best_weights = restore_best_weights
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.n_threads = n_threads
-        self.dtype = dtype
-        self.callbacks = callbacks
-        self.checkpoint_path = checkpoint_path
+        super().__init__(
+            cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
+            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+            unit_forget_bias=unit_forget_bias, embedding_dim=embedding_dim, vocab_size=vocab_size,
+            input_encoding=input_encoding, optimizer=optimizer,
+            learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
+            weight_decay=weight_decay, batch_size=batch_size, max_iter=max_iter, shuffle=shuffle,
+            alpha=alpha, clipnorm=clipnorm, clipvalue=clipvalue, bptt_truncate=bptt_truncate,
+            dropout=dropout, recurrent_dropout=recurrent_dropout, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
+            monitor=monitor, restore_best_weights=restore_best_weights,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            n_threads=n_threads, dtype=dtype, callbacks=callbacks,
+            checkpoint_path=checkpoint_path)
 
     def _head_kind(self):
         return "sequence"
