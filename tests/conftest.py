@@ -21,3 +21,10 @@ def backend_under_test():
 
 def pytest_report_header(config):
     return f"fastrnn backend: {fastrnn.BACKEND} (available: {fastrnn.AVAILABLE_BACKENDS})"
+
+
+#: Backend-independent integration tests (subprocess CLI runs, examples, README, Dask) run once,
+#: in the pass of the backend users get by default; the estimator suite covers every backend.
+default_backend_only = pytest.mark.skipif(
+    fastrnn.BACKEND != fastrnn.AVAILABLE_BACKENDS[0],
+    reason="backend-independent integration test: runs in the default backend's pass")

@@ -10,6 +10,10 @@ import pytest
 
 from fastrnn.datasets import make_long_range_task, make_negation_sentiment
 
+from conftest import default_backend_only
+
+pytestmark = default_backend_only
+
 
 def run(*args, cwd=None, stdin=None):
     return subprocess.run([sys.executable, "-m", "fastrnn", *map(str, args)], capture_output=True,

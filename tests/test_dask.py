@@ -15,6 +15,10 @@ import fastrnn
 from fastrnn import RNNClassifier, TextSequencer
 from fastrnn.datasets import make_negation_sentiment
 
+from conftest import default_backend_only
+
+pytestmark = default_backend_only
+
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 da = pytest.importorskip("dask.array")

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import default_backend_only
+
+pytestmark = default_backend_only
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_IMDB = ROOT.parent / "shared" / "data" / "imdb-5k.npz"
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py")

@@ -15,6 +15,8 @@ from fastrnn.losses import sequence_crossentropy
 from fastrnn.optimizers import SGD
 from fastrnn.training import train_stream
 
+from conftest import default_backend_only
+
 PATTERN = ["abcabcabcabcabcabcabcabc"] * 30
 
 
@@ -96,6 +98,7 @@ def test_errors():
         lm.generate("a", temperature=-1)
 
 
+@default_backend_only
 def test_cli_train_lm_and_generate(tmp_path):
     text = tmp_path / "pattern.txt"
     text.write_text("\n".join(PATTERN) + "\n")

@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import default_backend_only
+
+pytestmark = default_backend_only
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
 
