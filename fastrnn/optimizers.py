@@ -93,10 +93,20 @@ class Adam(Optimizer):
             p -= self.learning_rate * self.weight_decay * p  # decoupled decay (AdamW)
         m = self.m.setdefault(i, np.zeros_like(p))
         v = self.v.setdefault(i, np.zeros_like(p))
-        m += (1 - self.beta_1) * (g - m)
-        v += (1 - self.beta_2) * (g * g - v)
         lr = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        p -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(p.dtype)
+        # in place with one scratch array: large embeddings make temporaries the main cost
+        tmp = np.subtract(g, m, dtype=p.dtype)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        np.multiply(g, g, out=tmp, casting="same_kind")
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr
+        p -= tmp
 
 
 def make_optimizer(name, learning_rate, *, momentum=0.0, nesterov=False, weight_decay=0.0,
