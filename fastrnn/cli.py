@@ -113,6 +113,8 @@ def _train(args, out):
                             char_level=args.char_level)
         model = Pipeline([("textsequencer", seq), ("rnnclassifier", clf)])
         ids_tr = seq.fit_transform(X_tr)
+        # every vocabulary id, even one that truncation removed from all training rows
+        clf.set_params(vocab_size=seq.vocab_size_)
         clf.fit(ids_tr, y_tr, validation_data=(seq.transform(X_val), y_val))
     out(f"trained {clf.n_iter_} epochs on {len(y_tr)} samples; validation accuracy "
         f"{model.score(X_val, y_val):.4f} ({len(y_val)} held-out samples)")

@@ -109,6 +109,21 @@ def test_evaluate_and_summary(trained):
     assert "TextSequencer" in out.stdout and "GRU" in out.stdout and "Total params" in out.stdout
 
 
+def test_train_sizes_the_embedding_from_the_vocabulary(tmp_path, capsys):
+    """Words seen only where --maxlen truncates them still get ids the model accepts later."""
+    data = tmp_path / "long.csv"
+    rows = ["text,label"] + [f"rare{i} a b c d e,{i % 2}" for i in range(40)]
+    data.write_text("\n".join(rows) + "\n")
+    out = run_in_process(capsys, "train", data, "--maxlen", "3", "--epochs", "1", "--units", "4",
+                         "-q", "--no-curves", "-o", tmp_path / "m.fastrnn")
+    assert out.returncode == 0, out.stderr
+    later = tmp_path / "later.csv"
+    later.write_text("text,label\nd rare7 e,1\nrare8 c,0\n")
+    out = run_in_process(capsys, "evaluate", tmp_path / "m.fastrnn", later)
+    assert out.returncode == 0, out.stderr
+    assert "samples: 2" in out.stdout
+
+
 def test_keras_format_npz_train_predict_evaluate(tmp_path):
     X, y = make_long_range_task(n_samples=300, n_timesteps=8, distance=3, random_state=0)
     ids = np.empty(len(X), dtype=object)
