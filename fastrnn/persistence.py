@@ -25,6 +25,7 @@ the destination only once complete, so a crash mid-save leaves the previous
 file intact.
 """
 
+import functools
 import hashlib
 import io
 import json
@@ -49,6 +50,7 @@ class ModelFileError(ValueError):
     """A model file is unreadable, corrupted, tampered with or of an unknown version."""
 
 
+@functools.cache
 def _model_classes():
     from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
     from .text import TextSequencer
@@ -57,6 +59,7 @@ def _model_classes():
                                           RNNLanguageModel, TextSequencer)}
 
 
+@functools.cache
 def _optimizer_classes():
     from .optimizers import SGD, Adam, RMSprop
 

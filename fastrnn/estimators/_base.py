@@ -29,6 +29,26 @@ def _units_ok(units):
             and all(isinstance(u, numbers.Integral) and u >= 1 for u in units))
 
 
+def check_units_and_callbacks(units, callbacks):
+    """The checks ``_validate_params`` cannot express: unit tuples and callback types."""
+    if not _units_ok(units):
+        raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
+    if callbacks is not None and not all(isinstance(c, Callback) for c in callbacks):
+        raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
+
+
+def check_weights_match(net, params, dtype):
+    """Raise ``ValueError`` unless ``params`` has the arrays ``net`` expects (used by ``load``)."""
+    expected = Network.weights(net.init_params(np.random.default_rng(0), np.dtype(dtype)))
+    got = Network.weights(params)
+    if len(got) != len(expected):
+        raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if not isinstance(g, np.ndarray) or g.shape != e.shape or g.dtype != e.dtype:
+            raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
+                             f"{getattr(g, 'shape', '')}, expected {e.dtype}{e.shape}")
+
+
 def format_summary(name, rows):
     """Keras-style ``model.summary()`` text from ``(layer, output shape, n_params)`` rows."""
     head = ("Layer (type)", "Output Shape", "Param #")
@@ -157,11 +177,7 @@ class BaseRNN(BaseEstimator):
     # ---------------------------------------------------------- validation
     def _check_params(self):
         self._validate_params()
-        if not _units_ok(self.units):
-            raise ValueError(f"units must be a positive int or a non-empty tuple of them, got "
-                             f"{self.units!r}")
-        if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
-            raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
+        check_units_and_callbacks(self.units, self.callbacks)
         if self.checkpoint_path is not None:
             directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
             if not os.path.isdir(directory):
@@ -369,15 +385,7 @@ class BaseRNN(BaseEstimator):
     def _check_loaded_state(self):
         """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
         self._check_params()
-        expected = Network.weights(self._network().init_params(np.random.default_rng(0),
-                                                               np.dtype(self.dtype)))
-        got = Network.weights(self.params_)
-        if len(got) != len(expected):
-            raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
-        for i, (g, e) in enumerate(zip(got, expected)):
-            if not isinstance(g, np.ndarray) or g.shape != e.shape or g.dtype != e.dtype:
-                raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
-                                 f"{getattr(g, 'shape', '')}, expected {e.dtype}{e.shape}")
+        check_weights_match(self._network(), self.params_, self.dtype)
 
     def count_params(self):
         """Total number of trainable parameters."""

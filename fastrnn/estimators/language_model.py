@@ -8,14 +8,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import Callback, ProgressLogger
+from ..callbacks import ProgressLogger
 from ..layers import Recurrent, pack_tokens
 from ..layers.stack import Network
 from ..optimizers import make_optimizer
 from ..text import TextSequencer, pad_sequences
 from ..training import predict_outputs, train_stream
 from ..utils.validation import default_n_threads, single_threaded_blas
-from ._base import _units_ok, format_summary
+from ._base import check_units_and_callbacks, check_weights_match, format_summary
 
 _END = {"char": "\n", "word": "</s>"}
 
@@ -146,11 +146,7 @@ class RNNLanguageModel(BaseEstimator):
         self
         """
         self._validate_params()
-        if not _units_ok(self.units):
-            raise ValueError(f"units must be a positive int or a non-empty tuple of them, got "
-                             f"{self.units!r}")
-        if self.callbacks is not None and not all(isinstance(c, Callback) for c in self.callbacks):
-            raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
+        check_units_and_callbacks(self.units, self.callbacks)
         seq = TextSequencer(char_level=self.level == "char", lowercase=self.lowercase,
                             max_features=self.max_features, min_df=1, max_df=1.0)
         seq.fit(X)
@@ -252,11 +248,8 @@ class RNNLanguageModel(BaseEstimator):
 
     def _check_loaded_state(self):
         """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
-        expected = Network.weights(self._network().init_params(np.random.default_rng(0),
-                                                               np.dtype(self.dtype)))
-        got = Network.weights(self.params_)
-        if [(g.shape, g.dtype) for g in got] != [(e.shape, e.dtype) for e in expected]:
-            raise ValueError("weight shapes do not match the configuration")
+        self._validate_params()
+        check_weights_match(self._network(), self.params_, self.dtype)
 
     def save(self, path):
         """Save to one file without pickle (see :func:`fastrnn.save`)."""
