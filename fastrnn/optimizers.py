@@ -2,9 +2,16 @@
 
 An optimizer holds only its hyper-parameters and slot arrays (moments); the
 parameters are passed to :meth:`update` as a list of arrays and changed in place.
+Each rule is elementwise, so a large array (an embedding matrix) is updated in
+slices on parallel threads, with the same result as in one piece.
 """
 
 import numpy as np
+
+from .utils.threads import parallel_for, split_bounds
+
+#: Arrays with fewer elements are updated on one thread (a thread hand-off costs more).
+MIN_PARALLEL_SIZE = 1 << 18
 
 
 class Optimizer:
@@ -25,14 +32,35 @@ class Optimizer:
                      for g in grads]
         return grads
 
-    def update(self, params, grads):
-        """Apply one step to ``params`` (list of arrays, changed in place)."""
+    def update(self, params, grads, n_threads=1):
+        """Apply one step to ``params`` (list of arrays, changed in place).
+
+        Parameters
+        ----------
+        params : list of ndarray
+        grads : list of ndarray
+            Same shapes as ``params``.
+        n_threads : int, default 1
+            Threads for arrays of at least ``MIN_PARALLEL_SIZE`` elements.
+        """
         grads = self._prepare(grads)
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads)):
-            self._apply(i, p, g)
+            arrays = (p, np.asarray(g), *self._slots(i, p))
+            parts = min(int(n_threads), p.size // MIN_PARALLEL_SIZE + 1)
+            if parts <= 1 or not all(a.flags.c_contiguous for a in arrays):
+                self._step(*arrays)
+                continue
+            flat = [a.reshape(-1) for a in arrays]  # views: every array is contiguous
+            bounds = split_bounds(p.size, parts)
+            parallel_for(lambda j: self._step(*(a[slice(*bounds[j])] for a in flat)), parts)
 
-    def _apply(self, i, p, g):
+    def _slots(self, i, p):
+        """The state arrays of parameter ``i`` (created as zeros on first use)."""
+        return ()
+
+    def _step(self, p, g, *slots):
+        """Update ``p`` (and the slots) in place from ``g``; elementwise."""
         raise NotImplementedError
 
 
@@ -45,11 +73,13 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.velocity = {}
 
-    def _apply(self, i, p, g):
-        if self.momentum == 0:
+    def _slots(self, i, p):
+        return () if self.momentum == 0 else (self.velocity.setdefault(i, np.zeros_like(p)),)
+
+    def _step(self, p, g, v=None):
+        if v is None:
             p -= (self.learning_rate * g).astype(p.dtype)
             return
-        v = self.velocity.setdefault(i, np.zeros_like(p))
         v *= self.momentum
         v -= self.learning_rate * g
         if self.nesterov:
@@ -67,8 +97,10 @@ class RMSprop(Optimizer):
         self.epsilon = epsilon
         self.acc = {}
 
-    def _apply(self, i, p, g):
-        a = self.acc.setdefault(i, np.zeros_like(p))
+    def _slots(self, i, p):
+        return (self.acc.setdefault(i, np.zeros_like(p)),)
+
+    def _step(self, p, g, a):
         a *= self.rho
         a += (1 - self.rho) * g * g
         p -= self.learning_rate * g / np.sqrt(a + self.epsilon)
@@ -87,12 +119,13 @@ class Adam(Optimizer):
         self.m = {}
         self.v = {}
 
-    def _apply(self, i, p, g):
+    def _slots(self, i, p):
+        return self.m.setdefault(i, np.zeros_like(p)), self.v.setdefault(i, np.zeros_like(p))
+
+    def _step(self, p, g, m, v):
         t = self.iterations
         if self.weight_decay:
             p -= self.learning_rate * self.weight_decay * p  # decoupled decay (AdamW)
-        m = self.m.setdefault(i, np.zeros_like(p))
-        v = self.v.setdefault(i, np.zeros_like(p))
         lr = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         # in place with one scratch array: large embeddings make temporaries the main cost
         tmp = np.subtract(g, m, dtype=p.dtype)

@@ -15,6 +15,7 @@ import numpy as np
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
 from .layers._packing import balanced_order
+from .utils.threads import parallel_for
 
 
 def pack_batch(X, input_kind):
@@ -127,13 +128,25 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
 
 def predict_outputs(net, params, X, batch_size, n_threads):
     """Raw network outputs (logits) for every row of ``X``: (n, n_outputs), or (n, T, n_outputs)
-    for a per-step head."""
+    for a per-step head.
+
+    The batches are spread over ``n_threads`` threads, each batch running
+    single-threaded (one thread hand-off per call instead of two per layer and
+    batch); ``batch_size`` shrinks so that every thread gets a batch.
+    """
     shape = (len(X), X.shape[1], net.n_outputs) if net.head == "sequence" else (len(X), net.n_outputs)
     out = np.empty(shape, dtype=net.weights(params)[0].dtype)
-    for lo in range(0, len(X), batch_size):
-        rows = batch_rows(X, np.arange(lo, min(lo + batch_size, len(X))), net.input_kind, n_threads)
-        logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
-        out[rows] = logits
+    n_threads = max(1, min(int(n_threads), len(X)))
+    batch_size = max(1, min(batch_size, -(-len(X) // n_threads)))
+    starts = range(0, len(X), batch_size)
+
+    def run(j):
+        for lo in starts[j::n_threads]:
+            rows = np.arange(lo, min(lo + batch_size, len(X)))
+            logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=1)
+            out[rows] = logits
+
+    parallel_for(run, n_threads)
     return out
 
 
@@ -201,7 +214,7 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
                     if not np.isfinite(loss):
                         stopped = "non_finite"
                         break
-                    optimizer.update(flat_params, net.weights(grads))
+                    optimizer.update(flat_params, net.weights(grads), cfg.n_threads)
                     bw = float(w[rows].sum())
                     total_loss += loss * bw
                     total_metric += cfg.metric_fn(logits, y[rows], w[rows]) * bw
@@ -313,7 +326,8 @@ def train_stream(model, net, params, optimizer, inputs, targets, window, n_epoch
                     if not np.isfinite(loss):
                         stopped = "non_finite"
                         break
-                    optimizer.update(flat_params, net.weights(net.backward(params, cache, d_logits)))
+                    optimizer.update(flat_params, net.weights(net.backward(params, cache, d_logits)),
+                                     n_threads)
                     total += loss * packed.n_steps
                     notify(callbacks, "on_batch_end", model, epoch=epoch, batch=wi,
                            n_batches=n_windows, loss=total / min(lo + window, L))

@@ -94,22 +94,15 @@ cdef inline int active_end(const int[::1] start, int lo, int hi, int t) noexcept
     return end
 
 
-cdef inline void recurrent_backward_step(const int[::1] start, const floating[:, ::1] h0,
-                                         const floating[:, ::1] U, const floating[:, ::1] rec_mask,
-                                         const floating[:, :, ::1] H_seq, floating[:, :, ::1] dA,
+cdef inline void recurrent_backward_step(const int[::1] start, const floating[:, ::1] U,
+                                         const floating[:, ::1] rec_mask, floating[:, :, ::1] dA,
                                          floating[:, ::1] dh, floating[:, ::1] dhm,
-                                         floating[:, ::1] hm, floating[:, ::1] dU_part,
                                          int t, int lo, int end) noexcept nogil:
-    # Backward through h_{t-1} @ U for rows [lo, end) at step t (SimpleRNN, LSTM): accumulate
-    # (h_{t-1} * mask).T @ dA[t] into dU_part and set dh = (dA[t] @ U.T) * mask on real rows.
-    cdef int H = hm.shape[1], G = dA.shape[2], b, k
+    # Backward through h_{t-1} @ U for rows [lo, end) at step t (SimpleRNN, LSTM): set
+    # dh = (dA[t] @ U.T) * mask on real rows.  The gradient on U is one product after the
+    # time loop (fastrnn.utils.linalg.step_outer_sum).
+    cdef int H = dh.shape[1], G = dA.shape[2], b, k
     cdef bint use_mask = rec_mask.shape[0] > 0
-    cdef floating prev
-    for b in range(lo, end):
-        for k in range(H):
-            prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-            hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-    gemm(True, False, H, G, end - lo, &hm[lo, 0], H, &dA[t, lo, 0], G, &dU_part[0, 0], G, True)
     gemm(False, True, end - lo, H, G, &dA[t, lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
     for b in range(lo, end):
         if start[b] <= t:

@@ -1,6 +1,8 @@
 """GRU kernels (Cython), gates packed z, r, h.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
+
+from fastrnn.utils.linalg import gru_recurrent_grads
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -144,8 +146,8 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
                           const floating[:, :, ::1] aux, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] hm,
                           floating[:, ::1] dhm, floating[:, ::1] dhz, floating[:, ::1] dzh,
-                          floating[:, ::1] dra, floating[:, ::1] drec, floating[:, ::1] dU_part,
-                          floating[::1] drb_part, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] dra, floating[:, ::1] drec, int lo,
+                          int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 3 * H
     cdef int t, b, k, end
     cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0, active
@@ -192,11 +194,6 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
         if end == lo:
             continue
         if reset_after:
-            gemm(True, False, H, G, end - lo, &hm[lo, 0], H, &drec[lo, 0], G, &dU_part[0, 0], G,
-                 True)
-            for b in range(lo, end):
-                for k in range(G):
-                    drb_part[k] += drec[b, k]
             gemm(False, True, end - lo, H, G, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
         else:
             gemm(False, True, end - lo, H, H, &dzh[lo, 0], H, &U[0, 2 * H], G, &dra[lo, 0], H,
@@ -210,10 +207,6 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
                     dA[t, b, H + k] = dr
                     drec[b, H + k] = dr
             # drec holds [dz, dr, -] here; its first 2H columns feed U[:, :2H].
-            gemm(True, False, H, 2 * H, end - lo, &hm[lo, 0], H, &drec[lo, 0], G,
-                 &dU_part[0, 0], G, True)
-            gemm(True, False, H, H, end - lo, &aux[t, lo, 0], H, &dzh[lo, 0], H,
-                 &dU_part[0, 2 * H], G, True)
             gemm(False, True, end - lo, H, 2 * H, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H,
                  False)
             for b in range(lo, end):
@@ -267,13 +260,12 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     cdef floating[:, ::1] dzh = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] dra = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] drec = np.empty((B, 3 * H), dtype=dtype)
-    cdef floating[:, :, ::1] dU_part = np.zeros((n_chunks, H, 3 * H), dtype=dtype)
-    cdef floating[:, ::1] drb_part = np.zeros((n_chunks, 3 * H), dtype=dtype)
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         _backward_chunk(start, h0, U, rec_mask, act, rec_act, reset_after != 0, H_seq, gates,
-                        aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, dU_part[j],
-                        drb_part[j], lo, hi)
-    np.sum(dU_part, axis=0, out=np.asarray(dU))
-    np.sum(drb_part, axis=0, out=np.asarray(drb))
+                        aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
+    # The recurrent kernel's and bias's gradients: products over all steps after the loop.
+    gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),
+                        np.asarray(aux), np.asarray(dA), reset_after, n_threads, np.asarray(dU),
+                        np.asarray(drb))

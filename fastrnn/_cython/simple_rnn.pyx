@@ -1,6 +1,8 @@
 """SimpleRNN kernels (Cython).  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
+
+from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -81,8 +83,7 @@ def simple_rnn_forward(const floating[:, ::1] table, const int[:, ::1] idx, cons
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
                           const floating[:, ::1] rec_mask, int act, const floating[:, :, ::1] H_seq,
                           const floating[:, :, ::1] dH_seq, floating[:, :, ::1] dA,
-                          floating[:, ::1] dh, floating[:, ::1] dhm, floating[:, ::1] hm,
-                          floating[:, ::1] dU_part, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] dh, floating[:, ::1] dhm, int lo, int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1]
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
@@ -98,7 +99,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, h0, U, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, t, lo, end)
+        recurrent_backward_step(start, U, rec_mask, dA, dh, dhm, t, lo, end)
 
 
 def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
@@ -130,11 +131,9 @@ def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const f
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
-    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
-    cdef floating[:, :, ::1] dU_part = np.zeros((n_chunks, H, H), dtype=dtype)
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
-        _backward_chunk(start, h0, U, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, hm,
-                        dU_part[j], lo, hi)
-    np.sum(dU_part, axis=0, out=np.asarray(dU))
+        _backward_chunk(start, h0, U, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
+    step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
+                   n_threads, out=np.asarray(dU))

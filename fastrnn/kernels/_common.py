@@ -9,10 +9,7 @@ fraction of the compile time of Numba's ``parallel=True`` pipeline.
 """
 
 import math
-import os
 import platform
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from llvmlite import ir
@@ -29,6 +26,7 @@ from .._config import (
     FLUSH_DENORMALS,
     NUMBA_CACHE,
 )
+from ..utils.threads import parallel_for, split_bounds
 
 
 def jit_chunk(func):
@@ -116,6 +114,31 @@ def activate_grad(y, code):
     return 1.0
 
 
+@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def activate_grad_into(y, out, code):
+    """``out[i] = activate_grad(y[i], code)``, one branch-free loop per code (vectorises).
+
+    ``out`` is float64 whatever the data type, so that the products the
+    backward kernels form from it round exactly as the scalar formula's would.
+    """
+    n = y.shape[0]
+    if code == ACT_TANH:
+        for i in range(n):
+            out[i] = 1.0 - y[i] * y[i]
+    elif code == ACT_SIGMOID:
+        for i in range(n):
+            out[i] = y[i] * (1.0 - y[i])
+    elif code == ACT_HARD_SIGMOID:
+        for i in range(n):
+            out[i] = 1.0 / 6.0 if 0.0 < y[i] < 1.0 else 0.0
+    elif code == ACT_RELU:
+        for i in range(n):
+            out[i] = 1.0 if y[i] > 0.0 else 0.0
+    else:
+        for i in range(n):
+            out[i] = 1.0
+
+
 @njit(inline="always", cache=NUMBA_CACHE)
 def active_end(start, lo, hi, t):
     """One past the last row of ``[lo, hi)`` that is real at step ``t`` (``lo`` if none)."""
@@ -127,26 +150,24 @@ def active_end(start, lo, hi, t):
 
 
 @njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
-def recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
-                            lo, end):
+def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
 
-    Accumulates ``(h_{t-1} * mask).T @ dA[t]`` into ``dU_part[j]`` and sets, for the
-    real rows, ``dh = (dA[t] @ U.T) * mask``, the gradient carried to step ``t - 1``.
+    Sets, for the real rows, ``dh = (dA[t] @ U.T) * mask``, the gradient carried
+    to step ``t - 1``.  The gradient on ``U`` is one product after the time loop
+    (:func:`fastrnn.utils.linalg.step_outer_sum`).
     """
-    H = hm.shape[1]
+    H = dh.shape[1]
     use_mask = rec_mask.shape[0] > 0
-    for b in range(lo, end):
-        for k in range(H):
-            prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-            hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-    np.dot(hm[lo:end].T, dA[t, lo:end], tmp[j])
-    dU_part[j] += tmp[j]
     np.dot(dA[t, lo:end], UT, dhm[lo:end])
     for b in range(lo, end):
         if start[b] <= t:
-            for k in range(H):
-                dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+            if use_mask:
+                for k in range(H):
+                    dh[b, k] = dhm[b, k] * rec_mask[b, k]
+            else:
+                for k in range(H):
+                    dh[b, k] = dhm[b, k]
 
 
 # ------------------------------------------------------------ denormal flushing
@@ -212,27 +233,6 @@ def n_chunks(B, n_threads):
     return max(1, min(int(n_threads), B))
 
 
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _reset_pool():
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):  # a forked child must not reuse the parent's threads
-    os.register_at_fork(after_in_child=_reset_pool)
-
-
-def _get_pool(workers):
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastrnn")
-        return _pool
-
-
 def run_chunks(kernel, B, n_threads, *args):
     """Call ``kernel(*args, j, lo, hi)`` for every batch slice ``j`` = rows ``[lo, hi)``.
 
@@ -243,12 +243,5 @@ def run_chunks(kernel, B, n_threads, *args):
     turns this off).
     """
     n = n_chunks(B, n_threads)
-    size = -(-B // n)
-    bounds = [(j, min(j * size, B), min((j + 1) * size, B)) for j in range(n)]
-    if n == 1:
-        _call_flushing(kernel, (*args, 0, 0, B))
-        return
-    futures = [_get_pool(n - 1).submit(_call_flushing, kernel, (*args, *bnd)) for bnd in bounds[1:]]
-    _call_flushing(kernel, (*args, *bounds[0]))
-    for f in futures:
-        f.result()
+    bounds = split_bounds(B, n)
+    parallel_for(lambda j: _call_flushing(kernel, (*args, j, *bounds[j])), n)

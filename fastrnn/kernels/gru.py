@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ._common import activate_grad, activate_inplace, active_end, jit_chunk, n_chunks, run_chunks
+from ..utils.linalg import gru_recurrent_grads
+from ._common import activate_grad_into, activate_inplace, active_end, jit_chunk, run_chunks
 
 
 @jit_chunk
@@ -93,8 +94,7 @@ def _forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, act, rec_act, res
 
 @jit_chunk
 def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after, H_seq, gates, aux,
-                   dH_seq, dA, dh, hm, dhm, dhz, dzh, dra, drec, dzr, dU_part, drb_part, tmp,
-                   tmp_zr, tmp_h, j, lo, hi):
+                   dH_seq, dA, dh, hm, dhm, dhz, dzh, dra, drec, dzr, deriv, j, lo, hi):
     T = H_seq.shape[0]
     H = h0.shape[1]
     G = 3 * H
@@ -103,76 +103,88 @@ def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after
     for t in range(T - 1, -1, -1):
         end = active_end(start, lo, hi, t)
         for b in range(lo, hi):
+            dhb = dh[b]
             if many:
                 for k in range(H):
-                    dh[b, k] += dH_seq[t, b, k]
-            active = start[b] <= t
-            for k in range(H):
-                prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                if b < end:
-                    hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
-                if not active:
-                    dA[t, b, k] = 0.0
-                    dA[t, b, H + k] = 0.0
-                    dA[t, b, 2 * H + k] = 0.0
-                    if b < end:
-                        drec[b, k] = 0.0
-                        drec[b, H + k] = 0.0
-                        drec[b, 2 * H + k] = 0.0
-                        dzr[b, k] = 0.0
-                        dzr[b, H + k] = 0.0
-                        dzh[b, k] = 0.0
-                    continue
-                z = gates[t, b, k]
-                r = gates[t, b, H + k]
-                hh = gates[t, b, 2 * H + k]
-                dhk = dh[b, k]
-                dz = dhk * (prev - hh) * activate_grad(z, rec_act)
-                dhh = dhk * (1.0 - z) * activate_grad(hh, act)
-                dA[t, b, k] = dz
-                dA[t, b, 2 * H + k] = dhh
-                dhz[b, k] = dhk * z
-                if reset_after:
-                    dr = dhh * aux[t, b, k] * activate_grad(r, rec_act)
-                    dA[t, b, H + k] = dr
-                    drec[b, k] = dz
-                    drec[b, H + k] = dr
-                    drec[b, 2 * H + k] = dhh * r
+                    dhb[k] += dH_seq[t, b, k]
+            prev = H_seq[t - 1, b] if t > 0 else h0[b]
+            if b < end:  # rows of this step's recurrent products
+                if use_mask:
+                    for k in range(H):
+                        hm[b, k] = prev[k] * rec_mask[b, k]
                 else:
+                    for k in range(H):
+                        hm[b, k] = prev[k]
+            da = dA[t, b]
+            if start[b] > t:
+                for k in range(G):
+                    da[k] = 0.0
+                if b < end:
+                    for k in range(G):
+                        drec[b, k] = 0.0
+                    for k in range(2 * H):
+                        dzr[b, k] = 0.0
+                    for k in range(H):
+                        dzh[b, k] = 0.0
+                continue
+            # Activation derivatives first, in branch-free passes, so the loops below vectorise.
+            gb = gates[t, b]
+            d = deriv[b]
+            activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # z, r
+            activate_grad_into(gb[2 * H:], d[2 * H:], act)  # h~
+            if reset_after:
+                ab = aux[t, b]
+                rc = drec[b]
+                for k in range(H):
+                    z = gb[k]
+                    dhk = dhb[k]
+                    dz = dhk * (prev[k] - gb[2 * H + k]) * d[k]
+                    dhh = dhk * (1.0 - z) * d[2 * H + k]
+                    dr = dhh * ab[k] * d[H + k]
+                    da[k] = dz
+                    da[H + k] = dr
+                    da[2 * H + k] = dhh
+                    dhz[b, k] = dhk * z
+                    rc[k] = dz
+                    rc[H + k] = dr
+                    rc[2 * H + k] = dhh * gb[H + k]
+            else:
+                for k in range(H):
+                    z = gb[k]
+                    dhk = dhb[k]
+                    dz = dhk * (prev[k] - gb[2 * H + k]) * d[k]
+                    dhh = dhk * (1.0 - z) * d[2 * H + k]
+                    da[k] = dz
+                    da[2 * H + k] = dhh
+                    dhz[b, k] = dhk * z
                     dzr[b, k] = dz
                     dzh[b, k] = dhh
         if end == lo:
             continue
         if reset_after:
-            np.dot(hm[lo:end].T, drec[lo:end], tmp[j])
-            dU_part[j] += tmp[j]
-            for b in range(lo, end):
-                for k in range(G):
-                    drb_part[j, k] += drec[b, k]
             np.dot(drec[lo:end], UT, dhm[lo:end])
         else:
             np.dot(dzh[lo:end], UhT, dra[lo:end])
             for b in range(lo, end):
                 if start[b] > t:
                     continue
+                d = deriv[b]
                 for k in range(H):
-                    r = gates[t, b, H + k]
-                    dr = dra[b, k] * hm[b, k] * activate_grad(r, rec_act)
+                    dr = dra[b, k] * hm[b, k] * d[H + k]
                     dA[t, b, H + k] = dr
                     dzr[b, H + k] = dr
-            np.dot(hm[lo:end].T, dzr[lo:end], tmp_zr[j])
-            np.dot(aux[t, lo:end].T, dzh[lo:end], tmp_h[j])
-            dU_part[j, :, :2 * H] += tmp_zr[j]
-            dU_part[j, :, 2 * H:] += tmp_h[j]
             np.dot(dzr[lo:end], UzrT, dhm[lo:end])
             for b in range(lo, end):
                 for k in range(H):
                     dhm[b, k] += dra[b, k] * gates[t, b, H + k]
         for b in range(lo, end):
             if start[b] <= t:
-                for k in range(H):
-                    m = rec_mask[b, k] if use_mask else 1.0
-                    dh[b, k] = dhz[b, k] + dhm[b, k] * m
+                if use_mask:
+                    for k in range(H):
+                        dh[b, k] = dhz[b, k] + dhm[b, k] * rec_mask[b, k]
+                else:
+                    for k in range(H):
+                        dh[b, k] = dhz[b, k] + dhm[b, k]
 
 
 def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_after, n_threads,
@@ -239,16 +251,11 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
         Out: gradient on the initial state.
     """
     B, H = h0.shape
-    n = n_chunks(B, n_threads)
     dh0[...] = dh_last
-    dU_part = np.zeros((n, H, 3 * H), dtype=U.dtype)
-    drb_part = np.zeros((n, 3 * H), dtype=U.dtype)
     run_chunks(_backward_rows, B, n_threads, start, h0, np.ascontiguousarray(U.T),
                np.ascontiguousarray(U[:, :2 * H].T), np.ascontiguousarray(U[:, 2 * H:].T), rec_mask,
                act, rec_act, reset_after, H_seq, gates, aux, dH_seq, dA, dh0, np.empty_like(h0),
                np.empty_like(h0), np.empty_like(h0), np.empty_like(h0), np.empty_like(h0),
-               np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype), dU_part,
-               drb_part, np.empty_like(dU_part), np.empty((n, H, 2 * H), dtype=U.dtype),
-               np.empty((n, H, H), dtype=U.dtype))
-    np.sum(dU_part, axis=0, out=dU)
-    np.sum(drb_part, axis=0, out=drb)
+               np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
+               np.empty((B, 3 * H)))
+    gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb)

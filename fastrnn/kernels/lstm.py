@@ -1,12 +1,13 @@
 """LSTM kernels (Numba), gates packed i, f, c, o.  Contract and maths: ``fastrnn._reference``."""
 
 import numpy as np
+
+from ..utils.linalg import step_outer_sum
 from ._common import (
-    activate_grad,
+    activate_grad_into,
     activate_inplace,
     active_end,
     jit_chunk,
-    n_chunks,
     recurrent_backward_step,
     run_chunks,
 )
@@ -67,7 +68,7 @@ def _forward_rows(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, ga
 
 @jit_chunk
 def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq, dA,
-                   dh, dc, dhm, hm, dU_part, tmp, j, lo, hi):
+                   dh, dc, dhm, deriv, j, lo, hi):
     T = H_seq.shape[0]
     H = h0.shape[1]
     G = 4 * H
@@ -81,29 +82,34 @@ def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gate
                 for k in range(G):
                     dA[t, b, k] = 0.0
                 continue
-            tc = dhm[b]  # scratch: act(c_t), computed in one vectorisable pass
+            # Activation derivatives first, in branch-free passes, so the loop below vectorises.
+            tc = dhm[b]  # scratch: act(c_t)
+            cs = C_seq[t, b]
             for k in range(H):
-                tc[k] = C_seq[t, b, k]
+                tc[k] = cs[k]
             activate_inplace(tc, act)
+            gb = gates[t, b]
+            d = deriv[b]
+            activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
+            activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
+            activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
+            activate_grad_into(tc, d[G:], act)  # act(c_t)
+            c_prev = C_seq[t - 1, b] if t > 0 else c0[b]
+            da = dA[t, b]
+            dhb = dh[b]
+            dcb = dc[b]
             for k in range(H):
-                i = gates[t, b, k]
-                f = gates[t, b, H + k]
-                g = gates[t, b, 2 * H + k]
-                o = gates[t, b, 3 * H + k]
-                c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
-                ct = tc[k]
-                dhk = dh[b, k]
-                dct = dc[b, k] + dhk * o * activate_grad(ct, act)
-                dA[t, b, k] = dct * g * activate_grad(i, rec_act)
-                dA[t, b, H + k] = dct * c_prev * activate_grad(f, rec_act)
-                dA[t, b, 2 * H + k] = dct * i * activate_grad(g, act)
-                dA[t, b, 3 * H + k] = dhk * ct * activate_grad(o, rec_act)
-                dc[b, k] = dct * f
+                dhk = dhb[k]
+                dct = dcb[k] + dhk * gb[3 * H + k] * d[G + k]
+                da[k] = dct * gb[2 * H + k] * d[k]
+                da[H + k] = dct * c_prev[k] * d[H + k]
+                da[2 * H + k] = dct * gb[k] * d[2 * H + k]
+                da[3 * H + k] = dhk * tc[k] * d[3 * H + k]
+                dcb[k] = dct * gb[H + k]
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
-                                lo, end)
+        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
 
 
 def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
@@ -163,8 +169,7 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     B, H = h0.shape
     dh0[...] = dh_last
     dc0[...] = dc_last
-    dU_part = np.zeros((n_chunks(B, n_threads), H, 4 * H), dtype=U.dtype)
     run_chunks(_backward_rows, B, n_threads, start, h0, c0, np.ascontiguousarray(U.T), rec_mask,
                act, rec_act, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
-               np.empty_like(h0), dU_part, np.empty_like(dU_part))
-    np.sum(dU_part, axis=0, out=dU)
+               np.empty((B, 5 * H)))
+    step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

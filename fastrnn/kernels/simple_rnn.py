@@ -2,12 +2,12 @@
 
 import numpy as np
 
+from ..utils.linalg import step_outer_sum
 from ._common import (
-    activate_grad,
+    activate_grad_into,
     activate_inplace,
     active_end,
     jit_chunk,
-    n_chunks,
     recurrent_backward_step,
     run_chunks,
 )
@@ -45,26 +45,29 @@ def _forward_rows(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, j, l
 
 
 @jit_chunk
-def _backward_rows(start, h0, U, UT, rec_mask, act, H_seq, dH_seq, dA, dh, dhm, hm, dU_part, tmp,
-                   j, lo, hi):
+def _backward_rows(start, UT, rec_mask, act, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi):
     T = H_seq.shape[0]
-    H = h0.shape[1]
+    H = dh.shape[1]
     many = dH_seq.shape[0] > 0
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
-            active = start[b] <= t
+            dhb = dh[b]
+            if many:
+                for k in range(H):
+                    dhb[k] += dH_seq[t, b, k]
+            da = dA[t, b]
+            if start[b] > t:
+                for k in range(H):
+                    da[k] = 0.0
+                continue
+            d = deriv[b]
+            activate_grad_into(H_seq[t, b], d, act)
             for k in range(H):
-                if many:
-                    dh[b, k] += dH_seq[t, b, k]
-                if active:
-                    dA[t, b, k] = dh[b, k] * activate_grad(H_seq[t, b, k], act)
-                else:
-                    dA[t, b, k] = 0.0
+                da[k] = dhb[k] * d[k]
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, h0, UT, rec_mask, H_seq, dA, dh, dhm, hm, dU_part, tmp, t, j,
-                                lo, end)
+        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
 
 
 def simple_rnn_forward(table, idx, start, h0, U, rec_mask, act, n_threads, H_seq, h_out):
@@ -120,10 +123,7 @@ def simple_rnn_backward(start, h0, U, rec_mask, act, n_threads, H_seq, dH_seq, d
         Out: gradient on the initial state.
     """
     B, H = h0.shape
-    n = n_chunks(B, n_threads)
     dh0[...] = dh_last
-    dU_part = np.zeros((n, H, H), dtype=U.dtype)
-    run_chunks(_backward_rows, B, n_threads, start, h0, U, np.ascontiguousarray(U.T), rec_mask, act,
-               H_seq, dH_seq, dA, dh0, np.empty_like(h0), np.empty_like(h0), dU_part,
-               np.empty_like(dU_part))
-    np.sum(dU_part, axis=0, out=dU)
+    run_chunks(_backward_rows, B, n_threads, start, np.ascontiguousarray(U.T), rec_mask, act, H_seq,
+               dH_seq, dA, dh0, np.empty_like(h0), np.empty((B, H)))
+    step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend import get_kernels
+from ..utils.linalg import matmul
 
 
 class TokenInput(NamedTuple):
@@ -71,7 +72,7 @@ def unique_inverse(keys, n_keys):
     return np.unique(keys, return_inverse=True)
 
 
-def project(inp, W, b):
+def project(inp, W, b, n_threads=1):
     """Build the projection table of ``inp``.
 
     Parameters
@@ -81,6 +82,8 @@ def project(inp, W, b):
         Input kernel.
     b : ndarray of shape (G,)
         Input bias (zeros when the layer has no bias).
+    n_threads : int, default 1
+        Threads for the matrix product.
 
     Returns
     -------
@@ -93,7 +96,8 @@ def project(inp, W, b):
         T, B, F = inp.X.shape
         X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
         X2 = X.reshape(T * B, F)
-        table = X2 @ W + b
+        table = matmul(X2, W, n_threads)
+        table += b
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
     T, B = inp.ids.shape
@@ -114,14 +118,15 @@ def project(inp, W, b):
         X_rows = inp.embeddings[tokens]
         if rows_b is not None:
             X_rows = X_rows * inp.dropout_mask[rows_b]
-        table = X_rows @ W + b
+        table = matmul(X_rows, W, n_threads)
+        table += b
         return table, idx, ("tokens", tokens, rows_b, X_rows)
     scale = None if rows_b is None else inp.dropout_mask[rows_b, tokens][:, None]
     table = W[tokens] if scale is None else W[tokens] * scale
     return table + b, idx, ("onehot", tokens, scale)
 
 
-def project_backward(inp, ctx, dA, idx, start, W, t0=0):
+def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
     """Gradients of the projection, given the kernels' ``dA`` for steps ``t0:``.
 
     Parameters
@@ -139,6 +144,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0):
     W : ndarray of shape (n_in, G)
     t0 : int
         First backpropagated step (earlier ones are truncated).
+    n_threads : int, default 1
+        Threads for the matrix products.
 
     Returns
     -------
@@ -153,9 +160,9 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0):
         X2 = ctx[1]
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
-        dW = X2[t0 * B:].T @ dA2
+        dW = matmul(X2[t0 * B:].T, dA2, n_threads)
         dX = np.zeros((T, B, X2.shape[1]), dtype=dA.dtype)
-        dX[t0:] = (dA2 @ W.T).reshape(Tw, B, -1)
+        matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
         if inp.dropout_mask is not None:
             dX *= inp.dropout_mask[None]
         return dW, dA2.sum(axis=0), dX
@@ -165,8 +172,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0):
     db = d_table.sum(axis=0)
     if kind == "tokens":
         _, tokens, rows_b, X_rows = ctx
-        dW = X_rows.T @ d_table
-        dX_rows = d_table @ W.T
+        dW = matmul(X_rows.T, d_table, n_threads)
+        dX_rows = matmul(d_table, W.T, n_threads)
         if rows_b is not None:
             dX_rows *= inp.dropout_mask[rows_b]
         dE = np.zeros_like(inp.embeddings)

@@ -146,7 +146,7 @@ class Recurrent:
         dtype = W.dtype
         U = np.ascontiguousarray(params["recurrent_kernel"], dtype=dtype)
         b_in, rb = self._biases(params, dtype)
-        table, idx, pctx = project(inp, W, b_in)
+        table, idx, pctx = project(inp, W, b_in, n_threads)
         table = np.ascontiguousarray(table, dtype=dtype)
         T, B = idx.shape
         H = self.units
@@ -262,7 +262,7 @@ class Recurrent:
                            nt, H_seq, gates, aux, dH, dh, dA, dU, drb, dh0)
             d_state0 = (dh0,)
         dW, db, d_input = project_backward(cache["inp"], cache["pctx"], dA, cache["idx"], start,
-                                           params["kernel"], t0)
+                                           params["kernel"], t0, nt)
         grads["kernel"] = dW
         grads["recurrent_kernel"] = dU
         if self.use_bias:

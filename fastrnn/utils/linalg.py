@@ -1,0 +1,111 @@
+"""Matrix products split over the engine's thread pool."""
+
+import numpy as np
+
+from .threads import parallel_for, split_bounds
+
+#: Products smaller than this many multiply-adds run on one thread (a hand-off costs more).
+MIN_PARALLEL_MACS = 2_000_000
+
+
+def matmul(A, B, n_threads=1, out=None):
+    """``A @ B`` for 2-D arrays, the rows of ``A`` split over ``n_threads`` threads.
+
+    Each thread makes one single-threaded BLAS call on its rows, so the result
+    is the same for a given thread count.
+
+    Parameters
+    ----------
+    A : ndarray of shape (m, k)
+    B : ndarray of shape (k, n)
+    n_threads : int, default 1
+    out : ndarray of shape (m, n), optional
+
+    Returns
+    -------
+    ndarray of shape (m, n)
+    """
+    m, k = A.shape
+    n = B.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=np.result_type(A, B))
+    parts = min(int(n_threads), m) if m * k * n >= MIN_PARALLEL_MACS else 1
+    if parts <= 1:
+        np.matmul(A, B, out=out)
+        return out
+    bounds = split_bounds(m, parts)
+
+    def rows(j):
+        lo, hi = bounds[j]
+        np.matmul(A[lo:hi], B, out=out[lo:hi])
+
+    parallel_for(rows, parts)
+    return out
+
+
+def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
+    """Gradient of a recurrent kernel: ``sum_t (h_{t-1} * mask).T @ dA[t]``, ``h_{-1} = h0``.
+
+    One large product over all steps (and all rows) after the backward time
+    loop, instead of a thin one per step inside it.  Padded steps contribute
+    nothing because their ``dA`` is zero.
+
+    Parameters
+    ----------
+    h0 : ndarray of shape (B, H)
+        State before the first step.
+    H_seq : ndarray of shape (T, B, H)
+        State after every step.
+    rec_mask : ndarray of shape (B, H) or (0, H)
+        Recurrent-dropout mask, or empty for none.
+    dA : ndarray of shape (T, B, G)
+        Gradient on the pre-activations that ``h_{t-1} @ U`` feeds.
+    n_threads : int, default 1
+    out : ndarray of shape (H, G), optional
+
+    Returns
+    -------
+    ndarray of shape (H, G)
+    """
+    T, B, H = H_seq.shape
+    G = dA.shape[2]
+    masked = rec_mask.shape[0] > 0
+    out = matmul((h0 * rec_mask if masked else h0).T, dA[0], n_threads, out=out)
+    if T > 1:
+        prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
+        out += matmul(prev.reshape(-1, H).T, dA[1:].reshape(-1, G), n_threads)
+    return out
+
+
+def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb):
+    """GRU recurrent-kernel and recurrent-bias gradients from the backward pass's ``dA``.
+
+    Parameters
+    ----------
+    h0, H_seq, rec_mask, n_threads
+        As in :func:`step_outer_sum`.
+    gates : ndarray of shape (T, B, 3H)
+        Activated ``z, r, h~`` stored by the forward pass.
+    aux : ndarray of shape (T, B, H)
+        ``r * (h_{t-1} * mask)`` per step (used when not ``reset_after``).
+    dA : ndarray of shape (T, B, 3H)
+        Gradient on the input projections (zero on padded steps).
+    reset_after : int
+    dU : ndarray of shape (H, 3H)
+        Out.
+    drb : ndarray of shape (3H,)
+        Out: recurrent-bias gradient (zeros unless ``reset_after``).
+    """
+    T, B, H = H_seq.shape
+    dzr = dA[:, :, :2 * H]
+    step_outer_sum(h0, H_seq, rec_mask, dzr, n_threads, out=dU[:, :2 * H])
+    if reset_after:
+        # The candidate's recurrent product enters as r * (h U_h + rb_h).
+        d_rec_h = dA[:, :, 2 * H:] * gates[:, :, H:2 * H]
+        step_outer_sum(h0, H_seq, rec_mask, d_rec_h, n_threads, out=dU[:, 2 * H:])
+        drb[:2 * H] = dzr.sum(axis=(0, 1))
+        drb[2 * H:] = d_rec_h.sum(axis=(0, 1))
+    else:
+        matmul(aux.reshape(T * B, H).T, dA[:, :, 2 * H:].reshape(T * B, H), n_threads,
+               out=dU[:, 2 * H:])
+        drb[:] = 0.0
