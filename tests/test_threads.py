@@ -1,0 +1,128 @@
+"""The thread pool helpers, the products split over it, and the work that uses them."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from fastrnn import RNNClassifier
+from fastrnn.datasets import make_long_range_task
+from fastrnn.optimizers import MIN_PARALLEL_SIZE, make_optimizer
+from fastrnn.utils import linalg
+from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum
+from fastrnn.utils.threads import parallel_for, split_bounds
+
+
+def test_parallel_for_runs_every_task_once_on_several_threads():
+    seen, threads = [], set()
+
+    def task(j):
+        seen.append(j)
+        threads.add(threading.get_ident())
+
+    parallel_for(task, 3)
+    assert sorted(seen) == [0, 1, 2]
+    assert threading.get_ident() in threads and len(threads) >= 2
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_parallel_for_raises_after_every_task_finished(failing):
+    done = []
+
+    def task(j):
+        if j == failing:
+            raise RuntimeError(f"task {j}")
+        done.append(j)
+
+    with pytest.raises(RuntimeError, match=f"task {failing}"):
+        parallel_for(task, 2)
+    assert done == [1 - failing]
+
+
+def test_split_bounds_cover_the_range_in_order():
+    assert split_bounds(10, 3) == [(0, 4), (4, 8), (8, 10)]
+    assert split_bounds(2, 3) == [(0, 1), (1, 2), (2, 2)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matmul_split_over_threads_equals_numpy(dtype, monkeypatch, rng):
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    A = rng.normal(size=(37, 11)).astype(dtype)
+    B = rng.normal(size=(11, 5)).astype(dtype)
+    tol = {"rtol": 1e-12} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
+    for n_threads in (1, 2, 3):
+        np.testing.assert_allclose(matmul(A, B, n_threads), A @ B, **tol)
+        out = np.zeros((5, 37), dtype)
+        matmul(A, B, n_threads, out=out.T)  # a strided output is written in place
+        np.testing.assert_allclose(out.T, A @ B, **tol)
+
+
+def _outer_sum_by_steps(h0, H_seq, rec_mask, dA):
+    total = np.zeros((H_seq.shape[2], dA.shape[2]))
+    for t in range(len(H_seq)):
+        prev = h0 if t == 0 else H_seq[t - 1]
+        if rec_mask.shape[0]:
+            prev = prev * rec_mask
+        total += prev.T @ dA[t]
+    return total
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_step_outer_sum_is_the_sum_of_per_step_products(masked, monkeypatch, rng):
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    T, B, H, G = 6, 5, 3, 7
+    h0, H_seq, dA = rng.normal(size=(B, H)), rng.normal(size=(T, B, H)), rng.normal(size=(T, B, G))
+    rec_mask = rng.random((B, H)) if masked else np.empty((0, H))
+    expected = _outer_sum_by_steps(h0, H_seq, rec_mask, dA)
+    for n_threads in (1, 2):
+        np.testing.assert_allclose(step_outer_sum(h0, H_seq, rec_mask, dA, n_threads), expected,
+                                   rtol=1e-12)
+
+
+@pytest.mark.parametrize("reset_after", [0, 1])
+def test_gru_recurrent_grads_follow_the_recurrent_products(reset_after, rng):
+    T, B, H = 4, 3, 2
+    h0, H_seq = rng.normal(size=(B, H)), rng.normal(size=(T, B, H))
+    gates, aux, dA = rng.random((T, B, 3 * H)), rng.normal(size=(T, B, H)), rng.normal(size=(T, B, 3 * H))
+    mask = np.empty((0, H))
+    dU, drb = np.empty((H, 3 * H)), np.empty(3 * H)
+    gru_recurrent_grads(h0, H_seq, mask, gates, aux, dA, reset_after, 2, dU, drb)
+    np.testing.assert_allclose(dU[:, :2 * H], _outer_sum_by_steps(h0, H_seq, mask, dA[..., :2 * H]))
+    if reset_after:  # candidate: r * (h U_h + rb_h)
+        d_rec = dA[..., 2 * H:] * gates[..., H:2 * H]
+        np.testing.assert_allclose(dU[:, 2 * H:], _outer_sum_by_steps(h0, H_seq, mask, d_rec))
+        np.testing.assert_allclose(drb, np.concatenate([dA[..., :2 * H].sum((0, 1)),
+                                                        d_rec.sum((0, 1))]))
+    else:  # candidate: (r * h) U_h, with r * h stored as aux
+        expected = sum(aux[t].T @ dA[t, :, 2 * H:] for t in range(T))
+        np.testing.assert_allclose(dU[:, 2 * H:], expected)
+        np.testing.assert_array_equal(drb, 0.0)
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd"])
+def test_optimizer_update_in_slices_equals_one_piece(name, rng):
+    shape = (MIN_PARALLEL_SIZE // 64 + 3, 128)  # over the threshold: updated in slices
+    p0 = rng.normal(size=shape).astype(np.float32)
+    small0 = rng.normal(size=(4, 3)).astype(np.float32)
+    results = []
+    for n_threads in (1, 2):
+        opt = make_optimizer(name, 0.01, momentum=0.9 if name == "sgd" else 0.0)
+        p, small = p0.copy(), small0.copy()
+        for step in range(3):
+            g = np.random.default_rng(step).normal(size=shape).astype(np.float32)
+            opt.update([p, small], [g, np.ones_like(small)], n_threads=n_threads)
+        results.append((p, small))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert not np.array_equal(results[0][0], p0)
+
+
+def test_prediction_spreads_batches_over_threads_with_the_same_result():
+    X, y = make_long_range_task(n_samples=300, distance=5, random_state=0)
+    clf = RNNClassifier(cell="gru", units=8, max_iter=1, batch_size=64, n_threads=1,
+                        random_state=0).fit(X, y)
+    one = clf.predict_proba(X)
+    for n_threads in (2, 3):
+        clf.set_params(n_threads=n_threads)
+        np.testing.assert_allclose(clf.predict_proba(X), one, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(clf.predict_proba(X[:1]), one[:1], rtol=1e-5, atol=1e-6)
