@@ -392,7 +392,7 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
 # ----------------------------------------------------------------------------
 # Embedding-table gradient: scatter-add of per-step gradients into rows.
 # ----------------------------------------------------------------------------
-def scatter_rows(dA, idx, start, d_table):
+def scatter_rows(dA, idx, start, d_table, n_threads=1):
     """Add each real step's gradient row into the table row it came from.
 
     Parameters
@@ -405,6 +405,10 @@ def scatter_rows(dA, idx, start, d_table):
         First real step of each sequence (earlier steps are skipped).
     d_table : ndarray of shape (N, G)
         Out: summed gradient per table row.
+    n_threads : int, default 1
+        Threads the fast backends split a large gradient over, by columns
+        (every column is summed in the same order, so the result does not
+        depend on it).
     """
     d_table[...] = 0.0
     T = idx.shape[0]

@@ -126,3 +126,25 @@ def test_prediction_spreads_batches_over_threads_with_the_same_result():
         clf.set_params(n_threads=n_threads)
         np.testing.assert_allclose(clf.predict_proba(X), one, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(clf.predict_proba(X[:1]), one[:1], rtol=1e-5, atol=1e-6)
+
+
+def test_scatter_rows_split_by_columns_equals_one_thread(rng):
+    from fastrnn._backend import get_kernels
+
+    T, B, G, N = 40, 70, 96, 50  # T * B * G over the threshold for splitting
+    dA = rng.normal(size=(T, B, G)).astype(np.float32)
+    idx = rng.integers(0, N, size=(T, B)).astype(np.int32)
+    start = rng.integers(0, 10, size=B).astype(np.int32)
+    tables = []
+    for n_threads in (1, 2, 3):
+        d_table = np.full((N, G), np.nan, np.float32)
+        get_kernels().scatter_rows(dA, idx, start, d_table, n_threads)
+        tables.append(d_table)
+    expected = np.zeros((N, G))
+    for t in range(T):
+        for b in range(B):
+            if start[b] <= t:
+                expected[idx[t, b]] += dA[t, b]
+    np.testing.assert_allclose(tables[0], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(tables[1], tables[0])
+    np.testing.assert_array_equal(tables[2], tables[0])

@@ -3,21 +3,32 @@
 from numba import njit
 
 from .._config import FASTMATH_FLAGS, NUMBA_CACHE
+from ..utils.threads import parallel_for, split_bounds
+
+#: Columns per thread at least, and elements of ``dA`` below which one thread does it all.
+MIN_COLUMNS, MIN_PARALLEL_SIZE = 32, 1 << 18
 
 
-@njit(cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS)
-def _scatter_rows(dA, idx, start, d_table):
-    T, B, G = dA.shape
-    d_table[:, :] = 0.0
+@njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def _scatter_columns(dA, idx, start, d_table, lo, hi):
+    T, B, _ = dA.shape
+    d_table[:, lo:hi] = 0.0
     for t in range(T):
         for b in range(B):
             if start[b] <= t:
                 row = idx[t, b]
-                for k in range(G):
+                for k in range(lo, hi):
                     d_table[row, k] += dA[t, b, k]
 
 
-def scatter_rows(dA, idx, start, d_table):
+def scatter_parts(G, size, n_threads):
+    """Column slices for ``n_threads`` threads scattering ``size`` elements of width ``G``."""
+    if size < MIN_PARALLEL_SIZE:
+        return 1
+    return max(1, min(int(n_threads), G // MIN_COLUMNS))
+
+
+def scatter_rows(dA, idx, start, d_table, n_threads=1):
     """Add each real step's gradient row into the table row it came from.
 
     Parameters
@@ -30,5 +41,11 @@ def scatter_rows(dA, idx, start, d_table):
         First real step of each sequence (earlier steps are skipped).
     d_table : ndarray of shape (N, G)
         Out: summed gradient per table row.
+    n_threads : int, default 1
+        Threads the fast backends split a large gradient over, by columns
+        (every column is summed in the same order, so the result does not
+        depend on it).
     """
-    _scatter_rows(dA, idx, start, d_table)
+    G = d_table.shape[1]
+    bounds = split_bounds(G, scatter_parts(G, dA.size, n_threads))
+    parallel_for(lambda j: _scatter_columns(dA, idx, start, d_table, *bounds[j]), len(bounds))

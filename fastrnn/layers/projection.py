@@ -168,7 +168,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         return dW, dA2.sum(axis=0), dX
     n_rows = len(ctx[1])
     d_table = np.empty((n_rows, G), dtype=dA.dtype)
-    get_kernels().scatter_rows(dA, idx, start, d_table)
+    get_kernels().scatter_rows(dA, idx, start, d_table, n_threads)
     db = d_table.sum(axis=0)
     if kind == "tokens":
         _, tokens, rows_b, X_rows = ctx
