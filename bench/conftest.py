@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m pytest bench/ --benchmark-only`` (not part of the test command)."""
+"""Benchmarks: ``python -m pytest bench/ --benchmark-only`` (not part of the test command;
+``-m quick`` selects the subset the test suite smoke-runs)."""
 
 import numpy as np
 import pytest
