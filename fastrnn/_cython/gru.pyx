@@ -162,7 +162,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
             active = start[b] <= t
             for k in range(H):
                 prev = H_seq[t - 1, b, k] if t > 0 else h0[b, k]
-                if b < end:
+                if b < end and not reset_after:  # the reset gate's gradient needs it
                     hm[b, k] = prev * rec_mask[b, k] if use_mask else prev
                 if not active:
                     dA[t, b, k] = 0.0

@@ -101,22 +101,10 @@ def activate_inplace(v, code):
 
 
 @njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
-def activate_grad(y, code):
-    """Derivative of activation ``code`` at the point whose output is ``y``."""
-    if code == ACT_TANH:
-        return 1.0 - y * y
-    if code == ACT_SIGMOID:
-        return y * (1.0 - y)
-    if code == ACT_HARD_SIGMOID:
-        return 1.0 / 6.0 if 0.0 < y < 1.0 else 0.0
-    if code == ACT_RELU:
-        return 1.0 if y > 0.0 else 0.0
-    return 1.0
-
-
-@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_grad_into(y, out, code):
-    """``out[i] = activate_grad(y[i], code)``, one branch-free loop per code (vectorises).
+    """``out[i]``: derivative of activation ``code`` at the point whose output is ``y[i]``.
+
+    One branch-free loop per code, so it vectorises.
 
     ``out`` is float64 whatever the data type, so that the products the
     backward kernels form from it round exactly as the scalar formula's would.

@@ -108,7 +108,7 @@ def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after
                 for k in range(H):
                     dhb[k] += dH_seq[t, b, k]
             prev = H_seq[t - 1, b] if t > 0 else h0[b]
-            if b < end:  # rows of this step's recurrent products
+            if b < end and not reset_after:  # the reset gate's gradient needs h_{t-1} * mask
                 if use_mask:
                     for k in range(H):
                         hm[b, k] = prev[k] * rec_mask[b, k]
