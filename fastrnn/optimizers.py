@@ -8,7 +8,7 @@ slices on parallel threads, with the same result as in one piece.
 
 import numpy as np
 
-from .utils.threads import parallel_for, split_bounds
+from .utils.threads import n_parts, parallel_for, split_bounds
 
 #: Arrays with fewer elements are updated on one thread (a thread hand-off costs more).
 MIN_PARALLEL_SIZE = 1 << 18
@@ -47,7 +47,7 @@ class Optimizer:
         self.iterations += 1
         for i, (p, g) in enumerate(zip(params, grads)):
             arrays = (p, np.asarray(g), *self._slots(i, p))
-            parts = min(int(n_threads), p.size // MIN_PARALLEL_SIZE + 1)
+            parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
             if parts <= 1 or not all(a.flags.c_contiguous for a in arrays):
                 self._step(*arrays)
                 continue

@@ -4,7 +4,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport chunk_lo
-from fastrnn.kernels.embedding import scatter_parts
+from fastrnn.utils.threads import scatter_parts
 
 
 cdef void _scatter_columns(const floating[:, :, ::1] dA, const int[:, ::1] idx,
@@ -43,6 +43,6 @@ def scatter_rows(const floating[:, :, ::1] dA, const int[:, ::1] idx, const int[
         depend on it).
     """
     cdef int G = d_table.shape[1], j
-    cdef int parts = scatter_parts(G, dA.shape[0] * dA.shape[1] * dA.shape[2], n_threads)
+    cdef int parts = scatter_parts(n_threads, dA.shape[0] * dA.shape[1] * dA.shape[2], G)
     for j in prange(parts, nogil=True, schedule="static", num_threads=parts):
         _scatter_columns(dA, idx, start, d_table, chunk_lo(G, parts, j), chunk_lo(G, parts, j + 1))

@@ -3,10 +3,7 @@
 from numba import njit
 
 from .._config import FASTMATH_FLAGS, NUMBA_CACHE
-from ..utils.threads import parallel_for, split_bounds
-
-#: Columns per thread at least, and elements of ``dA`` below which one thread does it all.
-MIN_COLUMNS, MIN_PARALLEL_SIZE = 32, 1 << 18
+from ..utils.threads import parallel_for, scatter_parts, split_bounds
 
 
 @njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
@@ -19,13 +16,6 @@ def _scatter_columns(dA, idx, start, d_table, lo, hi):
                 row = idx[t, b]
                 for k in range(lo, hi):
                     d_table[row, k] += dA[t, b, k]
-
-
-def scatter_parts(G, size, n_threads):
-    """Column slices for ``n_threads`` threads scattering ``size`` elements of width ``G``."""
-    if size < MIN_PARALLEL_SIZE:
-        return 1
-    return max(1, min(int(n_threads), G // MIN_COLUMNS))
 
 
 def scatter_rows(dA, idx, start, d_table, n_threads=1):
@@ -47,5 +37,5 @@ def scatter_rows(dA, idx, start, d_table, n_threads=1):
         depend on it).
     """
     G = d_table.shape[1]
-    bounds = split_bounds(G, scatter_parts(G, dA.size, n_threads))
+    bounds = split_bounds(G, scatter_parts(n_threads, dA.size, G))
     parallel_for(lambda j: _scatter_columns(dA, idx, start, d_table, *bounds[j]), len(bounds))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .threads import parallel_for, split_bounds
+from .threads import n_parts, parallel_for, split_bounds
 
 #: Products smaller than this many multiply-adds run on one thread (a hand-off costs more).
 MIN_PARALLEL_MACS = 2_000_000
@@ -29,7 +29,7 @@ def matmul(A, B, n_threads=1, out=None):
     n = B.shape[1]
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(A, B))
-    parts = min(int(n_threads), m) if m * k * n >= MIN_PARALLEL_MACS else 1
+    parts = n_parts(n_threads, m * k * n, MIN_PARALLEL_MACS, m)
     if parts <= 1:
         np.matmul(A, B, out=out)
         return out

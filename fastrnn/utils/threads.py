@@ -59,3 +59,31 @@ def split_bounds(n, n_parts):
     """``[(lo, hi), ...]``: ``n`` items in ``n_parts`` contiguous slices of ``ceil(n / n_parts)``."""
     size = -(-n // n_parts) if n_parts else n
     return [(min(j * size, n), min((j + 1) * size, n)) for j in range(n_parts)]
+
+
+def n_parts(n_threads, work, min_work, max_parts):
+    """How many threads to split ``work`` over: one below ``min_work``, else up to ``n_threads``.
+
+    Parameters
+    ----------
+    n_threads : int
+    work : int
+        Size of the job (elements, multiply-adds, ...).
+    min_work : int
+        Below this a thread hand-off costs more than it saves.
+    max_parts : int
+        Most pieces the job can be cut into (rows, columns, ...).
+    """
+    if work < min_work:
+        return 1
+    return max(1, min(int(n_threads), int(max_parts)))
+
+
+#: A column-split scatter gives each thread at least this many columns, and splits only
+#: gradients of at least ``MIN_SCATTER_SIZE`` elements.
+MIN_SCATTER_COLUMNS, MIN_SCATTER_SIZE = 32, 1 << 18
+
+
+def scatter_parts(n_threads, size, width):
+    """Column slices for a scatter of ``size`` gradient elements into rows of ``width`` (both backends)."""
+    return n_parts(n_threads, size, MIN_SCATTER_SIZE, width // MIN_SCATTER_COLUMNS)
