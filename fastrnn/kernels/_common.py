@@ -27,6 +27,7 @@ from .._config import (
     NUMBA_CACHE,
 )
 from ..utils.threads import parallel_for, split_bounds
+from ._blas import gemm_into
 
 
 def jit_chunk(func):
@@ -44,7 +45,7 @@ _P0, _P1, _P2, _P3, _P4 = (9.99999979e-01, 1.33807363e-01, 3.49524845e-03, 2.060
 _Q1, _Q2, _Q3, _Q4 = (4.67140517e-01, 2.58756796e-02, 3.28508649e-04, 7.77355572e-07)
 
 
-@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+@njit(forceinline=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def tanh_rational(x):
     """Branch-free tanh of a float64 scalar, accurate to 2.1e-8."""
     x = min(max(x, -9.0), 9.0)
@@ -68,21 +69,21 @@ def _is_f32(x):
     return isinstance(x, types.Float) and x.bitwidth == 32
 
 
-@overload(fast_tanh, inline="always")
+@overload(fast_tanh, jit_options={"forceinline": True})
 def _fast_tanh(x):
     if _is_f32(x):
         return lambda x: tanh_rational(float(x))
     return lambda x: math.tanh(x)
 
 
-@overload(fast_sigmoid, inline="always")
+@overload(fast_sigmoid, jit_options={"forceinline": True})
 def _fast_sigmoid(x):
     if _is_f32(x):
         return lambda x: 0.5 + 0.5 * tanh_rational(0.5 * float(x))
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+@njit(forceinline=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_inplace(v, code):
     """Apply activation ``code`` to the 1-D array ``v`` in place, one tight loop per code."""
     n = v.shape[0]
@@ -100,7 +101,7 @@ def activate_inplace(v, code):
             v[i] = max(v[i], 0.0)
 
 
-@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+@njit(forceinline=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_grad_into(y, out, code):
     """``out[i]``: derivative of activation ``code`` at the point whose output is ``y[i]``.
 
@@ -127,7 +128,7 @@ def activate_grad_into(y, out, code):
             out[i] = 1.0
 
 
-@njit(inline="always", cache=NUMBA_CACHE)
+@njit(forceinline=True, cache=NUMBA_CACHE)
 def active_end(start, lo, hi, t):
     """One past the last row of ``[lo, hi)`` that is real at step ``t`` (``lo`` if none)."""
     end = lo
@@ -137,7 +138,7 @@ def active_end(start, lo, hi, t):
     return end
 
 
-@njit(inline="always", cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
+@njit(forceinline=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
 
@@ -147,7 +148,7 @@ def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """
     H = dh.shape[1]
     use_mask = rec_mask.shape[0] > 0
-    np.dot(dA[t, lo:end], UT, dhm[lo:end])
+    gemm_into(dA[t, lo:end], UT, dhm[lo:end])
     for b in range(lo, end):
         if start[b] <= t:
             if use_mask:

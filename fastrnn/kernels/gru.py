@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..utils.linalg import gru_recurrent_grads
+from ._blas import gemm_into
 from ._common import activate_grad_into, activate_inplace, active_end, jit_chunk, run_chunks
 
 
@@ -22,9 +23,9 @@ def _forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, act, rec_act, res
                 hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
         if end > lo:
             if reset_after:
-                np.dot(hm[lo:end], U, rec[lo:end])
+                gemm_into(hm[lo:end], U, rec[lo:end])
             else:
-                np.dot(hm[lo:end], Uzr, rzr[lo:end])
+                gemm_into(hm[lo:end], Uzr, rzr[lo:end])
         if reset_after:
             for b in range(lo, end):
                 if start[b] > t:
@@ -60,7 +61,7 @@ def _forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, act, rec_act, res
                 for k in range(H):
                     ra[b, k] = zr[H + k] * hm[b, k]
             if end > lo:
-                np.dot(ra[lo:end], Uh, rh[lo:end])
+                gemm_into(ra[lo:end], Uh, rh[lo:end])
             for b in range(lo, end):
                 if start[b] > t:
                     continue
@@ -162,9 +163,9 @@ def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after
         if end == lo:
             continue
         if reset_after:
-            np.dot(drec[lo:end], UT, dhm[lo:end])
+            gemm_into(drec[lo:end], UT, dhm[lo:end])
         else:
-            np.dot(dzh[lo:end], UhT, dra[lo:end])
+            gemm_into(dzh[lo:end], UhT, dra[lo:end])
             for b in range(lo, end):
                 if start[b] > t:
                     continue
@@ -173,7 +174,7 @@ def _backward_rows(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after
                     dr = dra[b, k] * hm[b, k] * d[H + k]
                     dA[t, b, H + k] = dr
                     dzr[b, H + k] = dr
-            np.dot(dzr[lo:end], UzrT, dhm[lo:end])
+            gemm_into(dzr[lo:end], UzrT, dhm[lo:end])
             for b in range(lo, end):
                 for k in range(H):
                     dhm[b, k] += dra[b, k] * gates[t, b, H + k]

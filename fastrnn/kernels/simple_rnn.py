@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..utils.linalg import step_outer_sum
+from ._blas import gemm_into
 from ._common import (
     activate_grad_into,
     activate_inplace,
@@ -26,9 +27,9 @@ def _forward_rows(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, j, l
                 for b in range(lo, end):
                     for k in range(H):
                         hm[b, k] = h_out[b, k] * rec_mask[b, k]
-                np.dot(hm[lo:end], U, z[lo:end])
+                gemm_into(hm[lo:end], U, z[lo:end])
             else:
-                np.dot(h_out[lo:end], U, z[lo:end])
+                gemm_into(h_out[lo:end], U, z[lo:end])
             for b in range(lo, end):
                 if start[b] <= t:
                     zb = z[b]
