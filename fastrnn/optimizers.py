@@ -59,6 +59,13 @@ class Optimizer:
         """The state arrays of parameter ``i`` (created as zeros on first use)."""
         return ()
 
+    @staticmethod
+    def _slot(store, i, p):
+        """``store[i]``, created as zeros shaped like ``p`` on first use (and only then)."""
+        if i not in store:
+            store[i] = np.zeros_like(p)
+        return store[i]
+
     def _step(self, p, g, *slots):
         """Update ``p`` (and the slots) in place from ``g``; elementwise."""
         raise NotImplementedError
@@ -74,7 +81,7 @@ class SGD(Optimizer):
         self.velocity = {}
 
     def _slots(self, i, p):
-        return () if self.momentum == 0 else (self.velocity.setdefault(i, np.zeros_like(p)),)
+        return () if self.momentum == 0 else (self._slot(self.velocity, i, p),)
 
     def _step(self, p, g, v=None):
         if v is None:
@@ -98,7 +105,7 @@ class RMSprop(Optimizer):
         self.acc = {}
 
     def _slots(self, i, p):
-        return (self.acc.setdefault(i, np.zeros_like(p)),)
+        return (self._slot(self.acc, i, p),)
 
     def _step(self, p, g, a):
         a *= self.rho
@@ -120,7 +127,7 @@ class Adam(Optimizer):
         self.v = {}
 
     def _slots(self, i, p):
-        return self.m.setdefault(i, np.zeros_like(p)), self.v.setdefault(i, np.zeros_like(p))
+        return self._slot(self.m, i, p), self._slot(self.v, i, p)
 
     def _step(self, p, g, m, v):
         t = self.iterations
