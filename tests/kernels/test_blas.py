@@ -1,0 +1,65 @@
+"""The Numba kernels' BLAS intrinsic ``gemm_into`` against NumPy's matrix product."""
+
+import numpy as np
+import pytest
+
+import fastrnn
+
+pytestmark = pytest.mark.skipif("numba" not in fastrnn.AVAILABLE_BACKENDS,
+                                reason="gemm_into is part of the Numba kernels")
+
+
+def _row_block_product():
+    from numba import njit
+
+    from fastrnn.kernels._blas import gemm_into
+
+    @njit(nogil=True)
+    def product(a, b, out, lo, hi):
+        gemm_into(a[lo:hi], b, out[lo:hi])
+
+    return product
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("m, k, n, lo, hi", [
+    (7, 5, 12, 0, 7),    # whole matrix
+    (9, 8, 32, 2, 6),    # a row block: the rows outside it stay untouched
+    (4, 1, 3, 1, 4),     # inner dimension 1
+    (5, 3, 1, 0, 5),     # one output column
+    (6, 4, 4, 3, 3),     # empty row block: nothing written
+])
+def test_gemm_into_matches_numpy_on_row_blocks(dtype, tol, m, k, n, lo, hi):
+    rng = np.random.default_rng(m * 100 + n)
+    a = rng.normal(size=(m, k)).astype(dtype)
+    b = rng.normal(size=(k, n)).astype(dtype)
+    out = np.full((m, n), 7.0, dtype=dtype)
+    _row_block_product()(a, b, out, lo, hi)
+    expected = np.full((m, n), 7.0, dtype=dtype)
+    expected[lo:hi] = a[lo:hi].astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+
+
+def test_gemm_into_with_empty_inner_dimension_writes_zeros():
+    a = np.ones((3, 0), np.float32)
+    b = np.ones((0, 4), np.float32)
+    out = np.full((3, 4), 7.0, np.float32)
+    _row_block_product()(a, b, out, 0, 3)
+    np.testing.assert_array_equal(out, np.zeros((3, 4), np.float32))
+
+
+def test_gemm_into_rejects_mixed_dtypes_and_strided_arrays():
+    from numba import njit
+    from numba.core.errors import TypingError
+
+    from fastrnn.kernels._blas import gemm_into
+
+    @njit
+    def product(a, b, out):
+        gemm_into(a, b, out)
+
+    a = np.ones((2, 3), np.float32)
+    with pytest.raises(TypingError):
+        product(a, np.ones((3, 2), np.float64), np.ones((2, 2), np.float32))
+    with pytest.raises(TypingError):
+        product(a, np.ones((3, 4), np.float32)[:, ::2], np.ones((2, 2), np.float32))
