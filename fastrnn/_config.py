@@ -11,6 +11,9 @@
 ``FASTRNN_FLUSH_DENORMALS``
     ``0`` keeps denormal floats in the Numba kernels (by default they are
     flushed to zero on x86, which avoids 10-100x slow-downs on long sequences).
+``FASTRNN_SPIN_US``
+    How long, in microseconds, an idle thread of the engine's pool polls for
+    work before it sleeps (default 1000; ``0`` makes it sleep at once).
 """
 
 import os
@@ -44,6 +47,17 @@ def _env_flag(name, default):
 FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn"} if _env_flag("FASTRNN_FASTMATH", False) else False
 NUMBA_CACHE = _env_flag("FASTRNN_NUMBA_CACHE", True)
 FLUSH_DENORMALS = _env_flag("FASTRNN_FLUSH_DENORMALS", True)
+
+
+def _env_number(name, default):
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImportError(f"{name}={value!r} is not a number") from None
+
+
+SPIN_US = _env_number("FASTRNN_SPIN_US", 1000.0)
 
 
 def requested_backend():

@@ -1,6 +1,7 @@
 """The thread pool helpers, the products split over it, and the work that uses them."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from fastrnn import RNNClassifier
 from fastrnn.datasets import make_long_range_task
 from fastrnn.optimizers import MIN_PARALLEL_SIZE, make_optimizer
-from fastrnn.utils import linalg
+from fastrnn.utils import linalg, threads
 from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum
 from fastrnn.utils.threads import parallel_for, split_bounds
 
@@ -148,3 +149,74 @@ def test_scatter_rows_split_by_columns_equals_one_thread(rng):
     np.testing.assert_allclose(tables[0], expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(tables[1], tables[0])
     np.testing.assert_array_equal(tables[2], tables[0])
+
+
+def _fresh_pool(monkeypatch, spin_us):
+    """Use a new pool (threads started afresh) that spins ``spin_us`` before sleeping."""
+    monkeypatch.setattr(threads, "SPIN_US", spin_us)
+    monkeypatch.setattr(threads, "_pool", None)
+
+
+@pytest.mark.parametrize("spin_us", [0, 1000])
+def test_parallel_for_hands_out_every_call_in_order(spin_us, monkeypatch):
+    """Many calls in a row, with idle gaps longer than the spin, each task seen once per call."""
+    _fresh_pool(monkeypatch, spin_us)
+    for call in range(200):
+        seen = np.zeros(3, int)
+
+        def task(j, seen=seen):
+            seen[j] += 1
+
+        parallel_for(task, 3)
+        assert seen.tolist() == [1, 1, 1], call
+        if call % 50 == 0:
+            time.sleep(0.005)  # past the spin: the threads fall asleep and must be woken
+    assert len(threads._pool.workers) == 2
+
+
+def test_parallel_for_nested_and_concurrent_calls_run_every_task(monkeypatch):
+    _fresh_pool(monkeypatch, 1000)
+    counts = np.zeros(4, int)
+    lock = threading.Lock()
+
+    def inner(j):
+        with lock:
+            counts[j] += 1
+
+    def outer(j):  # calls parallel_for from inside a task: the pool is busy, so it runs serially
+        parallel_for(inner, 4)
+
+    callers = [threading.Thread(target=parallel_for, args=(outer, 2)) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=30)
+    assert not any(caller.is_alive() for caller in callers)
+    assert counts.tolist() == [6, 6, 6, 6]
+
+
+def test_a_failed_task_does_not_leak_into_the_next_call(monkeypatch):
+    _fresh_pool(monkeypatch, 1000)
+
+    def failing(j):
+        if j == 1:
+            raise ValueError("worker task")
+
+    with pytest.raises(ValueError, match="worker task"):
+        parallel_for(failing, 2)
+    done = []
+    parallel_for(done.append, 2)
+    assert sorted(done) == [0, 1]
+
+
+def test_spin_wait_sees_another_threads_write_and_gives_up_after_its_budget():
+    kernels = pytest.importorskip("fastrnn.kernels._common")
+    if not kernels._X86:
+        pytest.skip("the spin-wait uses the x86 pause instruction")
+    flag = np.zeros(1, np.int64)
+    assert not kernels.spin_until(flag, 1, 1000)
+    writer = threading.Timer(0.05, lambda: flag.__setitem__(0, 2))
+    writer.start()
+    assert kernels.spin_until(flag, 2, 1 << 40)  # returns as soon as the write lands
+    writer.join()
+    assert kernels.spin_until(flag, 1, 0)

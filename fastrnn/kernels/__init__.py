@@ -1,9 +1,14 @@
 """Numba backend: jitted kernels with the contract documented in ``fastrnn._reference``."""
 
+from ..utils.threads import register_spin_wait
+from ._common import _X86, spin_until
 from .embedding import scatter_rows
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .simple_rnn import simple_rnn_backward, simple_rnn_forward
+
+if _X86:
+    register_spin_wait(spin_until)
 
 __all__ = [
     "gru_backward",

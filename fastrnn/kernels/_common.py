@@ -204,6 +204,59 @@ def set_mxcsr(value):
     _write_mxcsr(np.uint32(value))
 
 
+# ------------------------------------------------------------ spin-waiting for the thread pool
+# Waking a sleeping thread costs 0.1-0.4 ms on a virtual machine, more than a small model's
+# whole time loop; the pool's threads therefore spin a little (GIL-free) before they sleep.
+
+
+@intrinsic
+def _load_acquire(typingctx, flag):
+    """``flag[0]`` read with acquire ordering (never hoisted out of a loop)."""
+    if not (isinstance(flag, types.Array) and flag.dtype == types.int64 and flag.ndim == 1):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(ary.data, "acquire", 8)
+
+    return types.int64(flag), codegen
+
+
+@intrinsic
+def _cpu_relax(typingctx):
+    """The x86 ``pause`` instruction: a polite spin-loop hint."""
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.VoidType(), [])
+        builder.call(cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.sse2.pause"), [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+@njit(cache=NUMBA_CACHE, nogil=True)
+def spin_until(flag, value, spins):
+    """Spin, GIL-free, until ``flag[0] >= value``, at most ``spins`` times (x86 only).
+
+    Parameters
+    ----------
+    flag : ndarray of shape (1,), int64
+        Written by another thread.
+    value : int
+    spins : int
+        Most polls; each is one ``pause`` (about 30 ns on a current x86 CPU).
+
+    Returns
+    -------
+    bool
+        Whether the flag reached ``value``.
+    """
+    for _ in range(spins):
+        if _load_acquire(flag) >= value:
+            return True
+        _cpu_relax()
+    return _load_acquire(flag) >= value
+
+
 def _call_flushing(kernel, args):
     """Run ``kernel(*args)`` with denormals flushed to zero on this thread."""
     if not (_X86 and FLUSH_DENORMALS):

@@ -1,10 +1,14 @@
 """The engine's one thread pool and the helpers that split work over it.
 
 Numba kernels, Cython kernels (called with one thread) and NumPy's BLAS calls
-all release the GIL, so plain Python threads run them in parallel.  Handing
-work to a sleeping thread costs 0.1-0.2 ms on a virtual machine, so callers
-split only work that is much larger than that: a batch's time loop, a whole
-batch of a prediction, a large matrix product or optimizer update.
+all release the GIL, so plain Python threads run them in parallel.  Waking a
+sleeping thread costs 0.1-0.4 ms on a virtual machine, as much as a small
+model's whole time loop, so the pool's threads (and the caller, while it waits
+for them) first poll for work in GIL-free code for about ``FASTRNN_SPIN_US``
+microseconds (1000 by default; a backend registers the poll, see
+:func:`register_spin_wait`), like an OpenMP runtime, and sleep only after that.
+Callers still split only work that is larger than a hand-off: a batch's time
+loop, a whole batch of a prediction, a large matrix product or optimizer update.
 BLAS itself stays single-threaded inside the engine (see
 :func:`fastrnn.utils.validation.single_threaded_blas`): one pool, no
 oversubscription.
@@ -12,10 +16,30 @@ oversubscription.
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 
+import numpy as np
+
+from .._config import SPIN_US
+
+_spin_wait = None
 _pool = None
 _pool_lock = threading.Lock()
+
+
+def register_spin_wait(fn):
+    """Let the pool poll for work with ``fn`` before it sleeps (the first one registered is kept).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(flag, value, spins) -> bool``: wait, without holding the GIL,
+        until ``flag[0] >= value`` (``flag`` an int64 array of shape (1,)),
+        polling at most ``spins`` times; return whether it got there.
+    """
+    global _spin_wait
+    if _spin_wait is None:
+        _spin_wait = fn
 
 
 def _reset_pool():
@@ -27,32 +51,125 @@ if hasattr(os, "register_at_fork"):  # a forked child must not reuse the parent'
     os.register_at_fork(after_in_child=_reset_pool)
 
 
-def _get_pool(workers):
+def _spin_budget():
+    """Polls of the registered spin-wait that last about ``SPIN_US`` microseconds (0: no spinning)."""
+    if _spin_wait is None or SPIN_US <= 0:
+        return 0
+    never = np.zeros(1, np.int64)
+    _spin_wait(never, 1, 0)  # compile, or load from the cache, outside the timing
+    probe = 20000
+    t0 = time.perf_counter()
+    _spin_wait(never, 1, probe)
+    per_poll_us = max((time.perf_counter() - t0) * 1e6 / probe, 1e-3)
+    return int(SPIN_US / per_poll_us)
+
+
+class _Flag:
+    """A counter that one thread raises and another waits for: spinning first, then sleeping."""
+
+    def __init__(self, cond):
+        self._cell = np.zeros(16, np.int64)  # the value sits alone on its cache line
+        self.value = self._cell[:1]
+        self._cond = cond
+
+    def raise_to(self, value):
+        self.value[0] = value
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, value, spins):
+        if spins and _spin_wait(self.value, value, spins):
+            return
+        with self._cond:
+            while self.value[0] < value:
+                self._cond.wait()
+
+
+class _Worker:
+    """One pool thread: runs the job it is given each time ``go`` is raised, then raises ``done``."""
+
+    def __init__(self, spins, name):
+        cond = threading.Condition()
+        self.go, self.done = _Flag(cond), _Flag(cond)
+        self.spins = spins
+        self.job, self.error, self.seq = None, (0, None), 0
+        threading.Thread(target=self._loop, name=name, daemon=True).start()
+
+    def _loop(self):
+        seq = 0
+        while True:
+            seq += 1
+            self.go.wait_for(seq, self.spins)
+            job, self.job = self.job, None
+            try:
+                job()
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                self.error = (seq, exc)
+            self.done.raise_to(seq)
+
+    def start(self, job):
+        self.job = job
+        self.seq += 1
+        self.go.raise_to(self.seq)
+
+    def finish(self):
+        """Wait for the job; return its exception or ``None``."""
+        self.done.wait_for(self.seq, self.spins)
+        seq, error = self.error
+        return error if seq == self.seq else None
+
+
+class _Pool:
+    def __init__(self):
+        self.busy = threading.Lock()
+        self.spins = _spin_budget()
+        self.workers = []
+
+    def grow(self, n):
+        while len(self.workers) < n:
+            self.workers.append(_Worker(self.spins, f"fastrnn-{len(self.workers) + 1}"))
+
+
+def _get_pool():
     global _pool
     with _pool_lock:
-        if _pool is None or _pool._max_workers < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fastrnn")
+        if _pool is None:
+            _pool = _Pool()
         return _pool
 
 
 def parallel_for(fn, n_tasks):
     """Call ``fn(j)`` for ``j`` in ``range(n_tasks)``, task 0 on the calling thread.
 
-    The other tasks run on the pool.  Exceptions propagate (the first task's
-    first); every task has finished when this returns.
+    The other tasks run on the pool's threads.  When the pool is already in use
+    (another thread's call, or a call from inside a task) the tasks run here, one
+    after the other: the same results, as every task owns its slice of the work.
+    Exceptions propagate (the first task's first); every task has finished when
+    this returns.
     """
     if n_tasks <= 1:
         if n_tasks == 1:
             fn(0)
         return
-    futures = [_get_pool(n_tasks - 1).submit(fn, j) for j in range(1, n_tasks)]
+    pool = _get_pool()
+    if not pool.busy.acquire(blocking=False):
+        for j in range(n_tasks):
+            fn(j)
+        return
     try:
-        fn(0)
+        pool.grow(n_tasks - 1)
+        workers = pool.workers[:n_tasks - 1]
+        for j, worker in enumerate(workers, start=1):
+            worker.start(lambda j=j: fn(j))
+        try:
+            fn(0)
+        finally:
+            errors = [worker.finish() for worker in workers]  # wait for all before raising
+        for error in errors:
+            if error is not None:
+                raise error
     finally:
-        for f in futures:
-            f.exception()  # wait for all before raising anything
-    for f in futures:
-        f.result()
+        pool.busy.release()
 
 
 def split_bounds(n, n_parts):
