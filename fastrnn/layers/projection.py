@@ -53,10 +53,6 @@ class DenseInput(NamedTuple):
     dropout_mask: np.ndarray = None
 
 
-def _real_steps(start, T):
-    return np.arange(T)[:, None] >= start[None, :]
-
-
 def unique_inverse(keys, n_keys):
     """``np.unique(keys, return_inverse=True)`` for integer keys in ``[0, n_keys)``.
 
@@ -67,7 +63,7 @@ def unique_inverse(keys, n_keys):
     if keys.size and n_keys <= 4 * keys.size + 65536 and 0 <= keys.min() and keys.max() < n_keys:
         present = np.zeros(n_keys, dtype=bool)
         present[keys] = True
-        rank = np.cumsum(present, dtype=np.int64) - 1
+        rank = np.cumsum(present, dtype=np.int32 if n_keys < 2**31 else np.int64) - 1
         return np.flatnonzero(present), rank[keys]
     return np.unique(keys, return_inverse=True)
 
@@ -101,15 +97,16 @@ def project(inp, W, b, n_threads=1):
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
     T, B = inp.ids.shape
-    real = _real_steps(inp.start, T)
-    keys = inp.ids.astype(np.int64)
+    # Every cell goes into the table, padded ones too: a padded cell holds id 0 (or, in a
+    # truncated or reversed window, some valid id), the kernels never read its row, and the
+    # gradient of an unread row is zero.  One extra row is cheaper than masking 10^4 ids.
+    keys = inp.ids
     n_keys = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
     if inp.dropout_mask is not None:
-        keys = keys * B + np.arange(B)[None, :]
+        keys = keys.astype(np.int64) * B + np.arange(B)[None, :]
         n_keys *= B
-    uniq, inverse = unique_inverse(keys[real], n_keys)
-    idx = np.zeros((T, B), dtype=np.int32)
-    idx[real] = inverse
+    uniq, inverse = unique_inverse(keys.ravel(), n_keys)
+    idx = inverse.reshape(T, B).astype(np.int32, copy=False)
     if inp.dropout_mask is None:
         tokens, rows_b = uniq, None
     else:
