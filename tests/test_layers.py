@@ -185,3 +185,26 @@ def test_fast_paths_equal_the_general_ones(rng):
 
     for n in (1, 2, 3, 4, 5):
         assert balanced_order(lengths, n).tolist() == dealt(lengths, n)
+
+
+@pytest.mark.parametrize("head", ["last", "sequence"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_prediction_is_the_same_in_one_batch_or_many(cell, head, rng):
+    """One batch split inside the kernels, batches per thread, and row by row agree."""
+    from fastrnn.layers.stack import Network
+    from fastrnn.training import predict_outputs
+
+    net = Network("tokens", 12, 4, [Recurrent(cell, 5), Recurrent(cell, 3)], True, head, 2,
+                  n_timesteps=9)
+    params = net.init_params(rng)
+    X = rng.integers(1, 12, size=(11, 9))
+    for b, n in enumerate(rng.integers(0, 9, size=11)):  # pre- and post-padding, one empty row
+        X[b, :n] = 0 if b % 2 else X[b, :n]
+        X[b, 9 - n:] = X[b, 9 - n:] if b % 2 else 0
+    X[3] = 0
+    one_batch = predict_outputs(net, params, X, batch_size=64, n_threads=2)
+    per_thread = predict_outputs(net, params, X, batch_size=3, n_threads=2)
+    per_row = np.concatenate([predict_outputs(net, params, X[i:i + 1], 1, 1) for i in range(11)])
+    assert one_batch.shape == per_row.shape == ((11, 2) if head == "last" else (11, 9, 2))
+    np.testing.assert_allclose(one_batch, per_row, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(per_thread, per_row, rtol=1e-5, atol=1e-6)
