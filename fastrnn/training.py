@@ -130,18 +130,21 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     """Raw network outputs (logits) for every row of ``X``: (n, n_outputs), or (n, T, n_outputs)
     for a per-step head.
 
-    An input of at most ``batch_size`` rows is one batch whose rows the kernels
-    split over the threads (ordered as in training, so the slices have equal
-    work).  A larger one is cut into batches spread over ``n_threads`` threads,
-    each batch running single-threaded (one thread hand-off per call instead of
-    one per layer and batch); ``batch_size`` then shrinks so that every thread
-    gets a batch.
+    The input is cut into batches spread over ``n_threads`` threads, each batch
+    running single-threaded (one thread hand-off per call instead of one per
+    layer, direction and batch); ``batch_size`` shrinks so that every thread
+    gets a batch.  A network with one kernel call per batch (one layer, one
+    direction) predicts an input of at most ``batch_size`` rows as one batch
+    whose rows the kernels split over the threads (ordered as in training, so
+    the slices have equal work): the same single hand-off, but one packing and
+    projection instead of one per thread.
     """
     shape = (len(X), X.shape[1], net.n_outputs) if net.head == "sequence" else (len(X), net.n_outputs)
     out = np.empty(shape, dtype=net.weights(params)[0].dtype)
-    if len(X) <= batch_size:
-        # one batch: a single packing and projection (Python work that holds the GIL) serves
-        # every thread; 10-20% faster than a batch per thread on 256 rows of a small model
+    if len(X) <= batch_size and len(net.layers) * net.n_dir == 1:
+        # packing and projection hold the GIL, so a batch per thread serialises them; measured
+        # 13-28% faster on 64-256 rows of C2/C3 back to back (no change after another framework
+        # ran; slower with two layers, whose second hand-off then costs more than it saves)
         rows = batch_rows(X, np.arange(len(X)), net.input_kind, n_threads)
         logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
         out[rows] = logits

@@ -187,15 +187,16 @@ def test_fast_paths_equal_the_general_ones(rng):
         assert balanced_order(lengths, n).tolist() == dealt(lengths, n)
 
 
+@pytest.mark.parametrize("stacked", [False, True], ids=["one_layer", "stacked_bidirectional"])
 @pytest.mark.parametrize("head", ["last", "sequence"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_prediction_is_the_same_in_one_batch_or_many(cell, head, rng):
+def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
     """One batch split inside the kernels, batches per thread, and row by row agree."""
     from fastrnn.layers.stack import Network
     from fastrnn.training import predict_outputs
 
-    net = Network("tokens", 12, 4, [Recurrent(cell, 5), Recurrent(cell, 3)], True, head, 2,
-                  n_timesteps=9)
+    layers = [Recurrent(cell, 5), Recurrent(cell, 3)] if stacked else [Recurrent(cell, 5)]
+    net = Network("tokens", 12, 4, layers, stacked, head, 2, n_timesteps=9)
     params = net.init_params(rng)
     X = rng.integers(1, 12, size=(11, 9))
     for b, n in enumerate(rng.integers(0, 9, size=11)):  # pre- and post-padding, one empty row
