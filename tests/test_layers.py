@@ -200,8 +200,10 @@ def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
     params = net.init_params(rng)
     X = rng.integers(1, 12, size=(11, 9))
     for b, n in enumerate(rng.integers(0, 9, size=11)):  # pre- and post-padding, one empty row
-        X[b, :n] = 0 if b % 2 else X[b, :n]
-        X[b, 9 - n:] = X[b, 9 - n:] if b % 2 else 0
+        if b % 2:
+            X[b, :n] = 0
+        else:
+            X[b, 9 - n:] = 0
     X[3] = 0
     one_batch = predict_outputs(net, params, X, batch_size=64, n_threads=2)
     per_thread = predict_outputs(net, params, X, batch_size=3, n_threads=2)

@@ -97,9 +97,9 @@ def project(inp, W, b, n_threads=1):
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
     T, B = inp.ids.shape
-    # Every cell goes into the table, padded ones too: a padded cell holds id 0 (or, in a
-    # truncated or reversed window, some valid id), the kernels never read its row, and the
-    # gradient of an unread row is zero.  One extra row is cheaper than masking 10^4 ids.
+    # Every cell goes into the table, padded ones too: a padded cell holds id 0, the kernels
+    # never read a padded step's row, and the gradient of an unread row is zero.  One extra
+    # row is cheaper than masking 10^4 ids.
     keys = inp.ids
     n_keys = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
     if inp.dropout_mask is not None:
