@@ -48,7 +48,9 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
 
     One large product over all steps (and all rows) after the backward time
     loop, instead of a thin one per step inside it.  Padded steps contribute
-    nothing because their ``dA`` is zero.
+    nothing because their ``dA`` is zero.  On several threads each thread sums
+    a block of steps and the blocks are added in order, so every thread reads
+    only its share of ``dA`` (the largest array here).
 
     Parameters
     ----------
@@ -69,11 +71,33 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     """
     T, B, H = H_seq.shape
     G = dA.shape[2]
+    if out is None:
+        out = np.empty((H, G), dtype=np.result_type(H_seq, dA))
     masked = rec_mask.shape[0] > 0
-    out = matmul((h0 * rec_mask if masked else h0).T, dA[0], n_threads, out=out)
-    if T > 1:
-        prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
-        out += matmul(prev.reshape(-1, H).T, dA[1:].reshape(-1, G), n_threads)
+    first = h0 * rec_mask if masked else h0
+    prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
+    dA = np.ascontiguousarray(dA)  # a gate slice of dA: one copy, not one per block
+
+    def block(lo, hi, acc):
+        """``acc[...] =`` the sum of the per-step products of steps ``[lo, hi)``."""
+        if lo == 0:
+            np.matmul(first.T, dA[0], out=acc)
+        else:
+            acc[...] = 0.0
+        lo = max(lo, 1)
+        if hi > lo:
+            acc += prev[lo - 1:hi - 1].reshape(-1, H).T @ dA[lo:hi].reshape(-1, G)
+
+    parts = n_parts(n_threads, T * B * H * G, MIN_PARALLEL_MACS, T)
+    if parts <= 1:
+        block(0, T, out)
+        return out
+    bounds = split_bounds(T, parts)
+    partial = np.empty((parts, H, G), dtype=out.dtype)
+    parallel_for(lambda j: block(*bounds[j], partial[j]), parts)
+    out[...] = partial[0]
+    for j in range(1, parts):
+        out += partial[j]
     return out
 
 
