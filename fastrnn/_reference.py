@@ -38,10 +38,12 @@ import numpy as np
 from ._config import ACT_HARD_SIGMOID, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH
 
 __all__ = [
+    "adam_step",
     "gru_backward",
     "gru_forward",
     "lstm_backward",
     "lstm_forward",
+    "rmsprop_step",
     "scatter_rows",
     "simple_rnn_backward",
     "simple_rnn_forward",
@@ -415,3 +417,55 @@ def scatter_rows(dA, idx, start, d_table, n_threads=1):
     for t in range(T):
         active = start <= t
         np.add.at(d_table, idx[t][active], dA[t][active])
+
+
+# ----------------------------------------------------------------------------
+# Optimizer steps: one elementwise pass over a contiguous slice of a parameter.
+# The order of operations, in the parameter's dtype, is the contract: every
+# backend gives bit-identical results (the compiled ones fuse the loop).
+# ----------------------------------------------------------------------------
+def adam_step(p, g, m, v, lr, beta_1, beta_2, epsilon):
+    """One Adam step, in place: ``m``, ``v`` and then ``p`` are updated.
+
+    ``m += (g - m) (1 - beta_1)``, ``v += (g g - v) (1 - beta_2)``,
+    ``p -= lr m / (sqrt(v) + epsilon)``, every scalar first rounded to the dtype of ``p``.
+
+    Parameters
+    ----------
+    p, g, m, v : ndarray of shape (n,)
+        Parameter, gradient, first and second moments; C-contiguous, one float dtype.
+    lr : float
+        Step size with the bias correction folded in.
+    beta_1, beta_2, epsilon : float
+    """
+    dt = p.dtype.type
+    tmp = g - m
+    tmp *= dt(1 - beta_1)
+    m += tmp
+    np.multiply(g, g, out=tmp)
+    tmp -= v
+    tmp *= dt(1 - beta_2)
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp += dt(epsilon)
+    np.divide(m, tmp, out=tmp)
+    tmp *= dt(lr)
+    p -= tmp
+
+
+def rmsprop_step(p, g, a, lr, rho, epsilon):
+    """One RMSprop step, in place: ``a`` and then ``p`` are updated.
+
+    ``a = a rho + ((1 - rho) g) g``, ``p -= (lr g) / sqrt(a + epsilon)``, every scalar
+    first rounded to the dtype of ``p``.
+
+    Parameters
+    ----------
+    p, g, a : ndarray of shape (n,)
+        Parameter, gradient and mean square; C-contiguous, one float dtype.
+    lr, rho, epsilon : float
+    """
+    dt = p.dtype.type
+    a *= dt(rho)
+    a += dt(1 - rho) * g * g
+    p -= dt(lr) * g / np.sqrt(a + dt(epsilon))

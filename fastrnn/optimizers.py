@@ -3,11 +3,15 @@
 An optimizer holds only its hyper-parameters and slot arrays (moments); the
 parameters are passed to :meth:`update` as a list of arrays and changed in place.
 Each rule is elementwise, so a large array (an embedding matrix) is updated in
-slices on parallel threads, with the same result as in one piece.
+slices on parallel threads, with the same result as in one piece.  Adam and
+RMSprop run as one fused loop per slice in the backend in use
+(``adam_step``, ``rmsprop_step``); every backend rounds as the NumPy reference.
 """
 
 import numpy as np
 
+from . import _reference
+from ._backend import get_kernels
 from .utils.threads import n_parts, parallel_for, split_bounds
 
 #: Arrays with fewer elements are updated on one thread (a thread hand-off costs more).
@@ -45,15 +49,20 @@ class Optimizer:
         """
         grads = self._prepare(grads)
         self.iterations += 1
+        kernels = get_kernels()
         for i, (p, g) in enumerate(zip(params, grads)):
-            arrays = (p, np.asarray(g), *self._slots(i, p))
-            parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
-            if parts <= 1 or not all(a.flags.c_contiguous for a in arrays):
-                self._step(*arrays)
+            arrays = (p, np.asarray(g, dtype=p.dtype), *self._slots(i, p))
+            if not all(a.flags.c_contiguous for a in arrays):
+                self._step(_reference, *arrays)  # elementwise on any layout
                 continue
             flat = [a.reshape(-1) for a in arrays]  # views: every array is contiguous
+            parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
+            if parts <= 1:
+                self._step(kernels, *flat)
+                continue
             bounds = split_bounds(p.size, parts)
-            parallel_for(lambda j: self._step(*(a[slice(*bounds[j])] for a in flat)), parts)
+            parallel_for(lambda j: self._step(kernels, *(a[slice(*bounds[j])] for a in flat)),
+                         parts)
 
     def _slots(self, i, p):
         """The state arrays of parameter ``i`` (created as zeros on first use)."""
@@ -66,8 +75,8 @@ class Optimizer:
             store[i] = np.zeros_like(p)
         return store[i]
 
-    def _step(self, p, g, *slots):
-        """Update ``p`` (and the slots) in place from ``g``; elementwise."""
+    def _step(self, kernels, p, g, *slots):
+        """Update ``p`` (and the slots) in place from ``g``, elementwise, with ``kernels``."""
         raise NotImplementedError
 
 
@@ -83,7 +92,7 @@ class SGD(Optimizer):
     def _slots(self, i, p):
         return () if self.momentum == 0 else (self._slot(self.velocity, i, p),)
 
-    def _step(self, p, g, v=None):
+    def _step(self, kernels, p, g, v=None):
         if v is None:
             p -= (self.learning_rate * g).astype(p.dtype)
             return
@@ -107,10 +116,8 @@ class RMSprop(Optimizer):
     def _slots(self, i, p):
         return (self._slot(self.acc, i, p),)
 
-    def _step(self, p, g, a):
-        a *= self.rho
-        a += (1 - self.rho) * g * g
-        p -= self.learning_rate * g / np.sqrt(a + self.epsilon)
+    def _step(self, kernels, p, g, a):
+        kernels.rmsprop_step(p, g, a, self.learning_rate, self.rho, self.epsilon)
 
 
 class Adam(Optimizer):
@@ -129,24 +136,12 @@ class Adam(Optimizer):
     def _slots(self, i, p):
         return self._slot(self.m, i, p), self._slot(self.v, i, p)
 
-    def _step(self, p, g, m, v):
+    def _step(self, kernels, p, g, m, v):
         t = self.iterations
         if self.weight_decay:
             p -= self.learning_rate * self.weight_decay * p  # decoupled decay (AdamW)
         lr = self.learning_rate * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        # in place with one scratch array: large embeddings make temporaries the main cost
-        tmp = np.subtract(g, m, dtype=p.dtype)
-        tmp *= 1 - self.beta_1
-        m += tmp
-        np.multiply(g, g, out=tmp, casting="same_kind")
-        tmp -= v
-        tmp *= 1 - self.beta_2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr
-        p -= tmp
+        kernels.adam_step(p, g, m, v, lr, self.beta_1, self.beta_2, self.epsilon)
 
 
 def make_optimizer(name, learning_rate, *, momentum=0.0, nesterov=False, weight_decay=0.0,

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import fastrnn
 from fastrnn.optimizers import make_optimizer
 
 
@@ -54,3 +55,58 @@ def test_float32_parameters_stay_float32_with_float64_gradients(rng):
     opt = make_optimizer("adam", 0.01)
     opt.update([p], [rng.normal(size=(4, 2))])
     assert p.dtype == np.float32 and opt.m[0].dtype == np.float32
+
+
+def _step_arrays(rng, dtype, n_slots, n=1000):
+    """Parameter, gradient (with zeros and large values) and ``n_slots`` non-negative slots."""
+    g = rng.normal(size=n).astype(dtype)
+    g[:10] = 0.0  # the denominator is then sqrt(slot) + eps alone
+    g[10:20] *= 1e4
+    return [rng.normal(size=n).astype(dtype), g] + [rng.random(n).astype(dtype)
+                                                     for _ in range(n_slots)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("rule, n_slots, hyper", [("adam", 2, (3e-3, 0.9, 0.999, 1e-7)),
+                                                  ("rmsprop", 1, (3e-3, 0.9, 1e-7))])
+def test_backend_optimizer_steps_are_bit_identical_to_the_reference(backend_under_test, rule,
+                                                                      n_slots, hyper, dtype, rng):
+    from fastrnn import _reference
+
+    step = getattr(fastrnn.get_kernels(backend_under_test), f"{rule}_step")
+    reference_step = getattr(_reference, f"{rule}_step")
+    initial = _step_arrays(rng, dtype, n_slots)
+    expected = [a.copy() for a in initial]
+    actual = [a.copy() for a in initial]
+    for _ in range(3):
+        reference_step(*expected, *hyper)
+        step(*actual, *hyper)
+    assert not np.array_equal(expected[0], initial[0])
+    for e, a in zip(expected, actual):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop"])
+def test_large_parameters_split_over_threads_update_as_in_one_piece(name, rng):
+    shape = (600, 500)  # above MIN_PARALLEL_SIZE: sliced over the threads
+    p0 = rng.normal(size=shape).astype(np.float32)
+    grads = [rng.normal(size=shape).astype(np.float32) for _ in range(3)]
+    results = []
+    for n_threads in (1, 2):
+        opt, p = make_optimizer(name, 0.01), p0.copy()
+        for g in grads:
+            opt.update([p], [g], n_threads=n_threads)
+        results.append(p)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], p0)
+
+
+def test_non_contiguous_parameters_follow_the_same_rule(rng):
+    p0 = np.asfortranarray(rng.normal(size=(6, 4)))
+    grads = [rng.normal(size=(6, 4)) for _ in range(3)]
+    opt, p = make_optimizer("adam", 0.01), p0.copy(order="F")
+    for g in grads:
+        opt.update([p], [g])
+    assert p.flags.f_contiguous
+    np.testing.assert_allclose(p, _keras_adam(p0, grads, 0.01), rtol=1e-12, atol=1e-14)

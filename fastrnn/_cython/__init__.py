@@ -7,13 +7,16 @@ built (no compiler or ``FASTRNN_NO_CYTHON=1`` at install time).
 from .embedding import scatter_rows
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
+from .optim import adam_step, rmsprop_step
 from .simple_rnn import simple_rnn_backward, simple_rnn_forward
 
 __all__ = [
+    "adam_step",
     "gru_backward",
     "gru_forward",
     "lstm_backward",
     "lstm_forward",
+    "rmsprop_step",
     "scatter_rows",
     "simple_rnn_backward",
     "simple_rnn_forward",
