@@ -8,14 +8,18 @@ from ..utils.threads import parallel_for, scatter_parts, split_bounds
 
 @njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def _scatter_columns(dA, idx, start, d_table, lo, hi):
+    # Column indices written as ``lo + k`` with ``lo >= 0`` checked: LLVM then drops Numba's
+    # negative-index wraparound and vectorises the loop (``range(lo, hi)`` was 4x slower).
+    if lo < 0:
+        raise ValueError("column slice must start at 0 or later")
     T, B, _ = dA.shape
     d_table[:, lo:hi] = 0.0
     for t in range(T):
         for b in range(B):
             if start[b] <= t:
                 row = idx[t, b]
-                for k in range(lo, hi):
-                    d_table[row, k] += dA[t, b, k]
+                for k in range(hi - lo):
+                    d_table[row, lo + k] += dA[t, b, lo + k]
 
 
 def scatter_rows(dA, idx, start, d_table, n_threads=1):
