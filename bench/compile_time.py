@@ -2,8 +2,10 @@
 
 Run: ``python bench/compile_time.py``.  Each measurement is a fresh Python
 process that imports fastrnn and calls every kernel (forward and backward of
-every cell, float32 and float64, serial and parallel) once on tiny inputs; the
-cold run points ``NUMBA_CACHE_DIR`` at an empty directory.
+every cell, the gradient scatter and the Adam and RMSprop steps, float32 and
+float64, serial and parallel) once on tiny inputs; the cold run points
+``NUMBA_CACHE_DIR`` at an empty directory.  The import of scikit-learn (which
+the estimators need and fastrnn does not control) is timed on its own.
 """
 
 import json
@@ -16,8 +18,11 @@ WARM_UP = r"""
 import time
 t0 = time.perf_counter()
 import numpy as np
+import sklearn.base, sklearn.model_selection, sklearn.utils.validation
+t_sklearn = time.perf_counter() - t0
 import fastrnn
 from fastrnn.layers import Recurrent, TokenInput, pack_tokens
+from fastrnn.optimizers import make_optimizer
 t_import = time.perf_counter() - t0
 rng = np.random.default_rng(0)
 ids = pack_tokens(rng.integers(1, 5, size=(4, 3)))
@@ -29,7 +34,9 @@ for dtype in (np.float32, np.float64):
             inp = TokenInput(ids.data, ids.start, rng.normal(size=(5, 2)).astype(dtype))
             _, _, _, cache = layer.forward(p, inp, training=True, n_threads=n_threads)
             layer.backward(p, cache, d_last=np.ones((4, 2), dtype))
-print(json.dumps({"import": t_import, "total": time.perf_counter() - t0}))
+    for name in ("adam", "rmsprop"):
+        make_optimizer(name, 1e-3).update([np.ones(3, dtype)], [np.ones(3, dtype)])
+print(json.dumps({"sklearn": t_sklearn, "import": t_import, "total": time.perf_counter() - t0}))
 """
 
 
@@ -44,5 +51,6 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as cache_dir:
         cold = measure(cache_dir)
         warm = measure(cache_dir)
-    print(f"cold (empty cache): {cold['total']:.1f} s (of which import {cold['import']:.1f} s)")
-    print(f"from cache:         {warm['total']:.1f} s (of which import {warm['import']:.1f} s)")
+    for label, r in (("cold (empty cache)", cold), ("from cache", warm)):
+        print(f"{label + ':':<20}{r['total']:.1f} s (import {r['import']:.1f} s, of which "
+              f"NumPy and scikit-learn {r['sklearn']:.1f} s; kernels {r['total'] - r['import']:.1f} s)")
