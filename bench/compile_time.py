@@ -4,8 +4,8 @@ Run: ``python bench/compile_time.py``.  Each measurement is a fresh Python
 process that imports fastrnn and calls every kernel (forward and backward of
 every cell, the gradient scatter and the Adam and RMSprop steps, float32 and
 float64, serial and parallel) once on tiny inputs; the cold run points
-``NUMBA_CACHE_DIR`` at an empty directory.  The import of scikit-learn (which
-the estimators need and fastrnn does not control) is timed on its own.
+``NUMBA_CACHE_DIR`` at an empty directory.  The import of NumPy and scikit-learn
+(which the estimators need and fastrnn does not control) is timed on its own.
 """
 
 import json

@@ -53,7 +53,9 @@ class Optimizer:
         for i, (p, g) in enumerate(zip(params, grads)):
             arrays = (p, np.asarray(g, dtype=p.dtype), *self._slots(i, p))
             if not all(a.flags.c_contiguous for a in arrays):
-                self._step(_reference, *arrays)  # elementwise on any layout
+                # The compiled steps take 1-D contiguous slices; the NumPy reference is
+                # elementwise, so it also takes arrays of any shape and layout.
+                self._step(_reference, *arrays)
                 continue
             flat = [a.reshape(-1) for a in arrays]  # views: every array is contiguous
             parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
