@@ -10,6 +10,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.multiclass import type_of_target
 
 import fastrnn
 from fastrnn import RNNClassifier, RNNRegressor
@@ -257,6 +258,24 @@ def test_regressor_multi_output_and_r2(rng):
 def test_bad_input_raises_a_clear_error(X, y, message):
     with pytest.raises(ValueError, match=message):
         _small_clf().fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64, bool])
+def test_integer_labels_skip_only_a_check_that_cannot_fail(task, dtype):
+    # fit skips scikit-learn's target check for 1-D integer and boolean labels: such labels
+    # are always binary or multiclass, which the check accepts
+    X, y = task
+    y = (y % 2).astype(dtype) if dtype is bool else y.astype(dtype)
+    assert type_of_target(y) in ("binary", "multiclass")
+    clf = _small_clf(max_iter=1).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, np.unique(y))
+    assert clf.predict(X).dtype == y.dtype
+
+
+def test_continuous_float_targets_are_still_rejected(task):
+    X, y = task
+    with pytest.raises(ValueError, match="Unknown label type"):
+        _small_clf().fit(X, y + 0.5)
 
 
 def test_errors_after_fit(task):
