@@ -16,28 +16,57 @@ from fastrnn.utils.threads import parallel_for, split_bounds
 
 def test_parallel_for_runs_every_task_once_on_several_threads():
     seen, threads = [], set()
+    other_ran = threading.Event()
 
     def task(j):
         seen.append(j)
         threads.add(threading.get_ident())
+        if threading.get_ident() != main:
+            other_ran.set()
+        if j == 0:  # the caller stays busy until a pool thread has taken a task
+            assert other_ran.wait(timeout=30)
 
+    main = threading.get_ident()
     parallel_for(task, 3)
     assert sorted(seen) == [0, 1, 2]
-    assert threading.get_ident() in threads and len(threads) >= 2
+    assert main in threads and len(threads) >= 2
+
+
+def test_the_caller_takes_the_task_of_a_worker_that_is_slow_to_start(monkeypatch):
+    _fresh_pool(monkeypatch, 1000)
+    parallel_for(lambda j: None, 2)  # start the pool's thread
+    worker = threads._pool.workers[0]
+    release = threading.Event()
+    worker.start(release.wait)  # keeps the pool's thread away, as a slow wake-up would
+    ran_on = {}
+    parallel_for(lambda j: ran_on.setdefault(j, threading.get_ident()), 2)
+    assert ran_on == {0: threading.get_ident(), 1: threading.get_ident()}
+    assert worker.done.value[0] < worker.seq  # returned without waiting for the thread
+    release.set()
+    seen = np.zeros(2, int)
+    for _ in range(20):  # the thread catches up with its stale job, then takes tasks again
+        parallel_for(lambda j: seen.__setitem__(j, seen[j] + 1), 2)
+    assert seen.tolist() == [20, 20]
 
 
 @pytest.mark.parametrize("failing", [0, 1])
-def test_parallel_for_raises_after_every_task_finished(failing):
-    done = []
+def test_parallel_for_raises_once_no_task_is_running(failing):
+    started, finished = [], []
 
     def task(j):
+        started.append(j)
+        time.sleep(0.01)
         if j == failing:
             raise RuntimeError(f"task {j}")
-        done.append(j)
+        finished.append(j)
 
     with pytest.raises(RuntimeError, match=f"task {failing}"):
         parallel_for(task, 2)
-    assert done == [1 - failing]
+    # every task that started has ended; one that had not started when task 0 failed is skipped
+    assert sorted(finished + [failing]) == sorted(started)
+    assert failing in started
+    if failing == 1:
+        assert finished == [0]
 
 
 def test_split_bounds_cover_the_range_in_order():

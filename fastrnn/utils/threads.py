@@ -14,6 +14,7 @@ BLAS itself stays single-threaded inside the engine (see
 oversubscription.
 """
 
+import collections
 import os
 import threading
 import time
@@ -86,37 +87,33 @@ class _Flag:
 
 
 class _Worker:
-    """One pool thread: runs the job it is given each time ``go`` is raised, then raises ``done``."""
+    """One pool thread: runs the jobs it is handed, in order, raising ``done`` after each."""
 
     def __init__(self, spins, name):
         cond = threading.Condition()
         self.go, self.done = _Flag(cond), _Flag(cond)
         self.spins = spins
-        self.job, self.error, self.seq = None, (0, None), 0
+        self.jobs = collections.deque()
+        self.seq = 0
         threading.Thread(target=self._loop, name=name, daemon=True).start()
 
     def _loop(self):
-        seq = 0
+        taken = 0
         while True:
-            seq += 1
-            self.go.wait_for(seq, self.spins)
-            job, self.job = self.job, None
-            try:
-                job()
-            except BaseException as exc:  # handed to the caller, which re-raises it
-                self.error = (seq, exc)
-            self.done.raise_to(seq)
+            self.go.wait_for(taken + 1, self.spins)
+            taken, job = self.jobs.popleft()
+            job()  # never raises: parallel_for's jobs catch what their tasks raise
+            self.done.raise_to(taken)
 
     def start(self, job):
-        self.job = job
+        """Queue ``job``; return its sequence number (``done`` reaches it when the job is over)."""
         self.seq += 1
+        self.jobs.append((self.seq, job))
         self.go.raise_to(self.seq)
+        return self.seq
 
-    def finish(self):
-        """Wait for the job; return its exception or ``None``."""
-        self.done.wait_for(self.seq, self.spins)
-        seq, error = self.error
-        return error if seq == self.seq else None
+    def wait(self, seq):
+        self.done.wait_for(seq, self.spins)
 
 
 class _Pool:
@@ -141,11 +138,14 @@ def _get_pool():
 def parallel_for(fn, n_tasks):
     """Call ``fn(j)`` for ``j`` in ``range(n_tasks)``, task 0 on the calling thread.
 
-    The other tasks run on the pool's threads.  When the pool is already in use
-    (another thread's call, or a call from inside a task) the tasks run here, one
-    after the other: the same results, as every task owns its slice of the work.
-    Exceptions propagate (the first task's first); every task has finished when
-    this returns.
+    The pool's threads take the other tasks, and so does the calling thread once
+    task 0 is done: a pool thread that is slow to wake (a virtual CPU back from
+    idle took 1-2 ms here) leaves its task to the caller instead of holding it
+    up.  Which thread runs a task does not change its result, as every task owns
+    its slice of the work.  When the pool is already in use (another thread's
+    call, or a call from inside a task) the tasks run here, one after the other.
+    After a task raises, tasks not yet started are skipped; the exception of the
+    lowest-numbered failed task propagates once no task is running.
     """
     if n_tasks <= 1:
         if n_tasks == 1:
@@ -158,16 +158,41 @@ def parallel_for(fn, n_tasks):
         return
     try:
         pool.grow(n_tasks - 1)
+        todo = collections.deque(range(1, n_tasks))
+        errors = {}
+        joined = []  # workers that may have taken a task (each marks itself before taking one)
+
+        def run(j):
+            try:
+                fn(j)
+            except BaseException as exc:  # re-raised by the caller, below
+                errors[j] = exc
+                todo.clear()
+
+        def take_tasks(worker):
+            joined.append(worker)
+            while True:
+                try:
+                    j = todo.popleft()
+                except IndexError:
+                    return
+                run(j)
+
         workers = pool.workers[:n_tasks - 1]
-        for j, worker in enumerate(workers, start=1):
-            worker.start(lambda j=j: fn(j))
-        try:
-            fn(0)
-        finally:
-            errors = [worker.finish() for worker in workers]  # wait for all before raising
-        for error in errors:
-            if error is not None:
-                raise error
+        seqs = [worker.start(lambda w=worker: take_tasks(w)) for worker in workers]
+        run(0)
+        while todo:
+            try:
+                j = todo.popleft()
+            except IndexError:
+                break
+            run(j)
+        # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
+        for worker, seq in zip(workers, seqs):
+            if worker in joined:
+                worker.wait(seq)
+        if errors:
+            raise errors[min(errors)]
     finally:
         pool.busy.release()
 
