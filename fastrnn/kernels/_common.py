@@ -280,7 +280,9 @@ def run_chunks(kernel, B, n_threads, *args):
 
     Slice sizes are ``ceil(B / n)`` (the last one shorter), the same split as
     the Cython backend.  Slice 0 runs on the calling thread, the others on the
-    pool; every slice writes its own rows and its own ``[j]`` buffers.  Denormal
+    pool (or on the caller, when a pool thread is late; see
+    :func:`fastrnn.utils.threads.parallel_for`); every slice writes its own rows
+    and its own ``[j]`` buffers, so the thread does not change the result.  Denormal
     floats are flushed to zero while the kernels run (``FASTRNN_FLUSH_DENORMALS=0``
     turns this off).
     """

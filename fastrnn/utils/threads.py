@@ -9,6 +9,9 @@ microseconds (1000 by default; a backend registers the poll, see
 :func:`register_spin_wait`), like an OpenMP runtime, and sleep only after that.
 Callers still split only work that is larger than a hand-off: a batch's time
 loop, a whole batch of a prediction, a large matrix product or optimizer update.
+A pool thread that is late anyway (a virtual CPU back from idle, another
+runtime's threads spinning on the cores) does not hold the caller up: the
+caller takes the tasks no thread has started once its own is done.
 BLAS itself stays single-threaded inside the engine (see
 :func:`fastrnn.utils.validation.single_threaded_blas`): one pool, no
 oversubscription.
