@@ -172,8 +172,7 @@ def parallel_for(fn, n_tasks):
                 errors[j] = exc
                 todo.clear()
 
-        def take_tasks(worker):
-            joined.append(worker)
+        def drain():
             while True:
                 try:
                     j = todo.popleft()
@@ -181,15 +180,14 @@ def parallel_for(fn, n_tasks):
                     return
                 run(j)
 
+        def take_tasks(worker):
+            joined.append(worker)
+            drain()
+
         workers = pool.workers[:n_tasks - 1]
         seqs = [worker.start(lambda w=worker: take_tasks(w)) for worker in workers]
         run(0)
-        while todo:
-            try:
-                j = todo.popleft()
-            except IndexError:
-                break
-            run(j)
+        drain()
         # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
         for worker, seq in zip(workers, seqs):
             if worker in joined:
