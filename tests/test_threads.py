@@ -249,3 +249,17 @@ def test_spin_wait_sees_another_threads_write_and_gives_up_after_its_budget():
     assert kernels.spin_until(flag, 2, 1 << 40)  # returns as soon as the write lands
     writer.join()
     assert kernels.spin_until(flag, 1, 0)
+
+
+def test_spin_wait_yields_its_cpu_while_it_polls():
+    """A co-scheduled thread is not starved: the poll loop calls ``sched_yield`` (POSIX)."""
+    kernels = pytest.importorskip("fastrnn.kernels._common")
+    if not kernels._X86 or not kernels._HAS_SCHED_YIELD:
+        pytest.skip("the spin-wait yields on x86 POSIX systems only")
+    from numba import njit
+
+    fresh = njit(nogil=True)(kernels.spin_until.py_func)  # not from the cache: inspectable
+    flag = np.zeros(1, np.int64)
+    assert not fresh(flag, 1, 3 * kernels._YIELD_EVERY)
+    llvm_ir = "\n".join(fresh.inspect_llvm().values())
+    assert "call i32 @sched_yield()" in llvm_ir

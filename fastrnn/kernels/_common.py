@@ -10,6 +10,7 @@ fraction of the compile time of Numba's ``parallel=True`` pipeline.
 
 import math
 import platform
+import sys
 
 import numpy as np
 from llvmlite import ir
@@ -233,9 +234,33 @@ def _cpu_relax(typingctx):
     return types.void(), codegen
 
 
+# A spinning thread gives its CPU away now and then (``sched_yield``): the scheduler of a small
+# virtual machine was seen putting a just-woken pool thread on the caller's CPU, where its spin
+# held the caller up (or the caller's wait held the pool thread up) until the time slice ended.
+# Yielding every 256 polls (about 7 us here) took C2's 4-batch fit after a 50 ms pause from 21
+# to 17 ms and changed nothing back to back.  ``sched_yield`` returns at once when no other
+# thread is waiting for the CPU.  POSIX only; on Windows the spin only pauses.
+_YIELD_EVERY = 256
+_HAS_SCHED_YIELD = not sys.platform.startswith("win")
+
+
+@intrinsic
+def _sched_yield(typingctx):
+    """``sched_yield()``: let another thread that is ready to run on this CPU have it."""
+    def codegen(context, builder, signature, args):
+        if _HAS_SCHED_YIELD:
+            fnty = ir.FunctionType(ir.IntType(32), [])
+            builder.call(cgutils.get_or_insert_function(builder.module, fnty, "sched_yield"), [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
 @njit(cache=NUMBA_CACHE, nogil=True)
 def spin_until(flag, value, spins):
     """Spin, GIL-free, until ``flag[0] >= value``, at most ``spins`` times (x86 only).
+
+    Every 256 polls the thread yields its CPU to any other thread ready to run on it.
 
     Parameters
     ----------
@@ -250,10 +275,12 @@ def spin_until(flag, value, spins):
     bool
         Whether the flag reached ``value``.
     """
-    for _ in range(spins):
+    for i in range(spins):
         if _load_acquire(flag) >= value:
             return True
         _cpu_relax()
+        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+            _sched_yield()
     return _load_acquire(flag) >= value
 
 
