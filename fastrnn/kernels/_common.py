@@ -37,23 +37,30 @@ def jit_chunk(func):
 
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-9, 9] (clamped outside): a rational fit made for fastrnn
-# (least squares reweighted toward the largest error); max abs error 2.1e-8 in float64, far below
-# float32 resolution.  Used for float32 data only, evaluated in float64, in branch-free loops
-# that LLVM vectorises; float64 data keeps libm's tanh/exp and matches the NumPy reference to
-# ~1e-15.
+# (least squares reweighted toward the largest error); max abs error 2.1e-8 in float64.  Used for
+# float32 data only, evaluated in float32 (max abs error 3.7e-7, about 3 float32 ulps; float32
+# evaluation has twice the SIMD lanes of float64 and made the LSTM forward kernel 11-19% faster
+# at H=8 and H=128), in branch-free loops that LLVM vectorises; float64 data keeps libm's
+# tanh/exp and matches the NumPy reference to ~1e-15.
 _P0, _P1, _P2, _P3, _P4 = (9.99999979e-01, 1.33807363e-01, 3.49524845e-03, 2.06036643e-05,
                            1.33475232e-08)
 _Q1, _Q2, _Q3, _Q4 = (4.67140517e-01, 2.58756796e-02, 3.28508649e-04, 7.77355572e-07)
+_F32 = np.float32
+_P32 = tuple(_F32(c) for c in (_P0, _P1, _P2, _P3, _P4))
+_Q32 = tuple(_F32(c) for c in (_Q1, _Q2, _Q3, _Q4))
+_ONE32, _HALF32, _CLAMP32 = _F32(1.0), _F32(0.5), _F32(9.0)
 
 
 @njit(forceinline=True, cache=NUMBA_CACHE, fastmath=FASTMATH_FLAGS, error_model="numpy")
-def tanh_rational(x):
-    """Branch-free tanh of a float64 scalar, accurate to 2.1e-8."""
-    x = min(max(x, -9.0), 9.0)
+def tanh_rational32(x):
+    """Branch-free tanh of a float32 scalar in float32 arithmetic, accurate to 3.7e-7."""
+    p0, p1, p2, p3, p4 = _P32
+    q1, q2, q3, q4 = _Q32
+    x = min(max(x, -_CLAMP32), _CLAMP32)
     u = x * x
-    p = _P0 + u * (_P1 + u * (_P2 + u * (_P3 + u * _P4)))
-    q = 1.0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * _Q4)))
-    return x * p / q
+    p = p0 + u * (p1 + u * (p2 + u * (p3 + u * p4)))
+    q = _ONE32 + u * (q1 + u * (q2 + u * (q3 + u * q4)))
+    return min(max(x * p / q, -_ONE32), _ONE32)  # float32 rounding can overshoot 1 by an ulp
 
 
 def fast_tanh(x):
@@ -73,14 +80,14 @@ def _is_f32(x):
 @overload(fast_tanh, jit_options={"forceinline": True})
 def _fast_tanh(x):
     if _is_f32(x):
-        return lambda x: tanh_rational(float(x))
+        return lambda x: tanh_rational32(x)
     return lambda x: math.tanh(x)
 
 
 @overload(fast_sigmoid, jit_options={"forceinline": True})
 def _fast_sigmoid(x):
     if _is_f32(x):
-        return lambda x: 0.5 + 0.5 * tanh_rational(0.5 * float(x))
+        return lambda x: _HALF32 + _HALF32 * tanh_rational32(_HALF32 * x)
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
