@@ -9,108 +9,120 @@ from ._common import (
     activate_inplace,
     active_end,
     jit_chunk,
+    per_activation,
     recurrent_backward_step,
     run_chunks,
 )
 
 
-@jit_chunk
-def _forward_rows(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates, h_out, c_out,
-                  z, hm, j, lo, hi):
-    T = idx.shape[0]
-    H = h_out.shape[1]
-    store_h = H_seq.shape[0] > 0
-    store_c = C_seq.shape[0] > 0
-    store_g = gates.shape[0] > 0
-    use_mask = rec_mask.shape[0] > 0
-    for t in range(T):
-        end = active_end(start, lo, hi, t)
-        if end > lo:
-            if use_mask:
-                for b in range(lo, end):
-                    for k in range(H):
-                        hm[b, k] = h_out[b, k] * rec_mask[b, k]
-                gemm_into(hm[lo:end], U, z[lo:end])
-            else:
-                gemm_into(h_out[lo:end], U, z[lo:end])
-        for b in range(lo, hi):
-            if start[b] > t:
-                if store_g:
-                    for k in range(4 * H):
-                        gates[t, b, k] = 0.0
-                continue
-            zb = z[b]
-            xb = table[idx[t, b]]
-            for k in range(4 * H):
-                zb[k] += xb[k]
-            activate_inplace(zb[:2 * H], rec_act)  # i, f
-            activate_inplace(zb[2 * H:3 * H], act)  # c~
-            activate_inplace(zb[3 * H:], rec_act)  # o
-            cb = c_out[b]
-            tc = hm[b]  # scratch: act(c)
-            for k in range(H):
-                cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
-                tc[k] = cb[k]
-            activate_inplace(tc, act)
-            hb = h_out[b]
-            for k in range(H):
-                hb[k] = zb[3 * H + k] * tc[k]
-            if store_g:
-                gb = gates[t, b]
+@per_activation
+def _forward_kernel(act, rec_act):
+    """The forward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
+
+    @jit_chunk
+    def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, j, lo, hi):
+        T = idx.shape[0]
+        H = h_out.shape[1]
+        store_h = H_seq.shape[0] > 0
+        store_c = C_seq.shape[0] > 0
+        store_g = gates.shape[0] > 0
+        use_mask = rec_mask.shape[0] > 0
+        for t in range(T):
+            end = active_end(start, lo, hi, t)
+            if end > lo:
+                if use_mask:
+                    for b in range(lo, end):
+                        for k in range(H):
+                            hm[b, k] = h_out[b, k] * rec_mask[b, k]
+                    gemm_into(hm[lo:end], U, z[lo:end])
+                else:
+                    gemm_into(h_out[lo:end], U, z[lo:end])
+            for b in range(lo, hi):
+                if start[b] > t:
+                    if store_g:
+                        for k in range(4 * H):
+                            gates[t, b, k] = 0.0
+                    continue
+                zb = z[b]
+                xb = table[idx[t, b]]
                 for k in range(4 * H):
-                    gb[k] = zb[k]
-        for b in range(lo, hi):
-            for k in range(H):
-                if store_h:
-                    H_seq[t, b, k] = h_out[b, k]
-                if store_c:
-                    C_seq[t, b, k] = c_out[b, k]
-
-
-@jit_chunk
-def _backward_rows(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq, dA,
-                   dh, dc, dhm, deriv, j, lo, hi):
-    T = H_seq.shape[0]
-    H = h0.shape[1]
-    G = 4 * H
-    many = dH_seq.shape[0] > 0
-    for t in range(T - 1, -1, -1):
-        for b in range(lo, hi):
-            if many:
+                    zb[k] += xb[k]
+                activate_inplace(zb[:2 * H], rec_act)  # i, f
+                activate_inplace(zb[2 * H:3 * H], act)  # c~
+                activate_inplace(zb[3 * H:], rec_act)  # o
+                cb = c_out[b]
+                tc = hm[b]  # scratch: act(c)
                 for k in range(H):
-                    dh[b, k] += dH_seq[t, b, k]
-            if start[b] > t:
-                for k in range(G):
-                    dA[t, b, k] = 0.0
+                    cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
+                    tc[k] = cb[k]
+                activate_inplace(tc, act)
+                hb = h_out[b]
+                for k in range(H):
+                    hb[k] = zb[3 * H + k] * tc[k]
+                if store_g:
+                    gb = gates[t, b]
+                    for k in range(4 * H):
+                        gb[k] = zb[k]
+            for b in range(lo, hi):
+                for k in range(H):
+                    if store_h:
+                        H_seq[t, b, k] = h_out[b, k]
+                    if store_c:
+                        C_seq[t, b, k] = c_out[b, k]
+
+    return forward_rows
+
+
+@per_activation
+def _backward_kernel(act, rec_act):
+    """The backward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
+
+    @jit_chunk
+    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, j,
+                      lo, hi):
+        T = H_seq.shape[0]
+        H = h0.shape[1]
+        G = 4 * H
+        many = dH_seq.shape[0] > 0
+        for t in range(T - 1, -1, -1):
+            for b in range(lo, hi):
+                if many:
+                    for k in range(H):
+                        dh[b, k] += dH_seq[t, b, k]
+                if start[b] > t:
+                    for k in range(G):
+                        dA[t, b, k] = 0.0
+                    continue
+                # Activation derivatives first, in branch-free passes, so the loop below vectorises.
+                tc = dhm[b]  # scratch: act(c_t)
+                cs = C_seq[t, b]
+                for k in range(H):
+                    tc[k] = cs[k]
+                activate_inplace(tc, act)
+                gb = gates[t, b]
+                d = deriv[b]
+                activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
+                activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
+                activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
+                activate_grad_into(tc, d[G:], act)  # act(c_t)
+                c_prev = C_seq[t - 1, b] if t > 0 else c0[b]
+                da = dA[t, b]
+                dhb = dh[b]
+                dcb = dc[b]
+                for k in range(H):
+                    dhk = dhb[k]
+                    dct = dcb[k] + dhk * gb[3 * H + k] * d[G + k]
+                    da[k] = dct * gb[2 * H + k] * d[k]
+                    da[H + k] = dct * c_prev[k] * d[H + k]
+                    da[2 * H + k] = dct * gb[k] * d[2 * H + k]
+                    da[3 * H + k] = dhk * tc[k] * d[3 * H + k]
+                    dcb[k] = dct * gb[H + k]
+            end = active_end(start, lo, hi, t)
+            if end == lo:
                 continue
-            # Activation derivatives first, in branch-free passes, so the loop below vectorises.
-            tc = dhm[b]  # scratch: act(c_t)
-            cs = C_seq[t, b]
-            for k in range(H):
-                tc[k] = cs[k]
-            activate_inplace(tc, act)
-            gb = gates[t, b]
-            d = deriv[b]
-            activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
-            activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
-            activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
-            activate_grad_into(tc, d[G:], act)  # act(c_t)
-            c_prev = C_seq[t - 1, b] if t > 0 else c0[b]
-            da = dA[t, b]
-            dhb = dh[b]
-            dcb = dc[b]
-            for k in range(H):
-                dhk = dhb[k]
-                dct = dcb[k] + dhk * gb[3 * H + k] * d[G + k]
-                da[k] = dct * gb[2 * H + k] * d[k]
-                da[H + k] = dct * c_prev[k] * d[H + k]
-                da[2 * H + k] = dct * gb[k] * d[2 * H + k]
-                da[3 * H + k] = dhk * tc[k] * d[3 * H + k]
-                dcb[k] = dct * gb[H + k]
-        end = active_end(start, lo, hi, t)
-        if end == lo:
-            continue
-        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+            recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+
+    return backward_rows
 
 
 def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
@@ -139,9 +151,8 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
     h_out[...] = h0
     c_out[...] = c0
     B, H = h0.shape
-    run_chunks(_forward_rows, B, n_threads, table, idx, start, U, rec_mask, act, rec_act, H_seq,
-               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype),
-               np.empty_like(h0))
+    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, start, U, rec_mask, H_seq,
+               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0))
 
 
 def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
@@ -170,7 +181,7 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     B, H = h0.shape
     dh0[...] = dh_last
     dc0[...] = dc_last
-    run_chunks(_backward_rows, B, n_threads, start, h0, c0, np.ascontiguousarray(U.T), rec_mask,
-               act, rec_act, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
+    run_chunks(_backward_kernel(act, rec_act), B, n_threads, start, h0, c0, np.ascontiguousarray(U.T),
+               rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
                np.empty((B, 5 * H)))
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

@@ -9,66 +9,79 @@ from ._common import (
     activate_inplace,
     active_end,
     jit_chunk,
+    per_activation,
     recurrent_backward_step,
     run_chunks,
 )
 
 
-@jit_chunk
-def _forward_rows(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, j, lo, hi):
-    T = idx.shape[0]
-    H = h_out.shape[1]
-    store = H_seq.shape[0] > 0
-    use_mask = rec_mask.shape[0] > 0
-    for t in range(T):
-        end = active_end(start, lo, hi, t)
-        if end > lo:
-            if use_mask:
+@per_activation
+def _forward_kernel(act):
+    """The forward chunk kernel for the activation code ``act`` (:func:`per_activation`)."""
+
+    @jit_chunk
+    def forward_rows(table, idx, start, U, rec_mask, H_seq, h_out, z, hm, j, lo, hi):
+        T = idx.shape[0]
+        H = h_out.shape[1]
+        store = H_seq.shape[0] > 0
+        use_mask = rec_mask.shape[0] > 0
+        for t in range(T):
+            end = active_end(start, lo, hi, t)
+            if end > lo:
+                if use_mask:
+                    for b in range(lo, end):
+                        for k in range(H):
+                            hm[b, k] = h_out[b, k] * rec_mask[b, k]
+                    gemm_into(hm[lo:end], U, z[lo:end])
+                else:
+                    gemm_into(h_out[lo:end], U, z[lo:end])
                 for b in range(lo, end):
+                    if start[b] <= t:
+                        zb = z[b]
+                        xb = table[idx[t, b]]
+                        for k in range(H):
+                            zb[k] += xb[k]
+                        activate_inplace(zb, act)
+                        for k in range(H):
+                            h_out[b, k] = zb[k]
+            if store:
+                for b in range(lo, hi):
                     for k in range(H):
-                        hm[b, k] = h_out[b, k] * rec_mask[b, k]
-                gemm_into(hm[lo:end], U, z[lo:end])
-            else:
-                gemm_into(h_out[lo:end], U, z[lo:end])
-            for b in range(lo, end):
-                if start[b] <= t:
-                    zb = z[b]
-                    xb = table[idx[t, b]]
-                    for k in range(H):
-                        zb[k] += xb[k]
-                    activate_inplace(zb, act)
-                    for k in range(H):
-                        h_out[b, k] = zb[k]
-        if store:
+                        H_seq[t, b, k] = h_out[b, k]
+
+    return forward_rows
+
+
+@per_activation
+def _backward_kernel(act):
+    """The backward chunk kernel for the activation code ``act`` (:func:`per_activation`)."""
+
+    @jit_chunk
+    def backward_rows(start, UT, rec_mask, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi):
+        T = H_seq.shape[0]
+        H = dh.shape[1]
+        many = dH_seq.shape[0] > 0
+        for t in range(T - 1, -1, -1):
             for b in range(lo, hi):
+                dhb = dh[b]
+                if many:
+                    for k in range(H):
+                        dhb[k] += dH_seq[t, b, k]
+                da = dA[t, b]
+                if start[b] > t:
+                    for k in range(H):
+                        da[k] = 0.0
+                    continue
+                d = deriv[b]
+                activate_grad_into(H_seq[t, b], d, act)
                 for k in range(H):
-                    H_seq[t, b, k] = h_out[b, k]
-
-
-@jit_chunk
-def _backward_rows(start, UT, rec_mask, act, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi):
-    T = H_seq.shape[0]
-    H = dh.shape[1]
-    many = dH_seq.shape[0] > 0
-    for t in range(T - 1, -1, -1):
-        for b in range(lo, hi):
-            dhb = dh[b]
-            if many:
-                for k in range(H):
-                    dhb[k] += dH_seq[t, b, k]
-            da = dA[t, b]
-            if start[b] > t:
-                for k in range(H):
-                    da[k] = 0.0
+                    da[k] = dhb[k] * d[k]
+            end = active_end(start, lo, hi, t)
+            if end == lo:
                 continue
-            d = deriv[b]
-            activate_grad_into(H_seq[t, b], d, act)
-            for k in range(H):
-                da[k] = dhb[k] * d[k]
-        end = active_end(start, lo, hi, t)
-        if end == lo:
-            continue
-        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+            recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+
+    return backward_rows
 
 
 def simple_rnn_forward(table, idx, start, h0, U, rec_mask, act, n_threads, H_seq, h_out):
@@ -99,7 +112,7 @@ def simple_rnn_forward(table, idx, start, h0, U, rec_mask, act, n_threads, H_seq
         Out: the state after the last step.
     """
     h_out[...] = h0
-    run_chunks(_forward_rows, h0.shape[0], n_threads, table, idx, start, U, rec_mask, act, H_seq,
+    run_chunks(_forward_kernel(act), h0.shape[0], n_threads, table, idx, start, U, rec_mask, H_seq,
                h_out, np.empty_like(h0), np.empty_like(h0))
 
 
@@ -125,6 +138,6 @@ def simple_rnn_backward(start, h0, U, rec_mask, act, n_threads, H_seq, dH_seq, d
     """
     B, H = h0.shape
     dh0[...] = dh_last
-    run_chunks(_backward_rows, B, n_threads, start, np.ascontiguousarray(U.T), rec_mask, act, H_seq,
+    run_chunks(_backward_kernel(act), B, n_threads, start, np.ascontiguousarray(U.T), rec_mask, H_seq,
                dH_seq, dA, dh0, np.empty_like(h0), np.empty((B, H)))
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

@@ -49,3 +49,35 @@ def test_float64_keeps_libm(activations):
     tanh_ref, sigmoid_ref = _exact(x)
     np.testing.assert_allclose(tanh_out, tanh_ref, rtol=1e-15, atol=1e-15)
     np.testing.assert_allclose(sigmoid_out, sigmoid_ref, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("act, rec_act, expected", [
+    ("tanh", "sigmoid", {"tanh", "exp"}),
+    ("relu", "hard_sigmoid", set()),
+    ("linear", "sigmoid", {"exp"}),
+])
+def test_kernels_compile_only_the_activations_they_run(act, rec_act, expected):
+    # The activation codes are compile-time constants of a kernel: the branches of the others are
+    # pruned, so a float64 kernel calls libm's tanh/exp only if its activations need them.
+    import re
+
+    from numba import njit
+
+    from fastrnn._config import ACTIVATIONS
+    from fastrnn.kernels import lstm
+
+    B, T, H = 2, 3, 2
+    rng = np.random.default_rng(0)
+    h0, c0 = np.zeros((B, H)), np.zeros((B, H))
+    lstm.lstm_forward(rng.normal(size=(4, 4 * H)), np.ones((T, B), np.int32), np.zeros(B, np.int32),
+                      h0, c0, rng.normal(size=(H, 4 * H)), np.empty((0, H)), ACTIVATIONS[act],
+                      ACTIVATIONS[rec_act], 1, np.empty((0, B, H)), np.empty((0, B, H)),
+                      np.empty((0, B, 4 * H)), np.empty((B, H)), np.empty((B, H)))
+    kernel = lstm._forward_kernel(ACTIVATIONS[act], ACTIVATIONS[rec_act])
+    sig = kernel.signatures[0]
+    fresh = njit(kernel.py_func)  # not from the cache: inspectable
+    fresh.compile(sig)
+    called = set(re.findall(r"call [^@]*@([\w.]+)", fresh.inspect_llvm(sig)))
+    libm = {name for name in ("tanh", "exp") if any(re.fullmatch(rf"(llvm\.)?{name}(\..*)?", c)
+                                                    for c in called)}
+    assert libm == expected
