@@ -45,7 +45,7 @@ def per_activation(factory):
     them as literals and prunes the branches of :func:`activate_inplace` and
     :func:`activate_grad_into` that the model does not use; a kernel compiles
     only the activations it runs (the default tanh/sigmoid kernels of all
-    cells compiled in about 20% less time).  Each code tuple is compiled once
+    cells compiled in about 15% less time).  Each code tuple is compiled once
     per process and, with ``cache=True``, stored on disk under its own key
     (Numba keys a closure's cache entry on the values it closes over).
     """
