@@ -168,6 +168,18 @@ def active_end(start, lo, hi, t):
 
 
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def recurrent_forward_step(U, rec_mask, h, hm, z, lo, end):
+    """``z = (h * mask) @ U`` for rows ``[lo, end)`` (SimpleRNN, LSTM); ``hm`` holds ``h * mask``."""
+    if rec_mask.shape[0] > 0:
+        for b in range(lo, end):
+            for k in range(h.shape[1]):
+                hm[b, k] = h[b, k] * rec_mask[b, k]
+        gemm_into(hm[lo:end], U, z[lo:end])
+    else:
+        gemm_into(h[lo:end], U, z[lo:end])
+
+
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
 

@@ -3,7 +3,6 @@
 import numpy as np
 
 from ..utils.linalg import step_outer_sum
-from ._blas import gemm_into
 from ._common import (
     activate_grad_into,
     activate_inplace,
@@ -11,6 +10,7 @@ from ._common import (
     jit_chunk,
     per_activation,
     recurrent_backward_step,
+    recurrent_forward_step,
     run_chunks,
 )
 
@@ -26,17 +26,10 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
-        use_mask = rec_mask.shape[0] > 0
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
-                if use_mask:
-                    for b in range(lo, end):
-                        for k in range(H):
-                            hm[b, k] = h_out[b, k] * rec_mask[b, k]
-                    gemm_into(hm[lo:end], U, z[lo:end])
-                else:
-                    gemm_into(h_out[lo:end], U, z[lo:end])
+                recurrent_forward_step(U, rec_mask, h_out, hm, z, lo, end)
             for b in range(lo, hi):
                 if start[b] > t:
                     if store_g:
