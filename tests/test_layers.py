@@ -98,6 +98,42 @@ def test_token_projection_table_has_one_row_per_distinct_token(rng):
         np.testing.assert_allclose(table[idx[t, b]], want[packed.data[t, b]], rtol=1e-6)
 
 
+@pytest.mark.parametrize("embedded", [True, False], ids=["embeddings", "onehot"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["", "dropout"])
+def test_truncated_projection_gradient_uses_only_the_window_rows(embedded, dropout, rng):
+    # A truncated window differentiates only the table rows it reads; the gradients must
+    # be those of the whole table, whose other rows get zero.
+    from fastrnn.layers.projection import project, project_backward
+
+    V, D, B, T, G = 30, 3, 4, 12, 8
+    ids = rng.integers(1, V, size=(B, T))
+    ids[1, :5] = 0
+    ids[2, :10] = 0  # starts inside the window
+    ids[3, :] = 0
+    ids[3, 2] = 5  # one token, before the window only
+    packed = pack_tokens(ids)
+    E = rng.normal(size=(V, D)) if embedded else None
+    mask = (rng.random((B, D if embedded else V)) > 0.3) / 0.7 if dropout else None
+    inp = TokenInput(packed.data, packed.start, E, mask)
+    W = rng.normal(size=(D if embedded else V, G))
+    _, idx, ctx = project(inp, W, np.zeros(G))
+    T_packed = packed.data.shape[0]
+    t0 = T_packed - 3
+    start = np.clip(packed.start - t0, 0, None).astype(np.int32)
+    real = np.arange(T_packed - t0)[:, None] >= start[None, :]  # the kernels' dA is 0 elsewhere
+    dA = rng.normal(size=(T_packed - t0, B, G)) * real[:, :, None]
+    idx_w = np.ascontiguousarray(idx[t0:])
+    window = project_backward(inp, ctx, dA, idx_w, start, W, t0=t0)
+    whole = project_backward(inp, ctx, dA, idx_w, start, W, t0=0)  # every row of the table
+    assert len(np.unique(idx_w)) < len(ctx[1])  # the window reads fewer rows than the table has
+    for got, want in zip(window, whole):
+        if want is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.any(window[0] != 0)
+
+
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 def test_dropout_masks_of_ones_change_nothing(cell):
     case = Case(dropout=False, return_sequences=True, **cell)

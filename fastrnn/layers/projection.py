@@ -164,9 +164,17 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
             dX *= inp.dropout_mask[None]
         return dW, dA2.sum(axis=0), dX
     n_rows = len(ctx[1])
-    d_table = np.empty((n_rows, G), dtype=dA.dtype)
+    used = None
+    if t0 > 0:
+        # Truncated: only the table rows read in the window get a gradient.  Without this, a
+        # large vocabulary's rows from the untrained steps would cost two full matrix products.
+        used, idx = unique_inverse(idx.ravel(), n_rows)
+        idx = idx.reshape(dA.shape[:2]).astype(np.int32, copy=False)
+    d_table = np.empty((n_rows if used is None else len(used), G), dtype=dA.dtype)
     get_kernels().scatter_rows(dA, idx, start, d_table, n_threads)
     db = d_table.sum(axis=0)
+    if used is not None:
+        ctx = _rows_of(ctx, used)
     if kind == "tokens":
         _, tokens, rows_b, X_rows = ctx
         dW = matmul(X_rows.T, d_table, n_threads)
@@ -186,3 +194,13 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
     else:
         np.add.at(dW, tokens, d_table * scale)
     return dW, db, None
+
+
+def _rows_of(ctx, used):
+    """The projection context restricted to the table rows ``used``."""
+    kind, tokens, *rest = ctx
+    if kind == "tokens":
+        rows_b, X_rows = rest
+        return kind, tokens[used], None if rows_b is None else rows_b[used], X_rows[used]
+    (scale,) = rest
+    return kind, tokens[used], None if scale is None else scale[used]
