@@ -140,7 +140,9 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         First real step of each row, counted from ``t0``.
     W : ndarray of shape (n_in, G)
     t0 : int
-        First backpropagated step (earlier ones are truncated).
+        First backpropagated step (earlier ones are truncated).  When it is
+        positive, the gradient's products run over the table rows that ``idx``
+        reads only (the others' gradient is zero).
     n_threads : int, default 1
         Threads for the matrix products.
 
