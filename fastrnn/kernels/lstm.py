@@ -2,22 +2,28 @@
 
 import numpy as np
 
+from .._config import ACT_SIGMOID, ACT_TANH
 from ..utils.linalg import step_outer_sum
 from ._common import (
     activate_grad_into,
     activate_inplace,
     active_end,
+    fast_tanh,
+    is_float32,
     jit_chunk,
     per_activation,
     recurrent_backward_step,
     recurrent_forward_step,
     run_chunks,
+    tanh_form_scale,
 )
 
 
 @per_activation
 def _forward_kernel(act, rec_act):
     """The forward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
+    # The default activations on float32 data: all four gates in one loop (see tanh_form_scale)
+    tanh_form = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
     def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, j, lo, hi):
@@ -26,6 +32,8 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
+        one_loop = tanh_form and is_float32(z)
+        scale, offset = tanh_form_scale(4 * H, 2 * H, 3 * H, z)
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
@@ -38,11 +46,15 @@ def _forward_kernel(act, rec_act):
                     continue
                 zb = z[b]
                 xb = table[idx[t, b]]
-                for k in range(4 * H):
-                    zb[k] += xb[k]
-                activate_inplace(zb[:2 * H], rec_act)  # i, f
-                activate_inplace(zb[2 * H:3 * H], act)  # c~
-                activate_inplace(zb[3 * H:], rec_act)  # o
+                if one_loop:
+                    for k in range(4 * H):
+                        zb[k] = offset[k] + scale[k] * fast_tanh(scale[k] * (zb[k] + xb[k]))
+                else:
+                    for k in range(4 * H):
+                        zb[k] += xb[k]
+                    activate_inplace(zb[:2 * H], rec_act)  # i, f
+                    activate_inplace(zb[2 * H:3 * H], act)  # c~
+                    activate_inplace(zb[3 * H:], rec_act)  # o
                 cb = c_out[b]
                 tc = hm[b]  # scratch: act(c)
                 for k in range(H):
@@ -69,6 +81,7 @@ def _forward_kernel(act, rec_act):
 @per_activation
 def _backward_kernel(act, rec_act):
     """The backward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
+    tanh_form = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
     def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, j,
@@ -77,6 +90,8 @@ def _backward_kernel(act, rec_act):
         H = h0.shape[1]
         G = 4 * H
         many = dH_seq.shape[0] > 0
+        one_loop = tanh_form and is_float32(gates)
+        scale, _ = tanh_form_scale(G, 2 * H, 3 * H, gates)
         for t in range(T - 1, -1, -1):
             for b in range(lo, hi):
                 if many:
@@ -94,9 +109,14 @@ def _backward_kernel(act, rec_act):
                 activate_inplace(tc, act)
                 gb = gates[t, b]
                 d = deriv[b]
-                activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
-                activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
-                activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
+                if one_loop:  # the same values as activate_grad_into's, in one loop over the gates
+                    for k in range(G):
+                        y = gb[k]
+                        d[k] = 1.0 - y * y if scale[k] == 1.0 else y * (1.0 - y)
+                else:
+                    activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
+                    activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
+                    activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
                 activate_grad_into(tc, d[G:], act)  # act(c_t)
                 c_prev = C_seq[t - 1, b] if t > 0 else c0[b]
                 da = dA[t, b]

@@ -81,3 +81,25 @@ def test_kernels_compile_only_the_activations_they_run(act, rec_act, expected):
     libm = {name for name in ("tanh", "exp") if any(re.fullmatch(rf"(llvm\.)?{name}(\..*)?", c)
                                                     for c in called)}
     assert libm == expected
+
+
+@pytest.mark.parametrize("H", [1, 3, 8])
+def test_one_tanh_form_of_the_lstm_gates_equals_the_per_gate_activations(H):
+    # tanh_form_scale lets the float32 LSTM kernels activate all four gates in one loop; the values
+    # must be the very bits of fast_sigmoid (i, f, o) and fast_tanh (c~).
+    from numba import njit
+
+    @njit
+    def both(x):
+        scale, offset = common.tanh_form_scale(4 * H, 2 * H, 3 * H, x)
+        one, per_gate = np.empty_like(x), np.empty_like(x)
+        for k in range(x.shape[0]):
+            one[k] = offset[k] + scale[k] * common.fast_tanh(scale[k] * x[k])
+            tanh_gate = 2 * H <= k < 3 * H
+            per_gate[k] = common.fast_tanh(x[k]) if tanh_gate else common.fast_sigmoid(x[k])
+        return one, per_gate
+
+    x = np.random.default_rng(H).normal(scale=4.0, size=(5000, 4 * H)).astype(np.float32)
+    for row in x:
+        one, per_gate = both(row)
+        np.testing.assert_array_equal(one, per_gate)
