@@ -8,9 +8,8 @@ from ._common import (
     activate_grad_into,
     activate_inplace,
     active_end,
-    fast_tanh,
-    is_float32,
     jit_chunk,
+    lstm_gates_tanh_sigmoid,
     per_activation,
     recurrent_backward_step,
     recurrent_forward_step,
@@ -22,8 +21,9 @@ from ._common import (
 @per_activation
 def _forward_kernel(act, rec_act):
     """The forward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
-    # The default activations on float32 data: all four gates in one loop (see tanh_form_scale)
-    tanh_form = act == ACT_TANH and rec_act == ACT_SIGMOID
+    # The default activations: all four float32 gates in one loop (see tanh_form_scale).  A
+    # closure constant, so Numba compiles only the branch that the kernel runs.
+    tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
     def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, j, lo, hi):
@@ -32,7 +32,6 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
-        one_loop = tanh_form and is_float32(z)
         scale, offset = tanh_form_scale(4 * H, 2 * H, 3 * H, z)
         for t in range(T):
             end = active_end(start, lo, hi, t)
@@ -46,9 +45,8 @@ def _forward_kernel(act, rec_act):
                     continue
                 zb = z[b]
                 xb = table[idx[t, b]]
-                if one_loop:
-                    for k in range(4 * H):
-                        zb[k] = offset[k] + scale[k] * fast_tanh(scale[k] * (zb[k] + xb[k]))
+                if tanh_sigmoid:
+                    lstm_gates_tanh_sigmoid(zb, xb, scale, offset)
                 else:
                     for k in range(4 * H):
                         zb[k] += xb[k]
@@ -81,7 +79,7 @@ def _forward_kernel(act, rec_act):
 @per_activation
 def _backward_kernel(act, rec_act):
     """The backward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
-    tanh_form = act == ACT_TANH and rec_act == ACT_SIGMOID
+    tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
     def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, j,
@@ -90,7 +88,6 @@ def _backward_kernel(act, rec_act):
         H = h0.shape[1]
         G = 4 * H
         many = dH_seq.shape[0] > 0
-        one_loop = tanh_form and is_float32(gates)
         scale, _ = tanh_form_scale(G, 2 * H, 3 * H, gates)
         for t in range(T - 1, -1, -1):
             for b in range(lo, hi):
@@ -109,7 +106,7 @@ def _backward_kernel(act, rec_act):
                 activate_inplace(tc, act)
                 gb = gates[t, b]
                 d = deriv[b]
-                if one_loop:  # the same values as activate_grad_into's, in one loop over the gates
+                if tanh_sigmoid:  # activate_grad_into's values, in one loop over the gates
                     for k in range(G):
                         y = gb[k]
                         d[k] = 1.0 - y * y if scale[k] == 1.0 else y * (1.0 - y)
