@@ -125,3 +125,25 @@ cdef inline void recurrent_backward_step(const int[::1] start, const floating[:,
         if start[b] <= t:
             for k in range(H):
                 dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
+
+
+# Denormal floats are flushed to zero while a chunk runs, as the Numba backend does (see
+# fastrnn/kernels/_common.py): the SSE control register's FTZ and DAZ bits are set on the
+# thread that runs the chunk and its old value restored afterwards.  x86 only.
+cdef extern from *:
+    """
+    #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+    #include <xmmintrin.h>
+    static inline unsigned int fastrnn_flush_denormals(int on) {
+        unsigned int old = _mm_getcsr();
+        if (on) _mm_setcsr(old | 0x8040u);
+        return old;
+    }
+    static inline void fastrnn_restore_csr(unsigned int old) { _mm_setcsr(old); }
+    #else
+    static inline unsigned int fastrnn_flush_denormals(int on) { (void)on; return 0; }
+    static inline void fastrnn_restore_csr(unsigned int old) { (void)old; }
+    #endif
+    """
+    unsigned int flush_denormals "fastrnn_flush_denormals" (int on) noexcept nogil
+    void restore_csr "fastrnn_restore_csr" (unsigned int old) noexcept nogil

@@ -2,12 +2,17 @@
 
 import numpy as np
 
+from fastrnn._config import FLUSH_DENORMALS
 from fastrnn.utils.linalg import gru_recurrent_grads
 from cython cimport floating
 from cython.parallel cimport prange
 
-from fastrnn._cython._common cimport activate_grad, activate_inplace, active_end, chunk_lo, gemm
+from fastrnn._cython._common cimport (
+    activate_grad, activate_inplace, active_end, chunk_lo, flush_denormals, gemm, restore_csr)
 
+
+# FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
+cdef bint _FLUSH = FLUSH_DENORMALS
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
                          const floating[:, ::1] U, const floating[::1] rb,
@@ -127,6 +132,7 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
     cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    cdef unsigned int csr
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     cdef floating[:, ::1] rec = np.empty((B, 3 * H), dtype=dtype)
@@ -136,8 +142,10 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
+        csr = flush_denormals(_FLUSH)
         _forward_chunk(table, idx, start, U, rb, rec_mask, act, rec_act, reset_after != 0,
                        H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi)
+        restore_csr(csr)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
@@ -252,6 +260,7 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
     cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    cdef unsigned int csr
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
@@ -263,8 +272,10 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
+        csr = flush_denormals(_FLUSH)
         _backward_chunk(start, h0, U, rec_mask, act, rec_act, reset_after != 0, H_seq, gates,
                         aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
+        restore_csr(csr)
     # The recurrent kernel's and bias's gradients: products over all steps after the loop.
     gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),
                         np.asarray(aux), np.asarray(dA), reset_after, n_threads, np.asarray(dU),

@@ -2,13 +2,18 @@
 
 import numpy as np
 
+from fastrnn._config import FLUSH_DENORMALS
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
 from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, gemm, recurrent_backward_step)
+    activate_grad, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
+    recurrent_backward_step, restore_csr)
 
+
+# FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
+cdef bint _FLUSH = FLUSH_DENORMALS
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
                          const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
@@ -84,6 +89,7 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
     cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    cdef unsigned int csr
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     c_out[:, :] = c0
@@ -92,8 +98,10 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
+        csr = flush_denormals(_FLUSH)
         _forward_chunk(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
                        h_out, c_out, z, hm, lo, hi)
+        restore_csr(csr)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
@@ -169,6 +177,7 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
     cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
+    cdef unsigned int csr
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
@@ -176,7 +185,9 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
+        csr = flush_denormals(_FLUSH)
         _backward_chunk(start, h0, c0, U, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
                         dA, dh0, dc0, dhm, lo, hi)
+        restore_csr(csr)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

@@ -1,4 +1,4 @@
-"""Denormal floats are flushed to zero inside the Numba kernels, and only there."""
+"""Denormal floats are flushed to zero inside the compiled kernels, and only there."""
 
 import numpy as np
 import pytest
@@ -39,11 +39,16 @@ def test_chunk_kernels_flush_denormals_and_restore_the_thread_state(n_threads):
     assert 0 < out[0] < np.finfo(np.float32).tiny
 
 
-def test_engine_kernel_treats_denormal_inputs_as_zero():
-    common = _common()
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_engine_kernel_treats_denormal_inputs_as_zero(backend, n_threads):
+    common = _common()  # the Numba helpers read the thread's MXCSR for both backends
     if not common.FLUSH_DENORMALS:
         pytest.skip("FASTRNN_FLUSH_DENORMALS=0")
-    from fastrnn.kernels import simple_rnn_forward
+    if backend not in fastrnn.AVAILABLE_BACKENDS:
+        pytest.skip(f"{backend} backend not built")
+    module = "fastrnn.kernels" if backend == "numba" else "fastrnn._cython.simple_rnn"
+    simple_rnn_forward = pytest.importorskip(module).simple_rnn_forward
 
     B, T, H = 3, 4, 2
     table = np.full((1, H), 1e-39, np.float32)  # a denormal input projection
@@ -53,5 +58,8 @@ def test_engine_kernel_treats_denormal_inputs_as_zero():
     U = np.zeros((H, H), np.float32)
     H_seq = np.empty((T, B, H), np.float32)
     h_out = np.empty((B, H), np.float32)
-    simple_rnn_forward(table, idx, start, h0, U, np.empty((0, H), np.float32), 0, 2, H_seq, h_out)
+    before = common.get_mxcsr()
+    simple_rnn_forward(table, idx, start, h0, U, np.empty((0, H), np.float32), 0, n_threads, H_seq,
+                       h_out)
+    assert common.get_mxcsr() == before  # the caller's thread state is restored
     np.testing.assert_array_equal(H_seq, 0.0)
