@@ -9,7 +9,7 @@
     ``0`` turns off Numba's on-disk cache (useful when several processes share
     a read-only install).
 ``FASTRNN_FLUSH_DENORMALS``
-    ``0`` keeps denormal floats in the Numba kernels (by default they are
+    ``0`` keeps denormal floats in the compiled kernels (by default they are
     flushed to zero on x86, which avoids 10-100x slow-downs on long sequences).
 ``FASTRNN_SPIN_US``
     How long, in microseconds, an idle thread of the engine's pool polls for
