@@ -162,6 +162,17 @@ def activate_inplace(v, code):
             v[i] = max(v[i], 0.0)
 
 
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def lstm_gates(zb, xb, act, rec_act):
+    """``zb = activated gates of zb + xb`` for an LSTM row (``i, f, c~, o``), one loop per gate."""
+    H = zb.shape[0] // 4
+    for k in range(4 * H):
+        zb[k] += xb[k]
+    activate_inplace(zb[:2 * H], rec_act)  # i, f
+    activate_inplace(zb[2 * H:3 * H], act)  # c~
+    activate_inplace(zb[3 * H:], rec_act)  # o
+
+
 def lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
     """``zb = activated gates of zb + xb`` for an LSTM row with tanh/sigmoid (jitted code only).
 
@@ -181,12 +192,7 @@ def _lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
         return one_loop
 
     def per_gate(zb, xb, scale, offset):
-        H = zb.shape[0] // 4
-        for k in range(4 * H):
-            zb[k] += xb[k]
-        activate_inplace(zb[:2 * H], ACT_SIGMOID)  # i, f
-        activate_inplace(zb[2 * H:3 * H], ACT_TANH)  # c~
-        activate_inplace(zb[3 * H:], ACT_SIGMOID)  # o
+        lstm_gates(zb, xb, ACT_TANH, ACT_SIGMOID)
     return per_gate
 
 

@@ -9,6 +9,7 @@ from ._common import (
     activate_inplace,
     active_end,
     jit_chunk,
+    lstm_gates,
     lstm_gates_tanh_sigmoid,
     per_activation,
     recurrent_backward_step,
@@ -32,7 +33,8 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
-        scale, offset = tanh_form_scale(4 * H, 2 * H, 3 * H, z)
+        if tanh_sigmoid:
+            scale, offset = tanh_form_scale(4 * H, 2 * H, 3 * H, z)
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
@@ -48,11 +50,7 @@ def _forward_kernel(act, rec_act):
                 if tanh_sigmoid:
                     lstm_gates_tanh_sigmoid(zb, xb, scale, offset)
                 else:
-                    for k in range(4 * H):
-                        zb[k] += xb[k]
-                    activate_inplace(zb[:2 * H], rec_act)  # i, f
-                    activate_inplace(zb[2 * H:3 * H], act)  # c~
-                    activate_inplace(zb[3 * H:], rec_act)  # o
+                    lstm_gates(zb, xb, act, rec_act)
                 cb = c_out[b]
                 tc = hm[b]  # scratch: act(c)
                 for k in range(H):
@@ -88,7 +86,8 @@ def _backward_kernel(act, rec_act):
         H = h0.shape[1]
         G = 4 * H
         many = dH_seq.shape[0] > 0
-        scale, _ = tanh_form_scale(G, 2 * H, 3 * H, gates)
+        if tanh_sigmoid:
+            scale, _ = tanh_form_scale(G, 2 * H, 3 * H, gates)
         for t in range(T - 1, -1, -1):
             for b in range(lo, hi):
                 if many:
