@@ -112,8 +112,7 @@ def _fast_sigmoid(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(**_INNER)
-def tanh_form_scale(G, lo, hi, like):
+def tanh_form_scale(G, lo, hi, dtype):
     """Per-gate scale ``s`` of the one-tanh form ``gate = (1 - s) + s * tanh(s * x)``.
 
     ``s`` is 1 on the tanh gates ``[lo, hi)`` (``gate = tanh(x)``) and 0.5
@@ -121,7 +120,9 @@ def tanh_form_scale(G, lo, hi, like):
     :func:`fast_sigmoid` computes a float32 sigmoid, to the bit).  One loop over
     all of a row's gates then replaces one short loop per gate; LLVM's vector
     loop takes 32 floats per pass and shorter loops run scalar, so at H=8 this
-    made the LSTM forward kernel 10-35% faster (5-30% at H=32).
+    made the LSTM forward kernel 10-35% faster (5-30% at H=32).  Built in
+    NumPy by the caller and passed in: allocating it inside a kernel compiled
+    NumPy's ``full`` into every kernel that did (about 0.7 s of a cold compile).
 
     Parameters
     ----------
@@ -129,16 +130,15 @@ def tanh_form_scale(G, lo, hi, like):
         Number of gate columns.
     lo, hi : int
         The tanh gates' columns.
-    like : ndarray
-        Gives the dtype.
+    dtype : numpy dtype
 
     Returns
     -------
     scale, offset : ndarray of shape (G,)
         ``s`` and ``1 - s``.
     """
-    scale = np.full(G, 0.5, like.dtype)
-    offset = np.full(G, 0.5, like.dtype)
+    scale = np.full(G, 0.5, dtype)
+    offset = np.full(G, 0.5, dtype)
     scale[lo:hi] = 1.0
     offset[lo:hi] = 0.0
     return scale, offset

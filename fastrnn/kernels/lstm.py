@@ -8,6 +8,7 @@ from ._common import (
     activate_grad_into,
     activate_inplace,
     active_end,
+    fast_tanh,
     jit_chunk,
     lstm_gates,
     lstm_gates_tanh_sigmoid,
@@ -27,14 +28,13 @@ def _forward_kernel(act, rec_act):
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
-    def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, j, lo, hi):
+    def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, scale, offset,
+                     j, lo, hi):
         T = idx.shape[0]
         H = h_out.shape[1]
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
-        if tanh_sigmoid:
-            scale, offset = tanh_form_scale(4 * H, 2 * H, 3 * H, z)
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
@@ -52,14 +52,22 @@ def _forward_kernel(act, rec_act):
                 else:
                     lstm_gates(zb, xb, act, rec_act)
                 cb = c_out[b]
-                tc = hm[b]  # scratch: act(c)
-                for k in range(H):
-                    cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
-                    tc[k] = cb[k]
-                activate_inplace(tc, act)
                 hb = h_out[b]
-                for k in range(H):
-                    hb[k] = zb[3 * H + k] * tc[k]
+                if tanh_sigmoid:
+                    # One loop: act(c) stays in a register instead of a scratch row that the next
+                    # loop reloads (at another vector width: a stalled store forward on AVX-512).
+                    for k in range(H):
+                        ck = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
+                        cb[k] = ck
+                        hb[k] = zb[3 * H + k] * fast_tanh(ck)
+                else:
+                    tc = hm[b]  # scratch: act(c)
+                    for k in range(H):
+                        cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
+                        tc[k] = cb[k]
+                    activate_inplace(tc, act)
+                    for k in range(H):
+                        hb[k] = zb[3 * H + k] * tc[k]
                 if store_g:
                     gb = gates[t, b]
                     for k in range(4 * H):
@@ -80,14 +88,12 @@ def _backward_kernel(act, rec_act):
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
-    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, j,
-                      lo, hi):
+    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, scale,
+                      j, lo, hi):
         T = H_seq.shape[0]
         H = h0.shape[1]
         G = 4 * H
         many = dH_seq.shape[0] > 0
-        if tanh_sigmoid:
-            scale, _ = tanh_form_scale(G, 2 * H, 3 * H, gates)
         for t in range(T - 1, -1, -1):
             for b in range(lo, hi):
                 if many:
@@ -161,7 +167,8 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
     c_out[...] = c0
     B, H = h0.shape
     run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, start, U, rec_mask, H_seq,
-               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0))
+               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0),
+               *tanh_form_scale(4 * H, 2 * H, 3 * H, h0.dtype))
 
 
 def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
@@ -192,5 +199,5 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     dc0[...] = dc_last
     run_chunks(_backward_kernel(act, rec_act), B, n_threads, start, h0, c0, np.ascontiguousarray(U.T),
                rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
-               np.empty((B, 5 * H)))
+               np.empty((B, 5 * H)), tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

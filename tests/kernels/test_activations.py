@@ -89,9 +89,10 @@ def test_one_tanh_form_of_the_lstm_gates_equals_the_per_gate_activations(H):
     # must be the very bits of fast_sigmoid (i, f, o) and fast_tanh (c~).
     from numba import njit
 
+    scale, offset = common.tanh_form_scale(4 * H, 2 * H, 3 * H, np.float32)
+
     @njit
     def both(x):
-        scale, offset = common.tanh_form_scale(4 * H, 2 * H, 3 * H, x)
         one, per_gate = np.empty_like(x), np.empty_like(x)
         for k in range(x.shape[0]):
             one[k] = offset[k] + scale[k] * common.fast_tanh(scale[k] * x[k])
