@@ -119,8 +119,9 @@ def tanh_form_scale(G, lo, hi, dtype):
     elsewhere (``gate = 0.5 + 0.5 tanh(0.5 x)``, which is how
     :func:`fast_sigmoid` computes a float32 sigmoid, to the bit).  One loop over
     all of a row's gates then replaces one short loop per gate; LLVM's vector
-    loop takes 32 floats per pass and shorter loops run scalar, so at H=8 this
-    made the LSTM forward kernel 10-35% faster (5-30% at H=32).  Built in
+    loop takes 32 floats per pass on an AVX2 CPU (64 with AVX-512) and shorter
+    loops run in its epilogue or scalar, so at H=8 this made the LSTM forward
+    kernel 10-35% faster (5-30% at H=32).  Built in
     NumPy by the caller and passed in: allocating it inside a kernel compiled
     NumPy's ``full`` into every kernel that did (about 0.7 s of a cold compile).
 
