@@ -33,9 +33,17 @@ from ._blas import gemm_into
 
 
 def jit_chunk(func):
-    """Compile ``func`` as a cached, GIL-free, single-threaded chunk kernel."""
+    """Compile ``func`` as a cached, GIL-free, single-threaded chunk kernel.
+
+    The kernels allocate nothing, so they are compiled without Numba's
+    reference-counted memory manager (``_nrt=False``): each row view such as
+    ``z[b]`` otherwise costs an atomic increment and decrement.  This made the
+    SimpleRNN kernels 25-30% faster at 8 units (GRU 8-15% at 8 and 32 units,
+    LSTM 3-6% at 8) and trims the generated code.  Numba refuses to compile an
+    allocation without it, so a kernel that needs one fails loudly.
+    """
     return njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy",
-                no_cfunc_wrapper=True)(func)
+                no_cfunc_wrapper=True, _nrt=False)(func)
 
 
 def per_activation(factory):
@@ -52,8 +60,8 @@ def per_activation(factory):
     return functools.cache(factory)
 
 
-# Helpers called only from jitted code: inlined, and no Python or C wrapper is generated for them.
-_INLINE = dict(forceinline=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+# Helpers called only from jitted code: inlined, no Python or C wrapper, no reference counting.
+_INLINE = dict(forceinline=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, _nrt=False)
 _INNER = dict(_INLINE, cache=NUMBA_CACHE)
 
 
@@ -203,8 +211,11 @@ def activate_grad_into(y, out, code):
 
     One branch-free loop per code, so it vectorises.
 
-    ``out`` is float64 whatever the data type, so that the products the
-    backward kernels form from it round exactly as the scalar formula's would.
+    The SimpleRNN and LSTM kernels pass a float64 ``out`` whatever the data
+    type, so that the products they form from it round exactly as the scalar
+    formula's would (a float32 ``out`` made the LSTM backward 20% slower at 8
+    units); the GRU kernel passes one of the data type, which made its float32
+    backward 5-15% faster at 32 and 128 units.
     """
     n = y.shape[0]
     if code == ACT_TANH:

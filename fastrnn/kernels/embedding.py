@@ -1,12 +1,10 @@
 """Scatter-add of per-step input gradients into table rows (Numba)."""
 
-from numba import njit
-
-from .._config import FASTMATH_FLAGS, NUMBA_CACHE
 from ..utils.threads import parallel_for, scatter_parts, split_bounds
+from ._common import jit_chunk
 
 
-@njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy")
+@jit_chunk
 def _scatter_columns(dA, idx, start, d_table, lo, hi):
     # Column indices written as ``lo + k`` with ``lo >= 0`` checked: LLVM then drops Numba's
     # negative-index wraparound and vectorises the loop (``range(lo, hi)`` was 4x slower).

@@ -277,5 +277,5 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
                reset_after, H_seq, gates, aux, dH_seq, dA, dh0, np.empty_like(h0),
                np.empty_like(h0), np.empty_like(h0), np.empty_like(h0), np.empty_like(h0),
                np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
-               np.empty((B, 3 * H)))
+               np.empty((B, 3 * H), dtype=h0.dtype))
     gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb)

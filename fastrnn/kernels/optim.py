@@ -6,8 +6,9 @@ from numba import njit
 from .._config import NUMBA_CACHE
 
 
-# No fastmath: a contracted multiply-add would round differently from the reference.
-@njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+# No fastmath: a contracted multiply-add would round differently from the reference.  No
+# reference counting: the steps allocate nothing (see ``_common.jit_chunk``).
+@njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy", _nrt=False)
 def _adam(p, g, m, v, lr, c1, c2, eps):
     for i in range(p.shape[0]):
         gi = g[i]
@@ -18,7 +19,7 @@ def _adam(p, g, m, v, lr, c1, c2, eps):
         p[i] -= mi / (np.sqrt(vi) + eps) * lr
 
 
-@njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy")
+@njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy", _nrt=False)
 def _rmsprop(p, g, a, lr, rho, c, eps):
     for i in range(p.shape[0]):
         gi = g[i]
