@@ -39,8 +39,9 @@ def jit_chunk(func):
     reference-counted memory manager (``_nrt=False``): each row view such as
     ``z[b]`` otherwise costs an atomic increment and decrement.  This made
     SimpleRNN training 27-29% faster at 8 units and 10-13% at 32, LSTM training
-    3-6% at 8 (one thread, 64 rows x 100 steps), and trims the generated code.  Numba refuses to compile an
-    allocation without it, so a kernel that needs one fails loudly.
+    3-6% at 8 (one thread, 64 rows x 100 steps), and trims the generated code.
+    Numba refuses to compile an allocation without it, so a kernel that needs
+    one fails loudly.
     """
     return njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy",
                 no_cfunc_wrapper=True, _nrt=False)(func)
@@ -129,9 +130,9 @@ def tanh_form_scale(G, lo, hi, dtype):
     all of a row's gates then replaces one short loop per gate; LLVM's vector
     loop takes 32 floats per pass on an AVX2 CPU (64 with AVX-512) and shorter
     loops run in its epilogue or scalar, so at H=8 this made the LSTM forward
-    kernel 10-35% faster (5-30% at H=32).  Built in
-    NumPy by the caller and passed in: allocating it inside a kernel compiled
-    NumPy's ``full`` into every kernel that did (about 0.7 s of a cold compile).
+    kernel 10-35% faster (5-30% at H=32).  Built in NumPy by the caller and
+    passed in: allocating it inside a kernel compiled NumPy's ``full`` into
+    every kernel that did (about 0.7 s of a cold compile).
 
     Parameters
     ----------
