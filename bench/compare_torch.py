@@ -5,6 +5,7 @@ Usage::
     pip install torch==2.13.0        # bench-only; never a fastrnn dependency
     python bench/compare_torch.py [--configs C1 C2 ...] [--rounds 5] [--threads 2]
                                   [--backends numba cython] [--bptt 10] [--denormal]
+                                  [--data imdb]
 
 For every configuration, each round times one training epoch slice (forward,
 loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
@@ -20,9 +21,22 @@ the second backend's training and inference time over the first's).  With ``--bp
 frameworks train with truncated BPTT: fastrnn's ``bptt_truncate=k``, and in
 PyTorch the first ``T - k`` steps run under ``no_grad`` and the last ``k`` with
 gradients.
+
+By default the token ids are random and every row is ``T`` tokens long, so both
+frameworks compute every step.  ``--data imdb`` feeds real reviews instead: the
+first rows of ``../shared/data/imdb-5k.npz`` (ids below 500, as Keras's
+``imdb.load_data(num_words=500)`` gives them), pre-padded and pre-truncated to
+``T`` with :func:`fastrnn.pad_sequences` as in the tutorials, with their labels
+(random labels for a configuration with more than two classes).  Both
+frameworks get the same padded array; PyTorch runs every step of it, as the
+tutorials' models do, while fastrnn never computes a row's leading padding (its
+masking semantics), so this mode measures what a user of the tutorials' data
+sees, not equal work.  Long runs of padding are also what drives PyTorch's
+gradients into denormal numbers (C6).
 """
 
 import argparse
+import pathlib
 import statistics
 import time
 import warnings
@@ -41,9 +55,25 @@ CONFIGS = {
 }
 
 
-def make_data(vocab, T, n, n_classes, seed=0):
+IMDB_SUBSET = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb-5k.npz"
+
+
+def make_data(vocab, T, n, n_classes, seed=0, data="random"):
+    """``n`` rows of ``T`` token ids below ``vocab`` and their labels (``data``: "random" or "imdb")."""
     rng = np.random.default_rng(seed)
-    return rng.integers(1, vocab, size=(n, T)).astype(np.int64), rng.integers(0, n_classes, n)
+    if data == "random":
+        return rng.integers(1, vocab, size=(n, T)).astype(np.int64), rng.integers(0, n_classes, n)
+    from fastrnn import pad_sequences
+    from fastrnn.datasets import load_encoded
+
+    (x, y), _ = load_encoded(IMDB_SUBSET)
+    if n > len(x):
+        raise SystemExit(f"--data imdb has {len(x)} rows; asked for {n}")
+    X = pad_sequences(x[:n], maxlen=T).astype(np.int64)
+    if X.max() >= vocab:
+        raise SystemExit(f"the subset's ids reach {X.max()}, beyond this configuration's vocabulary")
+    labels = np.asarray(y[:n], dtype=np.int64) if n_classes == 2 else rng.integers(0, n_classes, n)
+    return X, labels
 
 
 def fastrnn_runner(cfg, X, y, threads, backend="numba", bptt=None):
@@ -143,19 +173,23 @@ def main():
     parser.add_argument("--denormal", action="store_true", help="also time PyTorch with flushed denormals")
     parser.add_argument("--backends", nargs="+", default=["numba"])
     parser.add_argument("--bptt", type=int, default=None, help="truncated BPTT window (both)")
+    parser.add_argument("--data", choices=["random", "imdb"], default="random",
+                        help="random full-length ids, or real padded reviews from ../shared/data")
     args = parser.parse_args()
+    if args.data == "imdb" and not IMDB_SUBSET.exists():
+        raise SystemExit(f"--data imdb needs {IMDB_SUBSET}")
     import torch
 
     second = (f"{args.backends[1]}/{args.backends[0]} time: train, infer"
               if len(args.backends) > 1 else "")
     print(f"fastrnn backend: {args.backends[0]}; threads: {args.threads}; rounds: {args.rounds}; "
-          f"bptt: {args.bptt or 'full'}")
+          f"bptt: {args.bptt or 'full'}; data: {args.data}")
     print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
           f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}   {second}")
     for name in args.configs:
         cfg = CONFIGS[name]
         n = cfg[5] * args.n_batches
-        X, y = make_data(cfg[1], cfg[4], n, cfg[6])
+        X, y = make_data(cfg[1], cfg[4], n, cfg[6], data=args.data)
         modes = [False, True] if args.denormal else [False]
         for flush in modes:
             torch.set_flush_denormal(flush)

@@ -186,17 +186,22 @@ def _fresh_pool(monkeypatch, spin_us):
     monkeypatch.setattr(threads, "_pool", None)
 
 
+@pytest.mark.parametrize("wake_from_task", [False, True])
 @pytest.mark.parametrize("spin_us", [0, 1000])
-def test_parallel_for_hands_out_every_call_in_order(spin_us, monkeypatch):
+def test_parallel_for_hands_out_every_call_in_order(spin_us, wake_from_task, monkeypatch):
     """Many calls in a row, with idle gaps longer than the spin, each task seen once per call."""
     _fresh_pool(monkeypatch, spin_us)
     for call in range(200):
         seen = np.zeros(3, int)
 
         def task(j, seen=seen):
+            if j == 0 and call % 2:
+                flag, value = threads.first_task_wake()
+                if flag.shape[0]:
+                    flag[0] = value
             seen[j] += 1
 
-        parallel_for(task, 3)
+        parallel_for(task, 3, wake_from_task=wake_from_task)
         assert seen.tolist() == [1, 1, 1], call
         if call % 50 == 0:
             time.sleep(0.005)  # past the spin: the threads fall asleep and must be woken
@@ -263,3 +268,70 @@ def test_spin_wait_yields_its_cpu_while_it_polls():
     assert not fresh(flag, 1, 3 * kernels._YIELD_EVERY)
     llvm_ir = "\n".join(fresh.inspect_llvm().values())
     assert "call i32 @sched_yield()" in llvm_ir
+
+
+def test_signal_then_spin_raises_the_flag_and_reports_how_the_wait_ended():
+    kernels = pytest.importorskip("fastrnn.kernels._common")
+    if not kernels._X86:
+        pytest.skip("the spin-wait uses the x86 pause instruction")
+    flag, sleepers, other = np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
+    assert kernels.signal_then_spin(flag, 3, sleepers, other, 1, 100) == 1  # spins ran out
+    assert flag[0] == 3
+    other[0] = 1
+    assert kernels.signal_then_spin(flag, 4, sleepers, other, 1, 100) == 0  # the other got there
+    sleepers[0] = 1
+    other[0] = 0
+    assert kernels.signal_then_spin(flag, 5, sleepers, other, 1, 1 << 40) == 2  # wake the sleeper
+    assert flag[0] == 5
+    sleepers[0] = 0
+    assert not kernels.announce_sleep(sleepers, flag, 6) and sleepers[0] == 1
+    assert kernels.announce_sleep(sleepers, flag, 5)
+
+
+def test_a_waiter_asleep_on_a_pool_thread_is_woken_when_its_task_ends(monkeypatch):
+    """The caller outlasts its spin waiting for a long task; the thread must wake it (no timeout)."""
+    _fresh_pool(monkeypatch, 1000)
+    monkeypatch.setattr(threads, "_SLEEP_CHECK_S", 60.0)  # a missed wake-up would hang for a minute
+    parallel_for(lambda j: None, 2)
+    started = threading.Event()
+
+    def task(j):
+        if j == 1:
+            started.set()
+            time.sleep(0.05)
+        else:
+            assert started.wait(timeout=30)  # task 1 is on the pool's thread
+
+    t0 = time.perf_counter()
+    parallel_for(task, 2)
+    assert time.perf_counter() - t0 < 10
+
+
+@pytest.mark.parametrize("task_raises_the_flag", [True, False])
+def test_task_zero_starts_the_first_pool_thread_when_asked_to(task_raises_the_flag, monkeypatch):
+    _fresh_pool(monkeypatch, 200_000)  # the thread spins (does not sleep) between the calls
+    if threads._spin_wait is None:
+        pytest.skip("no spin-wait registered (the pool thread sleeps and is woken at once)")
+    parallel_for(lambda j: None, 2)
+    ran = []
+
+    def task(j):
+        if j == 0:
+            flag, value = threads.first_task_wake()
+            assert flag.shape == (1,) and value == flag[0] + 1
+            time.sleep(0.02)
+            assert ran == []  # the pool thread has not been told yet
+            if task_raises_the_flag:
+                flag[0] = value
+                for _ in range(3000):  # the pool thread takes task 1 while task 0 runs
+                    if ran:
+                        break
+                    time.sleep(0.001)
+                assert ran == [1]
+        else:
+            ran.append(j)
+
+    parallel_for(task, 2, wake_from_task=True)
+    assert ran == [1]
+    flag, _ = threads.first_task_wake()  # outside task 0: nothing to raise
+    assert flag.shape == (0,)

@@ -1,7 +1,7 @@
 """Numba backend: jitted kernels with the contract documented in ``fastrnn._reference``."""
 
 from ..utils.threads import register_spin_wait
-from ._common import _X86, spin_until
+from ._common import _X86, announce_sleep, signal_then_spin, spin_until
 from .embedding import scatter_rows
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
@@ -9,7 +9,7 @@ from .optim import adam_step, rmsprop_step
 from .simple_rnn import simple_rnn_backward, simple_rnn_forward
 
 if _X86:
-    register_spin_wait(spin_until)
+    register_spin_wait(spin_until, signal_then_spin, announce_sleep)
 
 __all__ = [
     "adam_step",

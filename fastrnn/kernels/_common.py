@@ -28,7 +28,7 @@ from .._config import (
     FLUSH_DENORMALS,
     NUMBA_CACHE,
 )
-from ..utils.threads import parallel_for, split_bounds
+from ..utils.threads import _NO_WAKE, first_task_wake, parallel_for, split_bounds
 from ._blas import gemm_into
 
 
@@ -375,6 +375,29 @@ def _sched_yield(typingctx):
     return types.void(), codegen
 
 
+@intrinsic
+def _store_seq_cst(typingctx, flag, value):
+    """``flag[0] = value``, sequentially consistent (a full barrier on x86)."""
+    if not (isinstance(flag, types.Array) and flag.dtype == types.int64 and flag.ndim == 1
+            and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        v = context.cast(builder, args[1], signature.args[1], types.int64)
+        builder.store_atomic(v, ary.data, "seq_cst", 8)
+        return context.get_dummy_value()
+
+    return types.void(flag, value), codegen
+
+
+@njit(**_INNER)
+def raise_flag(flag, value):
+    """``flag[0] = value`` unless ``flag`` is empty: a kernel starting a pool thread (:func:`run_chunks`)."""
+    if flag.shape[0] > 0:
+        _store_seq_cst(flag, value)
+
+
 @njit(cache=NUMBA_CACHE, nogil=True)
 def spin_until(flag, value, spins):
     """Spin, GIL-free, until ``flag[0] >= value``, at most ``spins`` times (x86 only).
@@ -403,6 +426,48 @@ def spin_until(flag, value, spins):
     return _load_acquire(flag) >= value
 
 
+@njit(cache=NUMBA_CACHE, nogil=True)
+def signal_then_spin(flag, value, sleepers, other, other_value, spins):
+    """Set ``flag[0] = value``, then spin until ``other[0] >= other_value``, GIL-free (x86 only).
+
+    A pool thread reports a finished job this way: the GIL is already free
+    when the waiting thread sees the flag, so it never waits for this thread
+    to let the GIL go, and this thread goes on polling for its next job.
+
+    Parameters
+    ----------
+    flag : ndarray of shape (1,), int64
+    value : int
+    sleepers : ndarray of shape (1,), int64
+        Non-zero while a thread sleeps waiting for ``flag`` (see :func:`announce_sleep`).
+    other : ndarray of shape (1,), int64
+    other_value : int
+    spins : int
+        Most polls of ``other``.
+
+    Returns
+    -------
+    int
+        0: ``other`` got there; 1: the spins ran out; 2: a thread sleeps on
+        ``flag`` and must be woken (nothing polled).
+    """
+    _store_seq_cst(flag, value)
+    if _load_acquire(sleepers) != 0:
+        return 2
+    return 0 if spin_until(other, other_value, spins) else 1
+
+
+@njit(cache=NUMBA_CACHE, nogil=True)
+def announce_sleep(sleepers, flag, value):
+    """Set ``sleepers[0] = 1``, then return whether ``flag[0] >= value`` (a full barrier between).
+
+    With :func:`signal_then_spin` this is a Dekker handshake: a thread about to
+    sleep and a thread raising the flag cannot both miss each other.
+    """
+    _store_seq_cst(sleepers, 1)
+    return _load_acquire(flag) >= value
+
+
 def _call_flushing(kernel, args):
     """Run ``kernel(*args)`` with denormals flushed to zero on this thread."""
     if not (_X86 and FLUSH_DENORMALS):
@@ -422,16 +487,25 @@ def n_chunks(B, n_threads):
 
 
 def run_chunks(kernel, B, n_threads, *args):
-    """Call ``kernel(*args, j, lo, hi)`` for every batch slice ``j`` = rows ``[lo, hi)``.
+    """Call ``kernel(*args, j, lo, hi, wake, wake_to)`` for every batch slice ``j`` = rows ``[lo, hi)``.
 
     Slice sizes are ``ceil(B / n)`` (the last one shorter), the same split as
     the Cython backend.  Slice 0 runs on the calling thread, the others on the
     pool (or on the caller, when a pool thread is late; see
     :func:`fastrnn.utils.threads.parallel_for`); every slice writes its own rows
-    and its own ``[j]`` buffers, so the thread does not change the result.  Denormal
+    and its own ``[j]`` buffers, so the thread does not change the result.  A
+    kernel's first statement is ``raise_flag(wake, wake_to)``: slice 0's call
+    starts the pool thread of slice 1 from GIL-free code (see
+    :func:`fastrnn.utils.threads.first_task_wake`); the others get an empty
+    ``wake``.  Denormal
     floats are flushed to zero while the kernels run (``FASTRNN_FLUSH_DENORMALS=0``
     turns this off).
     """
     n = n_chunks(B, n_threads)
     bounds = split_bounds(B, n)
-    parallel_for(lambda j: _call_flushing(kernel, (*args, j, *bounds[j])), n)
+
+    def chunk(j):
+        wake = first_task_wake() if j == 0 else _NO_WAKE
+        _call_flushing(kernel, (*args, j, *bounds[j], *wake))
+
+    parallel_for(chunk, n, wake_from_task=True)

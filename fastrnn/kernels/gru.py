@@ -10,6 +10,7 @@ from ._common import (
     active_end,
     jit_chunk,
     per_activation,
+    raise_flag,
     run_chunks,
 )
 
@@ -20,7 +21,8 @@ def _forward_kernel(act, rec_act):
 
     @jit_chunk
     def forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, reset_after, H_seq, gates, aux, h_out,
-                     rec, rzr, ra, rh, hm, j, lo, hi):
+                     rec, rzr, ra, rh, hm, j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
         store_h = H_seq.shape[0] > 0
@@ -112,7 +114,8 @@ def _backward_kernel(act, rec_act):
 
     @jit_chunk
     def backward_rows(start, h0, UT, UzrT, UhT, rec_mask, reset_after, H_seq, gates, aux, dH_seq, dA, dh,
-                      hm, dhm, dhz, dzh, dra, drec, dzr, deriv, j, lo, hi):
+                      hm, dhm, dhz, dzh, dra, drec, dzr, deriv, j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = h0.shape[1]
         G = 3 * H

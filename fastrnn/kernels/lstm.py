@@ -13,6 +13,7 @@ from ._common import (
     lstm_gates,
     lstm_gates_tanh_sigmoid,
     per_activation,
+    raise_flag,
     recurrent_backward_step,
     recurrent_forward_step,
     run_chunks,
@@ -29,7 +30,8 @@ def _forward_kernel(act, rec_act):
 
     @jit_chunk
     def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, scale, offset,
-                     j, lo, hi):
+                     j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
         store_h = H_seq.shape[0] > 0
@@ -89,7 +91,8 @@ def _backward_kernel(act, rec_act):
 
     @jit_chunk
     def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, scale,
-                      j, lo, hi):
+                      j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = h0.shape[1]
         G = 4 * H

@@ -9,6 +9,7 @@ from ._common import (
     active_end,
     jit_chunk,
     per_activation,
+    raise_flag,
     recurrent_backward_step,
     recurrent_forward_step,
     run_chunks,
@@ -20,7 +21,8 @@ def _forward_kernel(act):
     """The forward chunk kernel for the activation code ``act`` (:func:`per_activation`)."""
 
     @jit_chunk
-    def forward_rows(table, idx, start, U, rec_mask, H_seq, h_out, z, hm, j, lo, hi):
+    def forward_rows(table, idx, start, U, rec_mask, H_seq, h_out, z, hm, j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
         store = H_seq.shape[0] > 0
@@ -50,7 +52,8 @@ def _backward_kernel(act):
     """The backward chunk kernel for the activation code ``act`` (:func:`per_activation`)."""
 
     @jit_chunk
-    def backward_rows(start, UT, rec_mask, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi):
+    def backward_rows(start, UT, rec_mask, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi, wake, wake_to):
+        raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = dh.shape[1]
         many = dH_seq.shape[0] > 0

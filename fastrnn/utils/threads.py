@@ -12,6 +12,11 @@ loop, a whole batch of a prediction, a large matrix product or optimizer update.
 A pool thread that is late anyway (a virtual CPU back from idle, another
 runtime's threads spinning on the cores) does not hold the caller up: the
 caller takes the tasks no thread has started once its own is done.
+The flags that start and end a job are raised from GIL-free code where a
+backend provides it (Numba): a pool thread reports a finished job after it has
+let the GIL go, and a compiled kernel running task 0 starts the first pool
+thread itself, so neither thread sleeps on the GIL while the other holds it
+(each such wait cost 0.03-0.06 ms on a virtual machine, several times per batch).
 BLAS itself stays single-threaded inside the engine (see
 :func:`fastrnn.utils.validation.single_threaded_blas`): one pool, no
 oversubscription.
@@ -27,11 +32,13 @@ import numpy as np
 from .._config import SPIN_US
 
 _spin_wait = None
+_signal_then_spin = None
+_announce_sleep = None
 _pool = None
 _pool_lock = threading.Lock()
 
 
-def register_spin_wait(fn):
+def register_spin_wait(fn, signal_then_spin=None, announce_sleep=None):
     """Let the pool poll for work with ``fn`` before it sleeps (the first one registered is kept).
 
     Parameters
@@ -40,10 +47,16 @@ def register_spin_wait(fn):
         ``fn(flag, value, spins) -> bool``: wait, without holding the GIL,
         until ``flag[0] >= value`` (``flag`` an int64 array of shape (1,)),
         polling at most ``spins`` times; return whether it got there.
+    signal_then_spin, announce_sleep : callable, optional
+        GIL-free ``flag`` raising for the pool threads (see
+        :func:`fastrnn.kernels._common.signal_then_spin` and ``announce_sleep``
+        for the contract); without them a pool thread raises its flags
+        while it holds the GIL.
     """
-    global _spin_wait
+    global _spin_wait, _signal_then_spin, _announce_sleep
     if _spin_wait is None:
         _spin_wait = fn
+        _signal_then_spin, _announce_sleep = signal_then_spin, announce_sleep
 
 
 def _reset_pool():
@@ -68,12 +81,17 @@ def _spin_budget():
     return int(SPIN_US / per_poll_us)
 
 
+#: A sleeping waiter checks its flag at least this often (seconds), whatever wakes it.
+_SLEEP_CHECK_S = 0.01
+
+
 class _Flag:
     """A counter that one thread raises and another waits for: spinning first, then sleeping."""
 
     def __init__(self, cond):
-        self._cell = np.zeros(16, np.int64)  # the value sits alone on its cache line
+        self._cell = np.zeros(16, np.int64)  # value and sleepers sit alone on their cache lines
         self.value = self._cell[:1]
+        self.sleepers = self._cell[8:9]
         self._cond = cond
 
     def raise_to(self, value):
@@ -81,12 +99,44 @@ class _Flag:
         with self._cond:
             self._cond.notify_all()
 
+    def raise_then_wait(self, value, other, other_value, spins):
+        """``raise_to(value)``, then ``other.wait_for(other_value, spins)``.
+
+        With the registered GIL-free primitives, the flag is raised after this
+        thread has let the GIL go, so the waiting thread resumes at once
+        instead of waiting for the GIL (0.03-0.06 ms on a virtual machine),
+        and a sleeping waiter is woken as before.
+        """
+        if _signal_then_spin is None:
+            self.raise_to(value)
+            other.wait_for(other_value, spins)
+            return
+        status = _signal_then_spin(self.value, value, self.sleepers, other.value, other_value, spins)
+        if status == 0:
+            return
+        if status == 2:  # a thread sleeps on this flag: wake it, then wait as usual
+            with self._cond:
+                self._cond.notify_all()
+            other.wait_for(other_value, spins)
+            return
+        other.wait_for(other_value, 0)
+
+    def _announce(self, value):
+        """Mark this flag as slept on and return whether it reached ``value`` (under the lock)."""
+        if _announce_sleep is not None:
+            return _announce_sleep(self.sleepers, self.value, value)
+        self.sleepers[0] = 1
+        return self.value[0] >= value
+
     def wait_for(self, value, spins):
         if spins and _spin_wait(self.value, value, spins):
             return
         with self._cond:
-            while self.value[0] < value:
-                self._cond.wait()
+            try:
+                while not self._announce(value):
+                    self._cond.wait(_SLEEP_CHECK_S)
+            finally:
+                self.sleepers[0] = 0
 
 
 class _Worker:
@@ -101,18 +151,22 @@ class _Worker:
         threading.Thread(target=self._loop, name=name, daemon=True).start()
 
     def _loop(self):
-        taken = 0
+        self.go.wait_for(1, self.spins)
         while True:
-            self.go.wait_for(taken + 1, self.spins)
             taken, job = self.jobs.popleft()
             job()  # never raises: parallel_for's jobs catch what their tasks raise
-            self.done.raise_to(taken)
+            self.done.raise_then_wait(taken, self.go, taken + 1, self.spins)
 
-    def start(self, job):
-        """Queue ``job``; return its sequence number (``done`` reaches it when the job is over)."""
+    def start(self, job, defer=False):
+        """Queue ``job``; return its sequence number (``done`` reaches it when the job is over).
+
+        With ``defer`` the thread is not told yet (unless it sleeps): the caller
+        raises ``go`` to the returned number later, from GIL-free code.
+        """
         self.seq += 1
         self.jobs.append((self.seq, job))
-        self.go.raise_to(self.seq)
+        if not defer or self.go.sleepers[0]:
+            self.go.raise_to(self.seq)
         return self.seq
 
     def wait(self, seq):
@@ -138,7 +192,28 @@ def _get_pool():
         return _pool
 
 
-def parallel_for(fn, n_tasks):
+_NO_WAKE = (np.zeros(0, np.int64), 0)
+_local = threading.local()
+
+
+def first_task_wake():
+    """``(flag, value)`` for task 0 of ``parallel_for(..., wake_from_task=True)`` to raise.
+
+    Task 0 sets ``flag[0] = value`` (GIL-free, e.g. as the first statement of
+    a compiled kernel) to start the pool thread that takes task 1.  Anywhere
+    else ``flag`` is empty: nothing to raise.
+
+    Returns
+    -------
+    flag : ndarray of shape (1,) or (0,), int64
+    value : int
+    """
+    wake = getattr(_local, "wake", None)
+    _local.wake = None
+    return _NO_WAKE if wake is None else wake
+
+
+def parallel_for(fn, n_tasks, wake_from_task=False):
     """Call ``fn(j)`` for ``j`` in ``range(n_tasks)``, task 0 on the calling thread.
 
     The pool's threads take the other tasks, and so does the calling thread once
@@ -149,6 +224,11 @@ def parallel_for(fn, n_tasks):
     call, or a call from inside a task) the tasks run here, one after the other.
     After a task raises, tasks not yet started are skipped; the exception of the
     lowest-numbered failed task propagates once no task is running.
+
+    With ``wake_from_task``, task 0 starts the first pool thread itself (see
+    :func:`first_task_wake`) once it has let the GIL go, so that thread takes
+    the GIL at once instead of sleeping on it while the caller dispatches
+    task 0; if task 0 does not, the thread is started when task 0 returns.
     """
     if n_tasks <= 1:
         if n_tasks == 1:
@@ -185,8 +265,17 @@ def parallel_for(fn, n_tasks):
             drain()
 
         workers = pool.workers[:n_tasks - 1]
-        seqs = [worker.start(lambda w=worker: take_tasks(w)) for worker in workers]
-        run(0)
+        seqs = [worker.start(lambda w=worker: take_tasks(w), defer=wake_from_task and i == 0)
+                for i, worker in enumerate(workers)]
+        first = workers[0]
+        if first.go.value[0] < seqs[0]:
+            _local.wake = (first.go.value, seqs[0])
+        try:
+            run(0)
+        finally:
+            _local.wake = None
+        if first.go.value[0] < seqs[0]:  # task 0 did not start it
+            first.go.raise_to(seqs[0])
         drain()
         # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
         for worker, seq in zip(workers, seqs):

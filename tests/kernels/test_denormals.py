@@ -24,7 +24,8 @@ def test_chunk_kernels_flush_denormals_and_restore_the_thread_state(n_threads):
     common = _common()
 
     @njit(nogil=True)
-    def scale(x, out, j, lo, hi):
+    def scale(x, out, j, lo, hi, wake, wake_to):
+        common.raise_flag(wake, wake_to)
         for b in range(lo, hi):
             out[b] = x[b] * np.float32(1e-10)
 
@@ -35,7 +36,7 @@ def test_chunk_kernels_flush_denormals_and_restore_the_thread_state(n_threads):
     assert common.get_mxcsr() == before
     expected = 0.0 if common.FLUSH_DENORMALS else np.float32(1e-30) * np.float32(1e-10)
     np.testing.assert_array_equal(out, expected)
-    scale(x, out, 0, 0, 4)  # outside run_chunks: IEEE behaviour, a denormal result
+    scale(x, out, 0, 0, 4, np.zeros(0, np.int64), 0)  # outside run_chunks: IEEE behaviour, a denormal result
     assert 0 < out[0] < np.finfo(np.float32).tiny
 
 
