@@ -335,3 +335,12 @@ def test_task_zero_starts_the_first_pool_thread_when_asked_to(task_raises_the_fl
     assert ran == [1]
     flag, _ = threads.first_task_wake()  # outside task 0: nothing to raise
     assert flag.shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_sums_equal_numpy_sums(dtype, rng):
+    A = rng.normal(size=(640, 24)).astype(dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(linalg.column_sums(A), A.astype(np.float64).sum(axis=0), rtol=tol, atol=tol)
+    assert linalg.column_sums(A).dtype == dtype
+    np.testing.assert_array_equal(linalg.column_sums(A[:0]), np.zeros(24))

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend import get_kernels
-from ..utils.linalg import matmul
+from ..utils.linalg import column_sums, matmul
 
 
 class TokenInput(NamedTuple):
@@ -164,7 +164,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
         if inp.dropout_mask is not None:
             dX *= inp.dropout_mask[None]
-        return dW, dA2.sum(axis=0), dX
+        return dW, column_sums(dA2), dX
     n_rows = len(ctx[1])
     used = None
     if t0 > 0:
@@ -174,7 +174,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         idx = idx.reshape(dA.shape[:2]).astype(np.int32, copy=False)
     d_table = np.empty((n_rows if used is None else len(used), G), dtype=dA.dtype)
     get_kernels().scatter_rows(dA, idx, start, d_table, n_threads)
-    db = d_table.sum(axis=0)
+    db = column_sums(d_table)
     if used is not None:
         ctx = _rows_of(ctx, used)
     if kind == "tokens":

@@ -9,6 +9,7 @@ Keras's ``model.get_weights()`` order for the equivalent ``Sequential``
 import numpy as np
 
 from ..initializers import glorot_uniform
+from ..utils.linalg import column_sums
 from ._packing import pack_sequence_grad, unpack_sequence
 from .projection import DenseInput, TokenInput
 
@@ -245,7 +246,7 @@ class Network:
         feats = cache["feats"]
         if self.head == SEQUENCE_HEAD:  # the same Dense at every position: sum over them
             flat_feats, flat_d = feats.reshape(-1, feats.shape[-1]), d_logits.reshape(-1, self.n_outputs)
-            grads = {"dense": {"kernel": flat_feats.T @ flat_d, "bias": flat_d.sum(axis=0)}}
+            grads = {"dense": {"kernel": flat_feats.T @ flat_d, "bias": column_sums(flat_d)}}
         else:
             grads = {"dense": {"kernel": feats.T @ d_logits, "bias": d_logits.sum(axis=0)}}
         d_feats = d_logits @ params["dense"]["kernel"].T
