@@ -181,6 +181,31 @@ def test_warm_start_and_partial_fit_continue_training(task):
         _small_clf().partial_fit(X, y)
 
 
+def test_refits_skip_only_the_parameter_checks_that_cannot_fail(task, monkeypatch):
+    X, y = task
+    calls = []
+    original = RNNClassifier._validate_params
+    monkeypatch.setattr(RNNClassifier, "_validate_params", lambda self: calls.append(1) or original(self))
+    clf = _small_clf(warm_start=True, max_iter=1)
+    clf.fit(X, y)
+    clf.fit(X, y)
+    clf.partial_fit(X[:20], y[:20])
+    assert len(calls) == 1  # the same immutable values: checked once
+    clf.set_params(learning_rate=-1.0)  # a new value is checked again
+    with pytest.raises(ValueError, match="learning_rate"):
+        clf.fit(X, y)
+    clf.set_params(learning_rate=1e-3)
+    clf.fit(X, y)
+    units = [4]
+    listed = _small_clf(units=units, warm_start=True, max_iter=1).fit(X, y)
+    units[0] = 0  # a list can change in place: it is checked on every fit
+    with pytest.raises(ValueError, match="units"):
+        listed.fit(X, y)
+    clf.units = 0  # plain attribute assignment, as set_params does
+    with pytest.raises(ValueError, match="units"):
+        clf.fit(X, y)
+
+
 def test_class_and_sample_weights_change_the_fit(task):
     X, y = task
     base = _small_clf().fit(X, y).get_weights()

@@ -344,3 +344,14 @@ def test_column_sums_equal_numpy_sums(dtype, rng):
     np.testing.assert_allclose(linalg.column_sums(A), A.astype(np.float64).sum(axis=0), rtol=tol, atol=tol)
     assert linalg.column_sums(A).dtype == dtype
     np.testing.assert_array_equal(linalg.column_sums(A[:0]), np.zeros(24))
+
+
+def test_the_pool_works_without_compiled_flag_helpers(monkeypatch):
+    """Without Numba (no spin-wait, no GIL-free flags) the threads sleep and are woken from Python."""
+    for name in ("_spin_wait", "_signal_then_spin", "_announce_sleep"):
+        monkeypatch.setattr(threads, name, None)
+    _fresh_pool(monkeypatch, 1000)
+    for call in range(50):
+        seen = np.zeros(2, int)
+        parallel_for(lambda j, seen=seen: seen.__setitem__(j, seen[j] + 1), 2, wake_from_task=bool(call % 2))
+        assert seen.tolist() == [1, 1], call

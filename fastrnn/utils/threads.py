@@ -274,7 +274,9 @@ def parallel_for(fn, n_tasks, wake_from_task=False):
             run(0)
         finally:
             _local.wake = None
-        if first.go.value[0] < seqs[0]:  # task 0 did not start it
+        if first.go.value[0] < seqs[0] or first.go.sleepers[0]:
+            # task 0 did not start it, or it fell asleep just before task 0 did (no wake-up
+            # comes from compiled code): tell it from here
             first.go.raise_to(seqs[0])
         drain()
         # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
