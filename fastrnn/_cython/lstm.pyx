@@ -8,7 +8,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
+    activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
     recurrent_backward_step, restore_csr)
 
 
@@ -110,11 +110,16 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
                           const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] dc,
-                          floating[:, ::1] dhm, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] dhm, double[:, ::1] deriv, int lo, int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
-    cdef double i, f, g, o, c_prev, ct, dct, dhk
+    cdef double dct, dhk
+    cdef const floating* gb
+    cdef const floating* c_prev
+    cdef const floating* tc
+    cdef floating* da
+    cdef double* d
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             if many:
@@ -127,20 +132,25 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
             for k in range(H):
                 dhm[b, k] = C_seq[t, b, k]  # scratch: act(c_t) in one vectorisable pass
             activate_inplace(&dhm[b, 0], H, act)
+            # Activation derivatives first, one loop per gate block (float64, as the Numba
+            # kernel), so that the loop below has no branch and vectorises.
+            gb = &gates[t, b, 0]
+            d = &deriv[b, 0]
+            tc = &dhm[b, 0]
+            activate_grad_into(gb, d, 2 * H, rec_act)  # i, f
+            activate_grad_into(gb + 2 * H, d + 2 * H, H, act)  # c~
+            activate_grad_into(gb + 3 * H, d + 3 * H, H, rec_act)  # o
+            activate_grad_into(tc, d + G, H, act)  # act(c_t)
+            c_prev = &C_seq[t - 1, b, 0] if t > 0 else &c0[b, 0]
+            da = &dA[t, b, 0]
             for k in range(H):
-                i = gates[t, b, k]
-                f = gates[t, b, H + k]
-                g = gates[t, b, 2 * H + k]
-                o = gates[t, b, 3 * H + k]
-                c_prev = C_seq[t - 1, b, k] if t > 0 else c0[b, k]
-                ct = dhm[b, k]
                 dhk = dh[b, k]
-                dct = dc[b, k] + dhk * o * activate_grad(ct, act)
-                dA[t, b, k] = dct * g * activate_grad(i, rec_act)
-                dA[t, b, H + k] = dct * c_prev * activate_grad(f, rec_act)
-                dA[t, b, 2 * H + k] = dct * i * activate_grad(g, act)
-                dA[t, b, 3 * H + k] = dhk * ct * activate_grad(o, rec_act)
-                dc[b, k] = dct * f
+                dct = dc[b, k] + dhk * gb[3 * H + k] * d[G + k]
+                da[k] = dct * gb[2 * H + k] * d[k]
+                da[H + k] = dct * c_prev[k] * d[H + k]
+                da[2 * H + k] = dct * gb[k] * d[2 * H + k]
+                da[3 * H + k] = dhk * tc[k] * d[3 * H + k]
+                dc[b, k] = dct * gb[H + k]
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
@@ -182,12 +192,13 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef double[:, ::1] deriv = np.empty((B, 5 * H))
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
         _backward_chunk(start, h0, c0, U, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
-                        dA, dh0, dc0, dhm, lo, hi)
+                        dA, dh0, dc0, dhm, deriv, lo, hi)
         restore_csr(csr)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))
