@@ -198,7 +198,6 @@ class BaseRNN(BaseEstimator):
         last = getattr(self, "_checked_params", None)
         if not (last is not None and len(last) == len(values)
                 and all(a is b for a, b in zip(last, values)) and all(map(_immutable, values))):
-            self._checked_params = None
             self._validate_params()
             check_units_and_callbacks(self.units, self.callbacks)
             self._checked_params = values

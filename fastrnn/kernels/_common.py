@@ -28,7 +28,7 @@ from .._config import (
     FLUSH_DENORMALS,
     NUMBA_CACHE,
 )
-from ..utils.threads import _NO_WAKE, first_task_wake, parallel_for, split_bounds
+from ..utils.threads import first_task_wake, parallel_for, split_bounds
 from ._blas import gemm_into
 
 
@@ -504,8 +504,7 @@ def run_chunks(kernel, B, n_threads, *args):
     n = n_chunks(B, n_threads)
     bounds = split_bounds(B, n)
 
-    def chunk(j):
-        wake = first_task_wake() if j == 0 else _NO_WAKE
-        _call_flushing(kernel, (*args, j, *bounds[j], *wake))
+    def chunk(j):  # only slice 0, on the caller, gets a flag to raise
+        _call_flushing(kernel, (*args, j, *bounds[j], *first_task_wake()))
 
     parallel_for(chunk, n, wake_from_task=True)
