@@ -27,7 +27,7 @@ def _immutable(value):
     """Whether ``value`` cannot change in place (None, numbers, strings, types, tuples of those)."""
     if isinstance(value, tuple):
         return all(map(_immutable, value))
-    return value is None or isinstance(value, (bool, numbers.Number, str, bytes, type, np.dtype))
+    return value is None or isinstance(value, (numbers.Number, str, bytes, type, np.dtype))  # bools too
 
 
 @functools.cache
