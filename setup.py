@@ -78,6 +78,15 @@ def cython_extensions():
         )
         for name in CELLS + ("embedding", "optim")
     ]
+    # NumPy's memory-handler API (NEP 49) is declared from its 1.22 API on.
+    exts.append(Extension(
+        "fastrnn.utils._blockcache",
+        ["fastrnn/utils/_blockcache.pyx"],
+        include_dirs=[numpy.get_include()],
+        extra_compile_args=["-O2"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")],
+    ))
     try:
         return cythonize(exts, compiler_directives=DIRECTIVES, quiet=True)
     except Exception as exc:

@@ -14,6 +14,10 @@
 ``FASTRNN_SPIN_US``
     How long, in microseconds, an idle thread of the engine's pool polls for
     work before it sleeps (default 1000; ``0`` makes it sleep at once).
+``FASTRNN_BLOCK_CACHE_MB``
+    Most memory, in MiB, that training and prediction keep in freed large
+    arrays for the next batch to reuse (default 512; ``0`` turns the reuse
+    off; see :mod:`fastrnn.utils.memory`).
 """
 
 import os
@@ -58,6 +62,7 @@ def _env_number(name, default):
 
 
 SPIN_US = _env_number("FASTRNN_SPIN_US", 1000.0)
+BLOCK_CACHE_MB = max(_env_number("FASTRNN_BLOCK_CACHE_MB", 512.0), 0.0)
 
 
 def requested_backend():

@@ -1,0 +1,198 @@
+# A NumPy memory handler (NEP 49) that keeps large freed blocks for reuse; see fastrnn.utils.memory.
+cimport numpy as cnp
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include "pythread.h"
+
+    #define FR_SLOTS 128
+
+    typedef struct { void *ptr; size_t size; unsigned long long stamp; } fr_slot;
+
+    static fr_slot fr_slots[FR_SLOTS];       /* held blocks (ptr NULL: empty slot) */
+    static size_t fr_held = 0;               /* bytes held */
+    static size_t fr_limit = 0;              /* most bytes held */
+    static size_t fr_min = 1;                /* smaller blocks are never held */
+    static long fr_scopes = 0;               /* open scopes: only then are freed blocks held */
+    static unsigned long long fr_clock = 0;  /* stamps held blocks, oldest first out */
+    static unsigned long long fr_hits = 0, fr_misses = 0;
+    static PyThread_type_lock fr_lock = NULL;
+    static PyDataMemAllocator *fr_base = NULL;  /* NumPy's default allocator: new blocks, frees */
+
+    static void fr_release(fr_slot *out, int n) {
+        for (int i = 0; i < n; i++) fr_base->free(fr_base->ctx, out[i].ptr, out[i].size);
+    }
+
+    /* A held block of exactly `size` bytes (the most recently held), or NULL. */
+    static void *fr_reuse(size_t size) {
+        void *p = NULL;
+        int best = -1;
+        if (size < fr_min) return NULL;
+        PyThread_acquire_lock(fr_lock, WAIT_LOCK);
+        for (int i = 0; i < FR_SLOTS; i++) {
+            if (fr_slots[i].ptr != NULL && fr_slots[i].size == size
+                    && (best < 0 || fr_slots[i].stamp > fr_slots[best].stamp)) best = i;
+        }
+        if (best >= 0) {
+            p = fr_slots[best].ptr;
+            fr_slots[best].ptr = NULL;
+            fr_held -= size;
+            fr_hits++;
+        } else {
+            fr_misses++;
+        }
+        PyThread_release_lock(fr_lock);
+        return p;
+    }
+
+    static void *fr_malloc(void *ctx, size_t size) {
+        void *p = fr_reuse(size);
+        return p != NULL ? p : fr_base->malloc(fr_base->ctx, size);
+    }
+
+    static void *fr_calloc(void *ctx, size_t nelem, size_t elsize) {
+        void *p;
+        if (elsize != 0 && nelem > (size_t)-1 / elsize) return NULL;
+        p = fr_reuse(nelem * elsize);
+        if (p == NULL) return fr_base->calloc(fr_base->ctx, nelem, elsize);
+        memset(p, 0, nelem * elsize);
+        return p;
+    }
+
+    static void *fr_realloc(void *ctx, void *ptr, size_t new_size) {
+        return fr_base->realloc(fr_base->ctx, ptr, new_size);
+    }
+
+    /* Inside a scope, hold the block, first giving back the oldest held ones if it does not
+       fit; otherwise give it back to NumPy's allocator. */
+    static void fr_free(void *ctx, void *ptr, size_t size) {
+        fr_slot out[FR_SLOTS];
+        int n = 0;
+        if (ptr != NULL && size >= fr_min) {
+            PyThread_acquire_lock(fr_lock, WAIT_LOCK);
+            if (fr_scopes > 0 && size <= fr_limit) {
+                int slot = -1;
+                for (;;) {
+                    int oldest = -1;
+                    slot = -1;
+                    for (int i = 0; i < FR_SLOTS; i++) {
+                        if (fr_slots[i].ptr == NULL) {
+                            if (slot < 0) slot = i;
+                        } else if (oldest < 0 || fr_slots[i].stamp < fr_slots[oldest].stamp) {
+                            oldest = i;
+                        }
+                    }
+                    if (slot >= 0 && fr_held + size <= fr_limit) break;
+                    out[n++] = fr_slots[oldest];  /* oldest >= 0: something is held */
+                    fr_held -= fr_slots[oldest].size;
+                    fr_slots[oldest].ptr = NULL;
+                }
+                fr_slots[slot].ptr = ptr;
+                fr_slots[slot].size = size;
+                fr_slots[slot].stamp = ++fr_clock;
+                fr_held += size;
+                ptr = NULL;
+            }
+            PyThread_release_lock(fr_lock);
+        }
+        fr_release(out, n);
+        if (ptr != NULL) fr_base->free(fr_base->ctx, ptr, size);
+    }
+
+    static PyDataMem_Handler fr_handler = {
+        "fastrnn_block_cache",
+        1,
+        {NULL, fr_malloc, fr_calloc, fr_realloc, fr_free}
+    };
+
+    /* After import_array(): NumPy's default handler serves everything not held here, so new
+       blocks get its treatment (huge pages for large ones on Linux). */
+    static int fr_init(void) {
+        PyDataMem_Handler *base;
+        if (fr_lock == NULL) fr_lock = PyThread_allocate_lock();
+        base = (PyDataMem_Handler *)PyCapsule_GetPointer(PyDataMem_DefaultHandler, "mem_handler");
+        if (base == NULL) return 0;
+        fr_base = &base->allocator;
+        return fr_lock != NULL;
+    }
+
+    /* A forked child gets a new lock: another thread may have held the old one at the fork. */
+    static void fr_after_fork(void) {
+        fr_lock = PyThread_allocate_lock();
+    }
+
+    static void fr_scope(int delta) {
+        PyThread_acquire_lock(fr_lock, WAIT_LOCK);
+        fr_scopes += delta;
+        PyThread_release_lock(fr_lock);
+    }
+
+    /* Give every held block back; then hold at most `limit` bytes, blocks of `min_size` up. */
+    static void fr_configure(size_t limit, size_t min_size) {
+        fr_slot out[FR_SLOTS];
+        int n = 0;
+        PyThread_acquire_lock(fr_lock, WAIT_LOCK);
+        for (int i = 0; i < FR_SLOTS; i++) {
+            if (fr_slots[i].ptr != NULL) {
+                out[n++] = fr_slots[i];
+                fr_slots[i].ptr = NULL;
+            }
+        }
+        fr_held = 0;
+        fr_limit = limit;
+        fr_min = min_size > 0 ? min_size : 1;
+        PyThread_release_lock(fr_lock);
+        fr_release(out, n);
+    }
+    """
+    ctypedef struct PyDataMem_Handler:
+        pass
+    PyDataMem_Handler fr_handler
+    int fr_init()
+    void fr_after_fork()
+    void fr_scope(int delta)
+    void fr_configure(size_t limit, size_t min_size)
+    size_t fr_held
+    size_t fr_limit
+    size_t fr_min
+    long fr_scopes
+    unsigned long long fr_hits
+    unsigned long long fr_misses
+
+from cpython.pycapsule cimport PyCapsule_New
+
+cnp.import_array()
+if not fr_init():
+    raise ImportError("fastrnn: the block cache could not set up its lock or find NumPy's allocator")
+
+#: The handler, as the capsule NumPy expects.
+HANDLER = PyCapsule_New(<void *>&fr_handler, "mem_handler", NULL)
+
+
+def after_fork_in_child():
+    """Give the child of a fork a fresh lock (registered with ``os.register_at_fork``)."""
+    fr_after_fork()
+
+
+def configure(size_t limit_bytes, size_t min_bytes):
+    """Give back every held block; then hold at most ``limit_bytes``, in blocks of ``min_bytes`` or more."""
+    fr_configure(limit_bytes, min_bytes)
+
+
+def open_scope():
+    """Install the handler in the current context; return the handler it replaces."""
+    fr_scope(1)
+    return cnp.PyDataMem_SetHandler(HANDLER)
+
+
+def close_scope(previous):
+    """Put back ``previous``, as :func:`open_scope` returned it (held blocks stay held)."""
+    cnp.PyDataMem_SetHandler(previous)
+    fr_scope(-1)
+
+
+def stats():
+    """The cache's counters and settings, for tests and diagnostics."""
+    return {"held_bytes": fr_held, "limit_bytes": fr_limit, "min_bytes": fr_min,
+            "open_scopes": fr_scopes, "hits": fr_hits, "misses": fr_misses}
