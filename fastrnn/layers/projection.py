@@ -92,8 +92,7 @@ def project(inp, W, b, n_threads=1):
         T, B, F = inp.X.shape
         X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
         X2 = X.reshape(T * B, F)
-        table = matmul(X2, W, n_threads)
-        table += b
+        table = matmul(X2, W, n_threads, bias=b)
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
     T, B = inp.ids.shape
@@ -115,8 +114,7 @@ def project(inp, W, b, n_threads=1):
         X_rows = inp.embeddings[tokens]
         if rows_b is not None:
             X_rows = X_rows * inp.dropout_mask[rows_b]
-        table = matmul(X_rows, W, n_threads)
-        table += b
+        table = matmul(X_rows, W, n_threads, bias=b)
         return table, idx, ("tokens", tokens, rows_b, X_rows)
     scale = None if rows_b is None else inp.dropout_mask[rows_b, tokens][:, None]
     table = W[tokens] if scale is None else W[tokens] * scale
