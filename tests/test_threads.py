@@ -85,6 +85,10 @@ def test_matmul_split_over_threads_equals_numpy(dtype, monkeypatch, rng):
         out = np.zeros((5, 37), dtype)
         matmul(A, B, n_threads, out=out.T)  # a strided output is written in place
         np.testing.assert_allclose(out.T, A @ B, **tol)
+        bias = rng.normal(size=5).astype(dtype)
+        with_bias = matmul(A, B, n_threads, bias=bias)
+        np.testing.assert_allclose(with_bias, A @ B + bias, **tol)
+        np.testing.assert_array_equal(with_bias, matmul(A, B, n_threads) + bias)  # same rounding
 
 
 def _outer_sum_by_steps(h0, H_seq, rec_mask, dA):
