@@ -105,7 +105,7 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
-                          const floating[:, ::1] c0, const floating[:, ::1] U,
+                          const floating[:, ::1] c0, const floating[:, ::1] UT,
                           const floating[:, ::1] rec_mask, int act, int rec_act,
                           const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
                           const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
@@ -154,7 +154,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, U, rec_mask, dA, dh, dhm, t, lo, end)
+        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
 
 
 def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] c0,
@@ -192,12 +192,13 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
     cdef double[:, ::1] deriv = np.empty((B, 5 * H))
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, c0, U, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
+        _backward_chunk(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
                         dA, dh0, dc0, dhm, deriv, lo, hi)
         restore_csr(csr)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),

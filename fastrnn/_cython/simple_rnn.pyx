@@ -88,7 +88,7 @@ def simple_rnn_forward(const floating[:, ::1] table, const int[:, ::1] idx, cons
         restore_csr(csr)
 
 
-cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
+cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] UT,
                           const floating[:, ::1] rec_mask, int act, const floating[:, :, ::1] H_seq,
                           const floating[:, :, ::1] dH_seq, floating[:, :, ::1] dA,
                           floating[:, ::1] dh, floating[:, ::1] dhm, int lo, int hi) noexcept nogil:
@@ -107,7 +107,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, U, rec_mask, dA, dh, dhm, t, lo, end)
+        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
 
 
 def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
@@ -140,11 +140,12 @@ def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const f
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, U, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
+        _backward_chunk(start, h0, UT, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
         restore_csr(csr)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))
