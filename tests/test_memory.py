@@ -38,6 +38,15 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
+def _free_a_held_block():
+    """Allocate ``BLOCK`` float64 inside a scope and free them there; return the (now held) address."""
+    with reuse_freed_blocks():
+        a = np.ones(BLOCK)
+        where = _address(a)
+        del a
+    return where
+
+
 @needs_cache
 def test_the_scope_installs_the_handler_and_puts_the_old_one_back():
     before = get_handler_name()
@@ -54,9 +63,7 @@ def test_the_scope_installs_the_handler_and_puts_the_old_one_back():
 @needs_cache
 def test_a_freed_block_is_reused_for_the_same_size_and_zeroed_for_np_zeros():
     with reuse_freed_blocks():
-        a = np.ones(BLOCK)
-        where = _address(a)
-        del a
+        where = _free_a_held_block()
         assert block_cache_stats()["held_bytes"] == BLOCK * 8
         hits = block_cache_stats()["hits"]
         b = np.zeros(BLOCK)
@@ -82,10 +89,7 @@ def test_small_blocks_and_frees_outside_a_scope_are_not_held():
 
 @needs_cache
 def test_held_blocks_survive_the_scope_until_released():
-    with reuse_freed_blocks():
-        a = np.ones(BLOCK)
-        where = _address(a)
-        del a
+    where = _free_a_held_block()
     assert block_cache_stats()["held_bytes"] == BLOCK * 8
     with reuse_freed_blocks():
         assert _address(np.empty(BLOCK)) == where
@@ -127,9 +131,7 @@ def test_the_scope_covers_the_calling_thread_only():
 @needs_cache
 @pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="needs os.fork")
 def test_a_forked_child_can_use_the_cache():
-    with reuse_freed_blocks():
-        a = np.ones(BLOCK)
-        del a
+    _free_a_held_block()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child

@@ -18,8 +18,7 @@ from ..layers import Recurrent
 from ..layers.stack import Network
 from ..optimizers import make_optimizer
 from ..training import TrainConfig, predict_outputs, train
-from ..utils.memory import reuse_freed_blocks
-from ..utils.validation import check_sequences, default_n_threads, single_threaded_blas
+from ..utils.validation import check_sequences, default_n_threads, engine_scope
 
 ACTIVATION_NAMES = StrOptions({"tanh", "sigmoid", "hard_sigmoid", "relu", "linear"})
 
@@ -314,7 +313,7 @@ class BaseRNN(BaseEstimator):
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping and not incremental,
             monitor=self.monitor, n_iter_no_change=self.n_iter_no_change, tol=self.tol,
             restore_best_weights=self.restore_best_weights, callbacks=callbacks)
-        with single_threaded_blas(), reuse_freed_blocks():
+        with engine_scope():
             result = train(self, net, self.params_, self.optimizer_state_, X, y_enc, w, cfg, rng,
                            validation=validation, history=self.history_, epoch_offset=self.n_iter_)
         self.n_iter_ += result.n_epochs
@@ -348,7 +347,7 @@ class BaseRNN(BaseEstimator):
         """Raw outputs (logits or regression values) for ``X``, cache-free inference."""
         check_is_fitted(self, "params_")
         X = self._validate_X(X, reset=False)
-        with single_threaded_blas(), reuse_freed_blocks():
+        with engine_scope():
             out = predict_outputs(self._network(), self.params_, X, max(self.batch_size, 256),
                                   self._resolved_threads())
         return out.astype(np.float64)

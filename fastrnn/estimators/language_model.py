@@ -14,8 +14,7 @@ from ..layers.stack import Network
 from ..optimizers import make_optimizer
 from ..text import TextSequencer, pad_sequences
 from ..training import predict_outputs, train_stream
-from ..utils.memory import reuse_freed_blocks
-from ..utils.validation import default_n_threads, single_threaded_blas
+from ..utils.validation import default_n_threads, engine_scope
 from ._base import check_units_and_callbacks, check_weights_match, format_summary
 
 _END = {"char": "\n", "word": "</s>"}
@@ -172,7 +171,7 @@ class RNNLanguageModel(BaseEstimator):
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(ProgressLogger(self.verbose))
-        with single_threaded_blas(), reuse_freed_blocks():
+        with engine_scope():
             result = train_stream(self, net, self.params_, self.optimizer_state_, inputs, targets,
                                   self.bptt_truncate, self.max_iter, self._threads(),
                                   self.history_, callbacks=callbacks)
@@ -187,7 +186,7 @@ class RNNLanguageModel(BaseEstimator):
         docs = self._documents(X)
         inputs = pad_sequences([[self._end_id] + d[:-1] for d in docs], padding="post",
                                dtype="int32")
-        with single_threaded_blas(), reuse_freed_blocks():
+        with engine_scope():
             logits = predict_outputs(self._network(), self.params_, inputs, 256, self._threads())
         log_p = _log_softmax(logits.astype(np.float64))
         return [log_p[i, np.arange(len(d)), d] for i, d in enumerate(docs)]
@@ -227,7 +226,7 @@ class RNNLanguageModel(BaseEstimator):
         ids = [self._end_id] + self.sequencer_.texts_to_ids([prompt])[0]
         vocab = self.sequencer_.index_to_token_ + [_END[self.level]]
         out, states, feed = [], None, np.array([ids], dtype=np.int32)
-        with single_threaded_blas(), reuse_freed_blocks():
+        with engine_scope():
             for _ in range(n_tokens):
                 logits, _, states = net.forward(self.params_, pack_tokens(feed), states=states,
                                                 return_states=True)

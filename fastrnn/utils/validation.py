@@ -1,11 +1,13 @@
 """Input checks shared by the estimators: clear errors that name the problem."""
 
+import contextlib
 import os
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..text import pad_sequences
+from .memory import reuse_freed_blocks
 
 
 def default_n_threads():
@@ -30,6 +32,16 @@ def single_threaded_blas():
     if _controller is None:
         _controller = ThreadpoolController()
     return _controller.limit(limits=1, user_api="blas")
+
+
+@contextlib.contextmanager
+def engine_scope():
+    """Around the engine's work (a fit, a prediction): BLAS on one thread and large freed arrays reused.
+
+    See :func:`single_threaded_blas` and :func:`fastrnn.utils.memory.reuse_freed_blocks`.
+    """
+    with single_threaded_blas(), reuse_freed_blocks():
+        yield
 
 
 def _is_ragged(X):
