@@ -65,6 +65,10 @@ def per_activation(factory):
 _INLINE = dict(forceinline=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, _nrt=False)
 _INNER = dict(_INLINE, cache=NUMBA_CACHE)
 
+# Below this many units, elementwise work over a row's H values runs in one loop over all the rows
+# of a chunk (a row's loop is then too short for LLVM's vector loop).  Tuned on AVX-512.
+BY_CHUNK_BELOW = 16
+
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-9, 9] (clamped outside): a rational fit made for fastrnn
 # (least squares reweighted toward the largest error); max abs error 2.1e-8 in float64.  Used for

@@ -5,6 +5,7 @@ import numpy as np
 from .._config import ACT_SIGMOID, ACT_TANH
 from ..utils.linalg import step_outer_sum
 from ._common import (
+    BY_CHUNK_BELOW,
     activate_grad_into,
     activate_inplace,
     active_end,
@@ -37,6 +38,9 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
+        # Below BY_CHUNK_BELOW units a row's loop over H is too short for LLVM's vector loop, and the
+        # cell's activation ran scalar: it then runs in one loop over the chunk's rows instead.
+        by_chunk = H < BY_CHUNK_BELOW
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
@@ -54,6 +58,10 @@ def _forward_kernel(act, rec_act):
                 else:
                     lstm_gates(zb, xb, act, rec_act)
                 cb = c_out[b]
+                if by_chunk:  # act(c) and h below, for all the chunk's rows at once
+                    for k in range(H):
+                        cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
+                    continue
                 hb = h_out[b]
                 if tanh_sigmoid:
                     # One loop: act(c) stays in a register instead of a scratch row that the next
@@ -74,6 +82,25 @@ def _forward_kernel(act, rec_act):
                     gb = gates[t, b]
                     for k in range(4 * H):
                         gb[k] = zb[k]
+            if by_chunk and end > lo:
+                n = (end - lo) * H
+                tc = hm[lo:end].reshape(n)  # scratch (h * mask was consumed by the product above)
+                cf = c_out[lo:end].reshape(n)
+                for i in range(n):
+                    tc[i] = cf[i]
+                activate_inplace(tc, act)
+                for b in range(lo, end):
+                    if start[b] > t:
+                        continue
+                    zb = z[b]
+                    hb = h_out[b]
+                    tb = hm[b]
+                    for k in range(H):
+                        hb[k] = zb[3 * H + k] * tb[k]
+                    if store_g:
+                        gb = gates[t, b]
+                        for k in range(4 * H):
+                            gb[k] = zb[k]
             for b in range(lo, hi):
                 for k in range(H):
                     if store_h:
@@ -90,14 +117,23 @@ def _backward_kernel(act, rec_act):
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
-    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, scale,
-                      j, lo, hi, wake, wake_to):
+    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, dtc,
+                      scale, j, lo, hi, wake, wake_to):
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = h0.shape[1]
         G = 4 * H
         many = dH_seq.shape[0] > 0
+        n = (hi - lo) * H
         for t in range(T - 1, -1, -1):
+            # act(c_t) and its derivative for all the chunk's rows, in two loops over them (one row's
+            # H values are too few for a vector loop at H=8); dhm is free until the product below.
+            tc_all = dhm[lo:hi].reshape(n)
+            cs = C_seq[t, lo:hi].reshape(n)
+            for i in range(n):
+                tc_all[i] = cs[i]
+            activate_inplace(tc_all, act)
+            activate_grad_into(tc_all, dtc[lo:hi].reshape(n), act)
             for b in range(lo, hi):
                 if many:
                     for k in range(H):
@@ -107,11 +143,8 @@ def _backward_kernel(act, rec_act):
                         dA[t, b, k] = 0.0
                     continue
                 # Activation derivatives first, in branch-free passes, so the loop below vectorises.
-                tc = dhm[b]  # scratch: act(c_t)
-                cs = C_seq[t, b]
-                for k in range(H):
-                    tc[k] = cs[k]
-                activate_inplace(tc, act)
+                tc = dhm[b]  # act(c_t)
+                dt = dtc[b]  # its derivative
                 gb = gates[t, b]
                 d = deriv[b]
                 if tanh_sigmoid:  # activate_grad_into's values, in one loop over the gates
@@ -122,14 +155,13 @@ def _backward_kernel(act, rec_act):
                     activate_grad_into(gb[:2 * H], d[:2 * H], rec_act)  # i, f
                     activate_grad_into(gb[2 * H:3 * H], d[2 * H:3 * H], act)  # c~
                     activate_grad_into(gb[3 * H:], d[3 * H:G], rec_act)  # o
-                activate_grad_into(tc, d[G:], act)  # act(c_t)
                 c_prev = C_seq[t - 1, b] if t > 0 else c0[b]
                 da = dA[t, b]
                 dhb = dh[b]
                 dcb = dc[b]
                 for k in range(H):
                     dhk = dhb[k]
-                    dct = dcb[k] + dhk * gb[3 * H + k] * d[G + k]
+                    dct = dcb[k] + dhk * gb[3 * H + k] * dt[k]
                     da[k] = dct * gb[2 * H + k] * d[k]
                     da[H + k] = dct * c_prev[k] * d[H + k]
                     da[2 * H + k] = dct * gb[k] * d[2 * H + k]
@@ -202,5 +234,5 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     dc0[...] = dc_last
     run_chunks(_backward_kernel(act, rec_act), B, n_threads, start, h0, c0, np.ascontiguousarray(U.T),
                rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
-               np.empty((B, 5 * H)), tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
+               np.empty((B, 4 * H)), np.empty((B, H)), tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
