@@ -1,4 +1,4 @@
-"""The block cache: NumPy's allocations reuse large freed blocks inside the engine's scope."""
+"""The block cache: inside the engine's scope NumPy reuses large freed blocks and aligns new ones."""
 
 import os
 import sys
@@ -10,6 +10,7 @@ import pytest
 from fastrnn import RNNClassifier
 from fastrnn.utils import memory
 from fastrnn.utils.memory import (
+    ALIGNMENT,
     MIN_BLOCK_BYTES,
     block_cache_stats,
     release_freed_blocks,
@@ -23,6 +24,9 @@ except ImportError:  # NumPy < 2
 
 needs_cache = pytest.mark.skipif(not memory.block_cache_available(),
                                  reason="the block cache extension is not built, or turned off")
+
+needs_handler = pytest.mark.skipif(not memory.aligned_allocation_available(),
+                                   reason="the block cache extension is not built")
 
 BLOCK = 4 * MIN_BLOCK_BYTES // 8  # float64 elements in a block four times the smallest held size
 
@@ -170,10 +174,49 @@ def test_fits_and_predictions_are_the_same_with_and_without_the_cache(monkeypatc
     y = (X[:, -1] > 30).astype(int)
     with_cache, p_with = _fit_twice(X, y)
     assert block_cache_stats()["hits"] > 0
-    monkeypatch.setattr(memory, "BLOCK_CACHE_MB", 0.0)
     hits = block_cache_stats()["hits"]
+    monkeypatch.setattr(memory, "_blockcache", None)  # NumPy's own allocator: no reuse, 16-byte blocks
     without, p_without = _fit_twice(X, y)
+    monkeypatch.undo()
     assert block_cache_stats()["hits"] == hits
     for a, b in zip(with_cache.get_weights(), without.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(p_with, p_without)
+
+
+@needs_handler
+@pytest.mark.parametrize("n", [1, 3, 100, BLOCK, BLOCK + 1])
+def test_blocks_allocated_in_a_scope_start_on_a_cache_line(n):
+    with reuse_freed_blocks():
+        arrays = [np.ones(n, np.float32), np.zeros(n), np.empty((n, 3), np.int8)]
+        arrays.append(np.ones(n)[1:].copy())
+    for a in arrays:
+        assert _address(a) % ALIGNMENT == 0
+    assert arrays[0].sum() == n and not arrays[1].any() and arrays[3].sum() == n - 1
+
+
+@needs_handler
+def test_a_reallocated_block_keeps_its_values_and_alignment():
+    with reuse_freed_blocks():
+        a = np.arange(10.0)
+        a.resize(100_000, refcheck=False)  # NumPy reallocates through the handler
+        assert _address(a) % ALIGNMENT == 0
+        np.testing.assert_array_equal(a[:10], np.arange(10.0))
+        assert not a[10:].any()
+        a.resize(4, refcheck=False)
+        np.testing.assert_array_equal(a, np.arange(4.0))
+        assert _address(a) % ALIGNMENT == 0
+
+
+@needs_handler
+def test_with_no_limit_nothing_is_held_but_blocks_are_still_aligned():
+    stats = block_cache_stats()
+    memory._blockcache.configure(0, stats["min_bytes"])
+    try:
+        with reuse_freed_blocks():
+            a = np.ones(BLOCK)
+            del a
+            assert block_cache_stats()["held_bytes"] == 0
+            assert _address(np.ones(BLOCK)) % ALIGNMENT == 0
+    finally:
+        memory._blockcache.configure(stats["limit_bytes"], stats["min_bytes"])
