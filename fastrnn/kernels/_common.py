@@ -211,6 +211,18 @@ def _lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
 
 
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def lstm_output_row(zb, tc, hb, gates, t, b):
+    """``hb = o * tc`` for an LSTM row (``tc``: its ``act(c)``); ``gates[t, b] = zb`` when stored."""
+    H = hb.shape[0]
+    for k in range(H):
+        hb[k] = zb[3 * H + k] * tc[k]
+    if gates.shape[0] > 0:
+        gb = gates[t, b]
+        for k in range(4 * H):
+            gb[k] = zb[k]
+
+
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_grad_into(y, out, code):
     """``out[i]``: derivative of activation ``code`` at the point whose output is ``y[i]``.
 

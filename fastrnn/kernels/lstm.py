@@ -13,6 +13,7 @@ from ._common import (
     jit_chunk,
     lstm_gates,
     lstm_gates_tanh_sigmoid,
+    lstm_output_row,
     per_activation,
     raise_flag,
     recurrent_backward_step,
@@ -70,18 +71,17 @@ def _forward_kernel(act, rec_act):
                         ck = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
                         cb[k] = ck
                         hb[k] = zb[3 * H + k] * fast_tanh(ck)
+                    if store_g:
+                        gb = gates[t, b]
+                        for k in range(4 * H):
+                            gb[k] = zb[k]
                 else:
                     tc = hm[b]  # scratch: act(c)
                     for k in range(H):
                         cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
                         tc[k] = cb[k]
                     activate_inplace(tc, act)
-                    for k in range(H):
-                        hb[k] = zb[3 * H + k] * tc[k]
-                if store_g:
-                    gb = gates[t, b]
-                    for k in range(4 * H):
-                        gb[k] = zb[k]
+                    lstm_output_row(zb, tc, hb, gates, t, b)
             if by_chunk and end > lo:
                 n = (end - lo) * H
                 tc = hm[lo:end].reshape(n)  # scratch (h * mask was consumed by the product above)
@@ -90,17 +90,8 @@ def _forward_kernel(act, rec_act):
                     tc[i] = cf[i]
                 activate_inplace(tc, act)
                 for b in range(lo, end):
-                    if start[b] > t:
-                        continue
-                    zb = z[b]
-                    hb = h_out[b]
-                    tb = hm[b]
-                    for k in range(H):
-                        hb[k] = zb[3 * H + k] * tb[k]
-                    if store_g:
-                        gb = gates[t, b]
-                        for k in range(4 * H):
-                            gb[k] = zb[k]
+                    if start[b] <= t:
+                        lstm_output_row(z[b], hm[b], h_out[b], gates, t, b)
             for b in range(lo, hi):
                 for k in range(H):
                     if store_h:

@@ -52,6 +52,27 @@ def test_backend_matches_reference(backend_under_test, cell, scenario, input_kin
     _assert_same(case, backend_under_test)
 
 
+# The Numba LSTM forward updates the cell row by row from this many units up, and below it in one
+# loop over a chunk's rows (fastrnn.kernels._common.BY_CHUNK_BELOW); the grids above have H <= 5.
+ROW_LOOP_FROM = 16
+
+
+@pytest.mark.parametrize("H", [ROW_LOOP_FROM - 1, ROW_LOOP_FROM])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("scenario", ["base", "mixed_padding_seq", "dropout", "relu_hard_sigmoid"])
+def test_lstm_matches_reference_on_both_sides_of_the_row_loop_threshold(backend_under_test, scenario,
+                                                                        dtype, H):
+    case = Case(cell="lstm", H=H, B=5, n_threads=2, dtype=dtype, **SCENARIOS[scenario])
+    _assert_same(case, backend_under_test)
+
+
+def test_the_row_loop_threshold_is_the_kernels():
+    pytest.importorskip("numba")
+    from fastrnn.kernels._common import BY_CHUNK_BELOW
+
+    assert BY_CHUNK_BELOW == ROW_LOOP_FROM
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     cell=st.sampled_from(CELLS),
