@@ -211,6 +211,21 @@ def _lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
 
 
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def activate_rows_into(src, dst, code):
+    """``dst = act(src)`` for C-contiguous ``(rows, H)`` blocks in one loop over all their values.
+
+    A row's loop of H values is too short for LLVM's vector loop at small H
+    (see :data:`BY_CHUNK_BELOW`).
+    """
+    n = src.shape[0] * src.shape[1]
+    s = src.reshape(n)
+    d = dst.reshape(n)
+    for i in range(n):
+        d[i] = s[i]
+    activate_inplace(d, code)
+
+
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def lstm_output_row(zb, tc, hb, gates, t, b):
     """``hb = o * tc`` for an LSTM row (``tc``: its ``act(c)``); ``gates[t, b] = zb`` when stored."""
     H = hb.shape[0]

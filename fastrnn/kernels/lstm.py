@@ -8,6 +8,7 @@ from ._common import (
     BY_CHUNK_BELOW,
     activate_grad_into,
     activate_inplace,
+    activate_rows_into,
     active_end,
     fast_tanh,
     jit_chunk,
@@ -83,12 +84,8 @@ def _forward_kernel(act, rec_act):
                     activate_inplace(tc, act)
                     lstm_output_row(zb, tc, hb, gates, t, b)
             if by_chunk and end > lo:
-                n = (end - lo) * H
-                tc = hm[lo:end].reshape(n)  # scratch (h * mask was consumed by the product above)
-                cf = c_out[lo:end].reshape(n)
-                for i in range(n):
-                    tc[i] = cf[i]
-                activate_inplace(tc, act)
+                # hm: scratch (h * mask was consumed by the product above)
+                activate_rows_into(c_out[lo:end], hm[lo:end], act)
                 for b in range(lo, end):
                     if start[b] <= t:
                         lstm_output_row(z[b], hm[b], h_out[b], gates, t, b)
@@ -119,12 +116,8 @@ def _backward_kernel(act, rec_act):
         for t in range(T - 1, -1, -1):
             # act(c_t) and its derivative for all the chunk's rows, in two loops over them (one row's
             # H values are too few for a vector loop at H=8); dhm is free until the product below.
-            tc_all = dhm[lo:hi].reshape(n)
-            cs = C_seq[t, lo:hi].reshape(n)
-            for i in range(n):
-                tc_all[i] = cs[i]
-            activate_inplace(tc_all, act)
-            activate_grad_into(tc_all, dtc[lo:hi].reshape(n), act)
+            activate_rows_into(C_seq[t, lo:hi], dhm[lo:hi], act)
+            activate_grad_into(dhm[lo:hi].reshape(n), dtc[lo:hi].reshape(n), act)
             for b in range(lo, hi):
                 if many:
                     for k in range(H):

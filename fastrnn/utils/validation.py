@@ -36,7 +36,7 @@ def single_threaded_blas():
 
 @contextlib.contextmanager
 def engine_scope():
-    """Around the engine's work (a fit, a prediction): BLAS on one thread and large freed arrays reused.
+    """Around the engine's work (a fit, a prediction): BLAS on one thread, NumPy's blocks reused and aligned.
 
     See :func:`single_threaded_blas` and :func:`fastrnn.utils.memory.reuse_freed_blocks`.
     """
