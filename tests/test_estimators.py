@@ -181,6 +181,22 @@ def test_warm_start_and_partial_fit_continue_training(task):
         _small_clf().partial_fit(X, y)
 
 
+@pytest.mark.parametrize("labels", [[10, 20], ["neg", "pos"]], ids=["ints", "strings"])
+def test_a_refit_names_exactly_the_labels_it_has_not_seen(labels, task):
+    X, y = task
+    known = np.array(labels)
+    clf = _small_clf(warm_start=True, max_iter=1).fit(X, known[y])
+    # below, between and above the known classes, each several times
+    unseen = [5, 15, 25] if known.dtype.kind == "i" else ["a", "nit", "zz"]
+    y_new = known[y].copy()
+    y_new[:9] = np.repeat(np.array(unseen, dtype=known.dtype), 3)
+    with pytest.raises(ValueError, match=r"not seen in the first fit: \[(.+)\]") as err:
+        clf.fit(X, y_new)
+    assert str(unseen) in str(err.value)
+    clf.fit(X, known[y])  # the known labels still train
+    assert clf.n_iter_ == 2
+
+
 def test_refits_skip_only_the_parameter_checks_that_cannot_fail(task, monkeypatch):
     X, y = task
     calls = []

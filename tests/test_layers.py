@@ -134,6 +134,43 @@ def test_truncated_projection_gradient_uses_only_the_window_rows(embedded, dropo
     assert np.any(window[0] != 0)
 
 
+@pytest.mark.parametrize("embedded", [True, False], ids=["embeddings", "onehot"])
+@pytest.mark.parametrize("truncated", [False, True], ids=["full", "truncated"])
+def test_whole_vocabulary_table_equals_the_distinct_id_table(embedded, truncated, rng,
+                                                            monkeypatch):
+    # A batch with many cells per id projects every id and reads the table at the ids; the
+    # outputs and every gradient must be those of the table of distinct ids.
+    from fastrnn.layers import projection
+
+    V, D, B, T, H = 7, 3, 5, 9, 4
+    ids = rng.integers(1, V - 1, size=(B, T))  # id V - 1 never occurs
+    ids[1, :4] = 0
+    packed = pack_tokens(ids)
+    E = rng.normal(size=(V, D)) if embedded else None
+    inp = TokenInput(packed.data, packed.start, E)
+    layer = Recurrent("lstm", H)
+    params = layer.init_params(rng, D if embedded else V, np.float64)
+    params["bias"] = rng.normal(size=params["bias"].shape)
+    k = 3 if truncated else None
+    results = {}
+    for cells_per_id in (projection.CELLS_PER_ID, 10**9):
+        monkeypatch.setattr(projection, "CELLS_PER_ID", cells_per_id)
+        h, _, _, cache = layer.forward(params, inp, training=True, bptt_truncate=k)
+        table, _, _ = projection.project(inp, params["kernel"], params["bias"])
+        grads, d_input, _ = layer.backward(params, cache, d_last=np.ones((B, H)))
+        results[cells_per_id] = (len(table), h, grads, d_input)
+    (n_all, *whole), (n_distinct, *distinct) = results.values()
+    assert n_all == V and n_distinct == V - 1  # the distinct ids: 1 .. V - 2 and padding's 0
+    np.testing.assert_allclose(whole[0], distinct[0], rtol=1e-12, atol=1e-12)
+    for key in whole[1]:
+        np.testing.assert_allclose(whole[1][key], distinct[1][key], rtol=1e-12, atol=1e-12)
+    if embedded:
+        np.testing.assert_allclose(whole[2], distinct[2], rtol=1e-12, atol=1e-12)
+        assert not whole[2][V - 1].any()  # an absent id gets no gradient
+    else:
+        assert whole[2] is None and not whole[1]["kernel"][V - 1].any()
+
+
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 def test_dropout_masks_of_ones_change_nothing(cell):
     case = Case(dropout=False, return_sequences=True, **cell)

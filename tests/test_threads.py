@@ -359,3 +359,24 @@ def test_the_pool_works_without_compiled_flag_helpers(monkeypatch):
         seen = np.zeros(2, int)
         parallel_for(lambda j, seen=seen: seen.__setitem__(j, seen[j] + 1), 2, wake_from_task=bool(call % 2))
         assert seen.tolist() == [1, 1], call
+
+
+def test_blas_runs_on_one_thread_in_the_engine_scope_and_is_restored_after():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fastrnn.utils.validation import engine_scope
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    if not blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        with pytest.raises(RuntimeError), engine_scope():
+            assert blas_threads() == [1] * len(outside)
+            raise RuntimeError("a failed fit")
+        assert blas_threads() == outside  # restored, also after an error
+        with threadpool_limits(limits=1, user_api="blas"), engine_scope():
+            assert blas_threads() == [1] * len(outside)
+        assert blas_threads() == outside

@@ -3,9 +3,10 @@
 Token input never builds the ``(T, B, E)`` embedded tensor (nor a one-hot
 tensor): the projection of a token is the same wherever it occurs, so it is
 computed once per distinct token of the batch and the kernels gather it by
-row index.  With input dropout the projection depends on the sequence too
-(one mask per sequence), so the rows are the distinct (sequence, token)
-pairs instead.  Float input has one row per (step, sequence).
+row index (or once per vocabulary id, read at the ids themselves, when the
+batch has many cells per id).  With input dropout the projection depends on
+the sequence too (one mask per sequence), so the rows are the distinct
+(sequence, token) pairs instead.  Float input has one row per (step, sequence).
 """
 
 from typing import NamedTuple
@@ -68,6 +69,22 @@ def unique_inverse(keys, n_keys):
     return np.unique(keys, return_inverse=True)
 
 
+#: A batch with at least this many cells per vocabulary id projects the whole vocabulary.
+CELLS_PER_ID = 4
+
+
+def _whole_vocabulary(ids, n_ids):
+    """Whether the table should hold every id's projection, read at the ids themselves.
+
+    With at least :data:`CELLS_PER_ID` cells per id, a batch of uniformly drawn
+    ids holds 98% of the vocabulary, so projecting only the distinct ids saves
+    little arithmetic while finding them (and the row of every cell) cost more:
+    on C2's 6,400 cells of 500 ids, 38 us of a 55 us projection against 11 us
+    for all 500 rows; on C4's 64,000 cells of 10,000 ids, 685 us against 248 us.
+    """
+    return ids.size >= CELLS_PER_ID * n_ids and 0 <= ids.min() and ids.max() < n_ids
+
+
 def project(inp, W, b, n_threads=1):
     """Build the projection table of ``inp``.
 
@@ -101,6 +118,13 @@ def project(inp, W, b, n_threads=1):
     # row is cheaper than masking 10^4 ids.
     keys = inp.ids
     n_keys = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
+    if inp.dropout_mask is None and _whole_vocabulary(keys, n_keys):
+        tokens = np.arange(n_keys)
+        idx = np.ascontiguousarray(keys, dtype=np.int32)
+        if inp.embeddings is not None:
+            return matmul(inp.embeddings, W, n_threads, bias=b), idx, ("tokens", tokens, None,
+                                                                       inp.embeddings)
+        return W + b, idx, ("onehot", tokens, None)
     if inp.dropout_mask is not None:
         keys = keys.astype(np.int64) * B + np.arange(B)[None, :]
         n_keys *= B
@@ -158,7 +182,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
         dW = matmul(X2[t0 * B:].T, dA2, n_threads)
-        dX = np.zeros((T, B, X2.shape[1]), dtype=dA.dtype)
+        dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
+        dX[:t0] = 0.0  # the truncated steps; the product fills the rest
         matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
         if inp.dropout_mask is not None:
             dX *= inp.dropout_mask[None]
@@ -181,6 +206,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         dX_rows = matmul(d_table, W.T, n_threads)
         if rows_b is not None:
             dX_rows *= inp.dropout_mask[rows_b]
+        if rows_b is None and len(tokens) == len(inp.embeddings):  # every id, in order
+            return dW, db, dX_rows
         dE = np.zeros_like(inp.embeddings)
         if rows_b is None:  # distinct tokens: plain assignment
             dE[tokens] = dX_rows
@@ -188,6 +215,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
             np.add.at(dE, tokens, dX_rows)
         return dW, db, dE
     _, tokens, scale = ctx
+    if scale is None and len(tokens) == len(W):  # every id, in order
+        return d_table, db, None
     dW = np.zeros_like(W)
     if scale is None:
         dW[tokens] = d_table

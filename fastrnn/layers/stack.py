@@ -35,6 +35,13 @@ def reverse_packed(arr, start):
     return arr[src, np.arange(B)[None, :]]
 
 
+def _join(per_direction):
+    """The directions' outputs side by side on the last axis (the one array itself for one)."""
+    if len(per_direction) == 1:  # a copy here cost 10-20 us per layer of C5's batch
+        return per_direction[0]
+    return np.concatenate(per_direction, axis=-1)
+
+
 class Network:
     """Configuration and maths of a whole model (no training logic, no state).
 
@@ -188,8 +195,8 @@ class Network:
                 dir_caches.append(cache)
                 finals.append(final)
             caches.append(dir_caches)
-            x_seq = np.concatenate(outs, axis=2) if need_seq else None
-            h_last = np.concatenate(lasts, axis=1)
+            x_seq = _join(outs) if need_seq else None
+            h_last = _join(lasts)
         feats = self._head_forward(h_last, x_seq, packed)
         logits = feats @ params["dense"]["kernel"] + params["dense"]["bias"]
         cache = None
