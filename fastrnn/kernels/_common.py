@@ -225,16 +225,22 @@ def activate_rows_into(src, dst, code):
     activate_inplace(d, code)
 
 
+@njit(**_INNER)
+def store_gates_row(zb, gates, t, b):
+    """``gates[t, b] = zb`` when the gates are stored (``gates`` not empty)."""
+    if gates.shape[0] > 0:
+        gb = gates[t, b]
+        for k in range(zb.shape[0]):
+            gb[k] = zb[k]
+
+
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def lstm_output_row(zb, tc, hb, gates, t, b):
     """``hb = o * tc`` for an LSTM row (``tc``: its ``act(c)``); ``gates[t, b] = zb`` when stored."""
     H = hb.shape[0]
     for k in range(H):
         hb[k] = zb[3 * H + k] * tc[k]
-    if gates.shape[0] > 0:
-        gb = gates[t, b]
-        for k in range(4 * H):
-            gb[k] = zb[k]
+    store_gates_row(zb, gates, t, b)
 
 
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")

@@ -20,6 +20,7 @@ from ._common import (
     recurrent_backward_step,
     recurrent_forward_step,
     run_chunks,
+    store_gates_row,
     tanh_form_scale,
 )
 
@@ -72,10 +73,7 @@ def _forward_kernel(act, rec_act):
                         ck = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
                         cb[k] = ck
                         hb[k] = zb[3 * H + k] * fast_tanh(ck)
-                    if store_g:
-                        gb = gates[t, b]
-                        for k in range(4 * H):
-                            gb[k] = zb[k]
+                    store_gates_row(zb, gates, t, b)
                 else:
                     tc = hm[b]  # scratch: act(c)
                     for k in range(H):

@@ -36,17 +36,15 @@ def single_threaded_blas():
     global _controller
     if _controller is None:
         _controller = ThreadpoolController()
-    libs = [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
-    before = [lib.num_threads for lib in libs]
-    for lib, n in zip(libs, before):
-        if n != 1:
-            lib.set_num_threads(1)
+    changed = [(lib, lib.num_threads) for lib in _controller.lib_controllers
+               if lib.user_api == "blas" and lib.num_threads != 1]
+    for lib, _ in changed:
+        lib.set_num_threads(1)
     try:
         yield
     finally:
-        for lib, n in zip(libs, before):
-            if n != 1:
-                lib.set_num_threads(n)
+        for lib, n in changed:
+            lib.set_num_threads(n)
 
 
 @contextlib.contextmanager
