@@ -9,7 +9,10 @@ backend.  Compiler directives are set once, here.
 The kernels are compiled for the building machine's CPU (``-march=native``, as
 Numba compiles for the machine it runs on) and with ``-fno-trapping-math``, which
 lets GCC vectorise the activation loops (floating-point exceptions are never
-inspected; NaN still propagates).  Set ``FASTRNN_PORTABLE_BUILD=1`` when building
+inspected; NaN still propagates), and ``-fno-wrapv``: Python's own compiler
+flags add ``-fwrapv``, under which an index such as ``2 * H + k`` may wrap
+around, so GCC left the loops over a row's gate blocks scalar (the Cython GRU
+layer was 8-20% faster without it; the kernels index nothing near the int range).  Set ``FASTRNN_PORTABLE_BUILD=1`` when building
 a wheel for other machines.
 """
 
@@ -62,7 +65,7 @@ def cython_extensions():
     except ImportError:
         return []
     openmp = [] if sys.platform == "darwin" else ["-fopenmp"]
-    flags = ["-O3", "-fno-trapping-math"]
+    flags = ["-O3", "-fno-trapping-math", "-fno-wrapv"]
     if os.environ.get("FASTRNN_PORTABLE_BUILD", "") in ("", "0"):
         flags.append("-march=native")
     # The optimizer steps must round exactly as the NumPy reference: no fused multiply-add.

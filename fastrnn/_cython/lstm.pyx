@@ -9,56 +9,107 @@ from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport (
     activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
-    recurrent_backward_step, restore_csr)
+    recurrent_backward_step, restore_csr, tanh_rational32)
 
 
 # FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
 cdef bint _FLUSH = FLUSH_DENORMALS
 
+# Below this many units a row's loops over H are too short for the compiler's vector loop, and
+# act(c) runs in one loop over all of a chunk's active rows instead (as in the Numba kernel).
+cdef enum:
+    _BY_CHUNK_BELOW = 16
+BY_CHUNK_BELOW = _BY_CHUNK_BELOW
+
+
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
                          const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
                          int rec_act, floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq,
                          floating[:, :, ::1] gates, floating[:, ::1] h_out, floating[:, ::1] c_out,
-                         floating[:, ::1] z, floating[:, ::1] hm, int lo, int hi) noexcept nogil:
-    cdef int T = idx.shape[0], H = h_out.shape[1]
-    cdef int t, b, k, end, row
+                         floating[:, ::1] z, floating[:, ::1] hm, const float[::1] scale,
+                         const float[::1] offset, int lo, int hi) noexcept nogil:
+    cdef int T = idx.shape[0], H = h_out.shape[1], G = 4 * H
+    cdef int t, b, k, end
     cdef bint store_h = H_seq.shape[0] > 0, store_c = C_seq.shape[0] > 0
     cdef bint store_g = gates.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
+    cdef bint by_chunk = H < _BY_CHUNK_BELOW
+    # float32 tanh/sigmoid: all four gates in one loop of the one-tanh form (see the Numba
+    # kernels' tanh_form_scale); the same float32 bits as the per-gate loops
+    cdef bint one_tanh = floating is float and act == 0 and rec_act == 1
+    cdef floating* zb
+    cdef const floating* xb
+    cdef floating* cb
+    cdef floating* tc
+    cdef floating* zfg
+    cdef floating* zcg
+    cdef float* zf
+    cdef const float* xf
     for t in range(T):
         end = active_end(start, lo, hi, t)
         if end > lo:
             for b in range(lo, end):
                 for k in range(H):
                     hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
-            gemm(False, False, end - lo, 4 * H, H, &hm[lo, 0], H, &U[0, 0], 4 * H, &z[lo, 0],
-                 4 * H, False)
+            gemm(False, False, end - lo, G, H, &hm[lo, 0], H, &U[0, 0], G, &z[lo, 0], G, False)
         for b in range(lo, hi):
             if start[b] > t:
                 if store_g:
-                    for k in range(4 * H):
+                    for k in range(G):
                         gates[t, b, k] = 0.0
                 continue
-            row = idx[t, b]
-            for k in range(4 * H):
-                z[b, k] += table[row, k]
-            activate_inplace(&z[b, 0], 2 * H, rec_act)  # i, f
-            activate_inplace(&z[b, 2 * H], H, act)  # c~
-            activate_inplace(&z[b, 3 * H], H, rec_act)  # o
+            zb = &z[b, 0]
+            xb = &table[idx[t, b], 0]
+            if floating is float:
+                if one_tanh:
+                    zf = <float*>zb
+                    xf = <const float*>xb
+                    for k in range(G):
+                        zf[k] = offset[k] + scale[k] * tanh_rational32(scale[k] * (zf[k] + xf[k]))
+            if not one_tanh:
+                for k in range(G):
+                    zb[k] += xb[k]
+                activate_inplace(zb, 2 * H, rec_act)  # i, f
+                activate_inplace(zb + 2 * H, H, act)  # c~
+                activate_inplace(zb + 3 * H, H, rec_act)  # o
+            cb = &c_out[b, 0]
+            # through pointers to each gate: with zb[H + k] indexing GCC left this loop scalar
+            zfg = zb + H
+            zcg = zb + 2 * H
             for k in range(H):
-                c_out[b, k] = z[b, H + k] * c_out[b, k] + z[b, k] * z[b, 2 * H + k]
-                hm[b, k] = c_out[b, k]  # scratch: act(c)
-            activate_inplace(&hm[b, 0], H, act)
+                cb[k] = zfg[k] * cb[k] + zb[k] * zcg[k]
+            if by_chunk:
+                continue  # act(c) and h below, for all the chunk's rows at once
+            tc = &hm[b, 0]  # scratch: act(c)
             for k in range(H):
-                h_out[b, k] = z[b, 3 * H + k] * hm[b, k]
-            if store_g:
-                for k in range(4 * H):
-                    gates[t, b, k] = z[b, k]
+                tc[k] = cb[k]
+            activate_inplace(tc, H, act)
+            _output_row(zb, tc, &h_out[b, 0], gates, t, b, H, store_g)
+        if by_chunk and end > lo:
+            # hm: scratch (h * mask was consumed by the product above)
+            for k in range((end - lo) * H):
+                (&hm[lo, 0])[k] = (&c_out[lo, 0])[k]
+            activate_inplace(&hm[lo, 0], (end - lo) * H, act)
+            for b in range(lo, end):
+                if start[b] <= t:
+                    _output_row(&z[b, 0], &hm[b, 0], &h_out[b, 0], gates, t, b, H, store_g)
         for b in range(lo, hi):
             for k in range(H):
                 if store_h:
                     H_seq[t, b, k] = h_out[b, k]
                 if store_c:
                     C_seq[t, b, k] = c_out[b, k]
+
+
+cdef inline void _output_row(const floating* zb, const floating* tc, floating* hb,
+                             floating[:, :, ::1] gates, int t, int b, int H,
+                             bint store_g) noexcept nogil:
+    # h = o * act(c) for one row; its activated gates stored when store_g
+    cdef int k
+    for k in range(H):
+        hb[k] = zb[3 * H + k] * tc[k]
+    if store_g:
+        for k in range(4 * H):
+            gates[t, b, k] = zb[k]
 
 
 def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -95,12 +146,16 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     c_out[:, :] = c0
     cdef floating[:, ::1] z = np.empty((B, 4 * H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    cdef const float[::1] scale = np.full(4 * H, 0.5, np.float32)
+    cdef const float[::1] offset = np.full(4 * H, 0.5, np.float32)
+    np.asarray(scale)[2 * H:3 * H] = 1.0
+    np.asarray(offset)[2 * H:3 * H] = 0.0
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
         _forward_chunk(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
-                       h_out, c_out, z, hm, lo, hi)
+                       h_out, c_out, z, hm, scale, offset, lo, hi)
         restore_csr(csr)
 
 

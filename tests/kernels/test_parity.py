@@ -52,8 +52,9 @@ def test_backend_matches_reference(backend_under_test, cell, scenario, input_kin
     _assert_same(case, backend_under_test)
 
 
-# The Numba LSTM forward updates the cell row by row from this many units up, and below it in one
-# loop over a chunk's rows (fastrnn.kernels._common.BY_CHUNK_BELOW); the grids above have H <= 5.
+# The compiled LSTM forward kernels activate the cell row by row from this many units up, and below
+# it in one loop over a chunk's rows (BY_CHUNK_BELOW of the Numba and the Cython kernels); the grids
+# above have H <= 5.
 ROW_LOOP_FROM = 16
 
 
@@ -66,11 +67,10 @@ def test_lstm_matches_reference_on_both_sides_of_the_row_loop_threshold(backend_
     _assert_same(case, backend_under_test)
 
 
-def test_the_row_loop_threshold_is_the_kernels():
-    pytest.importorskip("numba")
-    from fastrnn.kernels._common import BY_CHUNK_BELOW
-
-    assert BY_CHUNK_BELOW == ROW_LOOP_FROM
+@pytest.mark.parametrize("module", ["fastrnn.kernels._common", "fastrnn._cython.lstm"])
+def test_the_row_loop_threshold_is_the_kernels(module):
+    kernels = pytest.importorskip(module)
+    assert kernels.BY_CHUNK_BELOW == ROW_LOOP_FROM
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
