@@ -146,10 +146,11 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     c_out[:, :] = c0
     cdef floating[:, ::1] z = np.empty((B, 4 * H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
-    cdef const float[::1] scale = np.full(4 * H, 0.5, np.float32)
-    cdef const float[::1] offset = np.full(4 * H, 0.5, np.float32)
-    np.asarray(scale)[2 * H:3 * H] = 1.0
-    np.asarray(offset)[2 * H:3 * H] = 0.0
+    # the one-tanh form's gate = offset + scale * tanh(scale * x): scale 1 on c~, 0.5 elsewhere
+    scales = np.full(4 * H, 0.5, np.float32)
+    scales[2 * H:3 * H] = 1.0
+    cdef const float[::1] scale = scales
+    cdef const float[::1] offset = 1.0 - scales
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
