@@ -12,8 +12,8 @@ lets GCC vectorise the activation loops (floating-point exceptions are never
 inspected; NaN still propagates), and ``-fno-wrapv``: Python's own compiler
 flags add ``-fwrapv``, under which an index such as ``2 * H + k`` may wrap
 around, so GCC left the loops over a row's gate blocks scalar (the Cython GRU
-layer was 8-20% faster without it; the kernels index nothing near the int range).  Set ``FASTRNN_PORTABLE_BUILD=1`` when building
-a wheel for other machines.
+layer was 8-20% faster without it; the kernels index nothing near the int range).
+Set ``FASTRNN_PORTABLE_BUILD=1`` when building a wheel for other machines.
 """
 
 import os

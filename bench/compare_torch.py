@@ -28,7 +28,7 @@ frameworks: alone, fastrnn fits 4 batches of C2 in about 3.7 ms, but in this
 comparison, right after PyTorch's calls, in about 6 ms (the cause was not pinned down;
 with PyTorch's OpenMP threads told to sleep at once, ``OMP_WAIT_POLICY=PASSIVE``,
 fastrnn was no faster).  From 16 batches on, the C2 and C5 ratios stopped moving
-(C2 3.40 at both 16 and 64 batches in two session-19 runs, 2.34 at 4).
+(C2 3.40 at 16 batches and 3.40 at 64, one session-19 run each; 2.34 at 4).
 
 By default the token ids are random and every row is ``T`` tokens long, so both
 frameworks compute every step.  ``--data imdb`` feeds real reviews instead: the

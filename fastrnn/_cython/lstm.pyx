@@ -72,7 +72,7 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
                 activate_inplace(zb + 2 * H, H, act)  # c~
                 activate_inplace(zb + 3 * H, H, rec_act)  # o
             cb = &c_out[b, 0]
-            # through pointers to each gate: with zb[H + k] indexing GCC left this loop scalar
+            # a pointer per gate: indexed zb[H + k], this loop ran scalar under Python's -fwrapv
             zfg = zb + H
             zcg = zb + 2 * H
             for k in range(H):
