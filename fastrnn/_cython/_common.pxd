@@ -95,20 +95,46 @@ cdef inline void activate_grad_into(const floating* y, double* out, int n, int c
             out[i] = activate_grad(y[i], code)
 
 
+# Most multiply-adds in one BLAS call when gemm splits a product without transposes into column
+# blocks, so that OpenBLAS's AVX-512 "small matrix" kernel runs it on the operands in place
+# instead of packing the whole recurrent kernel on every step (see fastrnn/kernels/_blas.py,
+# whose SMALL_GEMM_MACS and gemm_block_width this follows; a test checks the constant).
+cdef enum:
+    _SMALL_GEMM_MACS = 1000000
+
+
+cdef inline int gemm_block_width(int m, int k, int n) noexcept nogil:
+    cdef long long mk = <long long>m * k
+    cdef long long width
+    if mk == 0 or mk * n <= _SMALL_GEMM_MACS:
+        return n
+    width = _SMALL_GEMM_MACS // mk // 8 * 8
+    return <int>width if width >= 8 else n
+
+
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const floating* A, int lda,
                       const floating* B, int ldb, floating* C, int ldc, bint accumulate) noexcept nogil:
     # Row-major C(m, n) = op(A) @ op(B) (+ C when accumulate), op(X) = X.T when trans_x.
-    # Column-major BLAS sees the transposes, so it computes C^T = op(B)^T op(A)^T.
+    # Column-major BLAS sees the transposes, so it computes C^T = op(B)^T op(A)^T.  Without
+    # transposes, one call per block of gemm_block_width columns.
     cdef floating one = 1.0
     cdef floating beta = 1.0 if accumulate else 0.0
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
+    cdef int width = n, c0 = 0, nb
     if m == 0 or n == 0:
         return
-    if floating is double:
-        blas.dgemm(&tb, &ta, &n, &m, &k, &one, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
-    else:
-        blas.sgemm(&tb, &ta, &n, &m, &k, &one, <float*>B, &ldb, <float*>A, &lda, &beta, C, &ldc)
+    if not trans_a and not trans_b:
+        width = gemm_block_width(m, k, n)
+    while c0 < n:
+        nb = min(width, n - c0)
+        if floating is double:
+            blas.dgemm(&tb, &ta, &nb, &m, &k, &one, <double*>(B + c0), &ldb, <double*>A, &lda,
+                       &beta, C + c0, &ldc)
+        else:
+            blas.sgemm(&tb, &ta, &nb, &m, &k, &one, <float*>(B + c0), &ldb, <float*>A, &lda,
+                       &beta, C + c0, &ldc)
+        c0 += width
 
 
 cdef inline int chunk_lo(int B, int n_chunks, int j) noexcept nogil:

@@ -148,8 +148,10 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
         restore_csr(csr)
 
 
-cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] U,
-                          const floating[:, ::1] rec_mask, int act, int rec_act, bint reset_after,
+cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
+                          const floating[:, ::1] UT, const floating[:, ::1] UzrT,
+                          const floating[:, ::1] UhT, const floating[:, ::1] rec_mask, int act,
+                          int rec_act, bint reset_after,
                           const floating[:, :, ::1] H_seq, const floating[:, :, ::1] gates,
                           const floating[:, :, ::1] aux, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] hm,
@@ -201,10 +203,12 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
                     dzh[b, k] = dhh
         if end == lo:
             continue
+        # Products with contiguous transposes of U's blocks (as the Numba kernel): BLAS's small
+        # matrix kernel takes untransposed operands only (see gemm in _common.pxd).
         if reset_after:
-            gemm(False, True, end - lo, H, G, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H, False)
+            gemm(False, False, end - lo, H, G, &drec[lo, 0], G, &UT[0, 0], H, &dhm[lo, 0], H, False)
         else:
-            gemm(False, True, end - lo, H, H, &dzh[lo, 0], H, &U[0, 2 * H], G, &dra[lo, 0], H,
+            gemm(False, False, end - lo, H, H, &dzh[lo, 0], H, &UhT[0, 0], H, &dra[lo, 0], H,
                  False)
             for b in range(lo, end):
                 if start[b] > t:
@@ -215,7 +219,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const
                     dA[t, b, H + k] = dr
                     drec[b, H + k] = dr
             # drec holds [dz, dr, -] here; its first 2H columns feed U[:, :2H].
-            gemm(False, True, end - lo, H, 2 * H, &drec[lo, 0], G, &U[0, 0], G, &dhm[lo, 0], H,
+            gemm(False, False, end - lo, H, 2 * H, &drec[lo, 0], G, &UzrT[0, 0], H, &dhm[lo, 0], H,
                  False)
             for b in range(lo, end):
                 for k in range(H):
@@ -269,12 +273,16 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     cdef floating[:, ::1] dzh = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] dra = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] drec = np.empty((B, 3 * H), dtype=dtype)
+    U_ = np.asarray(U)
+    cdef const floating[:, ::1] UT = np.ascontiguousarray(U_.T)
+    cdef const floating[:, ::1] UzrT = np.ascontiguousarray(U_[:, :2 * H].T)
+    cdef const floating[:, ::1] UhT = np.ascontiguousarray(U_[:, 2 * H:].T)
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, U, rec_mask, act, rec_act, reset_after != 0, H_seq, gates,
-                        aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
+        _backward_chunk(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after != 0, H_seq,
+                        gates, aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
         restore_csr(csr)
     # The recurrent kernel's and bias's gradients: products over all steps after the loop.
     gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),

@@ -8,8 +8,8 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport (
-    activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
-    recurrent_backward_step, restore_csr, tanh_rational32)
+    _SMALL_GEMM_MACS, activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals,
+    gemm, recurrent_backward_step, restore_csr, tanh_rational32)
 
 
 # FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
@@ -20,6 +20,7 @@ cdef bint _FLUSH = FLUSH_DENORMALS
 cdef enum:
     _BY_CHUNK_BELOW = 16
 BY_CHUNK_BELOW = _BY_CHUNK_BELOW
+SMALL_GEMM_MACS = _SMALL_GEMM_MACS  # see _common.pxd
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,

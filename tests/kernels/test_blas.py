@@ -28,6 +28,9 @@ def _row_block_product():
     (4, 1, 3, 1, 4),     # inner dimension 1
     (5, 3, 1, 0, 5),     # one output column
     (6, 4, 4, 3, 3),     # empty row block: nothing written
+    (40, 200, 300, 0, 40),   # 2.4 million multiply-adds: column blocks of 120 (the last 60)
+    (33, 257, 771, 1, 32),   # blocks of 120 (1e6 // (31 * 257) = 125) on a row block
+    (600, 1800, 5, 0, 600),  # too many rows for 8 columns a block: one call
 ])
 def test_gemm_into_matches_numpy_on_row_blocks(dtype, tol, m, k, n, lo, hi):
     rng = np.random.default_rng(m * 100 + n)
@@ -37,7 +40,7 @@ def test_gemm_into_matches_numpy_on_row_blocks(dtype, tol, m, k, n, lo, hi):
     _row_block_product()(a, b, out, lo, hi)
     expected = np.full((m, n), 7.0, dtype=dtype)
     expected[lo:hi] = a[lo:hi].astype(np.float64) @ b.astype(np.float64)
-    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * k)  # k rounded terms
 
 
 def test_gemm_into_with_empty_inner_dimension_writes_zeros():
@@ -63,3 +66,22 @@ def test_gemm_into_rejects_mixed_dtypes_and_strided_arrays():
         product(a, np.ones((3, 2), np.float64), np.ones((2, 2), np.float32))
     with pytest.raises(TypingError):
         product(a, np.ones((3, 4), np.float32)[:, ::2], np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("m, k, n, width", [
+    (32, 256, 768, 120),   # 6.3 million multiply-adds: the widest multiple of 8 under 1e6 / 8192
+    (32, 768, 256, 40),
+    (32, 128, 512, 240),
+    (64, 32, 128, 128),    # 262,144: one call
+    (10, 100, 1000, 1000),  # exactly 1e6: one call
+    (10, 100, 1001, 1000),
+    (128, 1024, 128, 128),  # 8 columns would be 1,048,576: one call
+    (0, 5, 9, 9),
+    (5, 0, 9, 9),
+])
+def test_gemm_block_width_stays_within_the_small_product_limit(m, k, n, width):
+    from fastrnn.kernels._blas import SMALL_GEMM_MACS, gemm_block_width
+
+    assert gemm_block_width(m, k, n) == width
+    if width < n:
+        assert width % 8 == 0 and m * k * width <= SMALL_GEMM_MACS < m * k * (width + 8)
