@@ -23,12 +23,10 @@ with 128-column blocks, which miss the limit).
 """
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
-
-from .._config import NUMBA_CACHE
 
 #: Most multiply-adds in one BLAS call of :func:`gemm_into` when it splits a product (see above).
 SMALL_GEMM_MACS = 1_000_000
@@ -41,29 +39,65 @@ def _c_matrix(ty):
     return isinstance(ty, types.Array) and ty.ndim == 2 and ty.layout == "C"
 
 
-@intrinsic
-def _gemm_columns(typingctx, a, b, out, c0, width):
-    """``out[:, c0:c0 + width] = a @ b[:, c0:c0 + width]``: one BLAS call (jitted code only).
+def gemm_block_width(m, k, n):
+    """Columns per BLAS call of :func:`gemm_into` for ``(m, k) @ (k, n)``.
 
-    ``a``, ``b`` and ``out`` are C-contiguous 2-D float arrays of one dtype;
-    ``0 <= c0``, ``c0 + width <= n``, not checked.
+    All ``n`` when the product has at most :data:`SMALL_GEMM_MACS`
+    multiply-adds (or none), else the widest multiple of 8 columns that stays
+    within it; all ``n`` again when not even 8 columns do.  (The rule as
+    :func:`gemm_into` computes it in its generated code, and as the Cython
+    kernels' ``gemm`` does.)
+    """
+    mk = m * k
+    if mk == 0 or mk * n <= SMALL_GEMM_MACS:
+        return n
+    width = SMALL_GEMM_MACS // mk // 8 * 8
+    return width if width >= 8 else n
+
+
+def _block_width_ir(builder, m, k, n):
+    """:func:`gemm_block_width` in LLVM IR (``intp`` operands)."""
+    ty = m.type
+    const = lambda v: ir.Constant(ty, v)  # noqa: E731
+    mk = builder.mul(m, k)
+    limit = const(SMALL_GEMM_MACS)
+    whole = builder.or_(builder.icmp_signed("==", mk, const(0)),
+                        builder.icmp_signed("<=", builder.mul(mk, n), limit))
+    safe_mk = builder.select(whole, const(1), mk)  # no division by zero on the unused branch
+    width = builder.mul(builder.sdiv(builder.sdiv(limit, safe_mk), const(8)), const(8))
+    too_narrow = builder.icmp_signed("<", width, const(8))
+    return builder.select(builder.or_(whole, too_narrow), n, width)
+
+
+@intrinsic
+def gemm_into(typingctx, a, b, out):
+    """``out[...] = a @ b`` for C-contiguous 2-D float arrays of one dtype (jitted code only).
+
+    One BLAS call per column block of :func:`gemm_block_width` columns.  The
+    loop over the blocks is generated here, not compiled from Python: a jitted
+    wrapper added about 0.15 s of compile time per kernel signature.
+
+    Parameters
+    ----------
+    a : ndarray of shape (m, k)
+    b : ndarray of shape (k, n)
+    out : ndarray of shape (m, n)
+        Overwritten; must not overlap ``a`` or ``b``.  Shapes are not checked:
+        the caller guarantees them.
     """
     if not (_c_matrix(a) and _c_matrix(b) and _c_matrix(out)):
         return None
     if not (a.dtype == b.dtype == out.dtype and a.dtype in (types.float32, types.float64)):
-        return None
-    if not (isinstance(c0, types.Integer) and isinstance(width, types.Integer)):
         return None
     ensure_blas()
     dtype = a.dtype
     kind = "s" if dtype == types.float32 else "d"
 
     def codegen(context, builder, sig, args):
-        A, Bm, C = (context.make_array(t)(context, builder, v) for t, v in zip(sig.args[:3], args[:3]))
+        A, Bm, C = (context.make_array(t)(context, builder, v) for t, v in zip(sig.args, args))
         m, k = cgutils.unpack_tuple(builder, A.shape, 2)
-        ld = cgutils.unpack_tuple(builder, Bm.shape, 2)[1]  # row length of b and out
+        n = cgutils.unpack_tuple(builder, Bm.shape, 2)[1]
         intp = context.get_value_type(types.intp)
-        col, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args[3:], sig.args[3:]))
         one = ir.Constant(intp, 1)
 
         def at_least_one(v):
@@ -74,61 +108,26 @@ def _gemm_columns(typingctx, a, b, out, c0, width):
         fn = cgutils.get_or_insert_function(builder.module, fnty, "numba_xxgemm")
         alpha = cgutils.alloca_once_value(builder, context.get_constant(dtype, 1.0))
         beta = cgutils.alloca_once_value(builder, context.get_constant(dtype, 0.0))
-        empty = builder.or_(builder.icmp_signed("==", m, ir.Constant(intp, 0)),
-                            builder.icmp_signed("==", n, ir.Constant(intp, 0)))
-        with builder.if_then(builder.not_(empty), likely=True):
-            # Row-major out = a @ b is column-major out.T = b.T @ a.T.
-            notrans = ir.Constant(_CHAR, ord("n"))
-            res = builder.call(fn, (ir.Constant(_CHAR, ord(kind)), notrans, notrans, n, m, k,
-                                    builder.bitcast(alpha, _VOIDP),
-                                    builder.bitcast(builder.gep(Bm.data, [col]), _VOIDP),
-                                    at_least_one(ld),
-                                    builder.bitcast(A.data, _VOIDP), at_least_one(k),
-                                    builder.bitcast(beta, _VOIDP),
-                                    builder.bitcast(builder.gep(C.data, [col]), _VOIDP),
-                                    at_least_one(ld)))
-            with builder.if_then(cgutils.is_not_null(builder, res), likely=False):
-                pyapi = context.get_python_api(builder)
-                pyapi.gil_ensure()
-                pyapi.fatal_error("BLAS gemm returned an error")
+        notrans = ir.Constant(_CHAR, ord("n"))
+        width = _block_width_ir(builder, m, k, n)
+        with builder.if_then(builder.icmp_signed("!=", m, ir.Constant(intp, 0)), likely=True):
+            with cgutils.for_range_slice(builder, ir.Constant(intp, 0), n, width, intp) as (c0, _):
+                remaining = builder.sub(n, c0)
+                cols = builder.select(builder.icmp_signed("<", remaining, width), remaining, width)
+                # Row-major out[:, c0:c0 + cols] = a @ b[:, c0:c0 + cols] is column-major
+                # out.T[c0:c0 + cols] = b.T[c0:c0 + cols] @ a.T, leading dimension n.
+                res = builder.call(fn, (ir.Constant(_CHAR, ord(kind)), notrans, notrans, cols, m, k,
+                                        builder.bitcast(alpha, _VOIDP),
+                                        builder.bitcast(builder.gep(Bm.data, [c0]), _VOIDP),
+                                        at_least_one(n),
+                                        builder.bitcast(A.data, _VOIDP), at_least_one(k),
+                                        builder.bitcast(beta, _VOIDP),
+                                        builder.bitcast(builder.gep(C.data, [c0]), _VOIDP),
+                                        at_least_one(n)))
+                with builder.if_then(cgutils.is_not_null(builder, res), likely=False):
+                    pyapi = context.get_python_api(builder)
+                    pyapi.gil_ensure()
+                    pyapi.fatal_error("BLAS gemm returned an error")
         return context.get_dummy_value()
 
-    return types.none(a, b, out, c0, width), codegen
-
-
-@njit(cache=NUMBA_CACHE, nogil=True)
-def gemm_block_width(m, k, n):
-    """Columns per BLAS call of :func:`gemm_into` for ``(m, k) @ (k, n)``.
-
-    All ``n`` when the product has at most :data:`SMALL_GEMM_MACS`
-    multiply-adds (or none), else the widest multiple of 8 columns that stays
-    within it; all ``n`` again when not even 8 columns do.
-    """
-    mk = m * k
-    if mk == 0 or mk * n <= SMALL_GEMM_MACS:
-        return n
-    width = SMALL_GEMM_MACS // mk // 8 * 8
-    return width if width >= 8 else n
-
-
-@njit(cache=NUMBA_CACHE, nogil=True, forceinline=True, no_cpython_wrapper=True, no_cfunc_wrapper=True,
-      _nrt=False)
-def gemm_into(a, b, out):
-    """``out[...] = a @ b`` for C-contiguous 2-D float arrays of one dtype (jitted code only).
-
-    One BLAS call per column block of :func:`gemm_block_width` columns.
-
-    Parameters
-    ----------
-    a : ndarray of shape (m, k)
-    b : ndarray of shape (k, n)
-    out : ndarray of shape (m, n)
-        Overwritten; must not overlap ``a`` or ``b``.  Shapes are not checked:
-        the caller guarantees them.
-    """
-    n = b.shape[1]
-    width = gemm_block_width(a.shape[0], a.shape[1], n)
-    c0 = 0
-    while c0 < n:
-        _gemm_columns(a, b, out, c0, min(width, n - c0))
-        c0 += width
+    return types.none(a, b, out), codegen
