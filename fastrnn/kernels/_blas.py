@@ -70,6 +70,19 @@ def _block_width_ir(builder, m, k, n):
 
 
 @intrinsic
+def block_width_of(typingctx, m, k, n):
+    """The width :func:`gemm_into`'s generated code uses for ``(m, k) @ (k, n)`` (jitted code only)."""
+    if not all(isinstance(v, types.Integer) for v in (m, k, n)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        m, k, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args, sig.args))
+        return _block_width_ir(builder, m, k, n)
+
+    return types.intp(m, k, n), codegen
+
+
+@intrinsic
 def gemm_into(typingctx, a, b, out):
     """``out[...] = a @ b`` for C-contiguous 2-D float arrays of one dtype (jitted code only).
 

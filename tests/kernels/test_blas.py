@@ -80,8 +80,12 @@ def test_gemm_into_rejects_mixed_dtypes_and_strided_arrays():
     (5, 0, 9, 9),
 ])
 def test_gemm_block_width_stays_within_the_small_product_limit(m, k, n, width):
-    from fastrnn.kernels._blas import SMALL_GEMM_MACS, gemm_block_width
+    from numba import njit
+
+    from fastrnn.kernels._blas import SMALL_GEMM_MACS, block_width_of, gemm_block_width
 
     assert gemm_block_width(m, k, n) == width
+    # the same rule in gemm_into's generated code
+    assert njit(lambda m, k, n: block_width_of(m, k, n))(m, k, n) == width
     if width < n:
         assert width % 8 == 0 and m * k * width <= SMALL_GEMM_MACS < m * k * (width + 8)
