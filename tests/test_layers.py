@@ -284,3 +284,70 @@ def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
     assert one_batch.shape == per_row.shape == ((11, 2) if head == "last" else (11, 9, 2))
     np.testing.assert_allclose(one_batch, per_row, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(per_thread, per_row, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("input_kind, all_ids", [("tokens", False), ("tokens", True), ("onehot", False)])
+def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids, rng, monkeypatch):
+    """The tables made once per prediction give each batch what its own projection would."""
+    from fastrnn.layers import pack_tokens, recurrent
+    from fastrnn.layers.stack import Network
+    from fastrnn.training import _prediction_token_tables, predict_outputs
+
+    V = 15
+    net = Network(input_kind, V, 4, [Recurrent("lstm", 5), Recurrent("gru", 3)], True, "last", 2)
+    params = net.init_params(rng, np.float64)
+    X = rng.integers(1, V if all_ids else 9, size=(40, 7))  # ids 9..14 absent unless all_ids
+    X[::3, :2] = 0
+    if all_ids:
+        X[0, 2:] = np.arange(V - 5, V)
+    tables = _prediction_token_tables(net, params, X, n_threads=2)
+    assert len(tables) == 2  # one per direction
+    table, lookup = tables[0]
+    assert (lookup is None) == all_ids
+    assert len(table) == (V if all_ids else 9)  # the ids that occur, and 0 (padding)
+    packed = pack_tokens(X[5:17])
+    with_tables, _ = net.forward(params, packed, token_tables=tables)
+    own, _ = net.forward(params, packed)
+    np.testing.assert_allclose(with_tables, own, rtol=1e-12, atol=1e-12)
+    token_inputs = []
+    real_project = recurrent.project
+
+    def spy(inp, *args):
+        if isinstance(inp, TokenInput):
+            token_inputs.append(inp.projected is not None)
+        return real_project(inp, *args)
+
+    monkeypatch.setattr(recurrent, "project", spy)
+    batched = predict_outputs(net, params, X, batch_size=6, n_threads=2)  # 7 batches, tables once
+    monkeypatch.undo()
+    assert token_inputs == [True] * 14  # 7 batches, 2 directions
+    per_batch = np.concatenate([net.forward(params, pack_tokens(X[i:i + 6]))[0] for i in range(0, 40, 6)])
+    np.testing.assert_allclose(batched, per_batch, rtol=1e-12, atol=1e-12)
+
+
+def test_a_precomputed_token_table_is_gathered_and_has_no_gradient(rng):
+    from fastrnn.layers import pack_tokens
+    from fastrnn.layers.projection import project, project_backward
+
+    ids = pack_tokens(np.array([[0, 3, 7], [7, 7, 3]]))
+    table = rng.normal(size=(3, 4))
+    lookup = np.array([0, 0, 0, 1, 0, 0, 0, 2], dtype=np.int32)  # ids 0, 3, 7 -> rows 0, 1, 2
+    got, idx, ctx = project(TokenInput(ids.data, ids.start, projected=(table, lookup)), None, None)
+    assert got is table
+    np.testing.assert_array_equal(idx, lookup[ids.data])
+    with pytest.raises(ValueError, match="inference only"):
+        project_backward(None, ctx, np.zeros((3, 2, 4)), idx, ids.start, None)
+    with pytest.raises(ValueError, match="inference only"):
+        project(TokenInput(ids.data, ids.start, None, np.ones((2, 8)), (table, lookup)), None, None)
+
+
+def test_token_tables_are_refused_in_training(rng):
+    from fastrnn.layers import pack_tokens
+    from fastrnn.layers.stack import Network
+
+    net = Network("tokens", 6, 3, [Recurrent("simple", 2)], False, "last", 1)
+    params = net.init_params(rng)
+    X = rng.integers(1, 6, size=(3, 4))
+    with pytest.raises(ValueError, match="inference only"):
+        net.forward(params, pack_tokens(X), training=True,
+                    token_tables=[(t, None) for t in net.token_tables(params, np.arange(6))])

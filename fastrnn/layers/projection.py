@@ -30,12 +30,18 @@ class TokenInput(NamedTuple):
         Embedding matrix; ``None`` means exact one-hot input of width ``V``.
     dropout_mask : ndarray of shape (B, D) or (B, V), or None
         Input-dropout mask (already scaled), one per sequence.
+    projected : tuple or None
+        ``(table, lookup)``: the projections of a prediction's ids, made once
+        for all its batches (:func:`project_tokens`; inference only).
+        ``table`` has one row per id that occurs, ``lookup`` (V,) int32 maps
+        an id to its row (None: the table has every id's row, in order).
     """
 
     ids: np.ndarray
     start: np.ndarray
     embeddings: np.ndarray = None
     dropout_mask: np.ndarray = None
+    projected: tuple = None
 
 
 class DenseInput(NamedTuple):
@@ -85,6 +91,27 @@ def _whole_vocabulary(ids, n_ids):
     return ids.size >= CELLS_PER_ID * n_ids and 0 <= ids.min() and ids.max() < n_ids
 
 
+def project_tokens(embeddings, W, b, tokens, n_threads=1):
+    """Projection table of the vocabulary ids ``tokens``, one row each in their order.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (V, D) or None
+        None for one-hot input (the rows of ``W`` are the ids' projections).
+    W : ndarray of shape (D, G) or (V, G)
+    b : ndarray of shape (G,)
+    tokens : ndarray of shape (N,), int
+    n_threads : int, default 1
+
+    Returns
+    -------
+    ndarray of shape (N, G)
+    """
+    if embeddings is None:
+        return W[tokens] + b
+    return matmul(embeddings[tokens], W, n_threads, bias=b)
+
+
 def project(inp, W, b, n_threads=1):
     """Build the projection table of ``inp``.
 
@@ -105,6 +132,12 @@ def project(inp, W, b, n_threads=1):
     ctx : tuple
         What :func:`project_backward` needs.
     """
+    if isinstance(inp, TokenInput) and inp.projected is not None:  # made once for a prediction
+        if inp.dropout_mask is not None:
+            raise ValueError("a precomputed projection table has no input dropout (inference only)")
+        table, lookup = inp.projected
+        idx = inp.ids if lookup is None else lookup[inp.ids]
+        return table, np.ascontiguousarray(idx, dtype=np.int32), ("projected",)
     if isinstance(inp, DenseInput):
         T, B, F = inp.X.shape
         X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
@@ -176,6 +209,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot.
     """
     kind = ctx[0]
+    if kind == "projected":
+        raise ValueError("a precomputed projection table is for inference only: no gradient")
     Tw, B, G = dA.shape
     if kind == "dense":
         X2 = ctx[1]

@@ -12,7 +12,7 @@ import numpy as np
 from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
-from .projection import project, project_backward
+from .projection import project, project_backward, project_tokens
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
@@ -108,6 +108,29 @@ class Recurrent:
         if self.reset_after:
             return bias[0], np.ascontiguousarray(bias[1])
         return bias, np.zeros(G, dtype)
+
+    def token_table(self, params, embeddings, tokens, n_threads=1):
+        """Input projections ``x @ W + b`` of the vocabulary ids ``tokens``, one row each.
+
+        What :meth:`forward` gathers for those ids, for a
+        :class:`~fastrnn.layers.projection.TokenInput` whose ``projected``
+        table is made once for many batches.
+
+        Parameters
+        ----------
+        params : dict
+        embeddings : ndarray of shape (V, D) or None
+            None for one-hot input.
+        tokens : ndarray of shape (N,), int
+        n_threads : int, default 1
+
+        Returns
+        -------
+        ndarray of shape (N, n_gates * units)
+        """
+        W = params["kernel"]
+        b_in, _ = self._biases(params, W.dtype)
+        return np.ascontiguousarray(project_tokens(embeddings, W, b_in, tokens, n_threads), dtype=W.dtype)
 
     def forward(self, params, inp, state=None, *, training=False, rec_mask=None,
                 bptt_truncate=None, return_sequences=False, n_threads=1):

@@ -136,8 +136,32 @@ class Network:
         return rows
 
     # ----------------------------------------------------------------- forward
+    def token_tables(self, params, tokens, n_threads=1):
+        """The first layer's input projections of the ids ``tokens``, per direction.
+
+        For :meth:`forward`'s ``token_tables``: a prediction makes them once for
+        all its batches (see :func:`fastrnn.training.predict_outputs`).
+
+        Parameters
+        ----------
+        params : dict
+        tokens : ndarray of shape (N,), int
+            Vocabulary ids, increasing.
+        n_threads : int, default 1
+
+        Returns
+        -------
+        list of ndarray of shape (N, G)
+            One table per direction.
+        """
+        if self.input_kind == "dense":
+            raise ValueError("token tables need token input")
+        layer = self.layers[0]
+        return [layer.token_table(p, params.get("embeddings"), tokens, n_threads)
+                for p in params["rnn"][0]]
+
     def forward(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
-                n_threads=1, states=None, return_states=False):
+                n_threads=1, states=None, return_states=False, token_tables=None):
         """Logits of a packed batch.
 
         Parameters
@@ -158,6 +182,11 @@ class Network:
             flow into it (truncated BPTT across calls).
         return_states : bool
             Also return the final states, in the same layout.
+        token_tables : list or None
+            Inference only: per direction, ``(table, lookup)`` for the first
+            layer's :class:`~fastrnn.layers.projection.TokenInput` ``projected``
+            (tables from :meth:`token_tables`), instead of projecting this
+            batch's ids.
 
         Returns
         -------
@@ -166,6 +195,8 @@ class Network:
         states : list
             Only with ``return_states``.
         """
+        if training and token_tables is not None:
+            raise ValueError("token_tables are for inference only")
         start = packed.start
         caches = []
         finals = []
@@ -181,7 +212,8 @@ class Network:
                     if self.input_kind == "dense":
                         inp = DenseInput(data, start, in_mask)
                     else:
-                        inp = TokenInput(data, start, params.get("embeddings"), in_mask)
+                        inp = TokenInput(data, start, params.get("embeddings"), in_mask,
+                                         None if token_tables is None else token_tables[d])
                 else:
                     inp = DenseInput(x_seq if d == 0 else reverse_packed(x_seq, start), start, in_mask)
                 state = states[i][d] if states is not None else None
