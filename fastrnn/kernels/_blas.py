@@ -14,8 +14,8 @@ kernel included; at most that many (``M * N * K <= 100**3``, no transposes), its
 AVX-512 builds run a "small matrix" kernel that reads the operands where they
 are.  :func:`gemm_into` therefore splits a larger product into column blocks
 of at most :data:`SMALL_GEMM_MACS` multiply-adds.  Measured here (AMD EPYC,
-AVX-512, one thread, SciPy's OpenBLAS), one step's product took 174 -> 110 us
-at 32 x 256 @ 256 x 768 (a 256-unit GRU), 178 -> 110 us backward (32 x 768 @
+AVX-512, one thread, SciPy's OpenBLAS), one step's product took 174 -> 114 us
+at 32 x 256 @ 256 x 768 (a 256-unit GRU), 178 -> 118 us backward (32 x 768 @
 768 x 256) and 59 -> 37 us at 32 x 128 @ 128 x 512 (a 128-unit LSTM).  Each
 output element is still one dot product over the whole inner dimension.  On a
 BLAS without that kernel the blocks cost one call each (3% at the first shape
