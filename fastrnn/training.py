@@ -187,9 +187,10 @@ def _prediction_token_tables(net, params, X, n_threads):
     present = np.zeros(net.n_in, dtype=bool)
     present[X] = True
     present[0] = True
-    tokens = np.flatnonzero(present)
-    lookup = None
-    if len(tokens) < net.n_in:
+    tokens, lookup = np.flatnonzero(present), None
+    if len(tokens) == net.n_in:
+        tokens = None  # every id, in order: no gather, no lookup
+    else:
         lookup = np.zeros(net.n_in, dtype=np.int32)  # ids absent from X are never looked up
         lookup[tokens] = np.arange(len(tokens), dtype=np.int32)
     return [(table, lookup) for table in net.token_tables(params, tokens, n_threads)]

@@ -100,7 +100,8 @@ def project_tokens(embeddings, W, b, tokens, n_threads=1):
         None for one-hot input (the rows of ``W`` are the ids' projections).
     W : ndarray of shape (D, G) or (V, G)
     b : ndarray of shape (G,)
-    tokens : ndarray of shape (N,), int
+    tokens : ndarray of shape (N,), int, or None
+        None: every id, in order (no gather).
     n_threads : int, default 1
 
     Returns
@@ -108,8 +109,9 @@ def project_tokens(embeddings, W, b, tokens, n_threads=1):
     ndarray of shape (N, G)
     """
     if embeddings is None:
-        return W[tokens] + b
-    return matmul(embeddings[tokens], W, n_threads, bias=b)
+        return (W if tokens is None else W[tokens]) + b
+    X_rows = embeddings if tokens is None else embeddings[tokens]
+    return matmul(X_rows, W, n_threads, bias=b)
 
 
 def project(inp, W, b, n_threads=1):
@@ -154,10 +156,10 @@ def project(inp, W, b, n_threads=1):
     if inp.dropout_mask is None and _whole_vocabulary(keys, n_keys):
         tokens = np.arange(n_keys)
         idx = np.ascontiguousarray(keys, dtype=np.int32)
+        table = project_tokens(inp.embeddings, W, b, None, n_threads)
         if inp.embeddings is not None:
-            return matmul(inp.embeddings, W, n_threads, bias=b), idx, ("tokens", tokens, None,
-                                                                       inp.embeddings)
-        return W + b, idx, ("onehot", tokens, None)
+            return table, idx, ("tokens", tokens, None, inp.embeddings)
+        return table, idx, ("onehot", tokens, None)
     if inp.dropout_mask is not None:
         keys = keys.astype(np.int64) * B + np.arange(B)[None, :]
         n_keys *= B

@@ -121,7 +121,8 @@ class Recurrent:
         params : dict
         embeddings : ndarray of shape (V, D) or None
             None for one-hot input.
-        tokens : ndarray of shape (N,), int
+        tokens : ndarray of shape (N,), int, or None
+            None for every id, in order.
         n_threads : int, default 1
 
         Returns

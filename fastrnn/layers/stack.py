@@ -145,8 +145,8 @@ class Network:
         Parameters
         ----------
         params : dict
-        tokens : ndarray of shape (N,), int
-            Vocabulary ids, increasing.
+        tokens : ndarray of shape (N,), int, or None
+            Vocabulary ids, increasing; None for every id.
         n_threads : int, default 1
 
         Returns
