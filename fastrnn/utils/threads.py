@@ -129,7 +129,8 @@ class _Flag:
         return self.value[0] >= value
 
     def wait_for(self, value, spins):
-        if spins and _spin_wait(self.value, value, spins):
+        spin = _spin_wait  # read once: None (no GIL-free spin registered) sleeps at once
+        if spins and spin is not None and spin(self.value, value, spins):
             return
         with self._cond:
             try:
