@@ -170,20 +170,26 @@ def simple_rnn_backward(start, h0, U, rec_mask, act, n_threads, H_seq, dH_seq, d
 # LSTM, gates packed i, f, c, o (Keras):
 #   i, f, o = ract(.), g = act(.), c_t = f c_{t-1} + i g, h_t = o act(c_t)
 # ----------------------------------------------------------------------------
-def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
+def lstm_forward(table, idx, X, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
                  H_seq, C_seq, gates, h_out, c_out):
     """LSTM forward over one window of timesteps.
 
     Parameters
     ----------
     table : ndarray of shape (N, 4H)
-        Input projections ``x @ W + b``, gate blocks ``i, f, c, o``.
+        Input projections ``x @ W + b``, gate blocks ``i, f, c, o`` (with
+        ``X``: the bias, ``N = 1``, or whatever else is added to each step).
     idx, start, h0, rec_mask, n_threads
         As in :func:`simple_rnn_forward`.
+    X : ndarray of shape (T, B, F)
+        Input read by each step's product, which is then
+        ``[x_t, h_{t-1} * mask] @ U``; ``F = 0``: none (the table holds the
+        whole input projection).
     c0 : ndarray of shape (B, H)
         Initial cell state.
-    U : ndarray of shape (H, 4H)
-        Recurrent kernel.
+    U : ndarray of shape (F + H, 4H)
+        Input kernel stacked over the recurrent kernel (the recurrent kernel
+        alone when ``F = 0``).
     act, rec_act : int
         Activation codes of the candidate/cell output and of the gates.
     H_seq, C_seq : ndarray of shape (T, B, H) or (0, B, H)
@@ -198,7 +204,7 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
     h, c = h0.copy(), c0.copy()
     for t in range(T):
         active = (start <= t)[:, None]
-        z = table[idx[t]] + _masked(h, rec_mask) @ U
+        z = table[idx[t]] + np.concatenate([X[t], _masked(h, rec_mask)], axis=1) @ U
         i = activate(z[:, :H], rec_act)
         f = activate(z[:, H:2 * H], rec_act)
         g = activate(z[:, 2 * H:3 * H], act)
@@ -218,7 +224,7 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
 
 
 def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
-                  dH_seq, dh_last, dc_last, dA, dU, dh0, dc0):
+                  dH_seq, dh_last, dc_last, dA, dX, dU, dh0, dc0):
     """LSTM backward through one stored window.
 
     Parameters
@@ -235,13 +241,16 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         Gradient on the final hidden and cell state.
     dA : ndarray of shape (T, B, 4H)
         Out: gradient on the input projections.
+    dX : ndarray of shape (T, B, F)
+        Out: gradient on the forward pass's ``X`` (zero on padded steps).
     dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel.
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
     T = H_seq.shape[0]
     H = h0.shape[1]
+    F = dX.shape[2]
     dh, dc = dh_last.copy(), dc_last.copy()
     dU[...] = 0.0
     for t in reversed(range(T)):
@@ -261,7 +270,9 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         dA[t] = da
         hm = _masked(_prev(H_seq, h0, t), rec_mask)
         dU += hm.T @ da
-        dh = np.where(active, _masked(da @ U.T, rec_mask), dh)
+        d_row = da @ U.T  # [dx_t, d(h_{t-1} * mask)]
+        dX[t] = np.where(active, d_row[:, :F], 0.0)
+        dh = np.where(active, _masked(d_row[:, F:], rec_mask), dh)
         dc = np.where(active, dct * f, dc)
     dh0[...] = dh
     dc0[...] = dc

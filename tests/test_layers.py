@@ -197,6 +197,50 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+@pytest.mark.parametrize("dropout", [False, True], ids=["plain", "input_dropout"])
+def test_an_lstm_reads_dense_input_in_its_step_product_as_a_table_would_give_it(dropout, rng):
+    # An LSTM over float input multiplies [x_t, h] by [W; U] at each step (its table holds only the
+    # bias); the kernels' table form gathers x_t @ W + b instead.  Same states and gradients.
+    from fastrnn._backend import get_kernels
+
+    B, T, F, H = 3, 6, 4, 5
+    layer = Recurrent("lstm", H)
+    params = {k: v + 0.3 * rng.normal(size=v.shape) for k, v in layer.init_params(rng, F, np.float64).items()}
+    W, U, b = params["kernel"], params["recurrent_kernel"], params["bias"]
+    X = rng.normal(size=(B, T, F))
+    packed = pack_dense(X, np.arange(T)[None, :] >= np.array([[0], [2], [5]]))  # pre-padded rows
+    in_mask = ((rng.random((B, F)) > 0.3) / 0.7) if dropout else None
+    h, _, _, cache = layer.forward(params, DenseInput(packed.data, packed.start, in_mask), training=True)
+    assert cache["U"].shape == (F + H, 4 * H)  # [W; U]
+    d_last = rng.normal(size=(B, H))
+    grads, dX, _ = layer.backward(params, cache, d_last=d_last)
+
+    K = get_kernels()
+    Xm = packed.data if in_mask is None else packed.data * in_mask[None]
+    table = Xm.reshape(T * B, F) @ W + b
+    idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
+    zeros, none = np.zeros((B, H)), np.empty((T, B, 0))
+    H_seq, C_seq, gates = np.empty((T, B, H)), np.empty((T, B, H)), np.empty((T, B, 4 * H))
+    h_tab, c_tab = np.empty((B, H)), np.empty((B, H))
+    K.lstm_forward(table, idx, none, packed.start, zeros, zeros, U, np.empty((0, H)), layer.act,
+                   layer.rec_act, 1, H_seq, C_seq, gates, h_tab, c_tab)
+    np.testing.assert_allclose(h, h_tab, rtol=1e-12, atol=1e-13)
+    dA, dU = np.empty((T, B, 4 * H)), np.empty((H, 4 * H))
+    K.lstm_backward(packed.start, zeros, zeros, U, np.empty((0, H)), layer.act, layer.rec_act, 1, H_seq,
+                    C_seq, gates, np.empty((0, B, H)), d_last, zeros, dA, none, dU, np.empty((B, H)),
+                    np.empty((B, H)))
+    dA2 = dA.reshape(T * B, 4 * H)
+    dX_tab = (dA2 @ W.T).reshape(T, B, F)
+    if in_mask is not None:
+        dX_tab *= in_mask[None]
+    assert np.abs(dX_tab).max() > 0 and np.all(dX_tab[:2, 2] == 0)  # row 2's padded steps
+    tol = dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dX, dX_tab, **tol)
+    np.testing.assert_allclose(grads["kernel"], Xm.reshape(T * B, F).T @ dA2, **tol)
+    np.testing.assert_allclose(grads["bias"], dA2.sum(axis=0), **tol)
+    np.testing.assert_allclose(grads["recurrent_kernel"], dU, **tol)
+
+
 def test_parameter_shapes_and_counts_follow_keras():
     # REFERENCE.md section 2
     assert Recurrent("simple", 32).count_params(32) == 2080

@@ -168,6 +168,26 @@ cdef inline void recurrent_backward_step(const int[::1] start, const floating[:,
                 dh[b, k] = dhm[b, k] * rec_mask[b, k] if use_mask else dhm[b, k]
 
 
+cdef inline void input_recurrent_backward_step(const int[::1] start, const floating[:, ::1] UT,
+                                               const floating[:, ::1] rec_mask, floating[:, :, ::1] dA,
+                                               floating[:, :, ::1] dX, floating[:, ::1] dh,
+                                               floating[:, ::1] dxh, int t, int lo,
+                                               int end) noexcept nogil:
+    # Backward through [x_t, h_{t-1} * mask] @ U for rows [lo, end) at step t (LSTM; U stacks
+    # the input kernel over the recurrent one): on real rows, dX[t] and dh from
+    # dxh = dA[t] @ U.T (the caller zeroes dX[t] on the others).  dX of width 0: no input, as
+    # recurrent_backward_step.
+    cdef int H = dh.shape[1], G = dA.shape[2], F = dX.shape[2], b, k
+    cdef bint use_mask = rec_mask.shape[0] > 0
+    gemm(False, False, end - lo, F + H, G, &dA[t, lo, 0], G, &UT[0, 0], F + H, &dxh[lo, 0], F + H, False)
+    for b in range(lo, end):
+        if start[b] <= t:
+            for k in range(F):
+                dX[t, b, k] = dxh[b, k]
+            for k in range(H):
+                dh[b, k] = dxh[b, F + k] * rec_mask[b, k] if use_mask else dxh[b, F + k]
+
+
 # Denormal floats are flushed to zero while a chunk runs, as the Numba backend does (see
 # fastrnn/kernels/_common.py): the SSE control register's FTZ and DAZ bits are set on the
 # thread that runs the chunk and its old value restored afterwards.  x86 only.

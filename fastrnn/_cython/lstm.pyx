@@ -9,7 +9,7 @@ from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport (
     _SMALL_GEMM_MACS, activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals,
-    gemm, recurrent_backward_step, restore_csr, tanh_rational32)
+    gemm, input_recurrent_backward_step, restore_csr, tanh_rational32)
 
 
 # FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
@@ -23,13 +23,15 @@ BY_CHUNK_BELOW = _BY_CHUNK_BELOW
 SMALL_GEMM_MACS = _SMALL_GEMM_MACS  # see _common.pxd
 
 
-cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx,
+                         const floating[:, :, ::1] X, const int[::1] start,
                          const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
                          int rec_act, floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq,
                          floating[:, :, ::1] gates, floating[:, ::1] h_out, floating[:, ::1] c_out,
-                         floating[:, ::1] z, floating[:, ::1] hm, const float[::1] scale,
-                         const float[::1] offset, int lo, int hi) noexcept nogil:
-    cdef int T = idx.shape[0], H = h_out.shape[1], G = 4 * H
+                         floating[:, ::1] z, floating[:, ::1] xh, floating[:, ::1] tcs,
+                         const float[::1] scale, const float[::1] offset, int lo,
+                         int hi) noexcept nogil:
+    cdef int T = idx.shape[0], H = h_out.shape[1], G = 4 * H, F = X.shape[2]
     cdef int t, b, k, end
     cdef bint store_h = H_seq.shape[0] > 0, store_c = C_seq.shape[0] > 0
     cdef bint store_g = gates.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
@@ -48,10 +50,14 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
     for t in range(T):
         end = active_end(start, lo, hi, t)
         if end > lo:
+            # z = [x_t, h * mask] @ U: U stacks the input kernel over the recurrent one (F = 0:
+            # no input, the table holds its projection)
             for b in range(lo, end):
+                for k in range(F):
+                    xh[b, k] = X[t, b, k]
                 for k in range(H):
-                    hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
-            gemm(False, False, end - lo, G, H, &hm[lo, 0], H, &U[0, 0], G, &z[lo, 0], G, False)
+                    xh[b, F + k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]
+            gemm(False, False, end - lo, G, F + H, &xh[lo, 0], F + H, &U[0, 0], G, &z[lo, 0], G, False)
         for b in range(lo, hi):
             if start[b] > t:
                 if store_g:
@@ -80,19 +86,18 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
                 cb[k] = zfg[k] * cb[k] + zb[k] * zcg[k]
             if by_chunk:
                 continue  # act(c) and h below, for all the chunk's rows at once
-            tc = &hm[b, 0]  # scratch: act(c)
+            tc = &tcs[b, 0]  # scratch: act(c)
             for k in range(H):
                 tc[k] = cb[k]
             activate_inplace(tc, H, act)
             _output_row(zb, tc, &h_out[b, 0], gates, t, b, H, store_g)
         if by_chunk and end > lo:
-            # hm: scratch (h * mask was consumed by the product above)
             for k in range((end - lo) * H):
-                (&hm[lo, 0])[k] = (&c_out[lo, 0])[k]
-            activate_inplace(&hm[lo, 0], (end - lo) * H, act)
+                (&tcs[lo, 0])[k] = (&c_out[lo, 0])[k]
+            activate_inplace(&tcs[lo, 0], (end - lo) * H, act)
             for b in range(lo, end):
                 if start[b] <= t:
-                    _output_row(&z[b, 0], &hm[b, 0], &h_out[b, 0], gates, t, b, H, store_g)
+                    _output_row(&z[b, 0], &tcs[b, 0], &h_out[b, 0], gates, t, b, H, store_g)
         for b in range(lo, hi):
             for k in range(H):
                 if store_h:
@@ -113,7 +118,8 @@ cdef inline void _output_row(const floating* zb, const floating* tc, floating* h
             gates[t, b, k] = zb[k]
 
 
-def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
+def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const floating[:, :, ::1] X,
+                 const int[::1] start,
                  const floating[:, ::1] h0, const floating[:, ::1] c0, const floating[:, ::1] U,
                  const floating[:, ::1] rec_mask, int act, int rec_act, int n_threads,
                  floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq, floating[:, :, ::1] gates,
@@ -123,13 +129,19 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     Parameters
     ----------
     table : ndarray of shape (N, 4H)
-        Input projections ``x @ W + b``, gate blocks ``i, f, c, o``.
+        Input projections ``x @ W + b``, gate blocks ``i, f, c, o`` (with
+        ``X``: the bias, ``N = 1``, or whatever else is added to each step).
     idx, start, h0, rec_mask, n_threads
         As in :func:`simple_rnn_forward`.
+    X : ndarray of shape (T, B, F)
+        Input read by each step's product, which is then
+        ``[x_t, h_{t-1} * mask] @ U``; ``F = 0``: none (the table holds the
+        whole input projection).
     c0 : ndarray of shape (B, H)
         Initial cell state.
-    U : ndarray of shape (H, 4H)
-        Recurrent kernel.
+    U : ndarray of shape (F + H, 4H)
+        Input kernel stacked over the recurrent kernel (the recurrent kernel
+        alone when ``F = 0``).
     act, rec_act : int
         Activation codes of the candidate/cell output and of the gates.
     H_seq, C_seq : ndarray of shape (T, B, H) or (0, B, H)
@@ -146,7 +158,8 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
     h_out[:, :] = h0
     c_out[:, :] = c0
     cdef floating[:, ::1] z = np.empty((B, 4 * H), dtype=dtype)
-    cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
+    cdef floating[:, ::1] xh = np.empty((B, X.shape[2] + H), dtype=dtype)
+    cdef floating[:, ::1] tcs = np.empty((B, H), dtype=dtype)
     # the one-tanh form's gate = offset + scale * tanh(scale * x): scale 1 on c~, 0.5 elsewhere
     scales = np.full(4 * H, 0.5, np.float32)
     scales[2 * H:3 * H] = 1.0
@@ -156,8 +169,8 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
-        _forward_chunk(table, idx, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
-                       h_out, c_out, z, hm, scale, offset, lo, hi)
+        _forward_chunk(table, idx, X, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
+                       h_out, c_out, z, xh, tcs, scale, offset, lo, hi)
         restore_csr(csr)
 
 
@@ -166,9 +179,10 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           const floating[:, ::1] rec_mask, int act, int rec_act,
                           const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
                           const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
-                          floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] dc,
-                          floating[:, ::1] dhm, double[:, ::1] deriv, int lo, int hi) noexcept nogil:
-    cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H
+                          floating[:, :, ::1] dA, floating[:, :, ::1] dX, floating[:, ::1] dh,
+                          floating[:, ::1] dc, floating[:, ::1] dhm, floating[:, ::1] dxh,
+                          double[:, ::1] deriv, int lo, int hi) noexcept nogil:
+    cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H, F = dX.shape[2]
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
     cdef double dct, dhk
@@ -185,6 +199,8 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
             if start[b] > t:
                 for k in range(G):
                     dA[t, b, k] = 0.0
+                for k in range(F):
+                    dX[t, b, k] = 0.0
                 continue
             for k in range(H):
                 dhm[b, k] = C_seq[t, b, k]  # scratch: act(c_t) in one vectorisable pass
@@ -211,7 +227,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
         end = active_end(start, lo, hi, t)
         if end == lo:
             continue
-        recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+        input_recurrent_backward_step(start, UT, rec_mask, dA, dX, dh, dxh, t, lo, end)
 
 
 def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] c0,
@@ -219,8 +235,8 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
                   int n_threads, const floating[:, :, ::1] H_seq, const floating[:, :, ::1] C_seq,
                   const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
                   const floating[:, ::1] dh_last, const floating[:, ::1] dc_last,
-                  floating[:, :, ::1] dA, floating[:, ::1] dU, floating[:, ::1] dh0,
-                  floating[:, ::1] dc0):
+                  floating[:, :, ::1] dA, floating[:, :, ::1] dX, floating[:, ::1] dU,
+                  floating[:, ::1] dh0, floating[:, ::1] dc0):
     """LSTM backward through one stored window.
 
     Parameters
@@ -237,8 +253,10 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         Gradient on the final hidden and cell state.
     dA : ndarray of shape (T, B, 4H)
         Out: gradient on the input projections.
+    dX : ndarray of shape (T, B, F)
+        Out: gradient on the forward pass's ``X`` (zero on padded steps).
     dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel.
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
@@ -249,6 +267,10 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
+    # the step product's output [dx_t, d(h * mask)]; without input, dhm (its act(c) is used up)
+    cdef floating[:, ::1] dxh = dhm
+    if dX.shape[2] > 0:
+        dxh = np.empty((B, dX.shape[2] + H), dtype=dtype)
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
     cdef double[:, ::1] deriv = np.empty((B, 5 * H))
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
@@ -256,7 +278,7 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         hi = chunk_lo(B, n_chunks, j + 1)
         csr = flush_denormals(_FLUSH)
         _backward_chunk(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
-                        dA, dh0, dc0, dhm, deriv, lo, hi)
+                        dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi)
         restore_csr(csr)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

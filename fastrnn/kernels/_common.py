@@ -296,6 +296,28 @@ def recurrent_forward_step(U, rec_mask, h, hm, z, lo, end):
 
 
 @njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def input_recurrent_forward_step(X, t, U, rec_mask, h, xh, z, lo, end):
+    """``z = [x_t, h * mask] @ U`` for rows ``[lo, end)`` (LSTM); ``xh`` holds ``[x_t, h * mask]``.
+
+    ``U`` stacks the input kernel over the recurrent one, so the step's input
+    projection is part of its recurrent product and no ``(T, B, 4H)`` table of
+    projections is made.  ``X`` of width 0 is no input: :func:`recurrent_forward_step`.
+    """
+    F = X.shape[2]
+    if F == 0:
+        recurrent_forward_step(U, rec_mask, h, xh, z, lo, end)
+        return
+    H = h.shape[1]
+    use_mask = rec_mask.shape[0] > 0
+    for b in range(lo, end):
+        for k in range(F):
+            xh[b, k] = X[t, b, k]
+        for k in range(H):
+            xh[b, F + k] = h[b, k] * rec_mask[b, k] if use_mask else h[b, k]
+    gemm_into(xh[lo:end], U, z[lo:end])
+
+
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
 
@@ -314,6 +336,29 @@ def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
             else:
                 for k in range(H):
                     dh[b, k] = dhm[b, k]
+
+
+@njit(**_INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
+def input_recurrent_backward_step(start, UT, rec_mask, dA, dh, dxh, dX, t, lo, end):
+    """Backward through ``[x_t, h_{t-1} * mask] @ U`` for rows ``[lo, end)`` at step ``t`` (LSTM).
+
+    Sets, for the real rows, ``dX[t]`` and ``dh`` from ``dxh = dA[t] @ U.T``
+    (``UT`` contiguous); the caller zeroes ``dX[t]`` on the other rows.  ``dX``
+    of width 0 is no input: :func:`recurrent_backward_step`.
+    """
+    F = dX.shape[2]
+    if F == 0:
+        recurrent_backward_step(start, UT, rec_mask, dA, dh, dxh, t, lo, end)
+        return
+    H = dh.shape[1]
+    use_mask = rec_mask.shape[0] > 0
+    gemm_into(dA[t, lo:end], UT, dxh[lo:end])
+    for b in range(lo, end):
+        if start[b] <= t:
+            for k in range(F):
+                dX[t, b, k] = dxh[b, k]
+            for k in range(H):
+                dh[b, k] = dxh[b, F + k] * rec_mask[b, k] if use_mask else dxh[b, F + k]
 
 
 # ------------------------------------------------------------ denormal flushing

@@ -17,8 +17,8 @@ from ._common import (
     lstm_output_row,
     per_activation,
     raise_flag,
-    recurrent_backward_step,
-    recurrent_forward_step,
+    input_recurrent_backward_step,
+    input_recurrent_forward_step,
     run_chunks,
     store_gates_row,
     tanh_form_scale,
@@ -33,8 +33,8 @@ def _forward_kernel(act, rec_act):
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
-    def forward_rows(table, idx, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, hm, scale, offset,
-                     j, lo, hi, wake, wake_to):
+    def forward_rows(table, idx, X, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, xh, tcs, scale,
+                     offset, j, lo, hi, wake, wake_to):
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
@@ -47,7 +47,7 @@ def _forward_kernel(act, rec_act):
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
-                recurrent_forward_step(U, rec_mask, h_out, hm, z, lo, end)
+                input_recurrent_forward_step(X, t, U, rec_mask, h_out, xh, z, lo, end)
             for b in range(lo, hi):
                 if start[b] > t:
                     if store_g:
@@ -75,18 +75,17 @@ def _forward_kernel(act, rec_act):
                         hb[k] = zb[3 * H + k] * fast_tanh(ck)
                     store_gates_row(zb, gates, t, b)
                 else:
-                    tc = hm[b]  # scratch: act(c)
+                    tc = tcs[b]  # scratch: act(c)
                     for k in range(H):
                         cb[k] = zb[H + k] * cb[k] + zb[k] * zb[2 * H + k]
                         tc[k] = cb[k]
                     activate_inplace(tc, act)
                     lstm_output_row(zb, tc, hb, gates, t, b)
             if by_chunk and end > lo:
-                # hm: scratch (h * mask was consumed by the product above)
-                activate_rows_into(c_out[lo:end], hm[lo:end], act)
+                activate_rows_into(c_out[lo:end], tcs[lo:end], act)
                 for b in range(lo, end):
                     if start[b] <= t:
-                        lstm_output_row(z[b], hm[b], h_out[b], gates, t, b)
+                        lstm_output_row(z[b], tcs[b], h_out[b], gates, t, b)
             for b in range(lo, hi):
                 for k in range(H):
                     if store_h:
@@ -109,12 +108,13 @@ def _backward_kernel(act, rec_act, units):
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
 
     @jit_chunk
-    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh, dc, dhm, deriv, dtc,
-                      scale, j, lo, hi, wake, wake_to):
+    def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dX, dh, dc, dhm, dxh,
+                      deriv, dtc, scale, j, lo, hi, wake, wake_to):
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = units if units > 0 else h0.shape[1]
         G = 4 * H
+        F = dX.shape[2]
         many = dH_seq.shape[0] > 0
         n = (hi - lo) * H
         for t in range(T - 1, -1, -1):
@@ -129,6 +129,8 @@ def _backward_kernel(act, rec_act, units):
                 if start[b] > t:
                     for k in range(G):
                         dA[t, b, k] = 0.0
+                    for k in range(F):
+                        dX[t, b, k] = 0.0
                     continue
                 # Activation derivatives first, in branch-free passes, so the loop below vectorises.
                 tc = dhm[b]  # act(c_t)
@@ -158,25 +160,31 @@ def _backward_kernel(act, rec_act, units):
             end = active_end(start, lo, hi, t)
             if end == lo:
                 continue
-            recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end)
+            input_recurrent_backward_step(start, UT, rec_mask, dA, dh, dxh, dX, t, lo, end)
 
     return backward_rows
 
 
-def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
+def lstm_forward(table, idx, X, start, h0, c0, U, rec_mask, act, rec_act, n_threads,
                  H_seq, C_seq, gates, h_out, c_out):
     """LSTM forward over one window of timesteps.
 
     Parameters
     ----------
     table : ndarray of shape (N, 4H)
-        Input projections ``x @ W + b``, gate blocks ``i, f, c, o``.
+        Input projections ``x @ W + b``, gate blocks ``i, f, c, o`` (with
+        ``X``: the bias, ``N = 1``, or whatever else is added to each step).
     idx, start, h0, rec_mask, n_threads
         As in :func:`simple_rnn_forward`.
+    X : ndarray of shape (T, B, F)
+        Input read by each step's product, which is then
+        ``[x_t, h_{t-1} * mask] @ U``; ``F = 0``: none (the table holds the
+        whole input projection).
     c0 : ndarray of shape (B, H)
         Initial cell state.
-    U : ndarray of shape (H, 4H)
-        Recurrent kernel.
+    U : ndarray of shape (F + H, 4H)
+        Input kernel stacked over the recurrent kernel (the recurrent kernel
+        alone when ``F = 0``).
     act, rec_act : int
         Activation codes of the candidate/cell output and of the gates.
     H_seq, C_seq : ndarray of shape (T, B, H) or (0, B, H)
@@ -189,13 +197,15 @@ def lstm_forward(table, idx, start, h0, c0, U, rec_mask, act, rec_act, n_threads
     h_out[...] = h0
     c_out[...] = c0
     B, H = h0.shape
-    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, start, U, rec_mask, H_seq,
-               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0),
+    F = X.shape[2]
+    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, X, start, U, rec_mask, H_seq,
+               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype),
+               np.empty((B, F + H), dtype=h0.dtype), np.empty_like(h0),
                *tanh_form_scale(4 * H, 2 * H, 3 * H, h0.dtype))
 
 
 def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_seq, gates,
-                  dH_seq, dh_last, dc_last, dA, dU, dh0, dc0):
+                  dH_seq, dh_last, dc_last, dA, dX, dU, dh0, dc0):
     """LSTM backward through one stored window.
 
     Parameters
@@ -212,16 +222,21 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         Gradient on the final hidden and cell state.
     dA : ndarray of shape (T, B, 4H)
         Out: gradient on the input projections.
+    dX : ndarray of shape (T, B, F)
+        Out: gradient on the forward pass's ``X`` (zero on padded steps).
     dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel.
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
     B, H = h0.shape
+    F = dX.shape[2]
     dh0[...] = dh_last
     dc0[...] = dc_last
     units = H if H < BY_CHUNK_BELOW else 0  # see _backward_kernel
+    dhm = np.empty_like(h0)
+    dxh = dhm if F == 0 else np.empty((B, F + H), dtype=h0.dtype)  # the step product's output
     run_chunks(_backward_kernel(act, rec_act, units), B, n_threads, start, h0, c0, np.ascontiguousarray(U.T),
-               rec_mask, H_seq, C_seq, gates, dH_seq, dA, dh0, dc0, np.empty_like(h0),
+               rec_mask, H_seq, C_seq, gates, dH_seq, dA, dX, dh0, dc0, dhm, dxh,
                np.empty((B, 4 * H)), np.empty((B, H)), tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

@@ -180,7 +180,48 @@ def project(inp, W, b, n_threads=1):
     return table + b, idx, ("onehot", tokens, scale)
 
 
-def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
+def stacked_input(inp, W, b, U):
+    """Dense input as the LSTM kernels read it: in each step's product, not through a table.
+
+    The kernels' step product is then ``[x_t, h_{t-1} * mask] @ [W; U]``, so
+    the input projection costs no ``(T, B, 4H)`` table written and read back,
+    nor a bias pass over it, and its input gradient comes out of the
+    backward step's product (see :func:`project_backward`).
+
+    Parameters
+    ----------
+    inp : DenseInput
+        ``T`` steps, ``B`` rows, ``F`` features.
+    W : ndarray of shape (F, G)
+        Input kernel.
+    b : ndarray of shape (G,)
+        Input bias (zeros when the layer has no bias).
+    U : ndarray of shape (H, G)
+        Recurrent kernel.
+
+    Returns
+    -------
+    table : ndarray of shape (1, G)
+        The bias, the only thing the kernels add from the table.
+    idx : ndarray of shape (T, B), int32
+        Zeros.
+    X : ndarray of shape (T, B, F)
+        The input (times the input-dropout mask), of ``U``'s dtype.
+    WU : ndarray of shape (F + H, G)
+        ``W`` stacked over ``U``.
+    ctx : tuple
+        What :func:`project_backward` needs.
+    """
+    dtype = U.dtype
+    T, B, F = inp.X.shape
+    X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+    X = np.ascontiguousarray(X, dtype=dtype)
+    WU = np.concatenate([np.asarray(W, dtype=dtype), U])
+    idx = np.zeros((T, B), dtype=np.int32)
+    return np.asarray(b, dtype=dtype)[None], idx, X, WU, ("stacked", X.reshape(T * B, F))
+
+
+def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=None):
     """Gradients of the projection, given the kernels' ``dA`` for steps ``t0:``.
 
     Parameters
@@ -202,6 +243,10 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
         reads only (the others' gradient is zero).
     n_threads : int, default 1
         Threads for the matrix products.
+    d_input : ndarray of shape (T, B, F), optional
+        For input the kernels read themselves (:func:`stacked_input`): their
+        gradient on it (zero on the truncated steps), scaled here by the
+        input-dropout mask.
 
     Returns
     -------
@@ -214,14 +259,17 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1):
     if kind == "projected":
         raise ValueError("a precomputed projection table is for inference only: no gradient")
     Tw, B, G = dA.shape
-    if kind == "dense":
+    if kind in ("dense", "stacked"):
         X2 = ctx[1]
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
         dW = matmul(X2[t0 * B:].T, dA2, n_threads)
-        dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
-        dX[:t0] = 0.0  # the truncated steps; the product fills the rest
-        matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
+        if kind == "stacked":
+            dX = d_input
+        else:
+            dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
+            dX[:t0] = 0.0  # the truncated steps; the product fills the rest
+            matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
         if inp.dropout_mask is not None:
             dX *= inp.dropout_mask[None]
         return dW, column_sums(dA2), dX

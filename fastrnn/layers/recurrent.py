@@ -12,7 +12,7 @@ import numpy as np
 from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
-from .projection import project, project_backward, project_tokens
+from .projection import DenseInput, project, project_backward, project_tokens, stacked_input
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
@@ -170,7 +170,12 @@ class Recurrent:
         dtype = W.dtype
         U = np.ascontiguousarray(params["recurrent_kernel"], dtype=dtype)
         b_in, rb = self._biases(params, dtype)
-        table, idx, pctx = project(inp, W, b_in, n_threads)
+        if self.cell == "lstm" and isinstance(inp, DenseInput):
+            # the step's product reads x_t (no table of projections): U becomes [W; U]
+            table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
+        else:
+            table, idx, pctx = project(inp, W, b_in, n_threads)
+            X = np.empty((idx.shape[0], idx.shape[1], 0), dtype)
         table = np.ascontiguousarray(table, dtype=dtype)
         T, B = idx.shape
         H = self.units
@@ -187,24 +192,24 @@ class Recurrent:
             # Inference path (the whole input, or the truncated prefix): nothing stored.
             T_inf = t0 if training else T
             seq = H_full[:T_inf] if return_sequences else np.empty((0, B, H), dtype)
-            state = self._run(K, table, idx[:T_inf], start, state, U, rb, rm, n_threads, seq,
-                              store=False)[0]
+            state = self._run(K, table, idx[:T_inf], X[:T_inf], start, state, U, rb, rm, n_threads,
+                              seq, store=False)[0]
         if not training:
             return state[0], H_full, state, None
         Tw = T - t0
         idx_w = np.ascontiguousarray(idx[t0:])
         start_w = np.clip(start - t0, 0, None).astype(np.int32)
         seq = H_full[t0:] if return_sequences else np.empty((Tw, B, H), dtype)
-        new_state, stored = self._run(K, table, idx_w, start_w, state, U, rb, rm, n_threads, seq,
-                                      store=True)
+        new_state, stored = self._run(K, table, idx_w, X[t0:], start_w, state, U, rb, rm, n_threads,
+                                      seq, store=True)
         cache = {
-            "inp": inp, "pctx": pctx, "idx": idx_w, "start": start_w, "t0": t0, "T": T,
+            "inp": inp, "pctx": pctx, "idx": idx_w, "start": start_w, "t0": t0, "T": T, "U": U,
             "state0": state, "rec_mask": rm, "H_seq": seq, "stored": stored, "rb": rb,
             "n_threads": n_threads,
         }
         return new_state[0], H_full, new_state, cache
 
-    def _run(self, K, table, idx, start, state, U, rb, rm, n_threads, seq, store):
+    def _run(self, K, table, idx, X, start, state, U, rb, rm, n_threads, seq, store):
         T, B = idx.shape
         H = self.units
         dtype = U.dtype
@@ -217,7 +222,7 @@ class Recurrent:
             c_out = np.empty((B, H), dtype)
             C_seq = np.empty((n, B, H), dtype)
             gates = np.empty((n, B, 4 * H), dtype)
-            K.lstm_forward(table, idx, start, state[0], state[1], U, rm, self.act, self.rec_act,
+            K.lstm_forward(table, idx, X, start, state[0], state[1], U, rm, self.act, self.rec_act,
                            n_threads, seq, C_seq, gates, h_out, c_out)
             return (h_out, c_out), (C_seq, gates)
         gates = np.empty((n, B, 3 * H), dtype)
@@ -252,7 +257,7 @@ class Recurrent:
             Gradient on the initial state (zeros when the window was truncated).
         """
         K = get_kernels()
-        U = np.ascontiguousarray(params["recurrent_kernel"])
+        U = cache["U"]  # as the kernels used it: [W; U] for an LSTM's stacked input
         dtype = U.dtype
         H_seq = cache["H_seq"]
         Tw, B, H = H_seq.shape
@@ -265,7 +270,8 @@ class Recurrent:
             dh += d_state[0]
         dH = np.empty((0, B, H), dtype) if d_seq is None else np.ascontiguousarray(d_seq[t0:], dtype)
         dA = np.empty((Tw, B, G), dtype)
-        dU = np.empty_like(U)
+        dU = np.empty((H, G), dtype)
+        d_read = None  # the gradient on an input the kernels read themselves
         dh0 = np.empty((B, H), dtype)
         start, state0, rm, nt = cache["start"], cache["state0"], cache["rec_mask"], cache["n_threads"]
         grads = {}
@@ -276,8 +282,11 @@ class Recurrent:
             dc = np.zeros((B, H), dtype) if d_state is None else np.ascontiguousarray(d_state[1], dtype)
             dc0 = np.empty((B, H), dtype)
             C_seq, gates = cache["stored"]
+            F = U.shape[0] - H
+            d_read = np.empty((cache["T"], B, F), dtype)
+            d_read[:t0] = 0.0
             K.lstm_backward(start, state0[0], state0[1], U, rm, self.act, self.rec_act, nt, H_seq,
-                            C_seq, gates, dH, dh, dc, dA, dU, dh0, dc0)
+                            C_seq, gates, dH, dh, dc, dA, d_read[t0:], dU, dh0, dc0)
             d_state0 = (dh0, dc0)
         else:
             gates, aux = cache["stored"]
@@ -286,7 +295,7 @@ class Recurrent:
                            nt, H_seq, gates, aux, dH, dh, dA, dU, drb, dh0)
             d_state0 = (dh0,)
         dW, db, d_input = project_backward(cache["inp"], cache["pctx"], dA, cache["idx"], start,
-                                           params["kernel"], t0, nt)
+                                           params["kernel"], t0, nt, d_input=d_read)
         grads["kernel"] = dW
         grads["recurrent_kernel"] = dU
         if self.use_bias:

@@ -69,9 +69,9 @@ def test_kernels_compile_only_the_activations_they_run(act, rec_act, expected):
     B, T, H = 2, 3, 2
     rng = np.random.default_rng(0)
     h0, c0 = np.zeros((B, H)), np.zeros((B, H))
-    lstm.lstm_forward(rng.normal(size=(4, 4 * H)), np.ones((T, B), np.int32), np.zeros(B, np.int32),
-                      h0, c0, rng.normal(size=(H, 4 * H)), np.empty((0, H)), ACTIVATIONS[act],
-                      ACTIVATIONS[rec_act], 1, np.empty((0, B, H)), np.empty((0, B, H)),
+    lstm.lstm_forward(rng.normal(size=(4, 4 * H)), np.ones((T, B), np.int32), np.empty((T, B, 0)),
+                      np.zeros(B, np.int32), h0, c0, rng.normal(size=(H, 4 * H)), np.empty((0, H)),
+                      ACTIVATIONS[act], ACTIVATIONS[rec_act], 1, np.empty((0, B, H)), np.empty((0, B, H)),
                       np.empty((0, B, 4 * H)), np.empty((B, H)), np.empty((B, H)))
     kernel = lstm._forward_kernel(ACTIVATIONS[act], ACTIVATIONS[rec_act])
     sig = kernel.signatures[0]
