@@ -114,6 +114,11 @@ def project_tokens(embeddings, W, b, tokens, n_threads=1):
     return matmul(X_rows, W, n_threads, bias=b)
 
 
+def _dropped(inp):
+    """The float input of ``inp`` (:class:`DenseInput`) times its input-dropout mask, if any."""
+    return inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+
+
 def project(inp, W, b, n_threads=1):
     """Build the projection table of ``inp``.
 
@@ -142,7 +147,7 @@ def project(inp, W, b, n_threads=1):
         return table, np.ascontiguousarray(idx, dtype=np.int32), ("projected",)
     if isinstance(inp, DenseInput):
         T, B, F = inp.X.shape
-        X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+        X = _dropped(inp)
         X2 = X.reshape(T * B, F)
         table = matmul(X2, W, n_threads, bias=b)
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
@@ -214,7 +219,7 @@ def stacked_input(inp, W, b, U):
     """
     dtype = U.dtype
     T, B, F = inp.X.shape
-    X = inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+    X = _dropped(inp)
     X = np.ascontiguousarray(X, dtype=dtype)
     WU = np.concatenate([np.asarray(W, dtype=dtype), U])
     idx = np.zeros((T, B), dtype=np.int32)
