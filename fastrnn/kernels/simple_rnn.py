@@ -135,5 +135,5 @@ def simple_rnn_backward(start, h0, U, rec_mask, act, n_threads, H_seq, dH_seq, d
     B, H = h0.shape
     dh0[...] = dh_last
     run_chunks(_backward_kernel(act), B, n_threads, start, np.ascontiguousarray(U.T), rec_mask, H_seq,
-               dH_seq, dA, dh0, np.empty_like(h0), np.empty((B, H)))
+               dH_seq, dA, dh0, np.empty_like(h0), np.empty_like(h0))
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
