@@ -81,15 +81,15 @@ cdef inline double activate_grad(double y, int code) noexcept nogil:
     return 1.0
 
 
-cdef inline void activate_grad_into(const floating* y, double* out, int n, int code) noexcept nogil:
+cdef inline void activate_grad_into(const floating* y, floating* out, int n, int code) noexcept nogil:
     # out[i] = activate_grad(y[i], code), one tight loop per code so the compiler can vectorise it.
     cdef int i
     if code == 0:
         for i in range(n):
-            out[i] = 1.0 - <double>y[i] * y[i]
+            out[i] = 1 - y[i] * y[i]
     elif code == 1:
         for i in range(n):
-            out[i] = <double>y[i] * (1.0 - y[i])
+            out[i] = y[i] * (1 - y[i])
     else:
         for i in range(n):
             out[i] = activate_grad(y[i], code)

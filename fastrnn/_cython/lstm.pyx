@@ -181,16 +181,16 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, :, ::1] dX, floating[:, ::1] dh,
                           floating[:, ::1] dc, floating[:, ::1] dhm, floating[:, ::1] dxh,
-                          double[:, ::1] deriv, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] deriv, int lo, int hi) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H, F = dX.shape[2]
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
-    cdef double dct, dhk
+    cdef floating dct, dhk
     cdef const floating* gb
     cdef const floating* c_prev
     cdef const floating* tc
     cdef floating* da
-    cdef double* d
+    cdef floating* d
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             if many:
@@ -205,8 +205,8 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
             for k in range(H):
                 dhm[b, k] = C_seq[t, b, k]  # scratch: act(c_t) in one vectorisable pass
             activate_inplace(&dhm[b, 0], H, act)
-            # Activation derivatives first, one loop per gate block (float64, as the Numba
-            # kernel), so that the loop below has no branch and vectorises.
+            # Activation derivatives first, one loop per gate block, so that the loop below
+            # has no branch and vectorises.
             gb = &gates[t, b, 0]
             d = &deriv[b, 0]
             tc = &dhm[b, 0]
@@ -272,7 +272,7 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     if dX.shape[2] > 0:
         dxh = np.empty((B, dX.shape[2] + H), dtype=dtype)
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
-    cdef double[:, ::1] deriv = np.empty((B, 5 * H))
+    cdef floating[:, ::1] deriv = np.empty((B, 5 * H), dtype=dtype)
     for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
         lo = chunk_lo(B, n_chunks, j)
         hi = chunk_lo(B, n_chunks, j + 1)
