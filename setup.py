@@ -64,7 +64,6 @@ def cython_extensions():
         from setuptools import Extension
     except ImportError:
         return []
-    openmp = [] if sys.platform == "darwin" else ["-fopenmp"]
     flags = ["-O3", "-fno-trapping-math", "-fno-wrapv"]
     if os.environ.get("FASTRNN_PORTABLE_BUILD", "") in ("", "0"):
         flags.append("-march=native")
@@ -75,11 +74,10 @@ def cython_extensions():
             f"fastrnn._cython.{name}",
             [f"fastrnn/_cython/{name}.pyx"],
             include_dirs=[numpy.get_include()],
-            extra_compile_args=flags + extra.get(name, []) + openmp,
-            extra_link_args=openmp,
+            extra_compile_args=flags + extra.get(name, []),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
-        for name in CELLS + ("embedding", "optim")
+        for name in CELLS + ("embedding", "optim", "sync")
     ]
     # NumPy's memory-handler API (NEP 49) is declared from its 1.22 API on.
     exts.append(Extension(

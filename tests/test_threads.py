@@ -247,10 +247,19 @@ def test_a_failed_task_does_not_leak_into_the_next_call(monkeypatch):
     assert sorted(done) == [0, 1]
 
 
-def test_spin_wait_sees_another_threads_write_and_gives_up_after_its_budget():
-    kernels = pytest.importorskip("fastrnn.kernels._common")
-    if not kernels._X86:
-        pytest.skip("the spin-wait uses the x86 pause instruction")
+def _flag_primitives(name):
+    """The pool's GIL-free primitives as the Numba or the Cython backend compiles them."""
+    if name == "numba":
+        module = pytest.importorskip("fastrnn.kernels._common")
+        if not module._X86:
+            pytest.skip("the Numba spin-wait uses the x86 pause instruction")
+        return module
+    return pytest.importorskip("fastrnn._cython.sync")
+
+
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_spin_wait_sees_another_threads_write_and_gives_up_after_its_budget(backend):
+    kernels = _flag_primitives(backend)
     flag = np.zeros(1, np.int64)
     assert not kernels.spin_until(flag, 1, 1000)
     writer = threading.Timer(0.05, lambda: flag.__setitem__(0, 2))
@@ -274,10 +283,9 @@ def test_spin_wait_yields_its_cpu_while_it_polls():
     assert "call i32 @sched_yield()" in llvm_ir
 
 
-def test_signal_then_spin_raises_the_flag_and_reports_how_the_wait_ended():
-    kernels = pytest.importorskip("fastrnn.kernels._common")
-    if not kernels._X86:
-        pytest.skip("the spin-wait uses the x86 pause instruction")
+@pytest.mark.parametrize("backend", ["numba", "cython"])
+def test_signal_then_spin_raises_the_flag_and_reports_how_the_wait_ended(backend):
+    kernels = _flag_primitives(backend)
     flag, sleepers, other = np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
     assert kernels.signal_then_spin(flag, 3, sleepers, other, 1, 100) == 1  # spins ran out
     assert flag[0] == 3
@@ -350,6 +358,31 @@ def test_column_sums_equal_numpy_sums(dtype, rng):
     np.testing.assert_array_equal(linalg.column_sums(A[:0]), np.zeros(24))
 
 
+@pytest.mark.parametrize("wake_from_task", [False, True])
+def test_the_pool_hands_out_every_call_with_the_cython_flag_helpers(wake_from_task, monkeypatch):
+    """Without Numba the Cython backend's primitives drive the pool (spin, GIL-free hand-over)."""
+    sync = _flag_primitives("cython")
+    monkeypatch.setattr(threads, "_spin_wait", sync.spin_until)
+    monkeypatch.setattr(threads, "_signal_then_spin", sync.signal_then_spin)
+    monkeypatch.setattr(threads, "_announce_sleep", sync.announce_sleep)
+    _fresh_pool(monkeypatch, 1000)
+    assert threads._get_pool().spins > 0
+    for call in range(200):
+        seen = np.zeros(2, int)
+
+        def task(j, seen=seen):
+            if j == 0 and call % 2:
+                flag, value = threads.first_task_wake()
+                if flag.shape[0]:
+                    flag[0] = value
+            seen[j] += 1
+
+        parallel_for(task, 2, wake_from_task=wake_from_task)
+        assert seen.tolist() == [1, 1], call
+        if call % 50 == 0:
+            time.sleep(0.005)  # past the spin: the thread falls asleep and must be woken
+
+
 def test_the_pool_works_without_compiled_flag_helpers(monkeypatch):
     """Without Numba (no spin-wait, no GIL-free flags) the threads sleep and are woken from Python."""
     for name in ("_spin_wait", "_signal_then_spin", "_announce_sleep"):
@@ -380,3 +413,36 @@ def test_blas_runs_on_one_thread_in_the_engine_scope_and_is_restored_after():
         with threadpool_limits(limits=1, user_api="blas"), engine_scope():
             assert blas_threads() == [1] * len(outside)
         assert blas_threads() == outside
+
+
+@pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
+def test_cython_kernels_run_their_batch_slices_on_the_engine_pool(cell, monkeypatch, rng):
+    """No OpenMP runtime beside the pool: each kernel hands its slices to ``parallel_for``."""
+    pytest.importorskip("fastrnn._cython.sync")
+    import fastrnn
+    from fastrnn._cython import embedding, gru, lstm, simple_rnn
+    from fastrnn.layers import Recurrent, TokenInput, pack_tokens
+
+    calls = []
+
+    def recording(fn, n_tasks, wake_from_task=False):
+        calls.append((n_tasks, wake_from_task))
+        parallel_for(fn, n_tasks, wake_from_task)
+
+    for module in (embedding, gru, lstm, simple_rnn):
+        monkeypatch.setattr(module, "parallel_for", recording)
+    ids = pack_tokens(rng.integers(1, 9, size=(6, 5)))
+    layer = Recurrent(cell, 3)
+    params = layer.init_params(rng, 4, np.float32)
+    emb = rng.normal(size=(10, 4)).astype(np.float32)
+    out = {}
+    with fastrnn.use_backend("cython"):
+        for n_threads in (1, 2):
+            inp = TokenInput(ids.data, ids.start, emb)
+            h, _, _, cache = layer.forward(params, inp, training=True, n_threads=n_threads)
+            grads = layer.backward(params, cache, d_last=np.ones_like(h))[0]
+            out[n_threads] = (h, grads)
+    assert (2, True) in calls and calls.count((2, True)) >= 2  # the forward and the backward kernel
+    np.testing.assert_allclose(out[2][0], out[1][0], rtol=1e-6, atol=1e-6)
+    for key in out[1][1]:
+        np.testing.assert_allclose(out[2][1][key], out[1][1][key], rtol=1e-5, atol=1e-6)

@@ -1,5 +1,6 @@
 # Shared inline helpers of the Cython kernels: activations and row-major GEMM.
 from cython cimport floating
+from libc.stdint cimport int64_t
 from libc.math cimport exp, tanh
 cimport scipy.linalg.cython_blas as blas
 
@@ -208,3 +209,37 @@ cdef extern from *:
     """
     unsigned int flush_denormals "fastrnn_flush_denormals" (int on) noexcept nogil
     void restore_csr "fastrnn_restore_csr" (unsigned int old) noexcept nogil
+
+
+# Running a chunk on the engine's thread pool (fastrnn.utils.threads), which the Numba backend
+# uses too: one pool, no OpenMP runtime whose threads would spin beside it.  The pool's flags are
+# int64 cells written and polled by several threads (GCC/Clang atomics).
+cdef extern from *:
+    """
+    #include <sched.h>
+    #include <stdint.h>
+    #if defined(__x86_64__) || defined(__i386__)
+    #include <immintrin.h>
+    static inline void fastrnn_cpu_relax(void) { _mm_pause(); }
+    #else
+    static inline void fastrnn_cpu_relax(void) { }
+    #endif
+    static inline int64_t fastrnn_load_acquire(const int64_t* p) {
+        return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+    }
+    static inline void fastrnn_store_seq_cst(int64_t* p, int64_t v) {
+        __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+    }
+    """
+    int64_t load_acquire "fastrnn_load_acquire" (const int64_t* p) noexcept nogil
+    void store_seq_cst "fastrnn_store_seq_cst" (int64_t* p, int64_t v) noexcept nogil
+    void cpu_relax "fastrnn_cpu_relax" () noexcept nogil
+    int sched_yield() noexcept nogil
+
+
+cdef inline unsigned int enter_chunk(int64_t[::1] wake, int64_t wake_to, bint flush) noexcept nogil:
+    """Start of a chunk, GIL-free: raise the pool's wake flag (slice 0 starts the thread of slice
+    1; see fastrnn.utils.threads.first_task_wake), then flush denormals.  Returns the old CSR."""
+    if wake.shape[0] > 0:
+        store_seq_cst(&wake[0], wake_to)
+    return flush_denormals(flush)

@@ -1,10 +1,9 @@
 """Scatter-add of per-step input gradients into table rows (Cython)."""
 
 from cython cimport floating
-from cython.parallel cimport prange
 
 from fastrnn._cython._common cimport chunk_lo
-from fastrnn.utils.threads import scatter_parts
+from fastrnn.utils.threads import parallel_for, scatter_parts
 
 
 cdef void _scatter_columns(const floating[:, :, ::1] dA, const int[:, ::1] idx,
@@ -42,7 +41,12 @@ def scatter_rows(const floating[:, :, ::1] dA, const int[:, ::1] idx, const int[
         (every column is summed in the same order, so the result does not
         depend on it).
     """
-    cdef int G = d_table.shape[1], j
+    cdef int G = d_table.shape[1]
     cdef int parts = scatter_parts(n_threads, dA.shape[0] * dA.shape[1] * dA.shape[2], G)
-    for j in prange(parts, nogil=True, schedule="static", num_threads=parts):
-        _scatter_columns(dA, idx, start, d_table, chunk_lo(G, parts, j), chunk_lo(G, parts, j + 1))
+
+    def part(int j):  # columns of slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(G, parts, j), hi = chunk_lo(G, parts, j + 1)
+        with nogil:
+            _scatter_columns(dA, idx, start, d_table, lo, hi)
+
+    parallel_for(part, parts)

@@ -3,12 +3,13 @@
 import numpy as np
 
 from fastrnn._config import FLUSH_DENORMALS
+from fastrnn.utils.threads import first_task_wake, parallel_for
 from fastrnn.utils.linalg import gru_recurrent_grads
 from cython cimport floating
-from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, flush_denormals, gemm, restore_csr)
+    activate_grad, activate_inplace, active_end, chunk_lo, enter_chunk, gemm, restore_csr)
 
 
 # FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
@@ -131,21 +132,27 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
         Out: final state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     cdef floating[:, ::1] rec = np.empty((B, 3 * H), dtype=dtype)
     cdef floating[:, ::1] ra = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] rh = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _forward_chunk(table, idx, start, U, rb, rec_mask, act, rec_act, reset_after != 0,
-                       H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _forward_chunk(table, idx, start, U, rb, rec_mask, act, rec_act, reset_after != 0,
+                           H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
@@ -263,8 +270,7 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
         Out: gradient on the initial state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
@@ -277,13 +283,20 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     cdef const floating[:, ::1] UT = np.ascontiguousarray(U_.T)
     cdef const floating[:, ::1] UzrT = np.ascontiguousarray(U_[:, :2 * H].T)
     cdef const floating[:, ::1] UhT = np.ascontiguousarray(U_[:, 2 * H:].T)
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after != 0, H_seq,
-                        gates, aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _backward_chunk(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after != 0, H_seq,
+                            gates, aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
     # The recurrent kernel's and bias's gradients: products over all steps after the loop.
     gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),
                         np.asarray(aux), np.asarray(dA), reset_after, n_threads, np.asarray(dU),

@@ -3,12 +3,13 @@
 import numpy as np
 
 from fastrnn._config import FLUSH_DENORMALS
+from fastrnn.utils.threads import first_task_wake, parallel_for
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
-from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    _SMALL_GEMM_MACS, activate_grad_into, activate_inplace, active_end, chunk_lo, flush_denormals,
+    _SMALL_GEMM_MACS, activate_grad_into, activate_inplace, active_end, chunk_lo, enter_chunk,
     gemm, input_recurrent_backward_step, restore_csr, tanh_rational32)
 
 
@@ -152,8 +153,7 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const floa
         Out: final hidden and cell state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     c_out[:, :] = c0
@@ -165,13 +165,20 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const floa
     scales[2 * H:3 * H] = 1.0
     cdef const float[::1] scale = scales
     cdef const float[::1] offset = 1.0 - scales
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _forward_chunk(table, idx, X, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
-                       h_out, c_out, z, xh, tcs, scale, offset, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _forward_chunk(table, idx, X, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
+                           h_out, c_out, z, xh, tcs, scale, offset, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
@@ -261,8 +268,7 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         Out: gradient on the initial states.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
@@ -273,12 +279,19 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         dxh = np.empty((B, dX.shape[2] + H), dtype=dtype)
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
     cdef floating[:, ::1] deriv = np.empty((B, 5 * H), dtype=dtype)
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
-                        dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _backward_chunk(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
+                            dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

@@ -3,12 +3,13 @@
 import numpy as np
 
 from fastrnn._config import FLUSH_DENORMALS
+from fastrnn.utils.threads import first_task_wake, parallel_for
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
-from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, flush_denormals, gemm,
+    activate_grad, activate_inplace, active_end, chunk_lo, enter_chunk, gemm,
     recurrent_backward_step, restore_csr)
 
 
@@ -74,18 +75,24 @@ def simple_rnn_forward(const floating[:, ::1] table, const int[:, ::1] idx, cons
         Out: the state after the last step.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     cdef floating[:, ::1] z = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _forward_chunk(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _forward_chunk(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] UT,
@@ -135,17 +142,23 @@ def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const f
         Out: gradient on the initial state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B)), j, lo, hi
-    cdef unsigned int csr
+    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
-    for j in prange(n_chunks, nogil=True, schedule="static", num_threads=n_chunks):
-        lo = chunk_lo(B, n_chunks, j)
-        hi = chunk_lo(B, n_chunks, j + 1)
-        csr = flush_denormals(_FLUSH)
-        _backward_chunk(start, h0, UT, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
-        restore_csr(csr)
+
+    def chunk(int j):  # batch slice j, on the engine's thread pool
+        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
+        cdef int64_t[::1] wake
+        cdef int64_t wake_to
+        cdef unsigned int csr
+        wake, wake_to = first_task_wake()
+        with nogil:
+            csr = enter_chunk(wake, wake_to, _FLUSH)
+            _backward_chunk(start, h0, UT, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
+            restore_csr(csr)
+
+    parallel_for(chunk, n_chunks, wake_from_task=True)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

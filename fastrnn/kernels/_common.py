@@ -3,9 +3,10 @@
 Each kernel is a single-threaded, GIL-free ``@njit`` function over a contiguous
 range of batch rows (a *chunk*).  :func:`run_chunks` runs the chunks of a batch
 on a small pool of Python threads; because the compiled code releases the GIL,
-they run in parallel.  This gives the same batch-slice parallelism as ``prange``
-with per-thread buffers reduced in a fixed order (see the Cython backend), at a
-fraction of the compile time of Numba's ``parallel=True`` pipeline.
+they run in parallel.  This gives the batch-slice parallelism of ``prange``, with
+per-slice buffers reduced in a fixed order, at a fraction of the compile time of
+Numba's ``parallel=True`` pipeline; the Cython kernels run their slices on the
+same pool.
 """
 
 import functools

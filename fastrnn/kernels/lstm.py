@@ -238,5 +238,6 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
     dxh = dhm if F == 0 else np.empty((B, F + H), dtype=h0.dtype)  # the step product's output
     run_chunks(_backward_kernel(act, rec_act, units), B, n_threads, start, h0, c0, np.ascontiguousarray(U.T),
                rec_mask, H_seq, C_seq, gates, dH_seq, dA, dX, dh0, dc0, dhm, dxh,
-               np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0), tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
+               np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0),
+               tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
     step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
