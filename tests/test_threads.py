@@ -190,11 +190,23 @@ def _fresh_pool(monkeypatch, spin_us):
     monkeypatch.setattr(threads, "_pool", None)
 
 
+@pytest.mark.parametrize("primitives", ["registered", "cython"])
 @pytest.mark.parametrize("wake_from_task", [False, True])
 @pytest.mark.parametrize("spin_us", [0, 1000])
-def test_parallel_for_hands_out_every_call_in_order(spin_us, wake_from_task, monkeypatch):
-    """Many calls in a row, with idle gaps longer than the spin, each task seen once per call."""
+def test_parallel_for_hands_out_every_call_in_order(spin_us, wake_from_task, primitives, monkeypatch):
+    """Many calls in a row, with idle gaps longer than the spin, each task seen once per call.
+
+    ``primitives="cython"``: the pool driven by the Cython backend's GIL-free
+    primitives, as when Numba is not installed.
+    """
+    if primitives == "cython":
+        sync = _flag_primitives("cython")
+        monkeypatch.setattr(threads, "_spin_wait", sync.spin_until)
+        monkeypatch.setattr(threads, "_signal_then_spin", sync.signal_then_spin)
+        monkeypatch.setattr(threads, "_announce_sleep", sync.announce_sleep)
     _fresh_pool(monkeypatch, spin_us)
+    if primitives == "cython" and spin_us:
+        assert threads._get_pool().spins > 0
     for call in range(200):
         seen = np.zeros(3, int)
 
@@ -356,31 +368,6 @@ def test_column_sums_equal_numpy_sums(dtype, rng):
     np.testing.assert_allclose(linalg.column_sums(A), A.astype(np.float64).sum(axis=0), rtol=tol, atol=tol)
     assert linalg.column_sums(A).dtype == dtype
     np.testing.assert_array_equal(linalg.column_sums(A[:0]), np.zeros(24))
-
-
-@pytest.mark.parametrize("wake_from_task", [False, True])
-def test_the_pool_hands_out_every_call_with_the_cython_flag_helpers(wake_from_task, monkeypatch):
-    """Without Numba the Cython backend's primitives drive the pool (spin, GIL-free hand-over)."""
-    sync = _flag_primitives("cython")
-    monkeypatch.setattr(threads, "_spin_wait", sync.spin_until)
-    monkeypatch.setattr(threads, "_signal_then_spin", sync.signal_then_spin)
-    monkeypatch.setattr(threads, "_announce_sleep", sync.announce_sleep)
-    _fresh_pool(monkeypatch, 1000)
-    assert threads._get_pool().spins > 0
-    for call in range(200):
-        seen = np.zeros(2, int)
-
-        def task(j, seen=seen):
-            if j == 0 and call % 2:
-                flag, value = threads.first_task_wake()
-                if flag.shape[0]:
-                    flag[0] = value
-            seen[j] += 1
-
-        parallel_for(task, 2, wake_from_task=wake_from_task)
-        assert seen.tolist() == [1, 1], call
-        if call % 50 == 0:
-            time.sleep(0.005)  # past the spin: the thread falls asleep and must be woken
 
 
 def test_the_pool_works_without_compiled_flag_helpers(monkeypatch):
