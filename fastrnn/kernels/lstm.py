@@ -26,11 +26,18 @@ from ._common import (
 
 
 @per_activation
-def _forward_kernel(act, rec_act):
-    """The forward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`)."""
+def _forward_kernel(act, rec_act, by_chunk):
+    """The forward chunk kernel for the activation codes ``act``, ``rec_act`` (:func:`per_activation`).
+
+    ``by_chunk`` (a model of fewer than :data:`BY_CHUNK_BELOW` units) compiles
+    only the elementwise loops over all of a chunk's rows, else only the loops
+    over one row's values.
+    """
     # The default activations: all four float32 gates in one loop (see tanh_form_scale).  A
     # closure constant, so Numba compiles only the branch that the kernel runs.
     tanh_sigmoid = act == ACT_TANH and rec_act == ACT_SIGMOID
+    # Below BY_CHUNK_BELOW units a row's loop over H is too short for LLVM's vector loop, and the
+    # cell's activation ran scalar: it then runs in one loop over the chunk's rows instead.
 
     @jit_chunk
     def forward_rows(table, idx, X, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, xh, tcs, scale,
@@ -41,9 +48,6 @@ def _forward_kernel(act, rec_act):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
-        # Below BY_CHUNK_BELOW units a row's loop over H is too short for LLVM's vector loop, and the
-        # cell's activation ran scalar: it then runs in one loop over the chunk's rows instead.
-        by_chunk = H < BY_CHUNK_BELOW
         for t in range(T):
             end = active_end(start, lo, hi, t)
             if end > lo:
@@ -198,8 +202,8 @@ def lstm_forward(table, idx, X, start, h0, c0, U, rec_mask, act, rec_act, n_thre
     c_out[...] = c0
     B, H = h0.shape
     F = X.shape[2]
-    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, X, start, U, rec_mask, H_seq,
-               C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype),
+    run_chunks(_forward_kernel(act, rec_act, H < BY_CHUNK_BELOW), B, n_threads, table, idx, X, start, U,
+               rec_mask, H_seq, C_seq, gates, h_out, c_out, np.empty((B, 4 * H), dtype=h0.dtype),
                np.empty((B, F + H), dtype=h0.dtype), np.empty_like(h0),
                *tanh_form_scale(4 * H, 2 * H, 3 * H, h0.dtype))
 
