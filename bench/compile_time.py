@@ -5,8 +5,9 @@ process that imports fastrnn and calls every kernel (forward and backward of
 every cell with the default activations, the gradient scatter and the Adam and
 RMSprop steps, float32 and float64, serial and parallel) once on tiny inputs
 (other activations compile their own kernels on first use, and so does the
-LSTM backward for each number of units below 16: the run below compiles it for
-2 units, a model of 16 or more units compiles the general one); the cold run points
+LSTM backward for each number of units below 16, and the LSTM forward has one
+variant below 16 units and one from 16 up: the run below compiles both for 2
+units, a model of 16 or more units compiles the general ones); the cold run points
 ``NUMBA_CACHE_DIR`` at an empty directory.  The import of NumPy and scikit-learn
 (which the estimators need and fastrnn does not control) is timed on its own.
 """
