@@ -73,7 +73,7 @@ def test_kernels_compile_only_the_activations_they_run(act, rec_act, expected):
                       np.zeros(B, np.int32), h0, c0, rng.normal(size=(H, 4 * H)), np.empty((0, H)),
                       ACTIVATIONS[act], ACTIVATIONS[rec_act], 1, np.empty((0, B, H)), np.empty((0, B, H)),
                       np.empty((0, B, 4 * H)), np.empty((B, H)), np.empty((B, H)))
-    kernel = lstm._forward_kernel(ACTIVATIONS[act], ACTIVATIONS[rec_act], True)  # H < 16
+    kernel = lstm._forward_kernel(ACTIVATIONS[act], ACTIVATIONS[rec_act], H < lstm.BY_CHUNK_BELOW)
     sig = kernel.signatures[0]
     fresh = njit(kernel.py_func)  # not from the cache: inspectable
     fresh.compile(sig)
