@@ -1,7 +1,7 @@
 """Command line: ``python -m fastrnn`` / ``fastrnn``.
 
 Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``, ``train-lm``,
-``generate``.
+``generate``, ``precompile``.
 Errors are one line on stderr and exit code 2.
 """
 
@@ -12,8 +12,6 @@ import sys
 import time
 
 import numpy as np
-
-from .persistence import ModelFileError
 
 
 class CLIError(Exception):
@@ -258,6 +256,22 @@ def _generate(args, out):
     return 0
 
 
+# ---------------------------------------------------------------------- precompile
+def _precompile(args, out):
+    from ._precompile import precompile
+
+    t0 = time.perf_counter()
+    try:
+        seconds = precompile(args.cells, args.dtypes, args.units, n_jobs=args.jobs)
+    except RuntimeError as exc:
+        raise CLIError(str(exc)) from None
+    if not args.quiet:
+        for group, s in seconds.items():
+            out(f"{group}: {s:.1f} s")
+        out(f"compiled into Numba's cache in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 # ---------------------------------------------------------------------- main
 def _parser():
     parser = argparse.ArgumentParser(prog="fastrnn", description=__doc__.splitlines()[0])
@@ -341,11 +355,25 @@ def _parser():
     gen.add_argument("-n", "--n-tokens", type=int, default=200)
     gen.add_argument("-t", "--temperature", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=None)
+
+    pre = sub.add_parser("precompile", help="compile the Numba kernels into Numba's on-disk "
+                                            "cache, in parallel processes")
+    pre.add_argument("--cells", nargs="+", choices=["simple", "lstm", "gru"],
+                     default=["simple", "lstm", "gru"])
+    pre.add_argument("--dtypes", nargs="+", choices=["float32", "float64"],
+                     default=["float32", "float64"])
+    pre.add_argument("--units", type=int, nargs="+", default=[32],
+                     help="layer widths to compile for (the LSTM kernels below 16 units are "
+                          "compiled per width; default: 32, which covers every width from 16 up)")
+    pre.add_argument("-j", "--jobs", type=int, default=None,
+                     help="processes to compile in (default: one per CPU)")
+    pre.add_argument("-q", "--quiet", action="store_true")
     return parser
 
 
 _COMMANDS = {"demo": _demo, "train": _train, "predict": _predict, "evaluate": _evaluate,
-             "summary": _summary, "train-lm": _train_lm, "generate": _generate}
+             "summary": _summary, "train-lm": _train_lm, "generate": _generate,
+             "precompile": _precompile}
 
 
 def main(argv=None, out=print):
@@ -353,7 +381,7 @@ def main(argv=None, out=print):
     args = _parser().parse_args(argv)
     try:
         return _COMMANDS[args.command](args, out)
-    except (CLIError, ModelFileError, ValueError, OSError, UnicodeDecodeError) as exc:
+    except (CLIError, ValueError, OSError, UnicodeDecodeError) as exc:  # ModelFileError is a ValueError
         print(f"fastrnn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
