@@ -13,6 +13,7 @@ kernels at the same time.
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -175,19 +176,38 @@ def precompile(cells=CELLS, dtypes=DTYPES, units=(32,), n_jobs=None):
         raise RuntimeError("FASTRNN_NUMBA_CACHE=0 turns Numba's on-disk cache off, so kernels "
                            "compiled ahead would not be kept")
     groups = _split(cells, dtypes, n_jobs)
-    # This process compiles the first group while worker processes take the others: it has
-    # imported fastrnn already, and keeps its kernels ready to use.
-    with ThreadPoolExecutor(max_workers=max(n_jobs - 1, 1)) as pool:
-        others = [pool.submit(_compile_in_child, group, units) for group in groups[1:]] \
-            if n_jobs > 1 else []
-        seconds = {}
-        for group in groups[:1] if others else groups:
-            t0 = time.perf_counter()
-            compile_kernels(group[0], (group[1],), units)
-            seconds[_label(group)] = time.perf_counter() - t0
-        for group, future in zip(groups[1:], others):
-            seconds[_label(group)] = future.result()
-    return seconds
+    pending, lock, seconds = list(groups), threading.Lock(), {}
+
+    def take():
+        with lock:
+            return pending.pop(0) if pending else None
+
+    def in_children():  # one worker process at a time, for as long as groups are left
+        while (group := take()) is not None:
+            try:
+                seconds[_label(group)] = _compile_in_child(group, units)
+            except BaseException:
+                with lock:
+                    pending.clear()  # stop at the first failure
+                raise
+
+    # This process compiles too, in its own thread: it has imported fastrnn already, and keeps
+    # its kernels ready to use.
+    n_children = min(n_jobs, len(groups)) - 1
+    with ThreadPoolExecutor(max_workers=max(n_children, 1)) as pool:
+        children = [pool.submit(in_children) for _ in range(n_children)]
+        try:
+            while (group := take()) is not None:
+                t0 = time.perf_counter()
+                compile_kernels(group[0], (group[1],), units)
+                seconds[_label(group)] = time.perf_counter() - t0
+        except BaseException:
+            with lock:
+                pending.clear()  # no new worker processes; the running ones finish
+            raise
+        for child in children:
+            child.result()
+    return {_label(group): seconds[_label(group)] for group in groups}
 
 
 def _label(group):

@@ -60,6 +60,15 @@ def test_precompiled_kernels_serve_a_later_fit_without_compiling(tmp_path):
     assert relu_compiles > 0
 
 
+@default_backend_only
+@needs_numba
+def test_a_failing_worker_process_is_reported(monkeypatch):
+    monkeypatch.setenv("FASTRNN_BACKEND", "no-such-backend")  # the worker's import fails
+    with pytest.raises(RuntimeError, match=r"(?s)compiling the float(32|64) kernels of simple "
+                                           r"failed \(exit code 1\):\n.*no-such-backend"):
+        fastrnn.precompile(cells="simple", dtypes=("float32", "float64"), n_jobs=2)
+
+
 def test_work_is_split_by_dtype_then_by_cell():
     cells = ("simple", "lstm", "gru")
     assert _split(cells, ("float32", "float64"), 2) == [(cells, "float32"), (cells, "float64")]
