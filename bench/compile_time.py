@@ -69,6 +69,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     runs = {1: [], 2: []}
     for i in range(args.repeat):
         for jobs in (1, 2):

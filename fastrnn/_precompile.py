@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .utils.threads import available_cpus
+
 CELLS = ("simple", "lstm", "gru")
 DTYPES = ("float32", "float64")
 
@@ -96,10 +98,7 @@ def compile_kernels(cells=CELLS, dtypes=DTYPES, units=(32,)):
 
 def _resolve_n_jobs(n_jobs):
     if n_jobs is None or n_jobs == -1:
-        try:
-            return max(len(os.sched_getaffinity(0)), 1)
-        except AttributeError:  # not Linux
-            return os.cpu_count() or 1
+        return available_cpus()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer, -1 or None, got {n_jobs!r}")
     return int(n_jobs)
@@ -182,13 +181,16 @@ def precompile(cells=CELLS, dtypes=DTYPES, units=(32,), n_jobs=None):
         with lock:
             return pending.pop(0) if pending else None
 
+    def stop():
+        with lock:
+            pending.clear()
+
     def in_children():  # one worker process at a time, for as long as groups are left
         while (group := take()) is not None:
             try:
                 seconds[_label(group)] = _compile_in_child(group, units)
             except BaseException:
-                with lock:
-                    pending.clear()  # stop at the first failure
+                stop()  # at the first failure
                 raise
 
     # This process compiles too, in its own thread: it has imported fastrnn already, and keeps
@@ -202,8 +204,7 @@ def precompile(cells=CELLS, dtypes=DTYPES, units=(32,), n_jobs=None):
                 compile_kernels(group[0], (group[1],), units)
                 seconds[_label(group)] = time.perf_counter() - t0
         except BaseException:
-            with lock:
-                pending.clear()  # no new worker processes; the running ones finish
+            stop()  # no new worker processes; the running ones finish
             raise
         for child in children:
             child.result()

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from ._precompile import CELLS, DTYPES, precompile
+
 
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
@@ -258,8 +260,6 @@ def _generate(args, out):
 
 # ---------------------------------------------------------------------- precompile
 def _precompile(args, out):
-    from ._precompile import precompile
-
     t0 = time.perf_counter()
     try:
         seconds = precompile(args.cells, args.dtypes, args.units, n_jobs=args.jobs)
@@ -358,10 +358,8 @@ def _parser():
 
     pre = sub.add_parser("precompile", help="compile the Numba kernels into Numba's on-disk "
                                             "cache, in parallel processes")
-    pre.add_argument("--cells", nargs="+", choices=["simple", "lstm", "gru"],
-                     default=["simple", "lstm", "gru"])
-    pre.add_argument("--dtypes", nargs="+", choices=["float32", "float64"],
-                     default=["float32", "float64"])
+    pre.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    pre.add_argument("--dtypes", nargs="+", choices=DTYPES, default=list(DTYPES))
     pre.add_argument("--units", type=int, nargs="+", default=[32],
                      help="layer widths to compile for (the LSTM kernels below 16 units are "
                           "compiled per width; default: 32, which covers every width from 16 up)")

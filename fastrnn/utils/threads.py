@@ -38,6 +38,13 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
+def available_cpus():
+    """Number of CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def register_spin_wait(fn, signal_then_spin=None, announce_sleep=None):
     """Let the pool poll for work with ``fn`` before it sleeps (the first one registered is kept).
 

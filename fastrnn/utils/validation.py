@@ -8,6 +8,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..text import pad_sequences
 from .memory import reuse_freed_blocks
+from .threads import available_cpus
 
 
 def default_n_threads():
@@ -16,7 +17,7 @@ def default_n_threads():
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return available_cpus()
 
 
 _controller = None
