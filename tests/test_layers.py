@@ -309,11 +309,11 @@ def test_fast_paths_equal_the_general_ones(rng):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
     """One batch split inside the kernels, batches per thread, and row by row agree."""
-    from fastrnn.layers.stack import Network
+    from fastrnn.layers import SequenceModel
     from fastrnn.training import predict_outputs
 
     layers = [Recurrent(cell, 5), Recurrent(cell, 3)] if stacked else [Recurrent(cell, 5)]
-    net = Network("tokens", 12, 4, layers, stacked, head, 2, n_timesteps=9)
+    net = SequenceModel.build("tokens", 12, 4, layers, stacked, head, 2, n_timesteps=9)
     params = net.init_params(rng)
     X = rng.integers(1, 12, size=(11, 9))
     for b, n in enumerate(rng.integers(0, 9, size=11)):  # pre- and post-padding, one empty row
@@ -334,11 +334,11 @@ def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
 def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids, rng, monkeypatch):
     """The tables made once per prediction give each batch what its own projection would."""
     from fastrnn.layers import pack_tokens, recurrent
-    from fastrnn.layers.stack import Network
+    from fastrnn.layers import SequenceModel
     from fastrnn.training import _prediction_token_tables, predict_outputs
 
     V = 15
-    net = Network(input_kind, V, 4, [Recurrent("lstm", 5), Recurrent("gru", 3)], True, "last", 2)
+    net = SequenceModel.build(input_kind, V, 4, [Recurrent("lstm", 5), Recurrent("gru", 3)], True, "last", 2)
     params = net.init_params(rng, np.float64)
     X = rng.integers(1, V if all_ids else 9, size=(40, 7))  # ids 9..14 absent unless all_ids
     X[::3, :2] = 0
@@ -387,9 +387,9 @@ def test_a_precomputed_token_table_is_gathered_and_has_no_gradient(rng):
 
 def test_token_tables_are_refused_in_training(rng):
     from fastrnn.layers import pack_tokens
-    from fastrnn.layers.stack import Network
+    from fastrnn.layers import SequenceModel
 
-    net = Network("tokens", 6, 3, [Recurrent("simple", 2)], False, "last", 1)
+    net = SequenceModel.build("tokens", 6, 3, [Recurrent("simple", 2)], False, "last", 1)
     params = net.init_params(rng)
     X = rng.integers(1, 6, size=(3, 4))
     with pytest.raises(ValueError, match="inference only"):

@@ -9,7 +9,7 @@ import pytest
 import fastrnn
 from _model import make_ids, numeric_grad
 from fastrnn.layers import Recurrent, pack_dense, pack_tokens
-from fastrnn.layers.stack import Network
+from fastrnn.layers import SequenceModel
 from fastrnn.losses import (
     binary_crossentropy,
     categorical_crossentropy,
@@ -21,7 +21,7 @@ from fastrnn.losses import (
 def _net(cell, units, bidirectional, head, input_kind, n_out, T):
     layers = [Recurrent(cell, u) for u in units]
     n_in = 3 if input_kind == "dense" else 9
-    return Network(input_kind, n_in, 4, layers, bidirectional, head, n_out, n_timesteps=T)
+    return SequenceModel.build(input_kind, n_in, 4, layers, bidirectional, head, n_out, n_timesteps=T)
 
 
 @pytest.mark.parametrize("head", ["last", "flatten", "mean", "max"])

@@ -1,16 +1,36 @@
-"""Layers: configuration, parameter layout and kernel dispatch (no training logic)."""
+"""The model core: parts with forward/backward over packed batches (no training logic).
+
+- encoders (:mod:`.encoders`): how a batch enters the first recurrent layer;
+- recurrent layers (:mod:`.recurrent`) and stacks of them (:mod:`.stack`);
+- heads (:mod:`.heads`): pooling and the output layer;
+- models (:mod:`.model`): parts wired together, owning the parameter dict.
+"""
 
 from ._packing import Packed, pack_dense, pack_sequence_grad, pack_tokens, unpack_sequence
+from .encoders import DenseEncoder, OneHotEncoder, TokenEncoder, make_encoder
+from .heads import POOLINGS, SEQUENCE, DenseHead
+from .model import SequenceModel
 from .projection import DenseInput, TokenInput
 from .recurrent import Recurrent
+from .stack import RecurrentStack, reverse_packed
 
 __all__ = [
+    "POOLINGS",
+    "SEQUENCE",
+    "DenseEncoder",
+    "DenseHead",
     "DenseInput",
+    "OneHotEncoder",
     "Packed",
     "Recurrent",
+    "RecurrentStack",
+    "SequenceModel",
+    "TokenEncoder",
     "TokenInput",
+    "make_encoder",
     "pack_dense",
     "pack_sequence_grad",
     "pack_tokens",
+    "reverse_packed",
     "unpack_sequence",
 ]

@@ -1,0 +1,200 @@
+"""Input encoders: how a packed batch enters the first recurrent layer.
+
+An encoder never builds the embedded ``(T, B, D)`` tensor: it describes the
+input (:class:`~fastrnn.layers.projection.TokenInput` or
+:class:`~fastrnn.layers.projection.DenseInput`) and the first recurrent layer
+projects it in the table form its kernels read.  Its ``backward`` turns the
+per-direction input gradients that the first layer returns into the
+gradient of the encoder's own parameters.
+
+Every encoder has the same interface:
+
+- ``key``: the name of its entry in a model's parameter dict, or None when it
+  has no parameters;
+- ``width``: the number of input features the first recurrent layer sees;
+- ``init_params(rng, dtype)`` -> its parameters (or None);
+- ``weights(p)`` -> its arrays in Keras ``get_weights()`` order;
+- ``pack(X, mask=None)`` -> :class:`~fastrnn.layers._packing.Packed`;
+- ``layer_input(p, data, start, dropout_mask=None, projected=None)`` -> the
+  first layer's input for one direction (``data`` already reversed for the
+  backward direction);
+- ``backward(p, d_inputs)`` -> the gradient of its parameters (or None),
+  given each direction's input gradient as the first layer returns it;
+- ``summary_rows(n_timesteps)`` -> Keras-style summary rows.
+"""
+
+import numpy as np
+
+from ._packing import pack_dense, pack_tokens
+from .projection import DenseInput, TokenInput
+
+
+def _sum_directions(d_inputs):
+    """Sum per-direction gradients in direction order (None where a direction gives none)."""
+    total = None
+    for d in d_inputs:
+        if d is not None:
+            total = d if total is None else total + d
+    return total
+
+
+class TokenEncoder:
+    """Token ids through a trainable embedding (Keras ``Embedding(mask_zero=True)``).
+
+    Parameters
+    ----------
+    n_ids : int
+        Vocabulary size ``V``, padding id 0 included.
+    dim : int
+        Embedding width ``D``.
+    """
+
+    kind = "tokens"
+    key = "embeddings"
+
+    def __init__(self, n_ids, dim):
+        self.n_ids = int(n_ids)
+        self.dim = int(dim)
+
+    @property
+    def width(self):
+        return self.dim
+
+    def init_params(self, rng, dtype=np.float32):
+        """Keras's default ``uniform(-0.05, 0.05)`` embedding, shape (V, D)."""
+        return rng.uniform(-0.05, 0.05, (self.n_ids, self.dim)).astype(dtype)
+
+    @staticmethod
+    def weights(p):
+        return [p]
+
+    @staticmethod
+    def pack(X, mask=None):
+        """Pack a ``(B, T_in)`` id matrix (0 = padding; ``mask`` is not used)."""
+        return pack_tokens(X)
+
+    @staticmethod
+    def layer_input(p, data, start, dropout_mask=None, projected=None):
+        return TokenInput(data, start, p, dropout_mask, projected)
+
+    @staticmethod
+    def backward(p, d_inputs):
+        """Embedding gradient (V, D): the directions' gradients summed."""
+        return _sum_directions(d_inputs)
+
+    def summary_rows(self, n_timesteps):
+        return [("embedding (Embedding)", f"(None, {n_timesteps or 'None'}, {self.dim})",
+                 self.n_ids * self.dim)]
+
+
+class OneHotEncoder:
+    """Token ids as exact one-hot vectors of width ``n_ids`` (never materialised).
+
+    Parameters
+    ----------
+    n_ids : int
+    """
+
+    kind = "onehot"
+    key = None
+
+    def __init__(self, n_ids):
+        self.n_ids = int(n_ids)
+
+    @property
+    def width(self):
+        return self.n_ids
+
+    @staticmethod
+    def init_params(rng, dtype=np.float32):
+        return None
+
+    @staticmethod
+    def weights(p):
+        return []
+
+    @staticmethod
+    def pack(X, mask=None):
+        return pack_tokens(X)
+
+    @staticmethod
+    def layer_input(p, data, start, dropout_mask=None, projected=None):
+        return TokenInput(data, start, None, dropout_mask, projected)
+
+    @staticmethod
+    def backward(p, d_inputs):
+        return None
+
+    @staticmethod
+    def summary_rows(n_timesteps):
+        return []
+
+
+class DenseEncoder:
+    """Float sequences of ``n_features`` values per step, with an optional step mask.
+
+    Parameters
+    ----------
+    n_features : int
+    """
+
+    kind = "dense"
+    key = None
+
+    def __init__(self, n_features):
+        self.n_features = int(n_features)
+
+    @property
+    def width(self):
+        return self.n_features
+
+    @staticmethod
+    def init_params(rng, dtype=np.float32):
+        return None
+
+    @staticmethod
+    def weights(p):
+        return []
+
+    @staticmethod
+    def pack(X, mask=None):
+        """Pack ``(B, T_in, F)`` floats; ``mask`` (B, T_in) bool marks the real steps."""
+        return pack_dense(X, mask)
+
+    @staticmethod
+    def layer_input(p, data, start, dropout_mask=None, projected=None):
+        if projected is not None:
+            raise ValueError("projection tables need token input")
+        return DenseInput(data, start, dropout_mask)
+
+    @staticmethod
+    def backward(p, d_inputs):
+        return None
+
+    @staticmethod
+    def summary_rows(n_timesteps):
+        return []
+
+
+def make_encoder(input_kind, n_in, embedding_dim=None):
+    """The encoder of an input kind.
+
+    Parameters
+    ----------
+    input_kind : {"tokens", "onehot", "dense"}
+    n_in : int
+        Vocabulary size (tokens, onehot) or features per step (dense).
+    embedding_dim : int or None
+        Embedding width (tokens only).
+
+    Returns
+    -------
+    TokenEncoder, OneHotEncoder or DenseEncoder
+    """
+    if input_kind == "tokens":
+        return TokenEncoder(n_in, embedding_dim)
+    if input_kind == "onehot":
+        return OneHotEncoder(n_in)
+    if input_kind == "dense":
+        return DenseEncoder(n_in)
+    raise ValueError(f"input_kind must be 'tokens', 'onehot' or 'dense', got {input_kind!r}")
