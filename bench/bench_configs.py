@@ -1,4 +1,4 @@
-"""The issue's configurations C1-C7 through the public estimator, per backend.
+"""The benchmark configurations C1-C7 (the tutorials' models) through the public estimator, per backend.
 
 Each benchmark times one training epoch slice (``fit`` with ``max_iter=1,
 warm_start=True`` over ``n_batches`` batches) or one ``predict_proba`` pass,

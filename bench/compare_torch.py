@@ -5,7 +5,7 @@ Usage::
     pip install torch==2.13.0        # bench-only; never a fastrnn dependency
     python bench/compare_torch.py [--configs C1 C2 ...] [--rounds 5] [--threads 2]
                                   [--backends numba cython] [--bptt 10] [--denormal]
-                                  [--data imdb] [--settle-ms 20]
+                                  [--data imdb --path imdb-5k.npz] [--settle-ms 20]
 
 For every configuration, each round times one training epoch slice (forward,
 loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
@@ -23,14 +23,14 @@ PyTorch the first ``T - k`` steps run under ``no_grad`` and the last ``k`` with
 gradients.
 
 One training call is an epoch of ``--n-batches`` batches (16 by default; a tutorial's
-epoch has about 300).  From 16 batches on, the C2 and C5 ratios stopped moving
-(C2 3.40 at 16 batches and 3.40 at 64, one session-19 run each; 2.34 at 4).
+epoch has about 300).  From 16 batches on, the C2 and C5 ratios stop moving
+(C2: 3.40 at 16 batches and 3.40 at 64, against 2.34 at 4, one run each).
 
 Every timed call is followed by a pause of ``--settle-ms`` milliseconds (20 by
 default; 0 turns it off), outside the timing, so that each call starts once the
 other framework's idle threads have stopped.  After each call PyTorch's OpenMP
-threads keep polling for work (a busy wait) and held one of this machine's two
-cores for 8-10 ms, measured from their scheduler statistics
+threads keep polling for work (a busy wait) and held one of a two-core
+machine's cores for 8-10 ms, measured from their scheduler statistics
 (``/proc/<pid>/task/*/schedstat``); fastrnn's pool threads poll for 1 ms
 (``FASTRNN_SPIN_US``).  Without the pause, the call after PyTorch's shares its
 first milliseconds with that wait, which only happens because both frameworks
@@ -43,7 +43,8 @@ comparison separates the two.
 
 By default the token ids are random and every row is ``T`` tokens long, so both
 frameworks compute every step.  ``--data imdb`` feeds real reviews instead: the
-first rows of ``../shared/data/imdb-5k.npz`` (ids below 500, as Keras's
+first rows of a file holding ``load_imdb`` output, given by ``--path`` or the
+environment variable ``FASTRNN_IMDB_NPZ`` (ids below 500, as Keras's
 ``imdb.load_data(num_words=500)`` gives them), pre-padded and pre-truncated to
 ``T`` with :func:`fastrnn.pad_sequences` as in the tutorials, with their labels
 (random labels for a configuration with more than two classes).  Both
@@ -55,6 +56,7 @@ gradients into denormal numbers (C6).
 """
 
 import argparse
+import os
 import pathlib
 import statistics
 import time
@@ -74,18 +76,19 @@ CONFIGS = {
 }
 
 
-IMDB_SUBSET = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb-5k.npz"
+def make_data(vocab, T, n, n_classes, seed=0, data="random", path=None):
+    """``n`` rows of ``T`` token ids below ``vocab`` and their labels.
 
-
-def make_data(vocab, T, n, n_classes, seed=0, data="random"):
-    """``n`` rows of ``T`` token ids below ``vocab`` and their labels (``data``: "random" or "imdb")."""
+    ``data`` is "random" (full-length random ids) or "imdb" (the first reviews of
+    ``path``, a file holding ``load_imdb`` output).
+    """
     rng = np.random.default_rng(seed)
     if data == "random":
         return rng.integers(1, vocab, size=(n, T)).astype(np.int64), rng.integers(0, n_classes, n)
     from fastrnn import pad_sequences
     from fastrnn.datasets import load_encoded
 
-    (x, y), _ = load_encoded(IMDB_SUBSET)
+    (x, y), _ = load_encoded(path)
     if n > len(x):
         raise SystemExit(f"--data imdb has {len(x)} rows; asked for {n}")
     X = pad_sequences(x[:n], maxlen=T).astype(np.int64)
@@ -196,13 +199,17 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["numba"])
     parser.add_argument("--bptt", type=int, default=None, help="truncated BPTT window (both)")
     parser.add_argument("--data", choices=["random", "imdb"], default="random",
-                        help="random full-length ids, or real padded reviews from ../shared/data")
+                        help="random full-length ids, or real padded reviews (see --path)")
+    parser.add_argument("--path", default=os.environ.get("FASTRNN_IMDB_NPZ"),
+                        help="with --data imdb: a file holding load_imdb() output "
+                             "(default: $FASTRNN_IMDB_NPZ)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
                         help="untimed pause after every timed call (0: none)")
     args = parser.parse_args()
     settle = max(args.settle_ms, 0.0) / 1000
-    if args.data == "imdb" and not IMDB_SUBSET.exists():
-        raise SystemExit(f"--data imdb needs {IMDB_SUBSET}")
+    if args.data == "imdb" and not (args.path and pathlib.Path(args.path).is_file()):
+        raise SystemExit("--data imdb needs --path FILE (or FASTRNN_IMDB_NPZ) naming a file "
+                         f"that holds load_imdb() output; got {args.path!r}")
     import torch
 
     second = (f"{args.backends[1]}/{args.backends[0]} time: train, infer"
@@ -214,7 +221,7 @@ def main():
     for name in args.configs:
         cfg = CONFIGS[name]
         n = cfg[5] * args.n_batches
-        X, y = make_data(cfg[1], cfg[4], n, cfg[6], data=args.data)
+        X, y = make_data(cfg[1], cfg[4], n, cfg[6], data=args.data, path=args.path)
         modes = [False, True] if args.denormal else [False]
         for flush in modes:
             torch.set_flush_denormal(flush)

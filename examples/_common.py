@@ -13,7 +13,7 @@ def parse_args(doc):
     source.add_argument("--path", help="local raw Keras file (imdb.npz / reuters.npz); default: "
                                        "download it once into the cache")
     source.add_argument("--encoded", help="a file already holding load_imdb()/load_reuters() "
-                                          "output, e.g. ../shared/data/imdb-5k.npz")
+                                          "output, e.g. a subset saved with numpy.savez")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N training and test sequences (smoke test)")
     parser.add_argument("--max-iter", type=int, default=None, help="override the epoch count")

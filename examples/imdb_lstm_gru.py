@@ -4,7 +4,7 @@ RMSprop(1e-4), batch 64, up to 100 epochs, early stopping (patience 3, best weig
 restored) on a 20% hold-out, as in the tutorials, which report validation accuracy of
 about 0.79 (LSTM) and 0.80 (GRU) with 20,000 training reviews.
 
-Run: python examples/imdb_lstm_gru.py [--path imdb.npz | --encoded ../shared/data/imdb-5k.npz]
+Run: python examples/imdb_lstm_gru.py [--path imdb.npz | --encoded imdb-5k.npz]
 """
 
 from _common import fit_and_report, load, pad, parse_args

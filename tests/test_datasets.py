@@ -5,7 +5,6 @@ import http.server
 import json
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from fastrnn.datasets import (
 )
 from fastrnn.datasets._npz import UnsafeFileError, load_npz
 
-SHARED_IMDB = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb-5k.npz"
+from conftest import imdb_subset_path, requires_imdb_subset
 
 
 def test_long_range_task_labels_the_word_after_the_marker():
@@ -127,9 +126,9 @@ def test_truncated_npz_is_a_clear_error(tmp_path):
         load_npz(tmp_path / "cut.npz")
 
 
-@pytest.mark.skipif(not SHARED_IMDB.exists(), reason="../shared/data/imdb-5k.npz not present")
-def test_shared_imdb_subset_reads_with_the_restricted_loader():
-    data = load_npz(SHARED_IMDB)
+@requires_imdb_subset
+def test_imdb_subset_reads_with_the_restricted_loader():
+    data = load_npz(imdb_subset_path())
     assert len(data["x_train"]) == 5000 and len(data["x_test"]) == 1000
     assert all(seq[0] == 1 for seq in data["x_train"][:100])
     assert max(max(seq) for seq in data["x_train"]) < 500
@@ -317,11 +316,11 @@ class socket_closed_port:
         return False
 
 
-@pytest.mark.skipif(not SHARED_IMDB.exists(), reason="../shared/data/imdb-5k.npz not present")
-def test_shared_subset_trains_the_tutorial_gru_to_tutorial_accuracy():
+@requires_imdb_subset
+def test_imdb_subset_trains_the_tutorial_gru_to_tutorial_accuracy():
     from fastrnn import RNNClassifier, pad_sequences
 
-    data = load_npz(SHARED_IMDB)
+    data = load_npz(imdb_subset_path())
     X = pad_sequences(data["x_train"], maxlen=100)
     X_test = pad_sequences(data["x_test"], maxlen=100)
     clf = RNNClassifier(cell="gru", units=8, embedding_dim=16, vocab_size=500,

@@ -1,4 +1,4 @@
-"""Every tutorial example runs end to end on a tiny slice of the shared IMDB subset."""
+"""Every tutorial example runs end to end on a tiny slice of an IMDB subset (``FASTRNN_IMDB_NPZ``)."""
 
 import subprocess
 import sys
@@ -6,21 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from conftest import default_backend_only
+from conftest import default_backend_only, imdb_subset_path, requires_imdb_subset
 
 pytestmark = default_backend_only
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_IMDB = ROOT.parent / "shared" / "data" / "imdb-5k.npz"
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py")
                   if p.name.startswith(("imdb_", "reuters_")))
 
 
-@pytest.mark.skipif(not SHARED_IMDB.exists(), reason="../shared/data/imdb-5k.npz is absent")
+@requires_imdb_subset
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_example_runs_on_a_slice_of_imdb(script):
     out = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--encoded",
-                          str(SHARED_IMDB), "--limit", "120", "--max-iter", "1"],
+                          str(imdb_subset_path()), "--limit", "120", "--max-iter", "1"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     reports = [line for line in out.stdout.splitlines() if "| tutorial:" in line]
