@@ -3,15 +3,22 @@
 The estimators, persistence and text tools (which need scikit-learn) are
 imported on first use, so ``import fastrnn`` and the kernels alone stay quick
 to load (the worker processes of :func:`precompile` need only the kernels).
+Subpackages such as ``fastrnn.datasets`` and ``fastrnn.text`` are imported on
+first attribute access too.
+
+This package root is the top layer of fastrnn's imports (see
+``tests/test_layering.py``): it may import any module, and it installs the
+resolver through which :mod:`fastrnn.persistence` finds the estimator classes
+of a file loaded before any estimator was imported.
 """
 
-import importlib
+import importlib as _importlib
 from typing import TYPE_CHECKING
 
+from . import _registry
 from ._backend import AVAILABLE_BACKENDS, current_backend, get_kernels, use_backend
 from ._precompile import precompile
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 _LAZY = {
     "RNNClassifier": "estimators",
@@ -53,15 +60,39 @@ __all__ = [
 ]
 
 
+def _import_model_classes():
+    """Import the modules whose saveable classes register themselves in ``fastrnn._registry``."""
+    from . import estimators, text  # noqa: F401
+
+
+# persistence sits below the estimators, so the top layer tells it how to find them
+_registry.set_model_resolver(_import_model_classes)
+
+_submodules = None
+
+
+def _public_submodules():
+    """Names of the public modules and subpackages of fastrnn (those without a leading underscore)."""
+    global _submodules
+    if _submodules is None:
+        import pkgutil
+
+        _submodules = frozenset(info.name for info in pkgutil.iter_modules(__path__)
+                                if not info.name.startswith("_"))
+    return _submodules
+
+
 def __getattr__(name):
     if name == "BACKEND":
         return current_backend()
     if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _public_submodules():
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fastrnn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(__all__) | _public_submodules())

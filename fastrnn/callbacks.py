@@ -38,12 +38,17 @@ class Callback:
 
 
 class ModelCheckpoint(Callback):
-    """Save the model with :func:`fastrnn.save` at every epoch that improves the monitored value.
+    """Save the model at every epoch that improves the monitored value.
 
     The monitored value is the one early stopping uses: the validation loss (or
     score, with ``monitor="val_score"``) when there is validation data, else the
     training loss.  Estimators add this callback themselves when
     ``checkpoint_path`` is set.
+
+    The model is duck-typed: ``model._snapshot(n_epochs_done)`` returns a copy
+    that looks fitted after that many epochs, and the copy's own ``save(path)``
+    writes it (the estimators save with :func:`fastrnn.save`), so this module
+    does not depend on persistence.
 
     Parameters
     ----------
@@ -55,9 +60,10 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, model, epoch, is_best=False, **kw):
         if is_best:
-            from .persistence import save
-
-            save(model._snapshot(epoch + 1), self.path)
+            if not (hasattr(model, "_snapshot") and hasattr(model, "save")):
+                raise TypeError(f"ModelCheckpoint needs a model with _snapshot() and save() methods, "
+                                f"got {type(model).__name__}")
+            model._snapshot(epoch + 1).save(self.path)
 
 
 def notify(callbacks, hook, model, **kw):

@@ -33,7 +33,8 @@ def _curves(runs, path, out, title=None):
 
 # ---------------------------------------------------------------------- demo
 def _demo(args, out):
-    from . import RNNClassifier, current_backend
+    from ._backend import current_backend
+    from .estimators import RNNClassifier
     from .datasets import make_long_range_task
 
     out(f"fastrnn demo (backend: {current_backend()}).  Each sequence holds a marker; the label is "
@@ -92,9 +93,10 @@ def _train(args, out):
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
-    from . import RNNClassifier, TextSequencer
     from .datasets._files import read_labeled
+    from .estimators import RNNClassifier
     from .persistence import save
+    from .text import TextSequencer
 
     X, y = read_labeled(args.data, args.text_col, args.label_col)
     if len(np.unique(y)) < 2:
@@ -224,7 +226,7 @@ def _summary(args, out):
 
 # ------------------------------------------------------------ language model
 def _train_lm(args, out):
-    from . import RNNLanguageModel
+    from .estimators import RNNLanguageModel
     from .persistence import save
 
     if not os.path.isfile(args.file):

@@ -12,17 +12,22 @@ A ``.fastrnn`` file is a ZIP archive with three kinds of member:
 ``MANIFEST.json``
     The SHA-256 of every other member.
 
-Loading rebuilds only a fixed set of types (fastrnn's estimators and
-optimizers, :class:`~sklearn.pipeline.Pipeline`, plain JSON values, numeric or
-string arrays, NumPy random generators), reads arrays with
-``allow_pickle=False`` and checks every checksum and every weight shape first,
-so a file cannot run code, and a truncated, corrupted or edited file raises
-:class:`ModelFileError` instead of producing a broken model.  The checksums
+Loading rebuilds only a fixed set of types (the classes registered with
+:func:`fastrnn._registry.register_model_class`, which are fastrnn's estimators
+and ``TextSequencer``; fastrnn's optimizers; :class:`~sklearn.pipeline.Pipeline`;
+plain JSON values, numeric or string arrays, NumPy random generators), reads
+arrays with ``allow_pickle=False`` and checks every checksum and every weight
+shape first, so a file cannot run code, and a truncated, corrupted or edited
+file raises :class:`ModelFileError` instead of producing a broken model.  The checksums
 catch accidents and naive edits; they are not a signature.
 
 Writes go to a temporary file in the target directory that is renamed over
 the destination only once complete, so a crash mid-save leaves the previous
 file intact.
+
+This module sits below the estimators: it finds their classes through
+:mod:`fastrnn._registry`, which they fill when imported (the package root
+installs a resolver that imports them for a file loaded first thing).
 """
 
 import functools
@@ -38,6 +43,9 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._registry import model_class, model_kind, registered_kinds
+from ._version import __version__
+
 FORMAT = "fastrnn-model"
 FORMAT_VERSION = 1
 _CONFIG = "config.json"
@@ -48,15 +56,6 @@ _MAX_MEMBERS = 100_000
 
 class ModelFileError(ValueError):
     """A model file is unreadable, corrupted, tampered with or of an unknown version."""
-
-
-@functools.cache
-def _model_classes():
-    from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
-    from .text import TextSequencer
-
-    return {cls.__name__: cls for cls in (RNNClassifier, RNNRegressor, RNNSequenceTagger,
-                                          RNNLanguageModel, TextSequencer)}
 
 
 @functools.cache
@@ -106,7 +105,7 @@ class _Encoder:
             return {"__generator__": self.value(v.bit_generator.state, where)}
         if isinstance(v, np.random.RandomState):
             return {"__randomstate__": self.value(v.get_state(legacy=False), where)}
-        if _model_classes().get(type(v).__name__) is type(v):
+        if model_kind(type(v)) is not None:
             return {"__model__": self.model(v)}
         if type(v).__name__ in _optimizer_classes() and type(v) is _optimizer_classes()[type(v).__name__]:
             return {"__optimizer__": type(v).__name__, "attrs": self.value(vars(v), where)}
@@ -117,8 +116,8 @@ class _Encoder:
         if isinstance(obj, Pipeline):
             return {"class": "Pipeline", "params": {"verbose": bool(obj.verbose)},
                     "steps": [[name, self.model(step)] for name, step in obj.steps]}
-        name = type(obj).__name__
-        if _model_classes().get(name) is not type(obj):
+        name = model_kind(type(obj))
+        if name is None:
             raise TypeError(f"fastrnn.save handles fastrnn estimators and Pipelines of them, not "
                             f"{type(obj).__name__}")
         params = obj.get_params(deep=False)
@@ -169,8 +168,6 @@ def save(model, path):
     _check_fitted(model)
     enc = _Encoder()
     spec = enc.model(model)
-    from . import __version__
-
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastrnn_version": __version__,
               "model": spec}
     members = {_CONFIG: json.dumps(config, indent=1).encode()}
@@ -253,9 +250,11 @@ class _Decoder:
         if name == "Pipeline":
             steps = [(step_name, self.model(step)) for step_name, step in spec["steps"]]
             return Pipeline(steps, verbose=bool(spec.get("params", {}).get("verbose", False)))
-        cls = _model_classes().get(name)
+        cls = model_class(name)
         if cls is None:
-            raise ModelFileError(f"unknown model class {name!r}")
+            raise ModelFileError(f"unknown model class {name!r} (no class is registered under "
+                                 f"that kind; registered: {', '.join(registered_kinds()) or 'none'}"
+                                 "; importing fastrnn registers fastrnn's own)")
         params = self.value(spec["params"])
         unknown = set(params) - set(cls().get_params(deep=False))
         if unknown:

@@ -10,6 +10,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._registry import register_model_class
+
 
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
     """Pad (and truncate) sequences to a common length, exactly like Keras.
@@ -81,6 +83,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     return out
 
 
+@register_model_class("TextSequencer")
 class TextSequencer(TransformerMixin, BaseEstimator):
     """Turn raw texts into padded token-id matrices for :class:`fastrnn.RNNClassifier`.
 

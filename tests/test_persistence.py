@@ -4,7 +4,10 @@ import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -263,3 +266,135 @@ def test_checkpoint_directory_must_exist(tmp_path):
     X, y = make_negation_sentiment(n_samples=50, random_state=0)
     with pytest.raises(ValueError, match="does not exist"):
         RNNClassifier(**FAST, checkpoint_path=tmp_path / "no" / "m.fastrnn").fit(X, y)
+
+
+# ------------------------------------------------------------ files written by earlier versions
+DATA = Path(__file__).resolve().parent / "data"
+#: Files written by fastrnn 0.1.0 before classes were found through the registry, and the
+#: predictions of the models they hold (computed when they were written).
+OLD_FILES = {
+    "pipeline_v1.fastrnn": (["the acting felt good i think", "the acting seemed brilliant",
+                             "this movie seemed great to me", "this movie seemed bad"],
+                            [[0.500410751056192, 0.49958924894380796],
+                             [0.5002803482927427, 0.4997196517072573],
+                             [0.5006339602500434, 0.4993660397499567],
+                             [0.5012660385992062, 0.49873396140079385]]),
+    "regressor_v1.fastrnn": (np.random.default_rng(0).normal(size=(10, 4, 2))[:3],
+                             [-0.025863733142614365, 0.061012037098407745, 0.05430896580219269]),
+    "language_model_v1.fastrnn": (None, None),
+}
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def _contained(old, new, where="model"):
+    """Every key and value of ``old`` is in ``new`` (a newer estimator may add parameters)."""
+    if isinstance(old, dict):
+        assert isinstance(new, dict), where
+        for k, v in old.items():
+            assert k in new, f"{where}.{k} is no longer written"
+            _contained(v, new[k], f"{where}.{k}")
+    elif isinstance(old, list):
+        assert isinstance(new, list) and len(old) == len(new), where
+        for i, (a, b) in enumerate(zip(old, new)):
+            _contained(a, b, f"{where}[{i}]")
+    else:
+        assert old == new, f"{where}: {old!r} != {new!r}"
+
+
+@pytest.mark.parametrize("name", sorted(OLD_FILES))
+def test_files_of_the_previous_release_load_and_save_back_alike(name, tmp_path):
+    X, expected = OLD_FILES[name]
+    model = fastrnn.load(DATA / name)
+    if X is not None:
+        got = model.predict_proba(X) if hasattr(model, "predict_proba") else model.predict(X)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    else:
+        assert isinstance(model.generate("ab", n_tokens=3, random_state=0), str)
+    old, new = _members(DATA / name), _members(fastrnn.save(model, tmp_path / name))
+    assert set(old) == set(new)
+    for member in old:
+        if member.endswith(".npy"):
+            assert old[member] == new[member], member
+    old_config, new_config = json.loads(old["config.json"]), json.loads(new["config.json"])
+    assert new_config["format_version"] == old_config["format_version"] == 1
+    _contained(old_config["model"], new_config["model"])
+
+
+# ------------------------------------------------------------ the registry
+def _run(code):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "FASTRNN_BACKEND": fastrnn.BACKEND})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("entry", ["import fastrnn; load = fastrnn.load",
+                                   "from fastrnn.persistence import load"])
+def test_load_works_before_any_estimator_was_imported(entry):
+    code = (f"{entry}\nimport sys\n"
+            "before = 'fastrnn.estimators' in sys.modules\n"
+            f"model = load({str(DATA / 'pipeline_v1.fastrnn')!r})\n"
+            "print(before, type(model[-1]).__name__, type(model[0]).__name__)")
+    assert _run(code) == ["False", "RNNClassifier", "TextSequencer"]
+
+
+def test_persistence_does_not_import_the_estimators():
+    code = ("import sys, fastrnn.persistence\n"
+            "print(sorted(m for m in sys.modules if m.startswith('fastrnn.estimators')) or 'none')")
+    assert _run(code) == ["none"]
+
+
+def test_an_unregistered_kind_is_a_clear_model_file_error(monkeypatch):
+    from fastrnn import _registry
+
+    monkeypatch.setattr(_registry, "_CLASSES", {})
+    monkeypatch.setattr(_registry, "_KINDS", {})
+    monkeypatch.setattr(_registry, "_resolver", None)
+    with pytest.raises(ModelFileError, match="unknown model class 'TextSequencer'.*registered: none"):
+        fastrnn.load(DATA / "pipeline_v1.fastrnn")
+
+
+def test_registry_refuses_a_second_class_under_a_kind_and_bad_kinds(monkeypatch):
+    from fastrnn import _registry
+
+    monkeypatch.setattr(_registry, "_CLASSES", dict(_registry._CLASSES))
+    monkeypatch.setattr(_registry, "_KINDS", dict(_registry._KINDS))
+    with pytest.raises(ValueError, match="'RNNClassifier' is already registered"):
+        _registry.register_model_class("RNNClassifier")(type("RNNClassifier", (), {}))
+    with pytest.raises(ValueError, match="kind must be"):
+        _registry.register_model_class("not a name")
+    with pytest.raises(TypeError, match="decorates a class"):
+        _registry.register_model_class("Thing")(lambda: None)
+    with pytest.raises(TypeError, match="resolver must be callable"):
+        _registry.set_model_resolver("fastrnn.estimators")
+    assert _registry.model_kind(RNNClassifier) == "RNNClassifier"
+    assert _registry.model_kind(type("Sub", (RNNClassifier,), {})) is None
+
+
+def test_checkpoint_saves_through_the_models_own_save(tmp_path):
+    from fastrnn.callbacks import ModelCheckpoint
+
+    saved = []
+
+    class Snapshot:
+        def save(self, path):
+            saved.append(path)
+
+    class Model:
+        def _snapshot(self, n_epochs_done):
+            saved.append(n_epochs_done)
+            return Snapshot()
+
+        def save(self, path):  # pragma: no cover - the snapshot's save is the one called
+            raise AssertionError
+
+    ckpt = ModelCheckpoint(tmp_path / "m.fastrnn")
+    ckpt.on_epoch_end(Model(), epoch=2, is_best=False)
+    ckpt.on_epoch_end(Model(), epoch=3, is_best=True)
+    assert saved == [4, tmp_path / "m.fastrnn"]
+    with pytest.raises(TypeError, match="ModelCheckpoint needs a model with _snapshot"):
+        ckpt.on_epoch_end(object(), epoch=0, is_best=True)

@@ -1,8 +1,13 @@
 """scikit-learn estimators."""
 
+from .._registry import register_model_class
 from .classifier import RNNClassifier
 from .language_model import RNNLanguageModel
 from .regressor import RNNRegressor
 from .tagger import RNNSequenceTagger
+
+# persistence rebuilds saved models through this registry (it never imports the estimators)
+for _cls in (RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger):
+    register_model_class(_cls.__name__)(_cls)
 
 __all__ = ["RNNClassifier", "RNNLanguageModel", "RNNRegressor", "RNNSequenceTagger"]
