@@ -1,10 +1,28 @@
-"""The training driver: epochs, batches, dropout masks, truncated BPTT, clipping, callbacks.
+"""The training driver: one epoch loop over a batch source, with callbacks and safe stops.
 
-Knows nothing about scikit-learn: it receives a :class:`~fastrnn.layers.stack.Network`,
-parameters, encoded arrays and an optimizer, and runs epochs until ``max_iter``,
-early stopping, a non-finite loss or ``KeyboardInterrupt``.  In the last two
+Knows nothing about scikit-learn: :func:`train` receives a
+:class:`~fastrnn.layers.SequenceModel`, parameters, an optimizer and a *batch
+source*, and runs epochs until ``max_iter``, early stopping, a callback's
+``stop_training_``, a non-finite loss or ``KeyboardInterrupt``.  In the last two
 cases it stops, warns, and leaves the best parameters seen in place, so the
-model stays usable.
+model stays usable.  Callbacks (checkpoints among them), best-weight tracking
+and restoring live in this one loop.
+
+A batch source yields one :class:`Batch` per optimisation step (packed inputs,
+targets, weights, initial recurrent states or None) and receives the step's
+final states back through ``carry``.  Two sources exist:
+
+:class:`ShuffledBatches`
+    Independent sequences in shuffled mini-batches, each starting from zero
+    states (classifier, regressor, tagger).
+:class:`StreamWindows`
+    Contiguous windows of parallel token streams, each window starting from the
+    state the previous one ended in, reset at every epoch (language models:
+    windowed truncated BPTT).
+
+With either, ``TrainConfig.bptt_truncate = k`` means one thing: gradients flow
+through at most the last ``k`` steps of what the network reads in one step (a
+sequence, or a window).
 """
 
 import warnings
@@ -15,7 +33,7 @@ import numpy as np
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
 from .layers._packing import balanced_order
-from .utils.threads import parallel_for
+from .runtime import parallel_for
 
 
 def pack_batch(X, input_kind):
@@ -41,7 +59,7 @@ def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
     if not dropout and not recurrent_dropout:
         return None
     masks = []
-    for layer, n_in in net._layer_inputs():
+    for layer, n_in in net.layer_inputs():
         per_dir = []
         for _ in range(net.n_dir):
             im = rm = None
@@ -91,12 +109,10 @@ def copy_params(params):
 class TrainConfig:
     """Everything the driver needs besides data and parameters."""
 
-    loss_fn: object
-    metric_fn: object  # (outputs, y, w) -> float, e.g. accuracy or R^2
-    metric_name: str
+    loss_fn: object  # (outputs, y, w) -> (loss, d_outputs)
+    metric_fn: object  # (outputs, y, w) -> float, e.g. accuracy or R^2; None for no metric
+    metric_name: str  # the metric's key in the logs; None without a metric
     n_epochs: int
-    batch_size: int
-    shuffle: bool
     bptt_truncate: int = None
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
@@ -120,10 +136,12 @@ class TrainResult:
 
 
 def evaluate(net, params, X, y, w, cfg, batch_size=1024):
-    """Loss and metric of ``params`` on a dataset (inference path, no dropout)."""
+    """Loss and metric (None without ``cfg.metric_fn``) of ``params`` on a dataset (inference
+    path, no dropout)."""
     outputs = predict_outputs(net, params, X, batch_size, cfg.n_threads)
     loss, _ = cfg.loss_fn(outputs, y, w)
-    return loss, cfg.metric_fn(outputs, y, w), outputs
+    metric = None if cfg.metric_fn is None else cfg.metric_fn(outputs, y, w)
+    return loss, metric, outputs
 
 
 def predict_outputs(net, params, X, batch_size, n_threads):
@@ -141,7 +159,7 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     projections of the input's ids are made once, before the batches (see
     :func:`_prediction_token_tables`).
     """
-    shape = (len(X), X.shape[1], net.n_outputs) if net.head == "sequence" else (len(X), net.n_outputs)
+    shape = (len(X), X.shape[1], net.n_outputs) if net.per_step else (len(X), net.n_outputs)
     out = np.empty(shape, dtype=net.weights(params)[0].dtype)
     if len(X) <= batch_size and len(net.layers) * net.n_dir == 1:
         # packing and projection hold the GIL, so a batch per thread serialises them; measured
@@ -181,7 +199,7 @@ def _prediction_token_tables(net, params, X, n_threads):
     Returns
     -------
     list of (table, lookup)
-        Per direction, for :meth:`fastrnn.layers.stack.Network.forward`'s
+        Per direction, for :meth:`fastrnn.layers.SequenceModel.forward`'s
         ``token_tables``.
     """
     present = np.zeros(net.n_in, dtype=bool)
@@ -196,26 +214,206 @@ def _prediction_token_tables(net, params, X, n_threads):
     return [(table, lookup) for table in net.token_tables(params, tokens, n_threads)]
 
 
-def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, history=None,
+@dataclass
+class Batch:
+    """What one optimisation step reads, as a batch source yields it.
+
+    Attributes
+    ----------
+    packed : Packed
+        The inputs in kernel layout: ids (T, B) or floats (T, B, F).
+    y : ndarray of shape (B,), (B, K) or (B, T)
+        Encoded targets of the batch's rows, as ``TrainConfig.loss_fn`` reads them.
+    w : ndarray of shape (B,)
+        Weight of every row in the loss.
+    states : list or None
+        Initial recurrent state per layer and direction (``forward``'s
+        ``states``); None starts from zeros.
+    weight : float
+        The batch's share of the epoch's mean loss and metric (its total
+        sample weight, or its number of steps).
+    """
+
+    packed: object
+    y: np.ndarray
+    w: np.ndarray
+    states: list
+    weight: float
+
+
+class ShuffledBatches:
+    """Batch source: independent sequences in mini-batches, in a new random order every epoch.
+
+    Every batch starts from zero states, so ``bptt_truncate = k`` limits the
+    gradient to the last ``k`` steps of each sequence.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, T) int or (n, T, F) float
+        Encoded inputs (0 = padding for ids).
+    y : ndarray of shape (n,), (n, K) or (n, T)
+        Encoded targets.
+    w : ndarray of shape (n,)
+        Sample weights.
+    batch_size : int
+    shuffle : bool, default True
+        Draw a permutation from the loop's generator at every epoch (the
+        generator's first draw of the epoch, before any dropout mask).
+    input_kind : {"tokens", "onehot", "dense"}, default "tokens"
+    n_threads : int, default 1
+        Rows of a token batch are ordered so that every thread's slice has
+        the same amount of real steps (see :func:`batch_rows`).
+    """
+
+    def __init__(self, X, y, w, batch_size, *, shuffle=True, input_kind="tokens", n_threads=1):
+        self.X, self.y, self.w = X, y, w
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.input_kind = input_kind
+        self.n_threads = n_threads
+
+    @property
+    def n_batches(self):
+        return max(1, -(-len(self.X) // self.batch_size))
+
+    def batches(self, rng):
+        """Yield the epoch's batches.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Yields
+        ------
+        Batch
+        """
+        n = len(self.X)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        for bi in range(self.n_batches):
+            rows = batch_rows(self.X, order[bi * self.batch_size:(bi + 1) * self.batch_size],
+                              self.input_kind, self.n_threads)
+            w = self.w[rows]
+            yield Batch(pack_batch(self.X[rows], self.input_kind), self.y[rows], w, None,
+                        float(w.sum()))
+
+    def carry(self, states):
+        """Ignore a step's final states: the next batch holds other sequences."""
+
+
+class StreamWindows:
+    """Batch source: consecutive windows of parallel token streams, the state carried across.
+
+    The ``B`` streams are cut into windows of ``window`` steps (the last may be
+    shorter).  A window starts from the state the previous window ended in, so
+    the network reads each stream as one long sequence while gradients stay
+    within a window (windowed truncated BPTT, as min-char-rnn's ``hprev``); the
+    state is reset to zeros at every epoch.  ``bptt_truncate = k`` further
+    limits the gradient to the last ``k`` steps of each window.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (B, L), int
+        Token ids of ``B`` parallel streams (no padding).
+    targets : ndarray of shape (B, L), int
+        The token that follows each input token.
+    window : int
+        Steps per window.
+    """
+
+    def __init__(self, inputs, targets, window):
+        self.inputs, self.targets = inputs, targets
+        self.window = window
+        self._w = np.ones(inputs.shape[0])
+        self._states = None
+
+    @property
+    def n_batches(self):
+        return -(-self.inputs.shape[1] // self.window)
+
+    def batches(self, rng):
+        """Yield the epoch's windows in stream order; ``rng`` is not drawn from.
+
+        Yields
+        ------
+        Batch
+            ``states`` is what :meth:`carry` received after the previous
+            window (None for the first).
+        """
+        self._states = None
+        for lo in range(0, self.inputs.shape[1], self.window):
+            packed = pack_tokens(self.inputs[:, lo:lo + self.window])
+            yield Batch(packed, self.targets[:, lo:lo + self.window], self._w, self._states,
+                        float(packed.n_steps))
+
+    def carry(self, states):
+        """Keep a window's final states (detached: no gradient flows back) for the next window."""
+        self._states = states
+
+
+def train_step(net, params, flat_params, optimizer, batch, cfg, rng):
+    """One optimisation step: dropout masks, forward, loss (+ L2), backward, update.
+
+    Parameters
+    ----------
+    net : SequenceModel
+    params : dict
+    flat_params : list of ndarray
+        ``net.weights(params)``, updated in place.
+    optimizer : Optimizer
+    batch : Batch
+    cfg : TrainConfig
+    rng : numpy.random.Generator
+        Source of the dropout masks.
+
+    Returns
+    -------
+    loss : float
+        Non-finite if the step diverged; the parameters are then left untouched.
+    outputs : ndarray
+        The network's training-mode outputs.
+    states : list
+        Final recurrent states, for the batch source's ``carry``.
+    """
+    masks = dropout_masks(rng, net, batch.w.shape[0], cfg.dropout, cfg.recurrent_dropout,
+                          flat_params[0].dtype)
+    outputs, cache, states = net.forward(params, batch.packed, training=True, masks=masks,
+                                         bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads,
+                                         states=batch.states, return_states=True)
+    loss, d_outputs = cfg.loss_fn(outputs, batch.y, batch.w)
+    if cfg.alpha:
+        l2, l2_grads = l2_penalty(net, params, cfg.alpha)
+        loss += l2
+    if not np.isfinite(loss):
+        return loss, outputs, states
+    grads = net.backward(params, cache, d_outputs)
+    if cfg.alpha:
+        _add_l2(grads, l2_grads)
+    optimizer.update(flat_params, net.weights(grads), cfg.n_threads)
+    return loss, outputs, states
+
+
+def train(model, net, params, optimizer, source, cfg, rng, validation=None, history=None,
           epoch_offset=0):
-    """Run the epochs.
+    """Run the epochs over a batch source.
 
     Parameters
     ----------
     model : object
         Passed to the callbacks (the estimator); ``model.stop_training_`` is honoured.
-    net : Network
+    net : SequenceModel
     params : dict
         Updated in place.
     optimizer : Optimizer
-    X : ndarray of shape (n, T) int or (n, T, F) float
-    y : ndarray of shape (n,) or (n, K)
-        Encoded targets.
-    w : ndarray of shape (n,)
-        Sample weights (class weights folded in).
+    source : ShuffledBatches or StreamWindows
+        Any object with ``n_batches``, ``batches(rng)`` yielding :class:`Batch`
+        and ``carry(states)``, which receives every step's final states before
+        the next batch is asked for.
     cfg : TrainConfig
     rng : numpy.random.Generator
-    validation : tuple (Xv, yv, wv) or None
+        Drawn from in this order: whatever ``source.batches`` draws (the
+        permutation), then each step's dropout masks.
+    validation : tuple (X, y, w) or None
+        Evaluated after every epoch with :func:`evaluate`.
     history : dict of lists, updated in place
     epoch_offset : int
         Epochs already run (warm start), for the logs.
@@ -225,10 +423,8 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
     TrainResult
     """
     history = {} if history is None else history
-    n = len(X)
-    dtype = net.weights(params)[0].dtype
     flat_params = net.weights(params)
-    maximize = cfg.monitor == "val_score"
+    maximize = cfg.monitor == "val_score" and cfg.metric_fn is not None
     best = {"value": np.inf, "params": copy_params(params), "epoch": epoch_offset - 1, "loss": np.inf}
     stalls = 0
     stopped = None
@@ -241,42 +437,33 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
         try:
             for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
                 notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
-                order = rng.permutation(n) if cfg.shuffle else np.arange(n)
-                n_batches = max(1, -(-n // cfg.batch_size))
                 total_loss = total_metric = total_w = 0.0
-                for bi in range(n_batches):
-                    rows = batch_rows(X, order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size],
-                                      net.input_kind, cfg.n_threads)
-                    packed = pack_batch(X[rows], net.input_kind)
-                    masks = dropout_masks(rng, net, len(rows), cfg.dropout, cfg.recurrent_dropout, dtype)
-                    logits, cache = net.forward(params, packed, training=True, masks=masks,
-                                                bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads)
-                    loss, d_logits = cfg.loss_fn(logits, y[rows], w[rows])
-                    grads = net.backward(params, cache, d_logits)
-                    if cfg.alpha:
-                        l2, l2_grads = l2_penalty(net, params, cfg.alpha)
-                        loss += l2
-                        _add_l2(grads, l2_grads)
+                for bi, batch in enumerate(source.batches(rng)):
+                    loss, outputs, states = train_step(net, params, flat_params, optimizer, batch,
+                                                       cfg, rng)
                     if not np.isfinite(loss):
                         stopped = "non_finite"
                         break
-                    optimizer.update(flat_params, net.weights(grads), cfg.n_threads)
-                    bw = float(w[rows].sum())
-                    total_loss += loss * bw
-                    total_metric += cfg.metric_fn(logits, y[rows], w[rows]) * bw
-                    total_w += bw
+                    source.carry(states)
+                    total_loss += loss * batch.weight
+                    if cfg.metric_fn is not None:
+                        total_metric += cfg.metric_fn(outputs, batch.y, batch.w) * batch.weight
+                    total_w += batch.weight
                     notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
-                           n_batches=n_batches, loss=total_loss / total_w)
+                           n_batches=source.n_batches, loss=total_loss / total_w)
                 if stopped:
                     break
                 if not all(np.isfinite(p).all() for p in flat_params):
                     stopped = "non_finite"
                     break
-                logs = {"loss": total_loss / total_w, cfg.metric_name: total_metric / total_w}
+                logs = {"loss": total_loss / total_w}
+                if cfg.metric_fn is not None:
+                    logs[cfg.metric_name] = total_metric / total_w
                 if validation is not None:
                     v_loss, v_metric, _ = evaluate(net, params, *validation, cfg)
                     logs["val_loss"] = v_loss
-                    logs["val_" + cfg.metric_name] = v_metric
+                    if cfg.metric_fn is not None:
+                        logs["val_" + cfg.metric_name] = v_metric
                 for k, v in logs.items():
                     history.setdefault(k, []).append(float(v))
                 # the monitored quantity: validation if there is any, else the training loss
@@ -313,93 +500,3 @@ def train(model, net, params, optimizer, X, y, w, cfg, rng, validation=None, his
     n_run = epoch - epoch_offset + (0 if stopped in ("non_finite", "interrupted") else 1)
     notify(cfg.callbacks, "on_train_end", model, logs=history)
     return TrainResult(params, max(n_run, 0), best["epoch"], best["loss"], stopped)
-
-
-def train_stream(model, net, params, optimizer, inputs, targets, window, n_epochs, n_threads,
-                 history, epoch_offset=0, callbacks=()):
-    """Windowed truncated BPTT over parallel token streams (language models).
-
-    The streams are cut into consecutive windows of ``window`` steps; the state
-    at the end of a window starts the next one (reset at every epoch), and
-    gradients flow only within a window.  Stops on a non-finite loss or
-    ``KeyboardInterrupt``, restoring the parameters of the last complete epoch.
-
-    Parameters
-    ----------
-    model : estimator
-        Passed to the callbacks.
-    net : Network
-        With the "sequence" head.
-    params : dict
-        Changed in place.
-    optimizer : Optimizer
-    inputs, targets : ndarray of shape (B, L), int
-        Token ids of ``B`` parallel streams, and the next token of each.
-    window : int
-    n_epochs : int
-    n_threads : int
-    history : dict
-        Gains one ``loss`` value (mean cross-entropy per token) per epoch.
-    epoch_offset : int
-    callbacks : list of Callback
-
-    Returns
-    -------
-    TrainResult
-    """
-    from .losses import sequence_crossentropy
-
-    B, L = inputs.shape
-    flat_params = net.weights(params)
-    weights = np.ones(B)
-    last_good = copy_params(params)
-    stopped = None
-    n_run = 0
-    model.stop_training_ = False
-    notify(callbacks, "on_train_begin", model, n_epochs=epoch_offset + n_epochs)
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            for epoch in range(epoch_offset, epoch_offset + n_epochs):
-                notify(callbacks, "on_epoch_begin", model, epoch=epoch)
-                states, total, n_windows = None, 0.0, -(-L // window)
-                for wi, lo in enumerate(range(0, L, window)):
-                    packed = pack_tokens(inputs[:, lo:lo + window])
-                    logits, cache, states = net.forward(params, packed, training=True,
-                                                        states=states, return_states=True,
-                                                        n_threads=n_threads)
-                    loss, d_logits = sequence_crossentropy(logits, targets[:, lo:lo + window],
-                                                           weights)
-                    if not np.isfinite(loss):
-                        stopped = "non_finite"
-                        break
-                    optimizer.update(flat_params, net.weights(net.backward(params, cache, d_logits)),
-                                     n_threads)
-                    total += loss * packed.n_steps
-                    notify(callbacks, "on_batch_end", model, epoch=epoch, batch=wi,
-                           n_batches=n_windows, loss=total / min(lo + window, L))
-                if stopped or not all(np.isfinite(p).all() for p in flat_params):
-                    stopped = "non_finite"
-                    break
-                logs = {"loss": total / L}
-                history.setdefault("loss", []).append(float(logs["loss"]))
-                last_good = copy_params(params)
-                n_run += 1
-                notify(callbacks, "on_epoch_end", model, epoch=epoch, logs=logs, is_best=True,
-                       params=params)
-                if model.stop_training_:
-                    stopped = "callback"
-                    break
-        except KeyboardInterrupt:
-            stopped = "interrupted"
-            warnings.warn("fit interrupted by the user: keeping the weights of the last complete "
-                          "epoch", RuntimeWarning, stacklevel=3)
-    if stopped == "non_finite":
-        warnings.warn("training diverged (non-finite loss): stopped and restored the last "
-                      "complete epoch's weights; try a lower learning_rate", RuntimeWarning,
-                      stacklevel=3)
-    if stopped in ("non_finite", "interrupted"):
-        for dst, src in zip(flat_params, net.weights(last_good)):
-            dst[...] = src
-    notify(callbacks, "on_train_end", model, logs=history)
-    losses = history.get("loss") or [np.inf]
-    return TrainResult(params, n_run, int(np.argmin(losses)), float(np.min(losses)), stopped)

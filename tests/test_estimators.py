@@ -341,7 +341,7 @@ def test_errors_after_fit(task):
 
 
 def test_thread_count_follows_worker_limits(monkeypatch):
-    from fastrnn.utils.validation import default_n_threads
+    from fastrnn.runtime import default_n_threads
 
     monkeypatch.delenv("FASTRNN_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what joblib/loky and Dask set in workers
@@ -349,3 +349,39 @@ def test_thread_count_follows_worker_limits(monkeypatch):
     monkeypatch.setenv("FASTRNN_NUM_THREADS", "3")
     assert default_n_threads() == 3
     assert RNNClassifier(n_threads=2)._resolved_threads() == 2
+
+
+@pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor, fastrnn.RNNSequenceTagger,
+                                 fastrnn.RNNLanguageModel])
+def test_parameters_are_declared_once_with_their_constraints(cls):
+    import inspect
+
+    signature = inspect.signature(cls.__init__)
+    names = [p for p in signature.parameters if p != "self"]
+    assert all(signature.parameters[p].kind is inspect.Parameter.KEYWORD_ONLY for p in names)
+    assert set(names) == set(cls._parameter_constraints) == set(cls().get_params())
+    shared = set(fastrnn.estimators._base.BaseRNN._parameter_constraints)
+    assert shared <= set(names)
+    est = cls(max_iter=3, callbacks=[])
+    assert clone(est).get_params() == est.get_params()
+    assert repr(est) == f"{cls.__name__}(callbacks=[], max_iter=3)"
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        cls(not_a_parameter=1)
+
+
+def test_a_new_parameter_needs_its_constraints():
+    from fastrnn.estimators._base import BaseRNN, declare_params, param
+
+    with pytest.raises(TypeError, match="declare a new parameter with param"):
+        @declare_params
+        class Bad(BaseRNN):
+            extra: int = 3
+
+    @declare_params
+    class Good(BaseRNN):
+        extra: int = param(3, int)
+        units: int = 5  # a new default; the constraint is BaseRNN's
+
+    assert Good().get_params()["extra"] == 3 and Good().units == 5
+    assert Good._parameter_constraints["units"] == BaseRNN._parameter_constraints["units"]
+    assert "extra" not in BaseRNN._parameter_constraints

@@ -1,6 +1,47 @@
-"""BaseRNN: the scikit-learn contract shared by the classifier and the regressor."""
+"""The estimators' shared base: parameters declared once, one ``_fit`` behind ``fit`` and ``partial_fit``.
+
+Class tree
+----------
+::
+
+    BaseRNN                 every estimator: recurrent layers, optimizer, training loop,
+     |                      validation, early stopping, checkpoints, warm start,
+     |                      get_weights/set_weights, summary, save
+     +- BaseSequenceRNN     input sequences X (ids or floats) in shuffled mini-batches:
+     |   |                  + bidirectional, vocab_size, input_encoding, shuffle, monitor
+     |   +- BasePooledRNN   one output per sequence: + head
+     |   |   +- RNNClassifier (+ class_weight), RNNRegressor
+     |   +- RNNSequenceTagger
+     +- RNNLanguageModel    texts as parallel token streams in contiguous windows:
+                            + level, max_features, lowercase, window
+
+How parameters are declared
+---------------------------
+scikit-learn reads an estimator's parameters from the explicit signature of its
+``__init__`` (``get_params``, ``set_params``, ``clone`` and the repr all go
+through ``BaseEstimator._get_param_names``), refuses ``**kwargs`` there, and
+wants ``__init__`` to store the arguments and do nothing else.  scikit-learn's
+own estimator families (e.g. ``MLPClassifier`` and ``MLPRegressor``) repeat the
+whole signature in every class and forward it to ``super().__init__``; with
+about forty parameters over four estimators that is four copies to keep in step.
+
+Here every parameter is written once, as an annotated class attribute whose
+value :func:`param` builds from its default and its validation constraints, and
+:func:`declare_params` hands the class to :func:`dataclasses.dataclass`
+(keyword-only, ``repr=False``, ``eq=False``).  The standard library then writes
+a real ``__init__(self, *, cell="lstm", units=32, ...)`` that only assigns, so
+``inspect.signature`` (hence ``get_params``, ``clone``, ``set_params``) sees
+every parameter with its default; a subclass's declarations are appended to
+its base's; ``_parameter_constraints`` is collected from the same
+declarations; ``repr=False`` and ``eq=False`` keep ``BaseEstimator``'s repr and
+identity equality and hashing.  A subclass changes a default by declaring the
+name again with a plain value (the constraint is inherited), as
+``RNNLanguageModel`` does for ``units``.  A class that adds no parameter (the
+tagger) inherits the generated ``__init__`` unchanged.
+"""
 
 import copy
+import dataclasses
 import functools
 import numbers
 import os
@@ -9,20 +50,77 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
-from ..layers import Recurrent
-from ..layers.stack import Network
+from ..layers import POOLINGS, Recurrent, SequenceModel
 from ..optimizers import make_optimizer
-from ..training import TrainConfig, predict_outputs, train
-from ..utils.validation import check_sequences, default_n_threads, engine_scope
+from ..runtime import default_n_threads, engine_scope
+from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
+from ..utils.validation import check_sequences
 
 ACTIVATION_NAMES = StrOptions({"tanh", "sigmoid", "hard_sigmoid", "relu", "linear"})
+_POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
+_POSITIVE_REAL = Interval(numbers.Real, 0, None, closed="neither")
+_NON_NEGATIVE_REAL = Interval(numbers.Real, 0, None, closed="left")
+_FRACTION = Interval(numbers.Real, 0, 1, closed="left")
 
 
+# --------------------------------------------------------------- declaring parameters
+def param(default, *constraints):
+    """Declare an estimator parameter: its default and its ``_parameter_constraints`` entry.
+
+    Parameters
+    ----------
+    default : immutable value
+        The constructor's default (None, a number, a string or a tuple, as
+        scikit-learn requires).
+    *constraints
+        scikit-learn parameter constraints (``Interval``, ``StrOptions``,
+        ``"boolean"``, a type, None, ...), any of which the value may satisfy.
+
+    Returns
+    -------
+    dataclasses.Field
+    """
+    return dataclasses.field(default=default, metadata={"constraints": list(constraints)})
+
+
+def declare_params(cls):
+    """Class decorator: generate ``__init__`` and ``_parameter_constraints`` from :func:`param` fields.
+
+    ``__init__`` is keyword-only and only stores its arguments (scikit-learn's
+    contract).  A name declared again with a plain default keeps the
+    constraint declared higher up.
+
+    Parameters
+    ----------
+    cls : type
+        A ``BaseEstimator`` subclass with annotated ``param(...)`` attributes.
+
+    Returns
+    -------
+    cls
+    """
+    inherited = getattr(cls, "_parameter_constraints", {})
+    cls = dataclasses.dataclass(cls, kw_only=True, repr=False, eq=False)
+    constraints = {}
+    for f in dataclasses.fields(cls):
+        if "constraints" in f.metadata:
+            constraints[f.name] = list(f.metadata["constraints"])
+        elif f.name in inherited:
+            constraints[f.name] = inherited[f.name]
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name}: declare a new parameter with param(default, "
+                            "*constraints)")
+    cls._parameter_constraints = constraints
+    return cls
+
+
+# ------------------------------------------------------------------------ helpers
 def _immutable(value):
     """Whether ``value`` cannot change in place (None, numbers, strings, types, tuples of those)."""
     if isinstance(value, tuple):
@@ -53,8 +151,8 @@ def check_units_and_callbacks(units, callbacks):
 
 def check_weights_match(net, params, dtype):
     """Raise ``ValueError`` unless ``params`` has the arrays ``net`` expects (used by ``load``)."""
-    expected = Network.weights(net.init_params(np.random.default_rng(0), np.dtype(dtype)))
-    got = Network.weights(params)
+    expected = net.weights(net.init_params(np.random.default_rng(0), np.dtype(dtype)))
+    got = net.weights(params)
     if len(got) != len(expected):
         raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
     for i, (g, e) in enumerate(zip(got, expected)):
@@ -77,116 +175,90 @@ def format_summary(name, rows):
     return "\n".join(out)
 
 
+# ------------------------------------------------------------------------ BaseRNN
+@declare_params
 class BaseRNN(BaseEstimator):
-    """Shared parameters, validation, fitting and Keras weight exchange.
+    """Parameters, validation, the fit procedure and weight exchange shared by every estimator.
 
-    See :class:`fastrnn.RNNClassifier` for the parameters.  Subclasses choose the
-    output head: the classifier and the regressor take a ``head`` parameter, the
-    tagger always emits one output per step.
+    See :class:`fastrnn.RNNClassifier` for the parameters.  Subclasses supply
+    the data side through hooks: ``_fit_data`` (validate and encode ``X``,
+    ``y``), ``_validation_set`` and ``_split_validation`` (the held-out data),
+    ``_batch_source`` (a :mod:`fastrnn.training` batch source), ``_network``,
+    and the class attributes ``_loss``, ``_metric`` and ``_metric_name``.
     """
 
-    _parameter_constraints = {
-        "cell": [StrOptions({"simple", "lstm", "gru"})],
-        "units": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
-        "bidirectional": ["boolean"],
-        "reset_after": ["boolean"],
-        "activation": [ACTIVATION_NAMES],
-        "recurrent_activation": [ACTIVATION_NAMES],
-        "use_bias": ["boolean"],
-        "unit_forget_bias": ["boolean"],
-        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "vocab_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "input_encoding": [StrOptions({"embedding", "onehot"})],
-        "optimizer": [StrOptions({"sgd", "rmsprop", "adam", "adamw"})],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-        "nesterov": ["boolean"],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "clipnorm": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "clipvalue": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "bptt_truncate": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "recurrent_dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left")],
-        "monitor": [StrOptions({"val_loss", "val_score"})],
-        "restore_best_weights": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": [Interval(numbers.Integral, 0, None, closed="left")],
-        "warm_start": ["boolean"],
-        "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "callbacks": [list, None],
-        "checkpoint_path": [str, os.PathLike, None],
-    }
-
-    def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, embedding_dim=32, vocab_size=None,
-                 input_encoding="embedding", optimizer="adam", learning_rate=0.001,
-                 momentum=0.0, nesterov=False, weight_decay=0.004, batch_size=32, max_iter=10,
-                 shuffle=True, alpha=0.0, clipnorm=None, clipvalue=None, bptt_truncate=None,
-                 dropout=0.0, recurrent_dropout=0.0, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
-                 restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
-                 n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
-        self.cell = cell
-        self.units = units
-        self.bidirectional = bidirectional
-        self.reset_after = reset_after
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.use_bias = use_bias
-        self.unit_forget_bias = unit_forget_bias
-        self.embedding_dim = embedding_dim
-        self.vocab_size = vocab_size
-        self.input_encoding = input_encoding
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.alpha = alpha
-        self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
-        self.bptt_truncate = bptt_truncate
-        self.dropout = dropout
-        self.recurrent_dropout = recurrent_dropout
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.monitor = monitor
-        self.restore_best_weights = restore_best_weights
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.n_threads = n_threads
-        self.dtype = dtype
-        self.callbacks = callbacks
-        self.checkpoint_path = checkpoint_path
+    # the recurrent layers
+    cell: str = param("lstm", StrOptions({"simple", "lstm", "gru"}))
+    units: int | tuple = param(32, _POSITIVE_INT, tuple, list)
+    reset_after: bool = param(True, "boolean")
+    activation: str = param("tanh", ACTIVATION_NAMES)
+    recurrent_activation: str = param("sigmoid", ACTIVATION_NAMES)
+    use_bias: bool = param(True, "boolean")
+    unit_forget_bias: bool = param(True, "boolean")
+    embedding_dim: int = param(32, _POSITIVE_INT)
+    # the optimizer
+    optimizer: str = param("adam", StrOptions({"sgd", "rmsprop", "adam", "adamw"}))
+    learning_rate: float = param(0.001, _POSITIVE_REAL)
+    momentum: float = param(0.0, _FRACTION)
+    nesterov: bool = param(False, "boolean")
+    weight_decay: float = param(0.004, _NON_NEGATIVE_REAL)
+    clipnorm: float | None = param(None, _POSITIVE_REAL, None)
+    clipvalue: float | None = param(None, _POSITIVE_REAL, None)
+    # the training loop
+    batch_size: int = param(32, _POSITIVE_INT)
+    max_iter: int = param(10, _POSITIVE_INT)
+    alpha: float = param(0.0, _NON_NEGATIVE_REAL)
+    bptt_truncate: int | None = param(None, _POSITIVE_INT, None)
+    dropout: float = param(0.0, _FRACTION)
+    recurrent_dropout: float = param(0.0, _FRACTION)
+    # validation and stopping
+    early_stopping: bool = param(False, "boolean")
+    validation_fraction: float = param(0.1, Interval(numbers.Real, 0, 1, closed="neither"))
+    n_iter_no_change: int = param(3, _POSITIVE_INT)
+    tol: float = param(1e-4, _NON_NEGATIVE_REAL)
+    restore_best_weights: bool = param(True, "boolean")
+    # the run
+    random_state: int | None = param(None, "random_state")
+    verbose: int = param(0, Interval(numbers.Integral, 0, None, closed="left"))
+    warm_start: bool = param(False, "boolean")
+    n_threads: int | None = param(None, _POSITIVE_INT, None)
+    dtype: str = param("float32", StrOptions({"float32", "float64"}))
+    callbacks: list | None = param(None, list, None)
+    checkpoint_path: str | None = param(None, str, os.PathLike, None)
 
     # --------------------------------------------------------------- hooks
-    _loss_name = None
+    _loss = None  # (outputs, y, w) -> (loss, d_outputs)
+    _metric = None  # (outputs, y, w) -> float, or None for no metric
     _metric_name = None
 
-    def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):  # pragma: no cover
+    def _fit_data(self, X, y, sample_weight, classes, reset):  # pragma: no cover - abstract
+        """Validated, encoded training data; with ``reset``, also learn its encoding."""
         raise NotImplementedError
 
-    def _metric(self, outputs, y, w):  # pragma: no cover - abstract
+    def _validation_set(self, validation_data):  # pragma: no cover - abstract
+        """``(X, y, w)`` for :func:`fastrnn.training.evaluate` from user validation data."""
         raise NotImplementedError
 
-    def _split_validation(self, X, y, w, rng):  # pragma: no cover - abstract
+    def _split_validation(self, data, rng):  # pragma: no cover - abstract
+        """``(training data, (X, y, w))``: a held-out ``validation_fraction`` of ``data``."""
         raise NotImplementedError
+
+    def _batch_source(self, data):  # pragma: no cover - abstract
+        """A :mod:`fastrnn.training` batch source over the training data."""
+        raise NotImplementedError
+
+    def _network(self):  # pragma: no cover - abstract
+        """The :class:`~fastrnn.layers.SequenceModel` of the fitted configuration."""
+        raise NotImplementedError
+
+    def _monitor(self):
+        """What early stopping and checkpoints watch: "val_loss" or "val_score"."""
+        return "val_loss"
+
+    @classmethod
+    def _params_from_file(cls, params):
+        """Constructor parameters read from a model file, in this version's names."""
+        return params
 
     # ---------------------------------------------------------- validation
     def _check_params(self):
@@ -206,6 +278,205 @@ class BaseRNN(BaseEstimator):
             if not os.path.isdir(directory):
                 raise ValueError(f"checkpoint_path: directory {directory} does not exist")
 
+    # ------------------------------------------------------------ building
+    def _units_tuple(self):
+        return (self.units,) if isinstance(self.units, numbers.Integral) else tuple(self.units)
+
+    def _recurrent_layers(self):
+        return [Recurrent(self.cell, u, activation=self.activation,
+                          recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
+                          reset_after=self.reset_after, unit_forget_bias=self.unit_forget_bias)
+                for u in self._units_tuple()]
+
+    def _resolved_threads(self):
+        return self.n_threads if self.n_threads is not None else default_n_threads()
+
+    # ----------------------------------------------------------------- fit
+    def _fit(self, X, y=None, sample_weight=None, validation_data=None, incremental=False,
+             classes=None):
+        """The one fit procedure behind ``fit`` (``incremental=False``) and ``partial_fit``."""
+        self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not (incremental or self.warm_start) or not hasattr(self, "params_")
+        data = self._fit_data(X, y, sample_weight, classes, reset=first)
+        if first or not hasattr(self, "rng_"):
+            self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
+        rng = self.rng_
+        net = self._network()
+        if first:
+            self.params_ = net.init_params(rng, np.dtype(self.dtype))
+            self.optimizer_state_ = make_optimizer(
+                self.optimizer, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+                weight_decay=self.weight_decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+            self.history_ = {}
+            self.n_iter_ = 0
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_set(validation_data)
+        elif self.early_stopping:
+            data, validation = self._split_validation(data, rng)
+        callbacks = list(self.callbacks or [])
+        if self.verbose:
+            callbacks.append(ProgressLogger(self.verbose))
+        if self.checkpoint_path is not None:
+            callbacks.append(ModelCheckpoint(self.checkpoint_path))
+        cfg = TrainConfig(
+            loss_fn=self._loss, metric_fn=self._metric, metric_name=self._metric_name,
+            n_epochs=1 if incremental else self.max_iter, bptt_truncate=self.bptt_truncate,
+            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, alpha=self.alpha,
+            n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
+            monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,
+            restore_best_weights=self.restore_best_weights, callbacks=callbacks)
+        with engine_scope():
+            result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
+                           cfg, rng, validation=validation, history=self.history_,
+                           epoch_offset=self.n_iter_)
+        self.n_iter_ += result.n_epochs
+        self._record_history(result.stopped)
+        if self.early_stopping and result.stopped is None:
+            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
+                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _record_history(self, stopped):
+        self.loss_curve_ = list(self.history_.get("loss", []))
+        if self._metric_name is not None:
+            self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
+        else:  # without a metric the score is the mean log-likelihood, minus the loss
+            self.validation_scores_ = [-v for v in self.history_.get("val_loss", [])] or None
+        monitored = self.history_.get("val_loss") or self.history_.get("loss") or [np.inf]
+        self.best_loss_ = float(np.min(monitored))
+        self.best_epoch_ = int(np.argmin(monitored))
+        self.stopped_reason_ = stopped
+
+    def _snapshot(self, n_epochs_done):
+        """A shallow copy that looks fitted after ``n_epochs_done`` epochs (for checkpoints)."""
+        snap = copy.copy(self)
+        snap.n_iter_ = n_epochs_done
+        snap.history_ = {k: list(v) for k, v in self.history_.items()}
+        snap._record_history(None)
+        return snap
+
+    # ------------------------------------------------------- keras weights
+    def get_weights(self):
+        """Copies of the weights in Keras ``model.get_weights()`` order and layout.
+
+        The equivalent Keras model is ``Sequential([Embedding(vocab_size, embedding_dim,
+        mask_zero=True), <cell>(units, return_sequences=...) ..., Dense(n_outputs)])``
+        (no Embedding for one-hot or float input; ``Bidirectional`` layers give the
+        forward layer's arrays, then the backward layer's; the tagger's and the
+        language model's ``Dense`` is applied at every step).
+
+        Returns
+        -------
+        list of ndarray
+        """
+        check_is_fitted(self, "params_")
+        return [w.copy() for w in self._network().weights(self.params_)]
+
+    def set_weights(self, weights):
+        """Load weights given in :meth:`get_weights` order (e.g. from Keras).
+
+        Parameters
+        ----------
+        weights : list of array-like
+            Same number, shapes and order as :meth:`get_weights` returns; every
+            value finite.
+        """
+        check_is_fitted(self, "params_")
+        current = self._network().weights(self.params_)
+        if len(weights) != len(current):
+            raise ValueError(f"expected {len(current)} weight arrays, got {len(weights)}")
+        arrays = []
+        for i, (dst, src) in enumerate(zip(current, weights)):
+            src = np.asarray(src)
+            if src.shape != dst.shape:
+                raise ValueError(f"weight {i} has shape {src.shape}, expected {dst.shape}")
+            if not np.isfinite(src).all():
+                raise ValueError(f"weight {i} contains NaN or infinity")
+            arrays.append(src)
+        for dst, src in zip(current, arrays):
+            dst[...] = src
+
+    def save(self, path):
+        """Save the fitted model to one file, without pickle (see :func:`fastrnn.save`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        path : str
+        """
+        from ..persistence import save
+
+        return save(self, path)
+
+    def _check_loaded_state(self):
+        """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
+        self._check_params()
+        check_weights_match(self._network(), self.params_, self.dtype)
+
+    def count_params(self):
+        """Total number of trainable parameters."""
+        check_is_fitted(self, "params_")
+        return int(sum(w.size for w in self._network().weights(self.params_)))
+
+    def summary(self):
+        """Keras-style table of layers, output shapes and parameter counts.
+
+        Returns
+        -------
+        str
+        """
+        check_is_fitted(self, "params_")
+        return format_summary(type(self).__name__, self._network().layer_summary())
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
+
+
+# ---------------------------------------------------------------- BaseSequenceRNN
+@declare_params
+class BaseSequenceRNN(BaseRNN):
+    """Estimators reading sequences ``X`` (token ids or floats) in shuffled mini-batches.
+
+    Adds the input parameters (``bidirectional``, ``vocab_size``,
+    ``input_encoding``), ``shuffle`` and ``monitor``; trains on
+    :class:`~fastrnn.training.ShuffledBatches`, so ``bptt_truncate = k``
+    backpropagates through the last ``k`` steps of every sequence.
+    Subclasses choose the head (``_head_kind``) and encode targets
+    (``_encode_targets``).
+    """
+
+    bidirectional: bool = param(False, "boolean")
+    vocab_size: int | None = param(None, _POSITIVE_INT, None)
+    input_encoding: str = param("embedding", StrOptions({"embedding", "onehot"}))
+    shuffle: bool = param(True, "boolean")
+    monitor: str = param("val_loss", StrOptions({"val_loss", "val_score"}))
+
+    def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):  # pragma: no cover
+        raise NotImplementedError
+
+    def _head_kind(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _class_weights(self, y_enc):
+        return 1.0
+
+    def _stratify(self, y_enc):
+        """Labels to stratify the validation split by, or None."""
+        return None
+
+    def _monitor(self):
+        return self.monitor
+
+    # ---------------------------------------------------------------- data
     def _validate_X(self, X, reset):
         X, kind = check_sequences(X)
         if reset:
@@ -248,102 +519,53 @@ class BaseRNN(BaseEstimator):
                                  f"{self.n_step_features_}")
         return X
 
-    # ------------------------------------------------------------ building
-    def _units_tuple(self):
-        return (self.units,) if isinstance(self.units, numbers.Integral) else tuple(self.units)
-
-    def _build_network(self, n_outputs):
-        layers = [Recurrent(self.cell, u, activation=self.activation,
-                            recurrent_activation=self.recurrent_activation, use_bias=self.use_bias,
-                            reset_after=self.reset_after, unit_forget_bias=self.unit_forget_bias)
-                  for u in self._units_tuple()]
-        n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
-        return Network(self.input_kind_, n_in, self.embedding_dim, layers, self.bidirectional,
-                       self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_)
-
-    def _head_kind(self):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _network(self):
-        return self._build_network(self.n_outputs_)
-
-    def _resolved_threads(self):
-        return self.n_threads if self.n_threads is not None else default_n_threads()
-
-    # ----------------------------------------------------------------- fit
-    def _fit(self, X, y, sample_weight=None, validation_data=None, incremental=False, classes=None):
-        self._check_params()
-        first = not (incremental or self.warm_start) or not hasattr(self, "params_")
-        X = self._validate_X(X, reset=first)
-        y_enc = self._encode_targets(y, reset=first, classes=classes, n_samples=X.shape[0], X=X)
+    def _fit_data(self, X, y, sample_weight, classes, reset):
+        X = self._validate_X(X, reset=reset)
+        y_enc = self._encode_targets(y, reset=reset, classes=classes, n_samples=X.shape[0], X=X)
         if sample_weight is None:  # scikit-learn's check makes the same ones in 20 us
             w = np.ones(X.shape[0])
         else:
             w = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        w = w * self._class_weights(y_enc)
-        if first:
-            self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        rng = self.rng_
-        dtype = np.dtype(self.dtype)
-        net = self._network()
-        if first:
-            self.params_ = net.init_params(rng, dtype)
-            self.optimizer_state_ = make_optimizer(
-                self.optimizer, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
-                weight_decay=self.weight_decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
-            self.history_ = {}
-            self.n_iter_ = 0
-        if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        validation = None
-        if validation_data is not None:
-            Xv, yv = validation_data
-            Xv = self._validate_X(Xv, reset=False)
-            yv = self._encode_targets(yv, reset=False, n_samples=Xv.shape[0], X=Xv)
-            validation = (Xv, yv, np.ones(len(Xv)))
-        elif self.early_stopping:
-            X, y_enc, w, validation = self._split_validation(X, y_enc, w, rng)
-        callbacks = list(self.callbacks or [])
-        if self.verbose:
-            callbacks.append(ProgressLogger(self.verbose))
-        if self.checkpoint_path is not None:
-            callbacks.append(ModelCheckpoint(self.checkpoint_path))
-        cfg = TrainConfig(
-            loss_fn=self._loss, metric_fn=self._metric, metric_name=self._metric_name,
-            n_epochs=1 if incremental else self.max_iter, batch_size=self.batch_size,
-            shuffle=self.shuffle, bptt_truncate=self.bptt_truncate, dropout=self.dropout,
-            recurrent_dropout=self.recurrent_dropout, alpha=self.alpha,
-            n_threads=self._resolved_threads(), early_stopping=self.early_stopping and not incremental,
-            monitor=self.monitor, n_iter_no_change=self.n_iter_no_change, tol=self.tol,
-            restore_best_weights=self.restore_best_weights, callbacks=callbacks)
-        with engine_scope():
-            result = train(self, net, self.params_, self.optimizer_state_, X, y_enc, w, cfg, rng,
-                           validation=validation, history=self.history_, epoch_offset=self.n_iter_)
-        self.n_iter_ += result.n_epochs
-        self._record_history(result.stopped)
-        if (self.early_stopping and not incremental and result.stopped is None):
-            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
-                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
-        return self
+        return X, y_enc, w * self._class_weights(y_enc)
 
-    def _record_history(self, stopped):
-        self.loss_curve_ = list(self.history_.get("loss", []))
-        self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
-        monitored = self.history_.get("val_loss") or self.history_.get("loss") or [np.inf]
-        self.best_loss_ = float(np.min(monitored))
-        self.best_epoch_ = int(np.argmin(monitored))
-        self.stopped_reason_ = stopped
+    def _validation_set(self, validation_data):
+        Xv, yv = validation_data
+        Xv = self._validate_X(Xv, reset=False)
+        yv = self._encode_targets(yv, reset=False, n_samples=Xv.shape[0], X=Xv)
+        return Xv, yv, np.ones(len(Xv))
 
-    def _snapshot(self, n_epochs_done):
-        """A shallow copy that looks fitted after ``n_epochs_done`` epochs (for checkpoints)."""
-        snap = copy.copy(self)
-        snap.n_iter_ = n_epochs_done
-        snap.history_ = {k: list(v) for k, v in self.history_.items()}
-        snap._record_history(None)
-        return snap
+    def _split_validation(self, data, rng):
+        X, y, w = data
+        idx = np.arange(len(X))
+        seed = int(rng.integers(2**31 - 1))
+        stratify = self._stratify(y)
+        try:
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed,
+                                      stratify=stratify)
+        except ValueError:
+            if stratify is None:
+                raise
+            # a class too rare to stratify
+            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+        if len(tr) == 0 or len(va) == 0:
+            raise ValueError("too few samples to hold out a validation set; lower "
+                             "validation_fraction or pass validation_data")
+        return (X[tr], y[tr], w[tr]), (X[va], y[va], np.ones(len(va)))
 
-    def _class_weights(self, y_enc):
-        return 1.0
+    def _batch_source(self, data):
+        X, y, w = data
+        return ShuffledBatches(X, y, w, self.batch_size, shuffle=self.shuffle,
+                               input_kind=self.input_kind_, n_threads=self._resolved_threads())
+
+    # ------------------------------------------------------------ building
+    def _build_network(self, n_outputs):
+        n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
+        return SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
+                                   self._recurrent_layers(), self.bidirectional,
+                                   self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_)
+
+    def _network(self):
+        return self._build_network(self.n_outputs_)
 
     # ------------------------------------------------------------- predict
     def _forward_fast(self, X):
@@ -355,81 +577,12 @@ class BaseRNN(BaseEstimator):
                                   self._resolved_threads())
         return out.astype(np.float64)
 
-    # ------------------------------------------------------- keras weights
-    def get_weights(self):
-        """Copies of the weights in Keras ``model.get_weights()`` order and layout.
 
-        The equivalent Keras model is ``Sequential([Embedding(vocab_size, embedding_dim,
-        mask_zero=True), <cell>(units, return_sequences=...) ..., Dense(n_outputs)])``
-        (no Embedding for one-hot or float input; ``Bidirectional`` layers give the
-        forward layer's arrays, then the backward layer's).
+@declare_params
+class BasePooledRNN(BaseSequenceRNN):
+    """One output per sequence, from the features the ``head`` pools (classifier, regressor)."""
 
-        Returns
-        -------
-        list of ndarray
-        """
-        check_is_fitted(self, "params_")
-        return [w.copy() for w in Network.weights(self.params_)]
+    head: str = param("last", StrOptions(set(POOLINGS)))
 
-    def set_weights(self, weights):
-        """Load weights given in :meth:`get_weights` order (e.g. from Keras).
-
-        Parameters
-        ----------
-        weights : list of array-like
-        """
-        check_is_fitted(self, "params_")
-        current = Network.weights(self.params_)
-        if len(weights) != len(current):
-            raise ValueError(f"expected {len(current)} weight arrays, got {len(weights)}")
-        arrays = []
-        for i, (dst, src) in enumerate(zip(current, weights)):
-            src = np.asarray(src)
-            if src.shape != dst.shape:
-                raise ValueError(f"weight {i} has shape {src.shape}, expected {dst.shape}")
-            if not np.isfinite(src).all():
-                raise ValueError(f"weight {i} contains NaN or infinity")
-            arrays.append(src)
-        for dst, src in zip(current, arrays):
-            dst[...] = src
-
-    def save(self, path):
-        """Save the fitted model to one file, without pickle (see :func:`fastrnn.save`).
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-
-        Returns
-        -------
-        path : str
-        """
-        from ..persistence import save
-
-        return save(self, path)
-
-    def _check_loaded_state(self):
-        """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
-        self._check_params()
-        check_weights_match(self._network(), self.params_, self.dtype)
-
-    def count_params(self):
-        """Total number of trainable parameters."""
-        check_is_fitted(self, "params_")
-        return int(sum(w.size for w in Network.weights(self.params_)))
-
-    def summary(self):
-        """Keras-style table of layers, output shapes and parameter counts.
-
-        Returns
-        -------
-        str
-        """
-        check_is_fitted(self, "params_")
-        return format_summary(type(self).__name__, self._network().layer_summary())
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        tags.non_deterministic = False
-        return tags
+    def _head_kind(self):
+        return self.head

@@ -2,18 +2,17 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, softmax
-from ..layers.stack import HEADS
-from ._base import BaseRNN
+from ._base import BasePooledRNN, declare_params, param
 
 
-class RNNClassifier(ClassifierMixin, BaseRNN):
+@declare_params
+class RNNClassifier(ClassifierMixin, BasePooledRNN):
     """Recurrent neural network classifier (SimpleRNN, LSTM or GRU) with Keras semantics.
 
     Input is a 2-D integer array ``(n_samples, n_timesteps)`` of token ids (0 is
@@ -64,7 +63,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
     clipnorm, clipvalue : float or None, default None
         Per-array gradient clipping, as in Keras optimizers.
     bptt_truncate : int or None, default None
-        Backpropagate through at most the last ``k`` steps (None = full BPTT).
+        Backpropagate through at most the last ``k`` steps of every sequence
+        (None = full BPTT); the forward pass always reads every step.
     dropout, recurrent_dropout : float, default 0.0
         Fraction of inputs / recurrent state dropped, one mask per sequence.
     early_stopping : bool, default False
@@ -109,41 +109,7 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         Timesteps of the training input.
     """
 
-    _parameter_constraints = {
-        **BaseRNN._parameter_constraints,
-        "head": [StrOptions(set(HEADS))],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
-
-    def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, embedding_dim=32, vocab_size=None,
-                 input_encoding="embedding", head="last", optimizer="adam", learning_rate=0.001,
-                 momentum=0.0, nesterov=False, weight_decay=0.004, batch_size=32, max_iter=10,
-                 shuffle=True, alpha=0.0, clipnorm=None, clipvalue=None, bptt_truncate=None,
-                 dropout=0.0, recurrent_dropout=0.0, class_weight=None, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
-                 restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
-                 n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
-        super().__init__(
-            cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
-            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            unit_forget_bias=unit_forget_bias, embedding_dim=embedding_dim, vocab_size=vocab_size,
-            input_encoding=input_encoding, optimizer=optimizer,
-            learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
-            weight_decay=weight_decay, batch_size=batch_size, max_iter=max_iter, shuffle=shuffle,
-            alpha=alpha, clipnorm=clipnorm, clipvalue=clipvalue, bptt_truncate=bptt_truncate,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
-            monitor=monitor, restore_best_weights=restore_best_weights,
-            random_state=random_state, verbose=verbose, warm_start=warm_start,
-            n_threads=n_threads, dtype=dtype, callbacks=callbacks,
-            checkpoint_path=checkpoint_path)
-        self.head = head
-        self.class_weight = class_weight
-
-    def _head_kind(self):
-        return self.head
+    class_weight: dict | str | None = param(None, dict, StrOptions({"balanced"}), None)
 
     _metric_name = "accuracy"
 
@@ -227,18 +193,8 @@ class RNNClassifier(ClassifierMixin, BaseRNN):
         pred = (outputs[:, 0] > 0).astype(int) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
         return float(((pred == y) * w).sum() / w.sum())
 
-    def _split_validation(self, X, y, w, rng):
-        idx = np.arange(len(X))
-        seed = int(rng.integers(2**31 - 1))
-        try:
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed,
-                                      stratify=y)
-        except ValueError:  # a class too rare to stratify
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
-        if len(tr) == 0 or len(va) == 0:
-            raise ValueError("too few samples to hold out a validation set; lower "
-                             "validation_fraction or pass validation_data")
-        return X[tr], y[tr], w[tr], (X[va], y[va], np.ones(len(va)))
+    def _stratify(self, y_enc):
+        return y_enc
 
     # ---------------------------------------------------------------- predict
     def decision_function(self, X):

@@ -1,21 +1,19 @@
 """RNNLanguageModel: next-token prediction with teacher forcing, and generation."""
 
+import math
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..callbacks import ProgressLogger
-from ..layers import Recurrent, pack_tokens
-from ..layers.stack import Network
-from ..optimizers import make_optimizer
+from ..layers import SEQUENCE, SequenceModel, pack_tokens
+from ..losses import sequence_crossentropy
+from ..runtime import engine_scope
 from ..text import TextSequencer, pad_sequences
-from ..training import predict_outputs, train_stream
-from ..utils.validation import default_n_threads, engine_scope
-from ._base import check_units_and_callbacks, check_weights_match, format_summary
+from ..training import StreamWindows, predict_outputs
+from ._base import BaseRNN, declare_params, param
 
 _END = {"char": "\n", "word": "</s>"}
 
@@ -25,7 +23,15 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-class RNNLanguageModel(BaseEstimator):
+def _texts(X, name="X"):
+    """``X`` as a list of str (a single string would be read as one text per character)."""
+    if isinstance(X, str):
+        raise TypeError(f"{name} must be an iterable of texts, not a single str")
+    return list(X)
+
+
+@declare_params
+class RNNLanguageModel(BaseRNN):
     """Character- or word-level recurrent language model.
 
     ``fit(texts)`` encodes the texts with a :class:`~fastrnn.TextSequencer`
@@ -34,33 +40,54 @@ class RNNLanguageModel(BaseEstimator):
     token of a text is predicted from a fresh context), cuts the stream into
     ``batch_size`` parallel streams and trains with **teacher forcing**: at
     every step the input is the true previous token and the target the next
-    one.  Training is windowed truncated BPTT: windows of ``bptt_truncate``
-    steps, the state at the end of a window starting the next one, gradients
-    within a window only.
+    one.  Training is windowed truncated BPTT: windows of ``window`` steps, the
+    state at the end of a window starting the next one (reset at every epoch),
+    gradients within a window only.
 
     Parameters
     ----------
     level : {"char", "word"}, default "char"
-    cell : {"simple", "lstm", "gru"}, default "lstm"
-    units : int or tuple of int, default 64
-    embedding_dim : int, default 32
     max_features : int or None, default None
         Keep the most frequent tokens; the others map to the out-of-vocabulary id.
     lowercase : bool, default False
-    optimizer : {"sgd", "rmsprop", "adam", "adamw"}, default "adam"
+    window : int, default 32
+        Steps per training window: the length of the pieces the streams are
+        cut into.  The recurrent state carries from one window to the next;
+        gradients stay within a window.
+    bptt_truncate : int or None, default None
+        As everywhere: backpropagate through at most the last ``k`` steps of
+        what the network reads in one step, here a window (None = the whole
+        window).  Only meaningful below ``window``.
+    units : int or tuple of int, default 64
     learning_rate : float, default 0.005
     clipnorm : float or None, default 5.0
     batch_size : int, default 32
-        Number of parallel streams.
-    bptt_truncate : int, default 32
-        Window length (steps of backpropagation).
+        Number of parallel streams (fewer for a short text: at least two
+        tokens per stream).
     max_iter : int, default 10
-        Epochs over the stream.
-    random_state : int, RandomState or None
-    verbose : int, default 0
-    n_threads : int or None
-    dtype : {"float32", "float64"}, default "float32"
-    callbacks : list of Callback or None
+        Epochs over the streams.
+    dropout, recurrent_dropout : float, default 0.0
+        Fraction of inputs / recurrent state dropped, one mask per stream and
+        window.
+    early_stopping : bool, default False
+        Stop when the validation loss (mean cross-entropy per token, minus
+        :meth:`score`) stops improving by ``tol`` for ``n_iter_no_change``
+        epochs.  The validation texts are ``fit``'s ``validation_data``, else
+        the last ``validation_fraction`` of the texts (at least one), held out
+        in order, without shuffling.
+    validation_fraction : float, default 0.1
+    checkpoint_path : str, os.PathLike or None, default None
+        Save the model after every epoch that improves the monitored loss
+        (validation loss, else training loss).
+    warm_start : bool, default False
+        Refits continue from the fitted weights, vocabulary and optimizer state.
+
+    The other parameters (``cell``, ``reset_after``, ``activation``,
+    ``recurrent_activation``, ``use_bias``, ``unit_forget_bias``,
+    ``embedding_dim``, ``optimizer``, ``momentum``, ``nesterov``,
+    ``weight_decay``, ``clipvalue``, ``alpha``, ``n_iter_no_change``, ``tol``,
+    ``restore_best_weights``, ``random_state``, ``verbose``, ``n_threads``,
+    ``dtype``, ``callbacks``) are those of :class:`fastrnn.RNNClassifier`.
 
     Attributes
     ----------
@@ -68,61 +95,38 @@ class RNNLanguageModel(BaseEstimator):
     vocab_size_ : int
         Token ids including padding (0), out-of-vocabulary (1) and the
         end-of-text id (``vocab_size_ - 1``).
-    params_, history_, n_iter_
-        Weights, per-epoch ``loss`` (mean cross-entropy per token), epochs run.
+    params_ : dict
+        The weights (see :meth:`get_weights`).
+    history_ : dict of str to list
+        Per-epoch ``loss`` (mean cross-entropy per token) and, with
+        validation, ``val_loss``.
+    loss_curve_ : list of float
+    validation_scores_ : list of float or None
+        :meth:`score` of the validation texts after every epoch.
+    best_loss_ : float
+    best_epoch_ : int
+    n_iter_ : int
+        Epochs run.
+    stopped_reason_ : str or None
+        None, "early_stopping", "non_finite", "interrupted" or "callback".
     """
 
-    _parameter_constraints = {
-        "level": [StrOptions({"char", "word"})],
-        "cell": [StrOptions({"simple", "lstm", "gru"})],
-        "units": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
-        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "lowercase": ["boolean"],
-        "optimizer": [StrOptions({"sgd", "rmsprop", "adam", "adamw"})],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "clipnorm": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "bptt_truncate": [Interval(numbers.Integral, 1, None, closed="left")],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "verbose": [Interval(numbers.Integral, 0, None, closed="left")],
-        "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "callbacks": [list, None],
-    }
+    level: str = param("char", StrOptions({"char", "word"}))
+    max_features: int | None = param(None, Interval(numbers.Integral, 1, None, closed="left"),
+                                     None)
+    lowercase: bool = param(False, "boolean")
+    window: int = param(32, Interval(numbers.Integral, 1, None, closed="left"))
+    # defaults that suit next-token training on parallel streams
+    units: int | tuple = 64
+    learning_rate: float = 0.005
+    clipnorm: float | None = 5.0
 
-    def __init__(self, *, level="char", cell="lstm", units=64, embedding_dim=32,
-                 max_features=None, lowercase=False, optimizer="adam", learning_rate=0.005,
-                 clipnorm=5.0, batch_size=32, bptt_truncate=32, max_iter=10, random_state=None,
-                 verbose=0, n_threads=None, dtype="float32", callbacks=None):
-        self.level = level
-        self.cell = cell
-        self.units = units
-        self.embedding_dim = embedding_dim
-        self.max_features = max_features
-        self.lowercase = lowercase
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.clipnorm = clipnorm
-        self.batch_size = batch_size
-        self.bptt_truncate = bptt_truncate
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.verbose = verbose
-        self.n_threads = n_threads
-        self.dtype = dtype
-        self.callbacks = callbacks
+    _loss = staticmethod(sequence_crossentropy)
 
     # ------------------------------------------------------------ helpers
     def _network(self):
-        units = (self.units,) if isinstance(self.units, numbers.Integral) else tuple(self.units)
-        layers = [Recurrent(self.cell, u) for u in units]
-        return Network("tokens", self.vocab_size_, self.embedding_dim, layers, False, "sequence",
-                       self.vocab_size_)
-
-    def _threads(self):
-        return self.n_threads if self.n_threads is not None else default_n_threads()
+        return SequenceModel.build("tokens", self.vocab_size_, self.embedding_dim,
+                                   self._recurrent_layers(), False, SEQUENCE, self.vocab_size_)
 
     @property
     def _end_id(self):
@@ -132,9 +136,79 @@ class RNNLanguageModel(BaseEstimator):
         """Id lists of ``texts`` (unpadded), each ending with the end-of-text id."""
         return [ids + [self._end_id] for ids in self.sequencer_.texts_to_ids(texts)]
 
+    def _evaluation_arrays(self, docs):
+        """Teacher-forced inputs (post-padded with 0), targets (-1 under padding) and weights."""
+        inputs = pad_sequences([[self._end_id] + d[:-1] for d in docs], padding="post",
+                               dtype="int32")
+        targets = pad_sequences(docs, padding="post", dtype="int64", value=-1)
+        return inputs, targets, np.ones(len(docs))
+
+    @classmethod
+    def _params_from_file(cls, params):
+        # files written before ``window`` existed stored the window length as bptt_truncate
+        if "window" not in params and "bptt_truncate" in params:
+            params = {**params, "window": params["bptt_truncate"], "bptt_truncate": None}
+        return params
+
+    # -------------------------------------------------------------- fit hooks
+    def _fit_data(self, X, y, sample_weight, classes, reset):
+        X = _texts(X)
+        if reset:
+            seq = TextSequencer(char_level=self.level == "char", lowercase=self.lowercase,
+                                max_features=self.max_features, min_df=1, max_df=1.0)
+            seq.fit(X)
+            self.sequencer_ = seq
+            self.vocab_size_ = seq.vocab_size_ + 1  # + the end-of-text id
+        docs = self._documents(X)
+        if sum(len(d) - 1 for d in docs) < 2:
+            raise ValueError("the texts are too short to train a language model (fewer than 2 "
+                             "tokens)")
+        return docs
+
+    def _validation_set(self, validation_data):
+        return self._evaluation_arrays(self._documents(_texts(validation_data,
+                                                              "validation_data")))
+
+    def _split_validation(self, docs, rng):
+        n_val = math.ceil(self.validation_fraction * len(docs))
+        if n_val >= len(docs):
+            raise ValueError(f"{len(docs)} text(s) are too few to hold out a validation set; pass "
+                             "validation_data or more texts")
+        return docs[:-n_val], self._evaluation_arrays(docs[-n_val:])
+
+    def _batch_source(self, docs):
+        stream = np.array([self._end_id] + [t for doc in docs for t in doc], dtype=np.int32)
+        n_pairs = len(stream) - 1
+        B = max(1, min(self.batch_size, n_pairs // 2))
+        L = n_pairs // B
+        inputs = stream[:B * L].reshape(B, L)
+        targets = stream[1:B * L + 1].reshape(B, L).astype(np.int64)
+        return StreamWindows(inputs, targets, self.window)
+
     # ---------------------------------------------------------------- fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, validation_data=None):
         """Train on the texts ``X`` (teacher forcing, windowed truncated BPTT).
+
+        Parameters
+        ----------
+        X : iterable of str
+        y : ignored
+        validation_data : iterable of str, optional
+            Texts scored after every epoch (``val_loss`` in ``history_``);
+            overrides ``validation_fraction``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, validation_data=validation_data)
+
+    def partial_fit(self, X, y=None):
+        """One epoch over the texts ``X``.
+
+        The first call learns the vocabulary from its texts; later calls keep
+        it (unseen tokens map to the out-of-vocabulary id) and continue from
+        the fitted weights and optimizer state.
 
         Parameters
         ----------
@@ -145,49 +219,17 @@ class RNNLanguageModel(BaseEstimator):
         -------
         self
         """
-        self._validate_params()
-        check_units_and_callbacks(self.units, self.callbacks)
-        seq = TextSequencer(char_level=self.level == "char", lowercase=self.lowercase,
-                            max_features=self.max_features, min_df=1, max_df=1.0)
-        seq.fit(X)
-        self.sequencer_ = seq
-        self.vocab_size_ = seq.vocab_size_ + 1  # + the end-of-text id
-        stream = np.array([self._end_id] + [t for doc in self._documents(X) for t in doc],
-                          dtype=np.int32)
-        n_pairs = len(stream) - 1
-        if (stream != self._end_id).sum() < 2:
-            raise ValueError("the texts are too short to train a language model (fewer than 2 "
-                             "tokens)")
-        B = max(1, min(self.batch_size, n_pairs // 2))
-        L = n_pairs // B
-        inputs = stream[:B * L].reshape(B, L)
-        targets = stream[1:B * L + 1].reshape(B, L).astype(np.int64)
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        net = self._network()
-        self.params_ = net.init_params(rng, np.dtype(self.dtype))
-        self.optimizer_state_ = make_optimizer(self.optimizer, self.learning_rate,
-                                               clipnorm=self.clipnorm)
-        self.history_ = {}
-        callbacks = list(self.callbacks or [])
-        if self.verbose:
-            callbacks.append(ProgressLogger(self.verbose))
-        with engine_scope():
-            result = train_stream(self, net, self.params_, self.optimizer_state_, inputs, targets,
-                                  self.bptt_truncate, self.max_iter, self._threads(),
-                                  self.history_, callbacks=callbacks)
-        self.n_iter_ = result.n_epochs
-        self.stopped_reason_ = result.stopped
-        return self
+        return self._fit(X, incremental=True)
 
     # ------------------------------------------------------------ scoring
     def _token_log_likelihoods(self, X):
         """Log-probability of every token (and end-of-text) of each text; list of arrays."""
         check_is_fitted(self, "params_")
-        docs = self._documents(X)
-        inputs = pad_sequences([[self._end_id] + d[:-1] for d in docs], padding="post",
-                               dtype="int32")
+        docs = self._documents(_texts(X))
+        inputs, _, _ = self._evaluation_arrays(docs)
         with engine_scope():
-            logits = predict_outputs(self._network(), self.params_, inputs, 256, self._threads())
+            logits = predict_outputs(self._network(), self.params_, inputs, 256,
+                                     self._resolved_threads())
         log_p = _log_softmax(logits.astype(np.float64))
         return [log_p[i, np.arange(len(d)), d] for i, d in enumerate(docs)]
 
@@ -241,18 +283,9 @@ class RNNLanguageModel(BaseEstimator):
                 feed = np.array([[nxt]], dtype=np.int32)
         return "".join(out) if self.level == "char" else out
 
-    def summary(self):
-        """Keras-style table of layers, output shapes and parameter counts."""
-        check_is_fitted(self, "params_")
-        return format_summary(type(self).__name__, self._network().layer_summary())
-
-    def _check_loaded_state(self):
-        """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
-        self._validate_params()
-        check_weights_match(self._network(), self.params_, self.dtype)
-
-    def save(self, path):
-        """Save to one file without pickle (see :func:`fastrnn.save`)."""
-        from ..persistence import save
-
-        return save(self, path)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        return tags

@@ -1,11 +1,10 @@
 """RNNSequenceTagger: one label per token (many-to-many), padding ignored."""
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from ..losses import sequence_accuracy, sequence_crossentropy
-from ._base import BaseRNN
+from ._base import BaseSequenceRNN
 
 
 def _label_matrix(Y, shape):
@@ -29,7 +28,7 @@ def _label_matrix(Y, shape):
     return arr
 
 
-class RNNSequenceTagger(BaseRNN):
+class RNNSequenceTagger(BaseSequenceRNN):
     """Recurrent sequence tagger: a label for every token (Keras ``TimeDistributed(Dense)``).
 
     ``fit(X, Y)`` takes token ids ``X`` of shape ``(n_samples, n_timesteps)``
@@ -41,7 +40,10 @@ class RNNSequenceTagger(BaseRNN):
     whole sequence.
 
     Takes the parameters of :class:`fastrnn.RNNClassifier` except ``head`` and
-    ``class_weight``.
+    ``class_weight`` (it declares none of its own, so it keeps the generated
+    constructor of :class:`~fastrnn.estimators._base.BaseSequenceRNN`).
+    ``bptt_truncate = k`` backpropagates through the last ``k`` steps of every
+    sequence.
 
     Attributes
     ----------
@@ -53,31 +55,6 @@ class RNNSequenceTagger(BaseRNN):
     """
 
     _metric_name = "accuracy"
-
-    def __init__(self, *, cell="lstm", units=32, bidirectional=False, reset_after=True,
-                 activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 unit_forget_bias=True, embedding_dim=32, vocab_size=None,
-                 input_encoding="embedding", optimizer="adam", learning_rate=0.001,
-                 momentum=0.0, nesterov=False, weight_decay=0.004, batch_size=32, max_iter=10,
-                 shuffle=True, alpha=0.0, clipnorm=None, clipvalue=None, bptt_truncate=None,
-                 dropout=0.0, recurrent_dropout=0.0, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=3, tol=1e-4, monitor="val_loss",
-                 restore_best_weights=True, random_state=None, verbose=0, warm_start=False,
-                 n_threads=None, dtype="float32", callbacks=None, checkpoint_path=None):
-        super().__init__(
-            cell=cell, units=units, bidirectional=bidirectional, reset_after=reset_after,
-            activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            unit_forget_bias=unit_forget_bias, embedding_dim=embedding_dim, vocab_size=vocab_size,
-            input_encoding=input_encoding, optimizer=optimizer,
-            learning_rate=learning_rate, momentum=momentum, nesterov=nesterov,
-            weight_decay=weight_decay, batch_size=batch_size, max_iter=max_iter, shuffle=shuffle,
-            alpha=alpha, clipnorm=clipnorm, clipvalue=clipvalue, bptt_truncate=bptt_truncate,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change, tol=tol,
-            monitor=monitor, restore_best_weights=restore_best_weights,
-            random_state=random_state, verbose=verbose, warm_start=warm_start,
-            n_threads=n_threads, dtype=dtype, callbacks=callbacks,
-            checkpoint_path=checkpoint_path)
 
     def _head_kind(self):
         return "sequence"
@@ -135,15 +112,6 @@ class RNNSequenceTagger(BaseRNN):
         y_enc = np.full(X.shape, -1, dtype=np.int64)
         y_enc[real] = np.searchsorted(self.classes_, labels)
         return y_enc
-
-    def _split_validation(self, X, y, w, rng):
-        idx = np.arange(len(X))
-        tr, va = train_test_split(idx, test_size=self.validation_fraction,
-                                  random_state=int(rng.integers(2**31 - 1)))
-        if len(tr) == 0 or len(va) == 0:
-            raise ValueError("too few samples to hold out a validation set; lower "
-                             "validation_fraction or pass validation_data")
-        return X[tr], y[tr], w[tr], (X[va], y[va], np.ones(len(va)))
 
     # ------------------------------------------------------------- predict
     def predict_proba(self, X):

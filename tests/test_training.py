@@ -1,0 +1,231 @@
+"""The one training loop over its two batch sources: callbacks, safe stops, checkpoints, state carry."""
+
+import numpy as np
+import pytest
+
+from fastrnn.callbacks import Callback, ModelCheckpoint
+from fastrnn.layers import Recurrent, SequenceModel
+from fastrnn.losses import categorical_crossentropy, sequence_crossentropy
+from fastrnn.optimizers import SGD
+from fastrnn.training import (ShuffledBatches, StreamWindows, TrainConfig, copy_params, train)
+
+N_IDS = 7
+
+
+class Model:
+    """What the loop needs of an estimator: a place for ``stop_training_``, and for
+    ModelCheckpoint ``_snapshot(n_epochs)`` and ``save(path)``."""
+
+    def __init__(self):
+        self.saved = []
+
+    def _snapshot(self, n_epochs):
+        snap = Model()
+        snap.saved, snap.n_epochs = self.saved, n_epochs
+        return snap
+
+    def save(self, path):
+        self.saved.append((str(path), self.n_epochs))
+
+
+class Recorder(Callback):
+    """Every hook call, with a copy of the parameters at each epoch's end."""
+
+    def __init__(self, net):
+        self.net = net
+        self.calls = []
+        self.params = {}
+
+    def on_train_begin(self, model, **kw):
+        self.calls.append(("train_begin", kw["n_epochs"]))
+
+    def on_epoch_begin(self, model, epoch, **kw):
+        self.calls.append(("epoch_begin", epoch))
+
+    def on_batch_end(self, model, epoch, batch, n_batches, loss, **kw):
+        assert np.isfinite(loss)
+        self.calls.append(("batch_end", epoch, batch, n_batches))
+
+    def on_epoch_end(self, model, epoch, logs, is_best, params, **kw):
+        self.params[epoch] = [w.copy() for w in self.net.weights(params)]
+        self.calls.append(("epoch_end", epoch, sorted(logs), is_best))
+
+    def on_train_end(self, model, logs, **kw):
+        self.calls.append(("train_end", sorted(logs)))
+
+
+def _shuffled():
+    rng = np.random.default_rng(0)
+    net = SequenceModel.build("tokens", N_IDS, 3, [Recurrent("gru", 4)], False, "last", 3)
+    X = rng.integers(0, N_IDS, size=(10, 5))
+    X[:, -1] = rng.integers(1, N_IDS, size=10)
+    y = X[:, -1] % 3
+    source = ShuffledBatches(X, y, np.ones(10), 4, input_kind="tokens")
+    return net, source, categorical_crossentropy, (X, y, np.ones(10))
+
+
+def _stream():
+    rng = np.random.default_rng(0)
+    net = SequenceModel.build("tokens", N_IDS, 3, [Recurrent("gru", 4)], False, "sequence", N_IDS)
+    stream = rng.integers(1, N_IDS, size=(2, 11))
+    source = StreamWindows(stream[:, :-1], stream[:, 1:], 4)
+    val = stream[:, :-1], stream[:, 1:], np.ones(2)
+    return net, source, sequence_crossentropy, val
+
+
+SOURCES = {"shuffled": _shuffled, "stream": _stream}
+
+
+def _run(kind, n_epochs=3, loss_fn=None, callbacks=(), validation=False, lr=0.5, **cfg_kw):
+    net, source, loss, val = SOURCES[kind]()
+    params = net.init_params(np.random.default_rng(1), np.float64)
+    recorder = Recorder(net)
+    cfg = TrainConfig(loss_fn=loss_fn or loss, metric_fn=None, metric_name=None,
+                      n_epochs=n_epochs, callbacks=[recorder, *callbacks], **cfg_kw)
+    model, history = Model(), {}
+    initial = copy_params(params)
+    result = train(model, net, params, SGD(lr), source, cfg, np.random.default_rng(2),
+                   validation=val if validation else None, history=history)
+    return net, params, initial, recorder, history, result, model
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_callbacks_are_called_in_order(kind):
+    _, _, _, recorder, history, result, _ = _run(kind, n_epochs=2, validation=True)
+    n_batches = 3  # 10 rows in batches of 4; 10 steps in windows of 4
+    expected = [("train_begin", 2)]
+    for epoch in range(2):
+        expected.append(("epoch_begin", epoch))
+        expected += [("batch_end", epoch, b, n_batches) for b in range(n_batches)]
+        expected.append(("epoch_end", epoch, ["loss", "val_loss"], recorder.calls[len(expected)][3]))
+    expected.append(("train_end", ["loss", "val_loss"]))
+    assert recorder.calls == expected
+    assert recorder.calls[2 + n_batches][3] is True  # the first epoch is always the best so far
+    assert result.stopped is None and result.n_epochs == 2 and len(history["loss"]) == 2
+
+
+class _InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, model, epoch, **kw):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _best_epoch(recorder):
+    return max(c[1] for c in recorder.calls if c[0] == "epoch_end" and c[3])
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_interrupt_warns_and_keeps_the_best_weights(kind):
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        net, params, _, recorder, history, result, _ = _run(
+            kind, n_epochs=6, lr=5.0, callbacks=[_InterruptAt(4)], validation=True)
+    assert result.stopped == "interrupted" and result.n_epochs == 4
+    best = _best_epoch(recorder)
+    assert best == int(np.argmin(history["val_loss"]))
+    for got, want in zip(net.weights(params), recorder.params[best]):
+        np.testing.assert_array_equal(got, want)
+
+
+class _NanLoss:
+    """The source's loss, turning non-finite at step ``at`` (counted from 0)."""
+
+    def __init__(self, loss, at):
+        self.loss, self.at, self.calls = loss, at, 0
+
+    def __call__(self, outputs, y, w):
+        loss, grad = self.loss(outputs, y, w)
+        self.calls += 1
+        return (np.nan if self.calls > self.at else loss), grad
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_non_finite_loss_stops_and_restores_the_best_weights(kind):
+    loss = SOURCES[kind]()[2]
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        net, params, _, recorder, history, result, _ = _run(kind, n_epochs=5,
+                                                            loss_fn=_NanLoss(loss, 7))
+    # three steps an epoch: the eighth step is the second of epoch 2, which never completes
+    assert result.stopped == "non_finite" and result.n_epochs == 2
+    assert len(history["loss"]) == 2 and ("epoch_end", 2) not in [c[:2] for c in recorder.calls]
+    best = _best_epoch(recorder)
+    for got, want in zip(net.weights(params), recorder.params[best]):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_non_finite_first_step_leaves_the_initial_weights(kind):
+    loss = SOURCES[kind]()[2]
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        net, params, initial, _, _, result, _ = _run(kind, loss_fn=_NanLoss(loss, 0))
+    assert result.n_epochs == 0
+    for got, want in zip(net.weights(params), net.weights(initial)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_checkpoints_are_written_at_every_best_epoch(kind, tmp_path):
+    path = tmp_path / "model.fastrnn"
+    *_, recorder, history, _, model = _run(kind, n_epochs=4, validation=True,
+                                           callbacks=[ModelCheckpoint(path)])
+    best_epochs = [c[1] for c in recorder.calls if c[0] == "epoch_end" and c[3]]
+    assert model.saved == [(str(path), e + 1) for e in best_epochs]
+    assert model.saved[-1][1] == int(np.argmin(history["val_loss"])) + 1
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_callback_can_stop_training(kind):
+    class StopAfterFirst(Callback):
+        def on_epoch_end(self, model, epoch, **kw):
+            model.stop_training_ = True
+
+    *_, history, result, _ = _run(kind, callbacks=[StopAfterFirst()])
+    assert result.stopped == "callback" and result.n_epochs == 1 and len(history["loss"]) == 1
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_early_stopping_restores_the_best_epoch(kind):
+    net, params, _, recorder, history, result, _ = _run(
+        kind, n_epochs=30, lr=20.0, validation=True, early_stopping=True, n_iter_no_change=1)
+    assert result.stopped == "early_stopping" and result.n_epochs < 30
+    for got, want in zip(net.weights(params), recorder.params[_best_epoch(recorder)]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_stream_windows_carry_states_within_an_epoch_and_reset_between():
+    stream = np.arange(1, 23).reshape(2, 11) % 6 + 1
+    source = StreamWindows(stream[:, :-1], stream[:, 1:], 4)
+    assert source.n_batches == 3
+    for _ in range(2):  # two epochs
+        seen = []
+        for i, batch in enumerate(source.batches(None)):
+            seen.append(batch.states)
+            assert batch.packed.data.shape == (4 if i < 2 else 2, 2)
+            np.testing.assert_array_equal(batch.y, stream[:, 1:][:, 4 * i:4 * i + 4])
+            source.carry(f"state after window {i}")
+        assert seen == [None, "state after window 0", "state after window 1"]
+
+
+def test_shuffled_batches_draw_one_permutation_per_epoch():
+    _, source, _, (X, y, _) = _shuffled()
+    rng, twin = np.random.default_rng(3), np.random.default_rng(3)
+    batches = list(source.batches(rng))
+    order = twin.permutation(len(X))
+    assert sorted(np.concatenate([b.y for b in batches]).tolist()) == sorted(y.tolist())
+    assert [b.states for b in batches] == [None] * 3
+    assert [b.weight for b in batches] == [4.0, 4.0, 2.0]
+    assert rng.random() == twin.random()  # nothing else was drawn
+    assert sorted(y[order[:4]].tolist()) == sorted(batches[0].y.tolist())
+
+
+def test_bptt_truncate_means_the_last_k_steps_of_a_window():
+    """``bptt_truncate`` at or above the window is full BPTT in the window; below it differs."""
+    def weights(bptt):
+        net, params, *_ = _run("stream", n_epochs=1, bptt_truncate=bptt)
+        return net.weights(params)
+
+    for a, b in zip(weights(None), weights(4)):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(weights(None), weights(2)))
