@@ -29,7 +29,7 @@ def main():
     with open(args.file, encoding="utf-8") as fh:
         lines = fh.read().split("\n")
     held_out = lines[-max(1, len(lines) // 10):]
-    lm = RNNLanguageModel(units=args.units, max_iter=args.epochs, bptt_truncate=args.window,
+    lm = RNNLanguageModel(units=args.units, max_iter=args.epochs, window=args.window,
                           random_state=0)
     t0 = time.perf_counter()
     lm.fit(lines[:-len(held_out)] or lines)

@@ -239,7 +239,7 @@ def _train_lm(args, out):
     lm = RNNLanguageModel(level=args.level, cell=args.cell, units=units,
                           embedding_dim=args.embedding_dim, max_features=args.max_features,
                           learning_rate=args.learning_rate, batch_size=args.batch_size,
-                          bptt_truncate=args.window, max_iter=args.epochs,
+                          window=args.window, max_iter=args.epochs,
                           random_state=args.seed, verbose=0 if args.quiet else 2)
     lm.fit(lines)
     out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; final loss "

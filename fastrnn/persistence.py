@@ -256,6 +256,8 @@ class _Decoder:
                                  f"that kind; registered: {', '.join(registered_kinds()) or 'none'}"
                                  "; importing fastrnn registers fastrnn's own)")
         params = self.value(spec["params"])
+        if hasattr(cls, "_params_from_file"):  # a class may map renamed parameters of older files
+            params = cls._params_from_file(params)
         unknown = set(params) - set(cls().get_params(deep=False))
         if unknown:
             raise ModelFileError(f"{name} has no parameters {sorted(unknown)}")
