@@ -162,9 +162,8 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     shape = (len(X), X.shape[1], net.n_outputs) if net.per_step else (len(X), net.n_outputs)
     out = np.empty(shape, dtype=net.weights(params)[0].dtype)
     if len(X) <= batch_size and len(net.layers) * net.n_dir == 1:
-        # packing and projection hold the GIL, so a batch per thread serialises them; measured
-        # 13-28% faster on 64-256 rows of C2/C3 back to back (no change after another framework
-        # ran; slower with two layers, whose second hand-off then costs more than it saves)
+        # packing and projection hold the GIL, so a batch per thread would serialise them (with
+        # two layers the second hand-off costs more than this saves, hence one layer only)
         rows = batch_rows(X, np.arange(len(X)), net.input_kind, n_threads)
         logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
         out[rows] = logits

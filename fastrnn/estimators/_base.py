@@ -262,8 +262,8 @@ class BaseRNN(BaseEstimator):
 
     # ---------------------------------------------------------- validation
     def _check_params(self):
-        # scikit-learn's parameter validation costs 0.15-0.4 ms a call, which a warm-start or
-        # partial_fit loop over small batches pays every call.  Values that are the very same
+        # scikit-learn's parameter validation is slow next to a small batch's step, and a
+        # warm-start or partial_fit loop pays it every call.  Values that are the very same
         # immutable objects as at the last successful check cannot fail it now, so it is skipped
         # for them; anything else (a new value, a list, a callback object) is checked again.
         values = tuple(getattr(self, name) for name in _param_names(type(self)))
@@ -522,7 +522,7 @@ class BaseSequenceRNN(BaseRNN):
     def _fit_data(self, X, y, sample_weight, classes, reset):
         X = self._validate_X(X, reset=reset)
         y_enc = self._encode_targets(y, reset=reset, classes=classes, n_samples=X.shape[0], X=X)
-        if sample_weight is None:  # scikit-learn's check makes the same ones in 20 us
+        if sample_weight is None:  # scikit-learn's check would make the same ones, more slowly
             w = np.ones(X.shape[0])
         else:
             w = _check_sample_weight(sample_weight, X, dtype=np.float64)

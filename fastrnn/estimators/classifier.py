@@ -155,7 +155,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
             raise ValueError("y contains NaN or infinity")
         if y.dtype.kind not in "biu":
             # 1-D integer or boolean labels are always binary or multiclass; scikit-learn's
-            # check (0.3 ms, a tenth of a small batch's step) is needed for the other kinds
+            # check (slow next to a small batch's step) is needed for the other kinds only
             check_classification_targets(y)
         if reset:
             self.classes_ = np.unique(classes if classes is not None else y)
@@ -163,7 +163,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
                 raise ValueError(f"y has only 1 class ({self.classes_.tolist()}); the classifier "
                                  "needs at least 2 classes")
             self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
-        # one search and one comparison (a set difference of the unique labels cost 0.05 ms a fit)
+        # one search and one comparison, cheaper than a set difference of the unique labels
         encoded = np.searchsorted(self.classes_, y)
         known = self.classes_[np.minimum(encoded, len(self.classes_) - 1)] == y
         if not known.all():
