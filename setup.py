@@ -14,9 +14,14 @@ flags add ``-fwrapv``, under which an index such as ``2 * H + k`` may wrap
 around, so GCC left the loops over a row's gate blocks scalar (the Cython GRU
 layer was 8-20% faster without it; the kernels index nothing near the int range).
 Set ``FASTRNN_PORTABLE_BUILD=1`` when building a wheel for other machines.
+
+The constants the Cython kernels share with the Numba ones are defined once, in
+``fastrnn/_constants.py``; before compiling, this script writes them into
+``fastrnn/_cython/_constants.pxd`` (a generated file, not kept in git).
 """
 
 import os
+import runpy
 import sys
 
 from setuptools import setup
@@ -55,6 +60,24 @@ class OptionalBuildExt(build_ext):
         )
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONSTANTS_PXD = os.path.join(HERE, "fastrnn", "_cython", "_constants.pxd")
+
+
+def write_constants_pxd():
+    """Write ``fastrnn/_cython/_constants.pxd`` from ``fastrnn/_constants.py`` (left alone when unchanged)."""
+    # run as a file: importing the package would import its dependencies, absent at build time
+    text = runpy.run_path(os.path.join(HERE, "fastrnn", "_constants.py"))["cython_declarations"]()
+    try:
+        with open(CONSTANTS_PXD) as f:
+            if f.read() == text:
+                return  # an unchanged file keeps its time stamp: no needless recompilation
+    except OSError:
+        pass
+    with open(CONSTANTS_PXD, "w") as f:
+        f.write(text)
+
+
 def cython_extensions():
     if os.environ.get("FASTRNN_NO_CYTHON", "") not in ("", "0"):
         return []
@@ -64,6 +87,7 @@ def cython_extensions():
         from setuptools import Extension
     except ImportError:
         return []
+    write_constants_pxd()
     flags = ["-O3", "-fno-trapping-math", "-fno-wrapv"]
     if os.environ.get("FASTRNN_PORTABLE_BUILD", "") in ("", "0"):
         flags.append("-march=native")
@@ -81,8 +105,8 @@ def cython_extensions():
     ]
     # NumPy's memory-handler API (NEP 49) is declared from its 1.22 API on.
     exts.append(Extension(
-        "fastrnn.utils._blockcache",
-        ["fastrnn/utils/_blockcache.pyx"],
+        "fastrnn.runtime._blockcache",
+        ["fastrnn/runtime/_blockcache.pyx"],
         include_dirs=[numpy.get_include()],
         extra_compile_args=["-O2"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),

@@ -17,18 +17,14 @@
 ``FASTRNN_BLOCK_CACHE_MB``
     Most memory, in MiB, that training and prediction keep in freed large
     arrays for the next batch to reuse (default 512; ``0`` turns the reuse
-    off; see :mod:`fastrnn.utils.memory`).
+    off; see :mod:`fastrnn.runtime.memory`).
 """
 
 import os
 
-#: Integer codes of the activations understood by every kernel.
-ACT_TANH = 0
-ACT_SIGMOID = 1
-ACT_HARD_SIGMOID = 2
-ACT_RELU = 3
-ACT_LINEAR = 4
+from ._constants import ACT_HARD_SIGMOID, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH
 
+#: Activation names and their kernel codes (:mod:`fastrnn._constants`).
 ACTIVATIONS = {
     "tanh": ACT_TANH,
     "sigmoid": ACT_SIGMOID,

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .utils.threads import available_cpus
+from .runtime.cpus import available_cpus
 
 CELLS = ("simple", "lstm", "gru")
 DTYPES = ("float32", "float64")

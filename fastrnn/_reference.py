@@ -35,7 +35,7 @@ inference path stores nothing for backward.
 
 import numpy as np
 
-from ._config import ACT_HARD_SIGMOID, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH
+from ._constants import ACT_HARD_SIGMOID, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH
 
 __all__ = [
     "adam_step",

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _reference
 from ._backend import get_kernels
-from .utils.threads import n_parts, parallel_for, split_bounds
+from .runtime import n_parts, parallel_for, split_bounds
 
 #: Arrays with fewer elements are updated on one thread (a thread hand-off costs more).
 MIN_PARALLEL_SIZE = 1 << 18

@@ -61,7 +61,7 @@ def test_grid_search_on_the_cluster_equals_the_local_run(client, texts):
 
 
 def test_workers_run_the_kernels_single_threaded(client):
-    from fastrnn.utils.validation import default_n_threads
+    from fastrnn.runtime import default_n_threads
 
     per_worker = client.run(default_n_threads)
     assert len(per_worker) == 2 and set(per_worker.values()) == {1}

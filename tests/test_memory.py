@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fastrnn import RNNClassifier
-from fastrnn.utils import memory
-from fastrnn.utils.memory import (
+from fastrnn.runtime import memory
+from fastrnn.runtime.memory import (
     ALIGNMENT,
     MIN_BLOCK_BYTES,
     block_cache_stats,

@@ -8,10 +8,13 @@ import pytest
 
 from fastrnn import RNNClassifier
 from fastrnn.datasets import make_long_range_task
+from fastrnn._constants import YIELD_EVERY
 from fastrnn.optimizers import MIN_PARALLEL_SIZE, make_optimizer
-from fastrnn.utils import linalg, threads
+from fastrnn.runtime import threads
+from fastrnn.runtime.cpus import X86
+from fastrnn.runtime.threads import parallel_for, split_bounds
+from fastrnn.utils import linalg
 from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum
-from fastrnn.utils.threads import parallel_for, split_bounds
 
 
 def test_parallel_for_runs_every_task_once_on_several_threads():
@@ -262,8 +265,8 @@ def test_a_failed_task_does_not_leak_into_the_next_call(monkeypatch):
 def _flag_primitives(name):
     """The pool's GIL-free primitives as the Numba or the Cython backend compiles them."""
     if name == "numba":
-        module = pytest.importorskip("fastrnn.kernels._common")
-        if not module._X86:
+        module = pytest.importorskip("fastrnn.kernels._sync")
+        if not X86:
             pytest.skip("the Numba spin-wait uses the x86 pause instruction")
         return module
     return pytest.importorskip("fastrnn._cython.sync")
@@ -283,14 +286,14 @@ def test_spin_wait_sees_another_threads_write_and_gives_up_after_its_budget(back
 
 def test_spin_wait_yields_its_cpu_while_it_polls():
     """A co-scheduled thread is not starved: the poll loop calls ``sched_yield`` (POSIX)."""
-    kernels = pytest.importorskip("fastrnn.kernels._common")
-    if not kernels._X86 or not kernels._HAS_SCHED_YIELD:
+    kernels = pytest.importorskip("fastrnn.kernels._sync")
+    if not X86 or not kernels._HAS_SCHED_YIELD:
         pytest.skip("the spin-wait yields on x86 POSIX systems only")
     from numba import njit
 
     fresh = njit(nogil=True)(kernels.spin_until.py_func)  # not from the cache: inspectable
     flag = np.zeros(1, np.int64)
-    assert not fresh(flag, 1, 3 * kernels._YIELD_EVERY)
+    assert not fresh(flag, 1, 3 * YIELD_EVERY)
     llvm_ir = "\n".join(fresh.inspect_llvm().values())
     assert "call i32 @sched_yield()" in llvm_ir
 
@@ -384,7 +387,7 @@ def test_the_pool_works_without_compiled_flag_helpers(monkeypatch):
 def test_blas_runs_on_one_thread_in_the_engine_scope_and_is_restored_after():
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from fastrnn.utils.validation import engine_scope
+    from fastrnn.runtime import engine_scope
 
     def blas_threads():
         return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
@@ -409,6 +412,7 @@ def test_cython_kernels_run_their_batch_slices_on_the_engine_pool(cell, monkeypa
     import fastrnn
     from fastrnn._cython import embedding, gru, lstm, simple_rnn
     from fastrnn.layers import Recurrent, TokenInput, pack_tokens
+    from fastrnn.runtime import chunks
 
     calls = []
 
@@ -416,7 +420,9 @@ def test_cython_kernels_run_their_batch_slices_on_the_engine_pool(cell, monkeypa
         calls.append((n_tasks, wake_from_task))
         parallel_for(fn, n_tasks, wake_from_task)
 
-    for module in (embedding, gru, lstm, simple_rnn):
+    for module in (gru, lstm, simple_rnn):  # the cells' slices go through the runtime's chunk runner
+        assert module.run_chunks is chunks.run_chunks
+    for module in (embedding, chunks):
         monkeypatch.setattr(module, "parallel_for", recording)
     ids = pack_tokens(rng.integers(1, 9, size=(6, 5)))
     layer = Recurrent(cell, 3)

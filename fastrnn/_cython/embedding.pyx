@@ -3,7 +3,7 @@
 from cython cimport floating
 
 from fastrnn._cython._common cimport chunk_lo
-from fastrnn.utils.threads import parallel_for, scatter_parts
+from fastrnn.runtime.threads import parallel_for, scatter_parts
 
 
 cdef void _scatter_columns(const floating[:, :, ::1] dA, const int[:, ::1] idx,

@@ -2,18 +2,14 @@
 
 import numpy as np
 
-from fastrnn._config import FLUSH_DENORMALS
-from fastrnn.utils.threads import first_task_wake, parallel_for
+from fastrnn.runtime.chunks import run_chunks
 from fastrnn.utils.linalg import gru_recurrent_grads
 from cython cimport floating
 from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, enter_chunk, gemm, restore_csr)
+    activate_grad, activate_inplace, active_end, gemm, raise_flag)
 
-
-# FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
-cdef bint _FLUSH = FLUSH_DENORMALS
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
                          const floating[:, ::1] U, const floating[::1] rb,
@@ -21,12 +17,13 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
                          floating[:, :, ::1] H_seq, floating[:, :, ::1] gates,
                          floating[:, :, ::1] aux, floating[:, ::1] h_out, floating[:, ::1] rec,
                          floating[:, ::1] ra, floating[:, ::1] rh, floating[:, ::1] hm,
-                         int lo, int hi) noexcept nogil:
+                         int lo, int hi, int64_t[::1] wake, int64_t wake_to) noexcept nogil:
     cdef int T = idx.shape[0], H = h_out.shape[1], G = 3 * H
     cdef int t, b, k, end, row
     cdef bint store_h = H_seq.shape[0] > 0, store_g = gates.shape[0] > 0
     cdef bint store_a = aux.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
     cdef double z, a
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T):
         end = active_end(start, lo, hi, t)
         for b in range(lo, end):
@@ -132,7 +129,6 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
         Out: final state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     cdef floating[:, ::1] rec = np.empty((B, 3 * H), dtype=dtype)
@@ -140,19 +136,12 @@ def gru_forward(const floating[:, ::1] table, const int[:, ::1] idx, const int[:
     cdef floating[:, ::1] rh = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
             _forward_chunk(table, idx, start, U, rb, rec_mask, act, rec_act, reset_after != 0,
-                           H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi)
-            restore_csr(csr)
+                           H_seq, gates, aux, h_out, rec, ra, rh, hm, lo, hi, wake, wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
@@ -163,13 +152,14 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           const floating[:, :, ::1] aux, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, ::1] dh, floating[:, ::1] hm,
                           floating[:, ::1] dhm, floating[:, ::1] dhz, floating[:, ::1] dzh,
-                          floating[:, ::1] dra, floating[:, ::1] drec, int lo,
-                          int hi) noexcept nogil:
+                          floating[:, ::1] dra, floating[:, ::1] drec, int lo, int hi,
+                          int64_t[::1] wake, int64_t wake_to) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 3 * H
     cdef int t, b, k, end
     cdef bint use_mask = rec_mask.shape[0] > 0, many = dH_seq.shape[0] > 0, active
     cdef double z, r, hh, dhk, dz, dhh, dr, m
     cdef floating prev
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T - 1, -1, -1):
         end = active_end(start, lo, hi, t)
         for b in range(lo, hi):
@@ -270,7 +260,6 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
         Out: gradient on the initial state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
@@ -284,19 +273,13 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     cdef const floating[:, ::1] UzrT = np.ascontiguousarray(U_[:, :2 * H].T)
     cdef const floating[:, ::1] UhT = np.ascontiguousarray(U_[:, 2 * H:].T)
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
             _backward_chunk(start, h0, UT, UzrT, UhT, rec_mask, act, rec_act, reset_after != 0, H_seq,
-                            gates, aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi)
-            restore_csr(csr)
+                            gates, aux, dH_seq, dA, dh0, hm, dhm, dhz, dzh, dra, drec, lo, hi, wake,
+                            wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
     # The recurrent kernel's and bias's gradients: products over all steps after the loop.
     gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),
                         np.asarray(aux), np.asarray(dA), reset_after, n_threads, np.asarray(dU),

@@ -2,26 +2,15 @@
 
 import numpy as np
 
-from fastrnn._config import FLUSH_DENORMALS
-from fastrnn.utils.threads import first_task_wake, parallel_for
+from fastrnn.runtime.chunks import run_chunks
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
 from libc.stdint cimport int64_t
 
+from fastrnn._cython._constants cimport BY_CHUNK_BELOW
 from fastrnn._cython._common cimport (
-    _SMALL_GEMM_MACS, activate_grad_into, activate_inplace, active_end, chunk_lo, enter_chunk,
-    gemm, input_recurrent_backward_step, restore_csr, tanh_rational32)
-
-
-# FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
-cdef bint _FLUSH = FLUSH_DENORMALS
-
-# Below this many units a row's loops over H are too short for the compiler's vector loop, and
-# act(c) runs in one loop over all of a chunk's active rows instead (as in the Numba kernel).
-cdef enum:
-    _BY_CHUNK_BELOW = 16
-BY_CHUNK_BELOW = _BY_CHUNK_BELOW
-SMALL_GEMM_MACS = _SMALL_GEMM_MACS  # see _common.pxd
+    activate_grad_into, activate_inplace, active_end, gemm, input_recurrent_backward_step, raise_flag,
+    tanh_rational32)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx,
@@ -30,13 +19,15 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx,
                          int rec_act, floating[:, :, ::1] H_seq, floating[:, :, ::1] C_seq,
                          floating[:, :, ::1] gates, floating[:, ::1] h_out, floating[:, ::1] c_out,
                          floating[:, ::1] z, floating[:, ::1] xh, floating[:, ::1] tcs,
-                         const float[::1] scale, const float[::1] offset, int lo,
-                         int hi) noexcept nogil:
+                         const float[::1] scale, const float[::1] offset, int lo, int hi,
+                         int64_t[::1] wake, int64_t wake_to) noexcept nogil:
     cdef int T = idx.shape[0], H = h_out.shape[1], G = 4 * H, F = X.shape[2]
     cdef int t, b, k, end
     cdef bint store_h = H_seq.shape[0] > 0, store_c = C_seq.shape[0] > 0
     cdef bint store_g = gates.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
-    cdef bint by_chunk = H < _BY_CHUNK_BELOW
+    # below BY_CHUNK_BELOW units act(c) runs in one loop over all of a chunk's active rows
+    cdef bint by_chunk = H < BY_CHUNK_BELOW
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     # float32 tanh/sigmoid: all four gates in one loop of the one-tanh form (see the Numba
     # kernels' tanh_form_scale); the same float32 bits as the per-gate loops
     cdef bint one_tanh = floating is float and act == 0 and rec_act == 1
@@ -153,7 +144,6 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const floa
         Out: final hidden and cell state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     c_out[:, :] = c0
@@ -166,19 +156,12 @@ def lstm_forward(const floating[:, ::1] table, const int[:, ::1] idx, const floa
     cdef const float[::1] scale = scales
     cdef const float[::1] offset = 1.0 - scales
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
             _forward_chunk(table, idx, X, start, U, rec_mask, act, rec_act, H_seq, C_seq, gates,
-                           h_out, c_out, z, xh, tcs, scale, offset, lo, hi)
-            restore_csr(csr)
+                           h_out, c_out, z, xh, tcs, scale, offset, lo, hi, wake, wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
@@ -188,7 +171,8 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
                           const floating[:, :, ::1] gates, const floating[:, :, ::1] dH_seq,
                           floating[:, :, ::1] dA, floating[:, :, ::1] dX, floating[:, ::1] dh,
                           floating[:, ::1] dc, floating[:, ::1] dhm, floating[:, ::1] dxh,
-                          floating[:, ::1] deriv, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] deriv, int lo, int hi, int64_t[::1] wake,
+                          int64_t wake_to) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1], G = 4 * H, F = dX.shape[2]
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
@@ -198,6 +182,7 @@ cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0,
     cdef const floating* tc
     cdef floating* da
     cdef floating* d
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             if many:
@@ -268,7 +253,6 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         Out: gradient on the initial states.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     dc0[:, :] = dc_last
@@ -280,18 +264,11 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
     cdef floating[:, ::1] deriv = np.empty((B, 5 * H), dtype=dtype)
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
             _backward_chunk(start, h0, c0, UT, rec_mask, act, rec_act, H_seq, C_seq, gates, dH_seq,
-                            dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi)
-            restore_csr(csr)
+                            dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi, wake, wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

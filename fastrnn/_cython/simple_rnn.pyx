@@ -2,27 +2,24 @@
 
 import numpy as np
 
-from fastrnn._config import FLUSH_DENORMALS
-from fastrnn.utils.threads import first_task_wake, parallel_for
+from fastrnn.runtime.chunks import run_chunks
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
 from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, chunk_lo, enter_chunk, gemm,
-    recurrent_backward_step, restore_csr)
+    activate_grad, activate_inplace, active_end, gemm, raise_flag, recurrent_backward_step)
 
-
-# FASTRNN_FLUSH_DENORMALS=0 keeps denormals (see fastrnn._config)
-cdef bint _FLUSH = FLUSH_DENORMALS
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
                          const floating[:, ::1] U, const floating[:, ::1] rec_mask, int act,
                          floating[:, :, ::1] H_seq, floating[:, ::1] h_out,
-                         floating[:, ::1] z, floating[:, ::1] hm, int lo, int hi) noexcept nogil:
+                         floating[:, ::1] z, floating[:, ::1] hm, int lo, int hi,
+                         int64_t[::1] wake, int64_t wake_to) noexcept nogil:
     cdef int T = idx.shape[0], H = h_out.shape[1]
     cdef int t, b, k, end, row
     cdef bint store = H_seq.shape[0] > 0, use_mask = rec_mask.shape[0] > 0
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T):
         end = active_end(start, lo, hi, t)
         if end > lo:
@@ -75,33 +72,28 @@ def simple_rnn_forward(const floating[:, ::1] table, const int[:, ::1] idx, cons
         Out: the state after the last step.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     h_out[:, :] = h0
     cdef floating[:, ::1] z = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] hm = np.empty((B, H), dtype=dtype)
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
-            _forward_chunk(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, lo, hi)
-            restore_csr(csr)
+            _forward_chunk(table, idx, start, U, rec_mask, act, H_seq, h_out, z, hm, lo, hi, wake,
+                           wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
 
 
 cdef void _backward_chunk(const int[::1] start, const floating[:, ::1] h0, const floating[:, ::1] UT,
                           const floating[:, ::1] rec_mask, int act, const floating[:, :, ::1] H_seq,
                           const floating[:, :, ::1] dH_seq, floating[:, :, ::1] dA,
-                          floating[:, ::1] dh, floating[:, ::1] dhm, int lo, int hi) noexcept nogil:
+                          floating[:, ::1] dh, floating[:, ::1] dhm, int lo, int hi,
+                          int64_t[::1] wake, int64_t wake_to) noexcept nogil:
     cdef int T = H_seq.shape[0], H = h0.shape[1]
     cdef int t, b, k, end
     cdef bint many = dH_seq.shape[0] > 0
+    raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T - 1, -1, -1):
         for b in range(lo, hi):
             for k in range(H):
@@ -142,23 +134,16 @@ def simple_rnn_backward(const int[::1] start, const floating[:, ::1] h0, const f
         Out: gradient on the initial state.
     """
     cdef int B = h0.shape[0], H = h0.shape[1]
-    cdef int n_chunks = max(1, min(n_threads, B))
     dtype = np.float32 if floating is float else np.float64
     dh0[:, :] = dh_last
     cdef floating[:, ::1] dhm = np.empty((B, H), dtype=dtype)
     cdef const floating[:, ::1] UT = np.ascontiguousarray(np.asarray(U).T)
 
-    def chunk(int j):  # batch slice j, on the engine's thread pool
-        cdef int lo = chunk_lo(B, n_chunks, j), hi = chunk_lo(B, n_chunks, j + 1)
-        cdef int64_t[::1] wake
-        cdef int64_t wake_to
-        cdef unsigned int csr
-        wake, wake_to = first_task_wake()
+    def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:
-            csr = enter_chunk(wake, wake_to, _FLUSH)
-            _backward_chunk(start, h0, UT, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi)
-            restore_csr(csr)
+            _backward_chunk(start, h0, UT, rec_mask, act, H_seq, dH_seq, dA, dh0, dhm, lo, hi, wake,
+                            wake_to)
 
-    parallel_for(chunk, n_chunks, wake_from_task=True)
+    run_chunks(chunk, B, n_threads)
     step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
                    n_threads, out=np.asarray(dU))

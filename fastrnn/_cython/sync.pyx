@@ -1,15 +1,40 @@
-"""GIL-free waiting for the engine's thread pool (Cython): the primitives of
-:func:`fastrnn.utils.threads.register_spin_wait`, as ``fastrnn.kernels._common``
-provides them for the Numba backend, so that the pool spins before it sleeps
-when Numba is not installed."""
+"""GIL-free primitives of the engine's runtime (Cython): the spin-waits of
+:func:`fastrnn.runtime.threads.register_spin_wait` and the control-register
+access of :func:`fastrnn.runtime.denormals.register_csr_access`, as
+``fastrnn.kernels._sync`` provides them for the Numba backend, so that the pool
+spins before it sleeps and denormals are flushed when Numba is not installed."""
 
 from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport cpu_relax, load_acquire, sched_yield, store_seq_cst
+from fastrnn._cython._constants cimport YIELD_EVERY, build_constants
 
-# A spinning thread gives its CPU away every this many polls (as the Numba primitive does).
-cdef enum:
-    _YIELD_EVERY = 256
+#: The shared constants as this build compiled them (``fastrnn._constants``; checked by a test).
+BUILD_CONSTANTS = build_constants()
+
+cdef extern from *:
+    """
+    #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+    #include <xmmintrin.h>
+    static inline unsigned int fastrnn_get_csr(void) { return _mm_getcsr(); }
+    static inline void fastrnn_set_csr(unsigned int value) { _mm_setcsr(value); }
+    #else
+    static inline unsigned int fastrnn_get_csr(void) { return 0; }
+    static inline void fastrnn_set_csr(unsigned int value) { (void)value; }
+    #endif
+    """
+    unsigned int c_get_csr "fastrnn_get_csr" () noexcept nogil
+    void c_set_csr "fastrnn_set_csr" (unsigned int value) noexcept nogil
+
+
+def get_csr():
+    """The calling thread's SSE control/status register MXCSR (0 off x86)."""
+    return c_get_csr()
+
+
+def set_csr(unsigned int value):
+    """Set the calling thread's SSE control/status register MXCSR (nothing off x86)."""
+    c_set_csr(value)
 
 
 cdef bint _spin(const int64_t* flag, int64_t value, int64_t spins) noexcept nogil:
@@ -18,7 +43,7 @@ cdef bint _spin(const int64_t* flag, int64_t value, int64_t spins) noexcept nogi
         if load_acquire(flag) >= value:
             return True
         cpu_relax()
-        if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+        if i % YIELD_EVERY == YIELD_EVERY - 1:  # give the CPU away now and then, as Numba's does
             sched_yield()
     return load_acquire(flag) >= value
 

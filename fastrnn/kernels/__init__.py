@@ -1,15 +1,17 @@
 """Numba backend: jitted kernels with the contract documented in ``fastrnn._reference``."""
 
-from ..utils.threads import register_spin_wait
-from ._common import _X86, announce_sleep, signal_then_spin, spin_until
+from ..runtime import register_csr_access, register_spin_wait
+from ..runtime.cpus import X86
+from ._sync import announce_sleep, get_mxcsr, set_mxcsr, signal_then_spin, spin_until
 from .embedding import scatter_rows
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .optim import adam_step, rmsprop_step
 from .simple_rnn import simple_rnn_backward, simple_rnn_forward
 
-if _X86:
+if X86:  # the primitives are x86 instructions
     register_spin_wait(spin_until, signal_then_spin, announce_sleep)
+    register_csr_access(get_mxcsr, set_mxcsr)
 
 __all__ = [
     "adam_step",

@@ -28,8 +28,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
-#: Most multiply-adds in one BLAS call of :func:`gemm_into` when it splits a product (see above).
-SMALL_GEMM_MACS = 1_000_000
+from .._constants import SMALL_GEMM_MACS
+
 
 _CHAR = ir.IntType(8)
 _VOIDP = ir.IntType(8).as_pointer()

@@ -1,7 +1,7 @@
 """Scatter-add of per-step input gradients into table rows (Numba)."""
 
-from ..utils.threads import parallel_for, scatter_parts, split_bounds
-from ._common import jit_chunk
+from ..runtime.threads import parallel_for, scatter_parts, split_bounds
+from ._compile import jit_chunk
 
 
 @jit_chunk

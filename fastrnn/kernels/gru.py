@@ -2,17 +2,13 @@
 
 import numpy as np
 
+from ..runtime.chunks import run_chunks
 from ..utils.linalg import gru_recurrent_grads
+from ._activations import activate_grad_into, activate_inplace
 from ._blas import gemm_into
-from ._common import (
-    activate_grad_into,
-    activate_inplace,
-    active_end,
-    jit_chunk,
-    per_activation,
-    raise_flag,
-    run_chunks,
-)
+from ._compile import jit_chunk, per_activation
+from ._steps import active_end
+from ._sync import raise_flag
 
 
 @per_activation

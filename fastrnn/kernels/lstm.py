@@ -2,27 +2,27 @@
 
 import numpy as np
 
-from .._config import ACT_SIGMOID, ACT_TANH
+from .._constants import ACT_SIGMOID, ACT_TANH, BY_CHUNK_BELOW
+from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
-from ._common import (
-    BY_CHUNK_BELOW,
+from ._activations import (
     activate_grad_into,
     activate_inplace,
     activate_rows_into,
-    active_end,
     fast_tanh,
-    jit_chunk,
+    tanh_form_scale,
+)
+from ._compile import jit_chunk, per_activation
+from ._steps import (
+    active_end,
+    input_recurrent_backward_step,
+    input_recurrent_forward_step,
     lstm_gates,
     lstm_gates_tanh_sigmoid,
     lstm_output_row,
-    per_activation,
-    raise_flag,
-    input_recurrent_backward_step,
-    input_recurrent_forward_step,
-    run_chunks,
     store_gates_row,
-    tanh_form_scale,
 )
+from ._sync import raise_flag
 
 
 @per_activation

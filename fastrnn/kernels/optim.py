@@ -7,7 +7,7 @@ from .._config import NUMBA_CACHE
 
 
 # No fastmath: a contracted multiply-add would round differently from the reference.  No
-# reference counting: the steps allocate nothing (see ``_common.jit_chunk``).
+# reference counting: the steps allocate nothing (see ``_compile.jit_chunk``).
 @njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy", _nrt=False)
 def _adam(p, g, m, v, lr, c1, c2, eps):
     for i in range(p.shape[0]):

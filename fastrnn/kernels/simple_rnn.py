@@ -2,18 +2,12 @@
 
 import numpy as np
 
+from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
-from ._common import (
-    activate_grad_into,
-    activate_inplace,
-    active_end,
-    jit_chunk,
-    per_activation,
-    raise_flag,
-    recurrent_backward_step,
-    recurrent_forward_step,
-    run_chunks,
-)
+from ._activations import activate_grad_into, activate_inplace
+from ._compile import jit_chunk, per_activation
+from ._steps import active_end, recurrent_backward_step, recurrent_forward_step
+from ._sync import raise_flag
 
 
 @per_activation

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .threads import n_parts, parallel_for, split_bounds
+from ..runtime.threads import n_parts, parallel_for, split_bounds
 
 #: Products smaller than this many multiply-adds run on one thread (a hand-off costs more).
 MIN_PARALLEL_MACS = 2_000_000

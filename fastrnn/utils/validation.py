@@ -1,61 +1,8 @@
 """Input checks shared by the estimators: clear errors that name the problem."""
 
-import contextlib
-import os
-
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from ..text import pad_sequences
-from .memory import reuse_freed_blocks
-from .threads import available_cpus
-
-
-def default_n_threads():
-    """Threads for the kernels: respects OMP_NUM_THREADS (set by joblib/loky/Dask workers)."""
-    for var in ("FASTRNN_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return available_cpus()
-
-
-_controller = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Context manager limiting BLAS to one thread while the kernels run their own threads.
-
-    The library scan of ``threadpoolctl`` is done once and reused (a fresh
-    ``threadpool_limits`` costs about 0.5 ms per call, which small predictions
-    feel), and only the BLAS libraries' thread counts are read and set: the
-    controller's own ``limit`` also collects every library's full description,
-    27 us of a 33 us scope here, paid by every ``fit`` and ``predict``.  A
-    library already on one thread is left alone.
-    """
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    changed = [(lib, lib.num_threads) for lib in _controller.lib_controllers
-               if lib.user_api == "blas" and lib.num_threads != 1]
-    for lib, _ in changed:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, n in changed:
-            lib.set_num_threads(n)
-
-
-@contextlib.contextmanager
-def engine_scope():
-    """Around the engine's work (a fit, a prediction): BLAS on one thread, NumPy's blocks reused and aligned.
-
-    See :func:`single_threaded_blas` and :func:`fastrnn.utils.memory.reuse_freed_blocks`.
-    """
-    with single_threaded_blas(), reuse_freed_blocks():
-        yield
 
 
 def _is_ragged(X):

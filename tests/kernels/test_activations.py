@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-common = pytest.importorskip("fastrnn.kernels._common")
+common = pytest.importorskip("fastrnn.kernels._activations")
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastrnn
+from fastrnn import _constants
 from _model import CELLS, INPUTS, SCENARIOS, TOLERANCES, Case, Problem, cell_id
 
 
@@ -53,8 +54,7 @@ def test_backend_matches_reference(backend_under_test, cell, scenario, input_kin
 
 
 # The compiled LSTM forward kernels activate the cell row by row from this many units up, and below
-# it in one loop over a chunk's rows (BY_CHUNK_BELOW of the Numba and the Cython kernels); the grids
-# above have H <= 5.
+# it in one loop over a chunk's rows (fastrnn._constants.BY_CHUNK_BELOW); the grids above have H <= 5.
 ROW_LOOP_FROM = 16
 
 
@@ -67,14 +67,12 @@ def test_lstm_matches_reference_on_both_sides_of_the_row_loop_threshold(backend_
     _assert_same(case, backend_under_test)
 
 
-@pytest.mark.parametrize("module", ["fastrnn.kernels._common", "fastrnn._cython.lstm"])
-def test_the_row_loop_threshold_is_the_kernels(module):
-    kernels = pytest.importorskip(module)
-    assert kernels.BY_CHUNK_BELOW == ROW_LOOP_FROM
+def test_the_row_loop_threshold_is_the_kernels():
+    assert _constants.BY_CHUNK_BELOW == ROW_LOOP_FROM
 
 
-# Per-step products above this many multiply-adds are made in column blocks (SMALL_GEMM_MACS of
-# fastrnn.kernels._blas and of the Cython kernels); the grids above stay far below it.
+# Per-step products above this many multiply-adds are made in column blocks
+# (fastrnn._constants.SMALL_GEMM_MACS); the grids above stay far below it.
 BLOCKED_PRODUCT_ABOVE = 1_000_000
 
 
@@ -97,10 +95,8 @@ def test_backend_matches_reference_when_step_products_are_split_into_column_bloc
                  dict(rtol=1e-3, atol=1e-3) if dtype == np.float32 else None)
 
 
-@pytest.mark.parametrize("module", ["fastrnn.kernels._blas", "fastrnn._cython.lstm"])
-def test_the_product_block_limit_is_the_kernels(module):
-    kernels = pytest.importorskip(module)
-    assert kernels.SMALL_GEMM_MACS == BLOCKED_PRODUCT_ABOVE
+def test_the_product_block_limit_is_the_kernels():
+    assert _constants.SMALL_GEMM_MACS == BLOCKED_PRODUCT_ABOVE
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

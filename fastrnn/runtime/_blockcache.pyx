@@ -1,5 +1,5 @@
 # A NumPy memory handler (NEP 49) that aligns blocks to cache lines and keeps large freed blocks for
-# reuse; see fastrnn.utils.memory.
+# reuse; see fastrnn.runtime.memory.
 cimport numpy as cnp
 
 cdef extern from *:

@@ -18,8 +18,9 @@ let the GIL go, and a compiled kernel running task 0 starts the first pool
 thread itself, so neither thread sleeps on the GIL while the other holds it
 (each such wait cost 0.03-0.06 ms on a virtual machine, several times per batch).
 BLAS itself stays single-threaded inside the engine (see
-:func:`fastrnn.utils.validation.single_threaded_blas`): one pool, no
-oversubscription.
+:func:`fastrnn.runtime.scope.single_threaded_blas`): one pool, no
+oversubscription.  :func:`fastrnn.runtime.chunks.run_chunks` runs a kernel's
+batch slices on this pool for both compiled backends.
 """
 
 import collections
@@ -38,13 +39,6 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
-def available_cpus():
-    """Number of CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
 def register_spin_wait(fn, signal_then_spin=None, announce_sleep=None):
     """Let the pool poll for work with ``fn`` before it sleeps (the first one registered is kept).
 
@@ -56,7 +50,7 @@ def register_spin_wait(fn, signal_then_spin=None, announce_sleep=None):
         polling at most ``spins`` times; return whether it got there.
     signal_then_spin, announce_sleep : callable, optional
         GIL-free ``flag`` raising for the pool threads (see
-        :func:`fastrnn.kernels._common.signal_then_spin` and ``announce_sleep``
+        :func:`fastrnn.kernels._sync.signal_then_spin` and ``announce_sleep``
         for the contract); without them a pool thread raises its flags
         while it holds the GIL.
     """

@@ -1,0 +1,43 @@
+"""How the Numba kernels are compiled: the options of the chunk kernels and of the helpers they inline."""
+
+import functools
+
+from numba import njit, types
+
+from .._config import FASTMATH_FLAGS, NUMBA_CACHE
+
+
+def jit_chunk(func):
+    """Compile ``func`` as a cached, GIL-free, single-threaded chunk kernel.
+
+    The kernels allocate nothing, so they are compiled without Numba's
+    reference-counted memory manager (``_nrt=False``): each row view such as
+    ``z[b]`` otherwise costs an atomic increment and decrement, which small
+    models feel, and the generated code is shorter.  Numba refuses to compile
+    an allocation without it, so a kernel that needs one fails loudly.
+    """
+    return njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy",
+                no_cfunc_wrapper=True, _nrt=False)(func)
+
+
+def per_activation(factory):
+    """Memoise ``factory(*codes)``, which builds a chunk kernel for the given activation codes.
+
+    The codes are closure constants of the kernel it returns, so Numba types
+    them as literals and prunes the branches of :func:`activate_inplace` and
+    :func:`activate_grad_into` that the model does not use; a kernel compiles
+    only the activations it runs, which shortens the cold compile.  Each code tuple is compiled once
+    per process and, with ``cache=True``, stored on disk under its own key
+    (Numba keys a closure's cache entry on the values it closes over).
+    """
+    return functools.cache(factory)
+
+
+# Helpers called only from jitted code: inlined, no Python or C wrapper, no reference counting.
+INLINE = dict(forceinline=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, _nrt=False)
+INNER = dict(INLINE, cache=NUMBA_CACHE)
+
+
+def is_f32(x):
+    """Whether the Numba type ``x`` is float32 (for an ``@overload`` choosing its implementation)."""
+    return isinstance(x, types.Float) and x.bitwidth == 32
