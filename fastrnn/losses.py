@@ -42,7 +42,6 @@ def binary_crossentropy(logits, y, w):
     """
     z = logits[:, 0]
     # log(1 + exp(-|z|)) form: exact and overflow-free; exp(-|z|) also gives the sigmoid
-    # (sigmoid's two branches without its masked copies: 0.050 -> 0.035 ms at 1,000 rows)
     e = np.exp(-np.abs(z))
     per = np.maximum(z, 0) - z * y + np.log1p(e)
     total = w.sum()

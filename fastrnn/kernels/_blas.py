@@ -2,9 +2,9 @@
 
 ``np.dot(a, b, out)`` inside a jitted function brings Numba's general
 implementation (layout dispatch, copies of non-contiguous operands, shape and
-aliasing checks) into every kernel that uses it; each call site cost about
-0.4 s of compile time.  The kernels only ever multiply C-contiguous row blocks
-of the right shapes, so :func:`gemm_into` calls the same BLAS routine Numba's
+aliasing checks) into every kernel that uses it, which costs compile time at
+each call site.  The kernels only ever multiply C-contiguous row blocks of the
+right shapes, so :func:`gemm_into` calls the same BLAS routine Numba's
 ``np.dot`` ends in (``numba_xxgemm``, SciPy's BLAS) directly.
 
 A time step's product is small and its right-hand matrix (a recurrent
@@ -13,13 +13,9 @@ both operands into its blocked layout on every call, the whole recurrent
 kernel included; at most that many (``M * N * K <= 100**3``, no transposes), its
 AVX-512 builds run a "small matrix" kernel that reads the operands where they
 are.  :func:`gemm_into` therefore splits a larger product into column blocks
-of at most :data:`SMALL_GEMM_MACS` multiply-adds.  Measured here (AMD EPYC,
-AVX-512, one thread, SciPy's OpenBLAS), one step's product took 174 -> 114 us
-at 32 x 256 @ 256 x 768 (a 256-unit GRU), 178 -> 118 us backward (32 x 768 @
-768 x 256) and 59 -> 37 us at 32 x 128 @ 128 x 512 (a 128-unit LSTM).  Each
-output element is still one dot product over the whole inner dimension.  On a
-BLAS without that kernel the blocks cost one call each (3% at the first shape
-with 128-column blocks, which miss the limit).
+of at most :data:`SMALL_GEMM_MACS` multiply-adds.  Each output element is
+still one dot product over the whole inner dimension.  On a BLAS without that kernel the blocks cost
+one call each.
 """
 
 from llvmlite import ir
@@ -88,7 +84,7 @@ def gemm_into(typingctx, a, b, out):
 
     One BLAS call per column block of :func:`gemm_block_width` columns.  The
     loop over the blocks is generated here, not compiled from Python: a jitted
-    wrapper added about 0.15 s of compile time per kernel signature.
+    wrapper would add compile time to every kernel signature.
 
     Parameters
     ----------

@@ -88,7 +88,8 @@ def _cpu_relax(typingctx):
 # A spinning thread gives its CPU away now and then (``sched_yield``): the scheduler of a small
 # virtual machine was seen putting a just-woken pool thread on the caller's CPU, where its spin
 # held the caller up (or the caller's wait held the pool thread up) until the time slice ended.
-# ``sched_yield`` returns at once when no other thread is waiting for the CPU.  POSIX only; on Windows the spin only pauses.
+# ``sched_yield`` returns at once when no other thread is waiting for the CPU.  POSIX only; on
+# Windows the spin only pauses.
 _HAS_SCHED_YIELD = not sys.platform.startswith("win")
 
 

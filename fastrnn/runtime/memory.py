@@ -5,8 +5,7 @@ gradients, projection tables), tens of megabytes each for a 128-unit LSTM.
 glibc's ``malloc`` returns such blocks to the operating system when they are
 freed (directly, or by trimming the heap), so the next batch's arrays start
 on fresh pages: a page fault, and the kernel's zeroing of the page, for each
-of them (1,000-1,700 faults per training batch on C1, C4 and C7; 10-25% of
-C4's batch time on this virtual machine).
+of them, thousands per training batch of a large model.
 
 While :func:`reuse_freed_blocks` is open, NumPy allocates through a small
 handler (NEP 49; the compiled ``_blockcache`` extension) that holds freed
@@ -15,8 +14,7 @@ for a request of exactly its size.  Every other request is carved out of a
 block from NumPy's own allocator so that it starts on a 64-byte cache line
 (:data:`ALIGNMENT`): NumPy's blocks start 16 bytes into one, and two threads
 writing neighbouring row slices of an array then share a cache line at the
-seam (an 8-unit LSTM forward kernel on two threads took 13% longer at a
-16-byte offset than aligned).  The handler is a context variable, so a scope
+seam, which slows both.  The handler is a context variable, so a scope
 covers the calling thread's allocations only; arrays made inside it may
 outlive it and are freed normally afterwards.
 

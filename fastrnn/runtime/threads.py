@@ -2,21 +2,21 @@
 
 Numba kernels, Cython kernels (called with one thread) and NumPy's BLAS calls
 all release the GIL, so plain Python threads run them in parallel.  Waking a
-sleeping thread costs 0.1-0.4 ms on a virtual machine, as much as a small
-model's whole time loop, so the pool's threads (and the caller, while it waits
-for them) first poll for work in GIL-free code for about ``FASTRNN_SPIN_US``
-microseconds (1000 by default; a backend registers the poll, see
-:func:`register_spin_wait`), like an OpenMP runtime, and sleep only after that.
-Callers still split only work that is larger than a hand-off: a batch's time
-loop, a whole batch of a prediction, a large matrix product or optimizer update.
-A pool thread that is late anyway (a virtual CPU back from idle, another
-runtime's threads spinning on the cores) does not hold the caller up: the
-caller takes the tasks no thread has started once its own is done.
+sleeping thread can cost as much as a small model's whole time loop, so the
+pool's threads (and the caller, while it waits for them) first poll for work in
+GIL-free code for about ``FASTRNN_SPIN_US`` microseconds (1000 by default; a
+backend registers the poll, see :func:`register_spin_wait`), like an OpenMP
+runtime, and sleep only after that. Callers still split only work that is larger
+than a hand-off: a batch's time loop, a whole batch of a prediction, a large
+matrix product or optimizer update. A pool thread that is late anyway (a virtual
+CPU back from idle, another runtime's threads spinning on the cores) does not
+hold the caller up: the caller takes the tasks no thread has started once its
+own is done.
 The flags that start and end a job are raised from GIL-free code where a
 backend provides it (Numba): a pool thread reports a finished job after it has
 let the GIL go, and a compiled kernel running task 0 starts the first pool
 thread itself, so neither thread sleeps on the GIL while the other holds it
-(each such wait cost 0.03-0.06 ms on a virtual machine, several times per batch).
+(such waits would come several times per batch).
 BLAS itself stays single-threaded inside the engine (see
 :func:`fastrnn.runtime.scope.single_threaded_blas`): one pool, no
 oversubscription.  :func:`fastrnn.runtime.chunks.run_chunks` runs a kernel's
@@ -105,7 +105,7 @@ class _Flag:
 
         With the registered GIL-free primitives, the flag is raised after this
         thread has let the GIL go, so the waiting thread resumes at once
-        instead of waiting for the GIL (0.03-0.06 ms on a virtual machine),
+        instead of waiting for the GIL,
         and a sleeping waiter is woken as before.
         """
         if _signal_then_spin is None:
@@ -220,7 +220,7 @@ def parallel_for(fn, n_tasks, wake_from_task=False):
 
     The pool's threads take the other tasks, and so does the calling thread once
     task 0 is done: a pool thread that is slow to wake (a virtual CPU back from
-    idle took 1-2 ms here) leaves its task to the caller instead of holding it
+    idle) leaves its task to the caller instead of holding it
     up.  Which thread runs a task does not change its result, as every task owns
     its slice of the work.  When the pool is already in use (another thread's
     call, or a call from inside a task) the tasks run here, one after the other.
