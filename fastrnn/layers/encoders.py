@@ -87,23 +87,10 @@ class TokenEncoder:
                  self.n_ids * self.dim)]
 
 
-class OneHotEncoder:
-    """Token ids as exact one-hot vectors of width ``n_ids`` (never materialised).
+class _Parameterless:
+    """What an encoder without parameters of its own answers."""
 
-    Parameters
-    ----------
-    n_ids : int
-    """
-
-    kind = "onehot"
     key = None
-
-    def __init__(self, n_ids):
-        self.n_ids = int(n_ids)
-
-    @property
-    def width(self):
-        return self.n_ids
 
     @staticmethod
     def init_params(rng, dtype=np.float32):
@@ -112,14 +99,6 @@ class OneHotEncoder:
     @staticmethod
     def weights(p):
         return []
-
-    @staticmethod
-    def pack(X, mask=None):
-        return pack_tokens(X)
-
-    @staticmethod
-    def layer_input(p, data, start, dropout_mask=None, projected=None):
-        return TokenInput(data, start, None, dropout_mask, projected)
 
     @staticmethod
     def backward(p, d_inputs):
@@ -130,7 +109,33 @@ class OneHotEncoder:
         return []
 
 
-class DenseEncoder:
+class OneHotEncoder(_Parameterless):
+    """Token ids as exact one-hot vectors of width ``n_ids`` (never materialised).
+
+    Parameters
+    ----------
+    n_ids : int
+    """
+
+    kind = "onehot"
+
+    def __init__(self, n_ids):
+        self.n_ids = int(n_ids)
+
+    @property
+    def width(self):
+        return self.n_ids
+
+    @staticmethod
+    def pack(X, mask=None):
+        return pack_tokens(X)
+
+    @staticmethod
+    def layer_input(p, data, start, dropout_mask=None, projected=None):
+        return TokenInput(data, start, None, dropout_mask, projected)
+
+
+class DenseEncoder(_Parameterless):
     """Float sequences of ``n_features`` values per step, with an optional step mask.
 
     Parameters
@@ -139,7 +144,6 @@ class DenseEncoder:
     """
 
     kind = "dense"
-    key = None
 
     def __init__(self, n_features):
         self.n_features = int(n_features)
@@ -147,14 +151,6 @@ class DenseEncoder:
     @property
     def width(self):
         return self.n_features
-
-    @staticmethod
-    def init_params(rng, dtype=np.float32):
-        return None
-
-    @staticmethod
-    def weights(p):
-        return []
 
     @staticmethod
     def pack(X, mask=None):
@@ -166,14 +162,6 @@ class DenseEncoder:
         if projected is not None:
             raise ValueError("projection tables need token input")
         return DenseInput(data, start, dropout_mask)
-
-    @staticmethod
-    def backward(p, d_inputs):
-        return None
-
-    @staticmethod
-    def summary_rows(n_timesteps):
-        return []
 
 
 def make_encoder(input_kind, n_in, embedding_dim=None):
