@@ -3,15 +3,18 @@
 - encoders (:mod:`.encoders`): how a batch enters the first recurrent layer;
 - recurrent layers (:mod:`.recurrent`) and stacks of them (:mod:`.stack`);
 - heads (:mod:`.heads`): pooling and the output layer;
-- models (:mod:`.model`): parts wired together, owning the parameter dict.
+- models (:mod:`.model`): parts wired together, owning the parameter dict;
+- attention (:mod:`.attention`) and the encoder-decoder (:mod:`.seq2seq`).
 """
 
 from ._packing import Packed, pack_dense, pack_sequence_grad, pack_tokens, unpack_sequence
+from .attention import LuongAttention
 from .encoders import DenseEncoder, OneHotEncoder, TokenEncoder, make_encoder
 from .heads import POOLINGS, SEQUENCE, DenseHead
 from .model import SequenceModel
 from .projection import DenseInput, TokenInput
 from .recurrent import Recurrent
+from .seq2seq import Seq2SeqBatch, Seq2SeqModel, pack_pairs
 from .stack import RecurrentStack, reverse_packed
 
 __all__ = [
@@ -20,15 +23,19 @@ __all__ = [
     "DenseEncoder",
     "DenseHead",
     "DenseInput",
+    "LuongAttention",
     "OneHotEncoder",
     "Packed",
     "Recurrent",
     "RecurrentStack",
+    "Seq2SeqBatch",
+    "Seq2SeqModel",
     "SequenceModel",
     "TokenEncoder",
     "TokenInput",
     "make_encoder",
     "pack_dense",
+    "pack_pairs",
     "pack_sequence_grad",
     "pack_tokens",
     "reverse_packed",

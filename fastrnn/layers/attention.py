@@ -1,0 +1,157 @@
+"""Luong global attention: a decoder's outputs read a weighted mean of the encoder's outputs.
+
+For every decoder output ``h_t`` (the query) and every real encoder output
+``s_j`` (the memory), a score ``e_tj`` gives softmax weights ``a_tj`` over the
+source steps (padded steps get none), the context is ``c_t = sum_j a_tj s_j``,
+and the attentional output is ``tanh([c_t; h_t] @ W_c + b_c)``, which the
+output layer reads instead of ``h_t`` (Luong, Pham and Manning, 2015, global
+attention without input feeding).  Scores:
+
+- ``"dot"``: ``e_tj = h_t . s_j`` (query and memory of the same width);
+- ``"general"``: ``e_tj = h_t @ W_a @ s_j``.
+
+The recurrent parts run in the kernels; attention over all decoder steps of a
+batch at once is a few batched matrix products, done here in NumPy.
+"""
+
+import numpy as np
+
+from ..initializers import glorot_uniform
+
+#: Attention scores.
+SCORES = ("dot", "general")
+
+
+def _masked_softmax(scores, mask):
+    """Softmax over the last axis where ``mask`` (broadcast) is True; zero elsewhere."""
+    z = np.where(mask, scores, -np.inf)
+    top = z.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)  # a row with no real step: all weights zero
+    e = np.where(mask, np.exp(z - top), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total > 0, total, 1.0)
+
+
+class LuongAttention:
+    """Global attention with a ``tanh`` concat layer (Luong et al., 2015).
+
+    Parameters
+    ----------
+    score : {"dot", "general"}
+    query_width : int
+        Features of a decoder output ``Wq``.
+    memory_width : int
+        Features of an encoder output ``Wm`` (equal to ``Wq`` for "dot").
+    units : int
+        Width of the attentional output ``A``.
+
+    Notes
+    -----
+    Parameters: ``"score_kernel"`` (Wq, Wm) ("general" only), ``"kernel"``
+    (Wm + Wq, A) (the context's rows first) and ``"bias"`` (A,).
+    """
+
+    key = "attention"
+
+    def __init__(self, score, query_width, memory_width, units):
+        if score not in SCORES:
+            raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+        if score == "dot" and query_width != memory_width:
+            raise ValueError(f"dot attention needs queries and memory of the same width, got "
+                             f"{query_width} and {memory_width}")
+        self.score = score
+        self.query_width = int(query_width)
+        self.memory_width = int(memory_width)
+        self.units = int(units)
+
+    def init_params(self, rng, dtype=np.float32):
+        """Glorot-uniform kernels, zero bias."""
+        p = {}
+        if self.score == "general":
+            p["score_kernel"] = glorot_uniform(rng, (self.query_width, self.memory_width), dtype)
+        p["kernel"] = glorot_uniform(rng, (self.memory_width + self.query_width, self.units), dtype)
+        p["bias"] = np.zeros(self.units, dtype)
+        return p
+
+    def weights(self, p):
+        """Arrays in order: ``score_kernel`` ("general"), ``kernel``, ``bias`` (views)."""
+        return ([p["score_kernel"]] if self.score == "general" else []) + [p["kernel"], p["bias"]]
+
+    def count_params(self):
+        n = (self.memory_width + self.query_width + 1) * self.units
+        return n + (self.query_width * self.memory_width if self.score == "general" else 0)
+
+    def summary_rows(self, n_timesteps=None):
+        kind = "LuongAttention(dot)" if self.score == "dot" else "LuongAttention(general)"
+        return [(f"attention ({kind})", f"(None, {n_timesteps or 'None'}, {self.units})",
+                 self.count_params())]
+
+    def forward(self, p, queries, memory, memory_mask):
+        """Attentional outputs and attention weights.
+
+        Parameters
+        ----------
+        p : dict
+        queries : ndarray of shape (B, Tq, Wq)
+            Decoder outputs.
+        memory : ndarray of shape (B, Ts, Wm)
+            Encoder outputs; padded steps may hold anything.
+        memory_mask : ndarray of shape (B, Ts), bool
+            True at the real source steps.
+
+        Returns
+        -------
+        out : ndarray of shape (B, Tq, A)
+            ``tanh([context; query] @ kernel + bias)``.
+        weights : ndarray of shape (B, Tq, Ts)
+            Attention weights (zero at padded source steps; each row sums to 1).
+        cache : tuple
+            For :meth:`backward`.
+        """
+        memory = np.where(memory_mask[:, :, None], memory, 0)  # padding never leaks in
+        keys = queries @ p["score_kernel"] if self.score == "general" else queries
+        scores = keys @ memory.transpose(0, 2, 1)
+        weights = _masked_softmax(scores, memory_mask[:, None, :]).astype(queries.dtype)
+        context = weights @ memory
+        joined = np.concatenate([context, queries], axis=-1)
+        out = np.tanh(joined @ p["kernel"] + p["bias"])
+        return out, weights, (queries, keys, memory, weights, joined, out)
+
+    def backward(self, p, cache, d_out):
+        """Gradients given the gradient on the attentional outputs.
+
+        Parameters
+        ----------
+        p : dict
+        cache : tuple
+            From :meth:`forward`.
+        d_out : ndarray of shape (B, Tq, A)
+
+        Returns
+        -------
+        grads : dict
+            Same keys and shapes as ``p``.
+        d_queries : ndarray of shape (B, Tq, Wq)
+        d_memory : ndarray of shape (B, Ts, Wm)
+            Zero at padded source steps.
+        """
+        queries, keys, memory, weights, joined, out = cache
+        Wm = self.memory_width
+        d_pre = d_out * (1.0 - out * out)
+        flat_joined = joined.reshape(-1, joined.shape[-1])
+        flat_d = d_pre.reshape(-1, self.units)
+        grads = {"kernel": flat_joined.T @ flat_d, "bias": flat_d.sum(axis=0)}
+        d_joined = d_pre @ p["kernel"].T
+        d_context, d_queries = d_joined[..., :Wm], d_joined[..., Wm:]
+        d_memory = weights.transpose(0, 2, 1) @ d_context
+        d_weights = d_context @ memory.transpose(0, 2, 1)
+        d_scores = weights * (d_weights - (d_weights * weights).sum(axis=-1, keepdims=True))
+        d_keys = d_scores @ memory
+        d_memory = d_memory + d_scores.transpose(0, 2, 1) @ keys
+        if self.score == "general":
+            grads["score_kernel"] = (queries.reshape(-1, self.query_width).T
+                                     @ d_keys.reshape(-1, Wm))
+            d_queries = d_queries + d_keys @ p["score_kernel"].T
+        else:
+            d_queries = d_queries + d_keys
+        return grads, d_queries, d_memory

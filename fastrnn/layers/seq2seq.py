@@ -1,0 +1,395 @@
+"""An encoder-decoder wired from the model core's parts: sequence to sequence with attention.
+
+The source ids enter an embedding and a (optionally bidirectional, stacked)
+encoder stack; each encoder layer's final states start the matching decoder
+layer; the decoder reads the target shifted right (teacher forcing: the
+start id, then the true previous tokens) from its own embedding; its
+outputs, optionally combined with :class:`~.attention.LuongAttention` over the
+encoder's outputs, go through one ``Dense`` to logits over the target
+vocabulary.  Both stacks run in the kernels.
+
+The model has the interface the training loop reads from a
+:class:`~.model.SequenceModel` (``forward``, ``backward``, ``weights``,
+``init_params``, ``layer_inputs``, ``n_dir``), over a :class:`Seq2SeqBatch`
+instead of one packed array, so :func:`fastrnn.training.train` trains it
+unchanged.  Decoding uses :meth:`Seq2SeqModel.encode` once and
+:meth:`Seq2SeqModel.step` once per output step for every live row at once.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..initializers import glorot_uniform
+from ._packing import Packed, pack_tokens
+from .attention import LuongAttention
+from .encoders import TokenEncoder
+from .stack import RecurrentStack, reverse_packed
+
+
+class Seq2SeqBatch(NamedTuple):
+    """A batch of pairs in kernel layout.
+
+    Attributes
+    ----------
+    source : Packed
+        Source ids, (Ts, B).
+    target : Packed
+        Decoder inputs (the start id, then the target tokens), (Td, B); the
+        outputs of :meth:`Seq2SeqModel.forward` follow its packed steps.
+    """
+
+    source: Packed
+    target: Packed
+
+
+def pack_pairs(source_ids, decoder_inputs):
+    """Pack padded source ids (B, Ts_in) and pre-padded decoder inputs (B, Td).
+
+    The decoder inputs must be pre-padded (right-aligned) and their longest
+    row as long as the matrix, so that packed step ``t`` is column ``t`` and
+    targets laid out like them need no reordering.
+
+    Returns
+    -------
+    Seq2SeqBatch
+    """
+    target = pack_tokens(decoder_inputs)
+    if target.n_steps != decoder_inputs.shape[1]:
+        raise ValueError("decoder inputs must be pre-padded with a full-length row")
+    return Seq2SeqBatch(pack_tokens(source_ids), target)
+
+
+def _real_steps(packed):
+    """(B, T) bool: True at each row's real packed steps."""
+    return np.arange(packed.n_steps)[None, :] >= packed.start[:, None]
+
+
+class Seq2SeqModel:
+    """Encoder-decoder with optional Luong attention, over :class:`Seq2SeqBatch` batches.
+
+    Parameters
+    ----------
+    n_source : int
+        Source vocabulary size (id 0 = padding).
+    n_target : int
+        Target vocabulary size (id 0 = padding), also the number of outputs.
+    embedding_dim : int
+    encoder_layers : list of Recurrent
+        Bottom to top; with ``bidirectional`` each direction has these units.
+    decoder_layers : list of Recurrent
+        As many as ``encoder_layers``, of the same cell; layer ``i`` has the
+        width of encoder layer ``i``'s output (its units times directions).
+    bidirectional : bool, default False
+    attention : {None, "dot", "general"}, default None
+
+    Notes
+    -----
+    **State hand-off.**  Decoder layer ``i`` starts from encoder layer ``i``'s
+    final states; a bidirectional encoder's forward and backward final states
+    are joined side by side (``[h_fwd; h_bwd]``, and ``[c_fwd; c_bwd]`` for an
+    LSTM), which is why a decoder layer is as wide as the encoder layer's
+    joined output.  No parameters are involved.
+
+    **Parameters** (``params`` keys, and :meth:`weights` order):
+    ``"source_embeddings"`` (n_source, E); ``"encoder"`` (a stack's
+    ``params[i][d]``, each layer's forward arrays then its backward ones);
+    ``"target_embeddings"`` (n_target, E); ``"decoder"``; ``"attention"``
+    (with attention: ``score_kernel`` for "general", ``kernel``, ``bias``);
+    ``"dense"`` (``kernel`` (A, n_target), ``bias``), where ``A`` is the
+    decoder's width.
+    """
+
+    def __init__(self, n_source, n_target, embedding_dim, encoder_layers, decoder_layers,
+                 bidirectional=False, attention=None):
+        self.encoder = RecurrentStack(encoder_layers, bidirectional)
+        self.decoder = RecurrentStack(decoder_layers, False)
+        if len(encoder_layers) != len(decoder_layers):
+            raise ValueError(f"the encoder has {len(encoder_layers)} layers and the decoder "
+                             f"{len(decoder_layers)}: each decoder layer starts from one encoder layer")
+        for i, (enc, dec) in enumerate(zip(encoder_layers, decoder_layers)):
+            if enc.cell != dec.cell or dec.units != enc.units * self.encoder.n_dir:
+                raise ValueError(f"decoder layer {i} ({dec.cell}, {dec.units} units) cannot start "
+                                 f"from encoder layer {i} ({enc.cell}, {enc.units} units x "
+                                 f"{self.encoder.n_dir} directions)")
+        if attention not in (None, "dot", "general"):
+            raise ValueError(f"attention must be None, 'dot' or 'general', got {attention!r}")
+        self.source_encoder = TokenEncoder(n_source, embedding_dim)
+        self.target_encoder = TokenEncoder(n_target, embedding_dim)
+        width = self.decoder.width
+        self.attention = (None if attention is None
+                          else LuongAttention(attention, width, self.encoder.width, width))
+        self.n_outputs = int(n_target)
+
+    # ------------------------------------------------------------ shapes
+    @property
+    def n_dir(self):
+        """Directions of the encoder (the decoder has one)."""
+        return self.encoder.n_dir
+
+    @property
+    def n_encoder_layers(self):
+        return len(self.encoder.layers)
+
+    def layer_inputs(self):
+        """``(layer, input width)`` pairs: the encoder's layers, then the decoder's.
+
+        Dropout masks made from these (``masks[i][d]``, ``n_dir`` directions
+        for every layer) are split by :meth:`forward`: a decoder layer uses
+        its first direction's masks.
+        """
+        yield from self.encoder.layer_inputs(self.source_encoder.width)
+        yield from self.decoder.layer_inputs(self.target_encoder.width)
+
+    def init_params(self, rng, dtype=np.float32):
+        """Fresh parameters (Keras's default initialisers), in :meth:`weights` order."""
+        width = self.decoder.width
+        params = {"source_embeddings": self.source_encoder.init_params(rng, dtype),
+                  "encoder": self.encoder.init_params(rng, self.source_encoder.width, dtype),
+                  "target_embeddings": self.target_encoder.init_params(rng, dtype),
+                  "decoder": self.decoder.init_params(rng, self.target_encoder.width, dtype)}
+        if self.attention is not None:
+            params["attention"] = self.attention.init_params(rng, dtype)
+        params["dense"] = {"kernel": glorot_uniform(rng, (width, self.n_outputs), dtype),
+                           "bias": np.zeros(self.n_outputs, dtype)}
+        return params
+
+    def weights(self, params):
+        """Parameter (or gradient) arrays in the documented order (views)."""
+        out = [params["source_embeddings"]]
+        out += self.encoder.weights(params["encoder"])
+        out.append(params["target_embeddings"])
+        out += self.decoder.weights(params["decoder"])
+        if self.attention is not None:
+            out += self.attention.weights(params["attention"])
+        return out + [params["dense"]["kernel"], params["dense"]["bias"]]
+
+    def layer_summary(self):
+        """Rows ``(name, output_shape, n_params)`` of a Keras-style summary."""
+        rows = [(f"source_{name}", shape, n) for name, shape, n in
+                self.source_encoder.summary_rows(None)]
+        rows += [(f"encoder_{name}", shape, n) for name, shape, n in
+                 self.encoder.summary_rows(self.source_encoder.width, None,
+                                           self.attention is not None)]
+        rows += [(f"target_{name}", shape, n) for name, shape, n in
+                 self.target_encoder.summary_rows(None)]
+        rows += [(f"decoder_{name}", shape, n) for name, shape, n in
+                 self.decoder.summary_rows(self.target_encoder.width, None, True)]
+        if self.attention is not None:
+            rows += self.attention.summary_rows()
+        width = self.decoder.width
+        rows.append(("output (Dense)", f"(None, None, {self.n_outputs})",
+                     (width + 1) * self.n_outputs))
+        return rows
+
+    # ---------------------------------------------------------- pieces
+    def _split_masks(self, masks):
+        if masks is None:
+            return None, None
+        n = self.n_encoder_layers
+        return masks[:n], [m[:1] for m in masks[n:]]
+
+    def _encode(self, params, source, *, training, masks, bptt_truncate, n_threads):
+        emb = params["source_embeddings"]
+        first = []
+        for d in range(self.n_dir):
+            data = source.data if d == 0 else reverse_packed(source.data, source.start)
+            in_mask = masks[0][d][0] if masks is not None else None
+            first.append(self.source_encoder.layer_input(emb, data, source.start, in_mask))
+        _, seq, finals, cache = self.encoder.forward(
+            params["encoder"], first, source.start, masks=masks, training=training,
+            bptt_truncate=bptt_truncate, return_sequences=self.attention is not None,
+            n_threads=n_threads)
+        memory = None if seq is None else seq.transpose(1, 0, 2)
+        return memory, _real_steps(source), self.bridge(finals), cache
+
+    def bridge(self, finals):
+        """Decoder initial states from the encoder's final states (``states[i][0]``).
+
+        A bidirectional layer's two directions are joined side by side.
+        """
+        if self.n_dir == 1:
+            return [[f[0]] for f in finals]
+        return [[tuple(np.concatenate(parts, axis=1) for parts in zip(*f))] for f in finals]
+
+    def bridge_backward(self, d_states0):
+        """Gradient on the encoder's final states from the decoder's initial-state gradient."""
+        if self.n_dir == 1:
+            return [[g[0]] for g in d_states0]
+        out = []
+        for layer, g in zip(self.encoder.layers, d_states0):
+            H = layer.units
+            out.append([tuple(np.ascontiguousarray(s[:, d * H:(d + 1) * H]) for s in g[0])
+                        for d in range(2)])
+        return out
+
+    def _outputs(self, params, queries, memory, memory_mask):
+        """Logits (B, Tq, V) from decoder outputs (B, Tq, W); attention weights or None."""
+        weights = att_cache = None
+        feats = queries
+        if self.attention is not None:
+            feats, weights, att_cache = self.attention.forward(params["attention"], queries,
+                                                               memory, memory_mask)
+        logits = feats @ params["dense"]["kernel"] + params["dense"]["bias"]
+        return logits, weights, (feats, att_cache)
+
+    # ----------------------------------------------------------- forward
+    def forward(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
+                n_threads=1, states=None, return_states=False, return_attention=False):
+        """Teacher-forced logits of a batch of pairs.
+
+        Parameters
+        ----------
+        params : dict
+        packed : Seq2SeqBatch
+        training : bool, default False
+            Keep what :meth:`backward` needs.
+        masks : list or None
+            Dropout masks per layer (encoder's, then decoder's) and direction,
+            as made from :meth:`layer_inputs`.
+        bptt_truncate : int or None
+            Passed to both stacks.
+        n_threads : int, default 1
+        states : None
+            The decoder starts from the encoder's states; anything else is refused.
+        return_states : bool, default False
+            Also return the decoder's final states.
+        return_attention : bool, default False
+            Also return the attention weights (B, Td, Ts) (None without attention).
+
+        Returns
+        -------
+        logits : ndarray of shape (B, Td, n_target)
+            At the decoder's packed steps (step ``t`` predicts the token after
+            decoder input ``t``); padded steps hold values the loss must ignore.
+        cache : dict or None
+        states : list
+            With ``return_states``.
+        weights : ndarray or None
+            With ``return_attention``.
+        """
+        if states is not None:
+            raise ValueError("states: an encoder-decoder's decoder starts from the encoder's "
+                             "final states; pass None")
+        enc_masks, dec_masks = self._split_masks(masks)
+        memory, memory_mask, dec_states, enc_cache = self._encode(
+            params, packed.source, training=training, masks=enc_masks,
+            bptt_truncate=bptt_truncate, n_threads=n_threads)
+        target = packed.target
+        in_mask = dec_masks[0][0][0] if dec_masks is not None else None
+        first = [self.target_encoder.layer_input(params["target_embeddings"], target.data,
+                                                 target.start, in_mask)]
+        _, seq, finals, dec_cache = self.decoder.forward(
+            params["decoder"], first, target.start, masks=dec_masks, states=dec_states,
+            training=training, bptt_truncate=bptt_truncate, return_sequences=True,
+            n_threads=n_threads)
+        real = _real_steps(target)
+        queries = np.where(real[:, :, None], seq.transpose(1, 0, 2), 0)  # padded steps: no input
+        logits, weights, out_cache = self._outputs(params, queries, memory, memory_mask)
+        cache = None
+        if training:
+            cache = {"enc": enc_cache, "dec": dec_cache, "out": out_cache, "real": real,
+                     "packed": packed}
+        result = (logits, cache)
+        if return_states:
+            result += (finals,)
+        if return_attention:
+            result += (weights,)
+        return result
+
+    # ---------------------------------------------------------- backward
+    def backward(self, params, cache, d_outputs):
+        """Gradients of every parameter given the gradient on the logits.
+
+        Parameters
+        ----------
+        params : dict
+        cache : dict
+            From :meth:`forward` with ``training=True``.
+        d_outputs : ndarray of shape (B, Td, n_target)
+
+        Returns
+        -------
+        dict
+            Same structure and shapes as ``params``.
+        """
+        packed = cache["packed"]
+        feats, att_cache = cache["out"]
+        V = self.n_outputs
+        flat_d = d_outputs.reshape(-1, V)
+        grads = {"dense": {"kernel": feats.reshape(-1, feats.shape[-1]).T @ flat_d,
+                           "bias": flat_d.sum(axis=0)}}
+        d_feats = d_outputs @ params["dense"]["kernel"].T
+        d_memory = None
+        if self.attention is not None:
+            grads["attention"], d_queries, d_memory = self.attention.backward(
+                params["attention"], att_cache, d_feats)
+        else:
+            d_queries = d_feats
+        d_queries = np.where(cache["real"][:, :, None], d_queries, 0)
+        d_seq = np.ascontiguousarray(d_queries.transpose(1, 0, 2))
+        grads["decoder"], d_in, d_states0 = self.decoder.backward(
+            params["decoder"], cache["dec"], packed.target.start, d_seq=d_seq)
+        grads["target_embeddings"] = self.target_encoder.backward(params["target_embeddings"], d_in)
+        d_enc_seq = None if d_memory is None else np.ascontiguousarray(d_memory.transpose(1, 0, 2))
+        grads["encoder"], d_in, _ = self.encoder.backward(
+            params["encoder"], cache["enc"], packed.source.start, d_seq=d_enc_seq,
+            d_finals=self.bridge_backward(d_states0))
+        grads["source_embeddings"] = self.source_encoder.backward(params["source_embeddings"], d_in)
+        return grads
+
+    # ---------------------------------------------------------- decoding
+    def encode(self, params, source, n_threads=1):
+        """Encode a packed source batch once, for :meth:`step`.
+
+        Returns
+        -------
+        memory : ndarray of shape (B, Ts, W) or None
+            Encoder outputs (None without attention).
+        memory_mask : ndarray of shape (B, Ts), bool
+        states : list
+            Decoder initial states ``states[i][0]``.
+        """
+        memory, mask, states, _ = self._encode(params, source, training=False, masks=None,
+                                               bptt_truncate=None, n_threads=n_threads)
+        return memory, mask, states
+
+    def target_table(self, params, n_threads=1):
+        """The decoder's first-layer projections of every target id, for :meth:`step`."""
+        layer = self.decoder.layers[0]
+        return layer.token_table(params["decoder"][0][0], params["target_embeddings"], None,
+                                 n_threads)
+
+    def step(self, params, ids, states, memory, memory_mask, n_threads=1, table=None):
+        """One decoder step for every row: one kernel call per layer for the whole batch.
+
+        Parameters
+        ----------
+        params : dict
+        ids : ndarray of shape (B,), int
+            The previous output token of each row (the start id at first).
+        states : list
+            Decoder states ``states[i][0]`` of the rows.
+        memory, memory_mask : as from :meth:`encode`, the rows' own
+        n_threads : int, default 1
+        table : ndarray or None
+            From :meth:`target_table` (made once per decoding).
+
+        Returns
+        -------
+        logits : ndarray of shape (B, n_target)
+        states : list
+            The states after the step.
+        weights : ndarray of shape (B, Ts) or None
+            Attention weights of the step.
+        """
+        B = len(ids)
+        data = np.ascontiguousarray(np.asarray(ids, dtype=np.int32)[None, :])
+        start = np.zeros(B, dtype=np.int32)
+        projected = None if table is None else (table, None)
+        first = [self.target_encoder.layer_input(params["target_embeddings"], data, start,
+                                                 None, projected)]
+        h_last, _, finals, _ = self.decoder.forward(params["decoder"], first, start, states=states,
+                                                    n_threads=n_threads)
+        logits, weights, _ = self._outputs(params, h_last[:, None, :], memory, memory_mask)
+        return logits[:, 0], finals, (None if weights is None else weights[:, 0])
