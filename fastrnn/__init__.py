@@ -31,10 +31,12 @@ _LAZY = {
     "plot_history": "plotting",
     "TextSequencer": "text",
     "pad_sequences": "text",
+    "to_onnx": "export",
 }
 
 if TYPE_CHECKING:
     from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
+    from .export import to_onnx
     from .persistence import ModelFileError, load, save
     from .plotting import plot_history
     from .text import TextSequencer, pad_sequences
@@ -56,6 +58,7 @@ __all__ = [
     "plot_history",
     "precompile",
     "save",
+    "to_onnx",
     "use_backend",
 ]
 

@@ -1,0 +1,210 @@
+"""ONNX export: ONNX Runtime's outputs equal fastrnn's on generated configurations."""
+
+import numpy as np
+import pytest
+
+import fastrnn
+from fastrnn import RNNClassifier, RNNRegressor, RNNSequenceTagger
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+ATOL = 1e-5
+VOCAB = 17
+T_IN = 7
+
+
+def _token_batch(rng, n=24, T=T_IN):
+    """Ids with pre-, post- and mid-row padding and all-padding rows."""
+    X = rng.integers(1, VOCAB, (n, T))
+    X[0:4, :3] = 0             # pre-padded
+    X[4:8, -3:] = 0            # post-padded
+    X[8:10, 1::2] = 0          # padding between real steps
+    X[10] = 0                  # all padding
+    X[11, :-1] = 0             # one real step, at the end
+    X[12, 1:] = 0              # one real step, at the start
+    return X
+
+
+def _pre_padded(X):
+    """The same rows with their real ids moved to the end (Keras's pad_sequences default)."""
+    out = np.zeros_like(X)
+    for i, row in enumerate(X):
+        real = row[row != 0]
+        if len(real):
+            out[i, -len(real):] = real
+    return out
+
+
+def _post_padded(X):
+    out = np.zeros_like(X)
+    for i, row in enumerate(X):
+        real = row[row != 0]
+        out[i, :len(real)] = real
+    return out
+
+
+def _session(model, **kwargs):
+    onx = fastrnn.to_onnx(model, **kwargs)
+    onnx.checker.check_model(onx, full_check=True)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(onx.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+
+
+def _config(kind="classifier", cell="lstm", head="last", inp="tokens", **params):
+    return {"kind": kind, "cell": cell, "head": head, "inp": inp, **params}
+
+
+def _configs():
+    out = []
+    for cell in ("simple", "lstm", "gru"):
+        for head in ("last", "mean", "max", "flatten"):
+            out.append(_config(cell=cell, head=head))
+        out.append(_config(kind="tagger", cell=cell, head="sequence"))
+        out.append(_config(cell=cell, head="mean", bidirectional=True, units=(4, 3)))
+        out.append(_config(cell=cell, head="last", inp="onehot", bidirectional=True))
+        out.append(_config(kind="regressor", cell=cell, head="max", inp="dense"))
+        out.append(_config(kind="regressor", cell=cell, head="flatten", inp="dense", units=(3, 4)))
+    out += [
+        _config(cell="gru", reset_after=False, head="last"),
+        _config(cell="gru", reset_after=False, head="max", bidirectional=True, units=(3, 3)),
+        _config(cell="gru", reset_after=False, inp="onehot", head="mean"),
+        _config(kind="tagger", cell="gru", reset_after=False, bidirectional=True),
+        _config(kind="tagger", cell="lstm", bidirectional=True, units=(4, 3)),
+        _config(kind="tagger", cell="simple", inp="onehot", bidirectional=True),
+        _config(cell="lstm", head="flatten", bidirectional=True),
+        _config(cell="lstm", activation="relu", recurrent_activation="hard_sigmoid"),
+        _config(cell="gru", activation="linear", recurrent_activation="hard_sigmoid", head="mean"),
+        _config(cell="simple", activation="relu", head="max", bidirectional=True),
+        _config(cell="simple", activation="linear", use_bias=False),
+        _config(cell="lstm", use_bias=False, head="mean"),
+        _config(cell="gru", binary=True, head="last", bidirectional=True),
+        _config(cell="lstm", string_classes=True, head="max"),
+        _config(kind="regressor", cell="gru", head="mean", multi_output=True),
+        _config(kind="regressor", cell="lstm", head="last", inp="dense", bidirectional=True),
+        _config(kind="classifier", cell="simple", head="mean", inp="dense"),
+    ]
+    return out
+
+
+CONFIGS = _configs()
+
+
+def _id(c):
+    extra = "-".join(f"{k}={v}" for k, v in c.items() if k not in ("kind", "cell", "head", "inp"))
+    return f"{c['kind']}-{c['cell']}-{c['head']}-{c['inp']}" + (f"-{extra}" if extra else "")
+
+
+def _fit(c, rng):
+    c = dict(c)
+    kind, head, inp = c.pop("kind"), c.pop("head"), c.pop("inp")
+    binary, string_classes = c.pop("binary", False), c.pop("string_classes", False)
+    multi_output = c.pop("multi_output", False)
+    common = dict(units=c.pop("units", 4), embedding_dim=3, max_iter=2, batch_size=8,
+                  random_state=0, **c)
+    if inp == "onehot":
+        common["input_encoding"] = "onehot"
+    if inp == "dense":
+        X = rng.normal(size=(24, 5, 3))
+    else:
+        X = _token_batch(rng)
+    n = len(X)
+    if kind == "tagger":
+        Y = rng.integers(0, 3, X.shape)
+        return RNNSequenceTagger(**common).fit(X, Y), X
+    if kind == "regressor":
+        y = rng.normal(size=(n, 2)) if multi_output else rng.normal(size=n)
+        return RNNRegressor(head=head, **common).fit(X, y), X
+    y = rng.integers(0, 2 if binary else 3, n)
+    if string_classes:
+        y = np.array(["cat", "dog", "eel"])[y]
+    return RNNClassifier(head=head, **common).fit(X, y), X
+
+
+def _run(sess, X):
+    feed = X.astype(np.int64) if X.dtype.kind in "iu" else X.astype(np.float32)
+    return sess.run(None, {"X": feed})
+
+
+@pytest.mark.parametrize("c", CONFIGS, ids=[_id(c) for c in CONFIGS])
+def test_onnx_runtime_matches_predict(c):
+    rng = np.random.default_rng(0)
+    model, X = _fit(c, rng)
+    sess = _session(model)
+    batches = [X]
+    if X.ndim == 2:
+        batches += [_pre_padded(X), _post_padded(X)]
+        if c["head"] != "flatten":  # a longer input than in training, extra padding up front
+            batches.append(np.hstack([np.zeros((len(X), 3), X.dtype), X]))
+    for Xb in batches:
+        outs = _run(sess, Xb)
+        if c["kind"] == "regressor":
+            np.testing.assert_allclose(outs[0], model.predict(Xb), rtol=ATOL, atol=ATOL)
+            continue
+        labels, proba = outs
+        np.testing.assert_allclose(proba, model.predict_proba(Xb), rtol=0, atol=ATOL)
+        np.testing.assert_array_equal(labels, model.predict(Xb))
+
+
+def test_enough_configurations():
+    assert len(CONFIGS) >= 30
+    cells = {c["cell"] for c in CONFIGS}
+    heads = {c["head"] for c in CONFIGS}
+    assert cells == {"simple", "lstm", "gru"}
+    assert heads == {"last", "mean", "max", "flatten", "sequence"}
+    assert {c["inp"] for c in CONFIGS} == {"tokens", "onehot", "dense"}
+
+
+def test_writes_file_and_options(tmp_path):
+    rng = np.random.default_rng(1)
+    model, X = _fit(_config(cell="gru", head="mean"), rng)
+    path = tmp_path / "model.onnx"
+    onx = fastrnn.to_onnx(model, path, opset=14)
+    assert path.exists()
+    loaded = onnx.load(str(path))
+    assert loaded.graph == onx.graph
+    assert [o.version for o in loaded.opset_import if o.domain == ""] == [14]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(_run(sess, X)[1], model.predict_proba(X), atol=ATOL)
+    onx64 = fastrnn.to_onnx(model, dtype="float64")
+    onnx.checker.check_model(onx64, full_check=True)
+    assert onx64.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+
+
+def test_bad_arguments():
+    rng = np.random.default_rng(2)
+    model, _ = _fit(_config(cell="simple"), rng)
+    with pytest.raises(ValueError, match="opset"):
+        fastrnn.to_onnx(model, opset=7)
+    with pytest.raises(ValueError, match="dtype"):
+        fastrnn.to_onnx(model, dtype="int32")
+    with pytest.raises(TypeError, match="model must be"):
+        fastrnn.to_onnx(object())
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        fastrnn.to_onnx(RNNClassifier())
+
+
+def test_import_does_not_load_onnx():
+    import subprocess
+    import sys
+
+    code = "import sys, fastrnn; fastrnn.to_onnx; assert 'onnx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_onnx_names_the_extra(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_onnx(name, *args, **kwargs):
+        if name == "onnx" or name.startswith("onnx."):
+            raise ImportError("No module named 'onnx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx)
+    with pytest.raises(ImportError, match=r'pip install "fastrnn\[onnx\]"'):
+        fastrnn.to_onnx(RNNClassifier())
