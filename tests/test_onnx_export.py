@@ -208,3 +208,58 @@ def test_missing_onnx_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_onnx)
     with pytest.raises(ImportError, match=r'pip install "fastrnn\[onnx\]"'):
         fastrnn.to_onnx(RNNClassifier())
+
+
+# ------------------------------------------------------------------ raw-text pipelines
+TEXTS = ["Hello world, this is GREAT!", "bad bad movie...", "I don't like it", "École déjà vu",
+         "ÉCOLE is great", "", "what? a good film", "Zebras don't fly; birds do.",
+         "great great great good", "terrible, TERRIBLE"] * 3
+NEW_TEXTS = TEXTS[:10] + ["", "HELLO!!!", "unknown words only", "Great, GREAT, great.",
+                          "école Déjà", "a'b 'c' d'", "  ", "ÉCOLE", "x" * 40, "good " * 30]
+
+PIPELINES = [
+    ({}, "last"),
+    ({"maxlen": 5}, "flatten"),
+    ({"maxlen": 4, "padding": "post", "truncating": "post"}, "flatten"),
+    ({"oov_token": None, "maxlen": 6, "truncating": "post"}, "mean"),
+    ({"lowercase": False}, "max"),
+    ({"char_level": True, "maxlen": 12}, "flatten"),
+    ({"stop_words": "english", "max_features": 8}, "last"),
+    ({"min_df": 2, "padding": "post", "oov_token": None}, "max"),
+]
+
+
+@pytest.mark.parametrize("seq_params, head", PIPELINES, ids=[f"{p}-{h}" for p, h in PIPELINES])
+def test_text_pipeline_matches_predict(seq_params, head):
+    from sklearn.pipeline import make_pipeline
+
+    y = np.arange(len(TEXTS)) % 3
+    pipe = make_pipeline(fastrnn.TextSequencer(**seq_params),
+                         RNNClassifier(units=4, embedding_dim=3, max_iter=2, random_state=0, head=head,
+                                       cell="gru", bidirectional=True))
+    pipe.fit(TEXTS, y)
+    onx = fastrnn.to_onnx(pipe)
+    onnx.checker.check_model(onx)  # full_check's shape inference crashes on com.microsoft.Tokenizer
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})
+    np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(labels, pipe.predict(NEW_TEXTS))
+
+
+def test_text_pipeline_errors_name_the_setting():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    y = np.arange(len(TEXTS)) % 2
+    clf = RNNClassifier(units=2, embedding_dim=2, max_iter=1, random_state=0)
+    bad = [
+        (fastrnn.TextSequencer(tokenizer=str.split), "tokenizer"),
+        (fastrnn.TextSequencer(token_pattern=r"\w+"), "token_pattern"),
+    ]
+    for seq, name in bad:
+        pipe = make_pipeline(seq, clf).fit(TEXTS, y)
+        with pytest.raises(ValueError, match=name):
+            fastrnn.to_onnx(pipe)
+    pipe = make_pipeline(FunctionTransformer(), fastrnn.TextSequencer(), clf).fit(TEXTS, y)
+    with pytest.raises(ValueError, match="TextSequencer then"):
+        fastrnn.to_onnx(pipe)

@@ -22,6 +22,9 @@ DEFAULT_OPSET = 18
 #: Oldest opset the graphs are written for (the recurrent operators' current versions).
 MIN_OPSET = 14
 
+#: Opsets of the other domains a pipeline uses (LabelEncoder-2; ONNX Runtime's Tokenizer).
+_OTHER_DOMAINS = {"ai.onnx.ml": 2, "com.microsoft": 1}
+
 _INSTALL_HINT = 'ONNX export needs the onnx package: pip install "fastrnn[onnx]"'
 
 #: Keras gate blocks in the order of the ONNX operator's gates.
@@ -126,7 +129,7 @@ class GraphBuilder:
             tensor = self.helper.make_tensor(name, self.onnx.TensorProto.STRING, arr.shape,
                                              [str(v).encode("utf-8") for v in arr.ravel()])
         else:
-            tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name)
+            tensor = self.onnx.numpy_helper.from_array(arr.copy(order="C"), name)  # keeps 0-d
         self.initializers.append(tensor)
         return name
 
@@ -165,8 +168,10 @@ class GraphBuilder:
         graph = self.helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
                                        self.initializers, doc_string=doc)
         opsets = [self.helper.make_opsetid("", self.opset)]
-        if any(n.domain == "ai.onnx.ml" for n in self.nodes):
-            opsets.append(self.helper.make_opsetid("ai.onnx.ml", 3))
+        domains = {n.domain for n in self.nodes}
+        for domain, version in _OTHER_DOMAINS.items():
+            if domain in domains:
+                opsets.append(self.helper.make_opsetid(domain, version))
         model = self.helper.make_model(graph, opset_imports=opsets, producer_name="fastrnn",
                                        producer_version=__version__)
         # the oldest IR version that holds this opset, so older runtimes load it
@@ -289,8 +294,19 @@ class _Steps:
         self.n_cols = n_cols        # scalar int64: T
 
 
-def _token_steps(b, ids):
-    """Move each row's real ids (``!= 0``) to the front, in order; lengths for ``sequence_lens``."""
+def left_align(b, ids):
+    """Each row's real ids (``!= 0``) moved to the front, in order, padding after them.
+
+    Returns
+    -------
+    left : str
+        Ids (N, T) int64.
+    lengths : str
+        Real ids per row (N, 1) int64.
+    rank : str
+        Index of each column among its row's real ids, (N, T) int64 (-1
+        before the first real id).
+    """
     i64 = b.onnx.TensorProto.INT64
     zero = b.const(np.array(0, np.int64), "zero")
     one = b.const(np.array(1, np.int64), "one")
@@ -303,14 +319,22 @@ def _token_steps(b, ids):
     # real steps go to 0..len-1, padded ones after them: a permutation of each row
     dest = b.op("Where", [real, rank, b.op("Add", [lengths, pad_rank])], base="dest")
     left = b.op("ScatterElements", [ids, dest, ids], base="left_ids", axis=1)
+    return left, lengths, rank
+
+
+def _token_steps(b, ids):
+    """Real ids first, time-major, and the lengths for ``sequence_lens``."""
+    one = b.const(np.array(1, np.int64), "one")
+    left, lengths, rank = left_align(b, ids)
     steps = b.op("Transpose", [left], base="steps", perm=[1, 0])
-    seq_lens = b.op("Cast", [b.op("Squeeze", [lengths, axis1_list(b)])], base="seq_lens",
+    seq_lens = b.op("Cast", [b.op("Squeeze", [lengths, axes1(b)])], base="seq_lens",
                     to=b.onnx.TensorProto.INT32)
     n_cols = b.op("Gather", [b.op("Shape", [ids]), one], base="n_cols", axis=0)
     return _Steps(steps, seq_lens, lengths, rank, n_cols)
 
 
-def axis1_list(b):
+def axes1(b):
+    """The constant ``[1]`` (an ``axes`` input)."""
     return b.const(np.array([1], np.int64), "axes1")
 
 
@@ -325,7 +349,7 @@ def _head(b, net, params, seq, last, st, dense_input):
     elif pooling in ("mean", "max"):
         steps_range = b.op("Range", [b.const(np.array(0, np.int64), "zero"), st.n_cols,
                                      b.const(np.array(1, np.int64), "one")], base="step_index")
-        col = b.op("Unsqueeze", [steps_range, axis1_list(b)], base="step_col")          # (T, 1)
+        col = b.op("Unsqueeze", [steps_range, axes1(b)], base="step_col")          # (T, 1)
         valid = b.op("Less", [col, b.op("Transpose", [st.lengths], perm=[1, 0])], base="valid")  # (T, N)
         valid3 = b.op("Unsqueeze", [valid, b.const(np.array([2], np.int64), "axes2")], base="valid3")
         if pooling == "mean":
@@ -546,10 +570,15 @@ def to_onnx(model, path=None, *, opset=None, dtype=None):
     opset = check_opset(onnx, opset)
     dt = check_dtype(dtype)
     b = GraphBuilder(onnx, opset, dt)
-    _check_exportable(model)
-    x = model_input(b, model)
-    estimator_outputs(b, model, x)
-    name = f"fastrnn_{type(model).__name__}"
+    if hasattr(model, "steps"):  # a scikit-learn Pipeline
+        from .text import pipeline_graph
+
+        pipeline_graph(b, model)
+        name = "fastrnn_pipeline"
+    else:
+        _check_exportable(model)
+        estimator_outputs(b, model, model_input(b, model))
+        name = f"fastrnn_{type(model).__name__}"
     onx = b.model(name, doc=f"{type(model).__name__} exported by fastrnn")
     if path is not None:
         onnx.save_model(onx, str(path))
