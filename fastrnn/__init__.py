@@ -24,6 +24,7 @@ _LAZY = {
     "RNNClassifier": "estimators",
     "RNNLanguageModel": "estimators",
     "RNNRegressor": "estimators",
+    "RNNSeq2Seq": "estimators",
     "RNNSequenceTagger": "estimators",
     "ModelFileError": "persistence",
     "load": "persistence",
@@ -35,7 +36,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .estimators import RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSequenceTagger
+    from .estimators import (RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSeq2Seq,
+                             RNNSequenceTagger)
     from .export import to_onnx
     from .persistence import ModelFileError, load, save
     from .plotting import plot_history
@@ -48,6 +50,7 @@ __all__ = [
     "RNNClassifier",
     "RNNLanguageModel",
     "RNNRegressor",
+    "RNNSeq2Seq",
     "RNNSequenceTagger",
     "TextSequencer",
     "__version__",

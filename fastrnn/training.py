@@ -137,7 +137,14 @@ class TrainResult:
 
 def evaluate(net, params, X, y, w, cfg, batch_size=1024):
     """Loss and metric (None without ``cfg.metric_fn``) of ``params`` on a dataset (inference
-    path, no dropout)."""
+    path, no dropout).
+
+    A model whose inputs are not one packed array (an encoder-decoder reads
+    pairs) evaluates itself through its own ``evaluate`` method, which returns
+    the same triple.
+    """
+    if hasattr(net, "evaluate"):
+        return net.evaluate(params, X, y, w, cfg, batch_size)
     outputs = predict_outputs(net, params, X, batch_size, cfg.n_threads)
     loss, _ = cfg.loss_fn(outputs, y, w)
     metric = None if cfg.metric_fn is None else cfg.metric_fn(outputs, y, w)

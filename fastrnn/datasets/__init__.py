@@ -3,6 +3,7 @@
 from ._base import RemoteFileMetadata, fetch_file, get_data_home
 from ._corpora import get_word_index, load_encoded, load_imdb, load_reuters
 from ._npz import UnsafeFileError, load_npz
+from ._pairs import load_pairs, make_addition, make_date_normalization, make_reversal
 from ._synthetic import make_bracket_tagging, make_long_range_task, make_negation_sentiment
 
 __all__ = [
@@ -14,8 +15,12 @@ __all__ = [
     "load_encoded",
     "load_imdb",
     "load_npz",
+    "load_pairs",
     "load_reuters",
+    "make_addition",
     "make_bracket_tagging",
+    "make_date_normalization",
     "make_long_range_task",
     "make_negation_sentiment",
+    "make_reversal",
 ]

@@ -393,3 +393,162 @@ class Seq2SeqModel:
                                                     n_threads=n_threads)
         logits, weights, _ = self._outputs(params, h_last[:, None, :], memory, memory_mask)
         return logits[:, 0], finals, (None if weights is None else weights[:, 0])
+
+    # -------------------------------------------------------- evaluation
+    def evaluate(self, params, X, y, w, cfg, batch_size=256):
+        """Teacher-forced loss and metric on pairs, for :func:`fastrnn.training.evaluate`.
+
+        Parameters
+        ----------
+        params : dict
+        X : tuple (source_ids (n, Ts), decoder_inputs (n, Td))
+            Decoder inputs pre-padded; ``y`` (n, Td) targets laid out like
+            them (-1 under padding).
+        y : ndarray of shape (n, Td)
+        w : ndarray of shape (n,)
+        cfg : TrainConfig
+            Its ``loss_fn``, ``metric_fn`` and ``n_threads``.
+        batch_size : int, default 256
+
+        Returns
+        -------
+        loss : float
+            Mean over the real target tokens (weighted by ``w``).
+        metric : float or None
+        outputs : None
+            Logits are not kept (one (n, Td, V) array may be large).
+        """
+        source, dec_in = X
+        total = loss = metric = 0.0
+        batch_size = min(batch_size, 256)  # logits are (rows, Td, V): bound their memory
+        for lo in range(0, len(source), batch_size):
+            rows = slice(lo, lo + batch_size)
+            batch, tgt = self.batch(source[rows], dec_in[rows], y[rows])
+            logits, _ = self.forward(params, batch, n_threads=cfg.n_threads)
+            weight = float((w[rows, None] * (tgt >= 0)).sum())
+            b_loss, _ = cfg.loss_fn(logits, tgt, w[rows])
+            loss += b_loss * weight
+            if cfg.metric_fn is not None:
+                metric += cfg.metric_fn(logits, tgt, w[rows]) * weight
+            total += weight
+        total = max(total, 1e-300)
+        return loss / total, (None if cfg.metric_fn is None else metric / total), None
+
+    @staticmethod
+    def batch(source, decoder_inputs, targets=None):
+        """A :class:`Seq2SeqBatch` of some rows of pre-padded arrays, trimmed to their longest target.
+
+        Returns
+        -------
+        batch : Seq2SeqBatch
+        targets : ndarray of shape (B, Td) or None
+            ``targets`` cut like the decoder inputs.
+        """
+        n = max(int((decoder_inputs != 0).sum(axis=1).max(initial=1)), 1)
+        batch = pack_pairs(source, decoder_inputs[:, -n:])
+        return batch, (None if targets is None else targets[:, -n:])
+
+    # ---------------------------------------------------------- decoding
+    def decode(self, params, source, *, start_id, end_id, max_length, beam_width=1,
+               length_penalty=1.0, banned_ids=(), n_threads=1):
+        """Greedy (``beam_width=1``) or beam search over a batch of sources.
+
+        Every step runs the decoder once for all live hypotheses of all rows
+        (one kernel call per layer); a row stops when it has ``beam_width``
+        finished hypotheses (ended by ``end_id``), so with ``beam_width=1``
+        at its first end token; after ``max_length`` tokens only the end
+        token is allowed.  Hypotheses are ranked by their total
+        log-probability divided by ``length ** length_penalty`` (the length
+        counts the end token), so longer outputs are not penalised merely
+        for having more factors.
+
+        Parameters
+        ----------
+        params : dict
+        source : Packed
+            Source ids, (Ts, N).
+        start_id, end_id : int
+        max_length : int
+            Most output tokens (the end token not counted).
+        beam_width : int, default 1
+        length_penalty : float, default 1.0
+            0 ranks by total log-probability.
+        banned_ids : sequence of int
+            Ids never emitted (padding, start, unknown).
+        n_threads : int, default 1
+
+        Returns
+        -------
+        outputs : list of list of int
+            Per row, the best hypothesis's ids, without the start and end ids.
+        scores : ndarray of shape (N,)
+            Their normalised log-probabilities.
+        """
+        K = int(beam_width)
+        if K < 1:
+            raise ValueError(f"beam_width must be >= 1, got {beam_width}")
+        memory, mask, states = self.encode(params, source, n_threads)
+        table = self.target_table(params, n_threads)
+        N, V = source.start.shape[0], self.n_outputs
+        banned = np.zeros(V, dtype=bool)
+        banned[list(banned_ids)] = True
+        best_score = np.full(N, -np.inf)
+        best = [[] for _ in range(N)]
+        n_finished = np.zeros(N, dtype=np.int64)
+        row = np.arange(N)  # the row of every live hypothesis, ascending
+        history = np.full((N, 0), start_id, dtype=np.int64)
+        scores = np.zeros(N)
+        last = np.full(N, start_id, dtype=np.int64)
+        n_keep = min(2 * K, V)
+        for t in range(max_length + 1):
+            logits, states, _ = self.step(params, last, states,
+                                          None if memory is None else memory[row], mask[row],
+                                          n_threads, table)
+            logp = _log_softmax(logits.astype(np.float64))
+            logp[:, banned] = -np.inf
+            if t == max_length:  # out of room: the end token only
+                logp[:, np.arange(V) != end_id] = -np.inf
+            cand = scores[:, None] + logp
+            # one row of candidates per source row: its hypotheses' side by side
+            rows, first = np.unique(row, return_index=True)
+            slot = np.arange(len(row)) - np.repeat(first, np.diff(np.append(first, len(row))))
+            local = np.searchsorted(rows, row)
+            width = int(slot.max()) + 1
+            table_c = np.full((len(rows), width * V), -np.inf)
+            for s in range(width):
+                at = slot == s
+                table_c[local[at], s * V:(s + 1) * V] = cand[at]
+            n_top = min(n_keep, table_c.shape[1])
+            top = np.argpartition(-table_c, n_top - 1, axis=1)[:, :n_top]
+            top_sc = np.take_along_axis(table_c, top, axis=1)
+            order = np.argsort(-top_sc, axis=1, kind="stable")
+            top, top_sc = np.take_along_axis(top, order, 1), np.take_along_axis(top_sc, order, 1)
+            tok, parent_slot = top % V, top // V
+            valid = np.isfinite(top_sc)
+            ends = valid & (tok == end_id) & (np.arange(n_top)[None, :] < K)
+            norm = top_sc / float(t + 1) ** length_penalty
+            for r_loc, j in zip(*np.nonzero(ends)):
+                r = rows[r_loc]
+                n_finished[r] += 1
+                if norm[r_loc, j] > best_score[r]:
+                    best_score[r] = norm[r_loc, j]
+                    parent = first[r_loc] + parent_slot[r_loc, j]
+                    best[r] = history[parent].tolist()
+            going = valid & (tok != end_id)
+            going &= np.cumsum(going, axis=1) <= K
+            going &= (n_finished[rows] < K)[:, None]
+            r_loc, j = np.nonzero(going)
+            if len(r_loc) == 0:
+                break
+            parent = first[r_loc] + parent_slot[r_loc, j]
+            row = rows[r_loc]
+            history = np.concatenate([history[parent], tok[r_loc, j][:, None]], axis=1)
+            scores = top_sc[r_loc, j]
+            last = tok[r_loc, j]
+            states = [[tuple(s[parent] for s in st[0])] for st in states]
+        return best, best_score
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))

@@ -1,0 +1,196 @@
+"""Sequence-to-sequence pairs: tab-separated files and generated tasks (offline, seeded)."""
+
+import datetime
+import numbers
+import os
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_FIRST_DAY = datetime.date(1950, 1, 1)
+_LAST_DAY = datetime.date(2049, 12, 31)
+
+
+def _date_formats(d):
+    """The ways a date is written (no two-digit years and no month-first numbers: unambiguous)."""
+    month, day = _MONTHS[d.month - 1], _DAYS[d.weekday()]
+    return [
+        f"{d.day} {month} {d.year}",
+        f"{month} {d.day}, {d.year}",
+        f"{d.day:02d}/{d.month:02d}/{d.year}",
+        f"{d.day}.{d.month}.{d.year}",
+        f"{d.year}.{d.month:02d}.{d.day:02d}",
+        f"{d.day} {month[:3]} {d.year}",
+        f"{month[:3]} {d.day} {d.year}",
+        f"{day[:3]} {d.day:02d} {month[:3]} {d.year}",
+        f"{day}, {month} {d.day}, {d.year}",
+        f"{d.day} {month.lower()} {d.year}",
+        f"{month.upper()} {d.day}, {d.year}",
+        f"{d.day:02d} {month[:3].upper()} {d.year}",
+    ]
+
+
+#: Number of surface forms :func:`make_date_normalization` draws from.
+N_DATE_FORMATS = len(_date_formats(_FIRST_DAY))
+
+
+def make_date_normalization(n_samples=10000, random_state=None):
+    """Dates written in many ways, to be rewritten as ``YYYY-MM-DD``.
+
+    Each pair is a date drawn uniformly from 1950-01-01 to 2049-12-31,
+    written in one of :data:`N_DATE_FORMATS` forms drawn uniformly (e.g.
+    ``"3 March 2021"``, ``"March 3, 2021"``, ``"03/03/2021"`` (day first),
+    ``"2021.03.03"``, ``"Wed 03 Mar 2021"``, ``"MARCH 3, 2021"``), and the
+    same date in ISO form.  Numeric forms always put the day before the month,
+    so every input has one answer.  A character-level task with an alignment
+    that attention finds (the output's digits come from scattered input
+    positions).
+
+    Parameters
+    ----------
+    n_samples : int, default 10000
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : list of str
+    Y : list of str
+        ``YYYY-MM-DD``.
+
+    Examples
+    --------
+    >>> X, Y = make_date_normalization(3, random_state=0)
+    >>> all(len(y) == 10 and y[4] == y[7] == "-" for y in Y)
+    True
+    """
+    if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    rs = check_random_state(random_state)
+    span = (_LAST_DAY - _FIRST_DAY).days + 1
+    offsets = rs.randint(0, span, size=n_samples)
+    forms = rs.randint(0, N_DATE_FORMATS, size=n_samples)
+    X, Y = [], []
+    for off, form in zip(offsets.tolist(), forms.tolist()):
+        d = _FIRST_DAY + datetime.timedelta(days=off)
+        X.append(_date_formats(d)[form])
+        Y.append(d.isoformat())
+    return X, Y
+
+
+def make_reversal(n_samples=1000, length=(30, 50), vocab_size=10, random_state=None,
+                  return_text=False):
+    """Random symbol sequences and the same sequences reversed.
+
+    The classic test of an encoder-decoder's memory: without attention the
+    whole source must pass through the encoder's final state, which fails as
+    sequences grow; with attention each output step can look up its symbol.
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+    length : int or (int, int), default (30, 50)
+        Symbols per sequence, fixed or drawn uniformly from the inclusive range.
+    vocab_size : int, default 10
+        Symbols are ids ``1..vocab_size`` (0 stays padding).
+    random_state : int, RandomState or None
+    return_text : bool, default False
+        Return strings, one lowercase letter per symbol (``vocab_size <= 26``).
+
+    Returns
+    -------
+    X : list of list of int, or list of str
+    Y : list of list of int, or list of str
+        ``Y[i]`` is ``X[i]`` reversed.
+    """
+    low, high = (length, length) if np.ndim(length) == 0 else tuple(length)
+    if not 1 <= low <= high:
+        raise ValueError(f"length must be >= 1 (or a range 1 <= low <= high), got {length!r}")
+    if vocab_size < 1 or (return_text and vocab_size > 26):
+        raise ValueError(f"vocab_size must be between 1 and {26 if return_text else 'any'}, "
+                         f"got {vocab_size}")
+    rs = check_random_state(random_state)
+    lengths = rs.randint(low, high + 1, size=n_samples)
+    X = [rs.randint(1, vocab_size + 1, size=n).tolist() for n in lengths]
+    if return_text:
+        X = ["".join(chr(ord("a") + t - 1) for t in row) for row in X]
+    return X, [row[::-1] for row in X]
+
+
+def make_addition(n_samples=1000, digits=3, random_state=None):
+    """Sums written as text, such as ``"123+45"`` -> ``"168"``.
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+    digits : int, default 3
+        Each operand has 1 to ``digits`` digits (drawn uniformly in
+        ``0..10**digits - 1``).
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : list of str
+    Y : list of str
+    """
+    if not isinstance(digits, numbers.Integral) or not 1 <= digits <= 18:
+        raise ValueError(f"digits must be an int between 1 and 18, got {digits!r}")
+    rs = check_random_state(random_state)
+    top = 10 ** digits
+    a = rs.randint(0, top, size=n_samples, dtype=np.int64)
+    b = rs.randint(0, top, size=n_samples, dtype=np.int64)
+    return [f"{x}+{y}" for x, y in zip(a.tolist(), b.tolist())], [str(x + y) for x, y in
+                                                                 zip(a.tolist(), b.tolist())]
+
+
+def load_pairs(path, source_col=0, target_col=1, encoding="utf-8", max_pairs=None):
+    """Read tab-separated pairs (one per line), as the Tatoeba/ManyThings files.
+
+    Lines are ``source<TAB>target[<TAB>more columns]``; blank lines are skipped.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    source_col, target_col : int, default 0 and 1
+        Columns of the source and the target.
+    encoding : str, default "utf-8"
+    max_pairs : int or None
+        Read at most this many pairs.
+
+    Returns
+    -------
+    X : list of str
+    Y : list of str
+
+    Raises
+    ------
+    ValueError
+        A non-blank line with fewer columns than needed (its line number is
+        given), or no pair at all.
+    """
+    for name, col in (("source_col", source_col), ("target_col", target_col)):
+        if not isinstance(col, numbers.Integral) or col < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {col!r}")
+    if source_col == target_col:
+        raise ValueError(f"source_col and target_col are both {source_col}")
+    need = max(source_col, target_col) + 1
+    X, Y = [], []
+    with open(os.fspath(path), encoding=encoding, newline="") as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            cols = line.split("\t")
+            if len(cols) < need:
+                raise ValueError(f"{os.fspath(path)}, line {number}: {len(cols)} tab-separated "
+                                 f"column(s), need {need} (source_col={source_col}, "
+                                 f"target_col={target_col})")
+            X.append(cols[source_col])
+            Y.append(cols[target_col])
+            if max_pairs is not None and len(X) >= max_pairs:
+                break
+    if not X:
+        raise ValueError(f"{os.fspath(path)} holds no pairs")
+    return X, Y

@@ -1,0 +1,229 @@
+"""RNNSeq2Seq: fitting, decoding (greedy, beam), scoring, attention, persistence and bad input."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+import fastrnn
+from fastrnn import RNNSeq2Seq
+from fastrnn.callbacks import Callback
+from fastrnn.datasets import load_pairs, make_addition, make_date_normalization, make_reversal
+
+SMALL = dict(cell="gru", units=16, embedding_dim=8, n_threads=1, random_state=0)
+
+
+def _reversal_text(n=600, seed=0):
+    return make_reversal(n, length=(3, 5), vocab_size=5, random_state=seed, return_text=True)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, Y = _reversal_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = RNNSeq2Seq(**{**SMALL, "units": 32}, max_iter=12, learning_rate=0.01,
+                           early_stopping=False).fit(X, Y)
+    return model, X, Y
+
+
+def test_learns_to_reverse_short_strings(fitted):
+    model, _, _ = fitted
+    Xt, Yt = _reversal_text(200, seed=1)
+    assert model.score(Xt, Yt) >= 0.9
+    out = model.predict(Xt[:5])
+    assert all(isinstance(s, str) for s in out)
+    assert model.history_["loss"][-1] < model.history_["loss"][0]
+
+
+def test_training_is_deterministic_for_a_seed():
+    X, Y = _reversal_text(100)
+    a = RNNSeq2Seq(**SMALL, max_iter=2, early_stopping=False).fit(X, Y)
+    b = RNNSeq2Seq(**SMALL, max_iter=2, early_stopping=False).fit(X, Y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_id_input_ragged_or_padded_gives_ragged_ids():
+    X, Y = make_reversal(200, length=(2, 4), vocab_size=4, random_state=0)
+    padded = np.zeros((len(X), 4), dtype=np.int64)
+    for i, r in enumerate(X):
+        padded[i, 4 - len(r):] = r  # pre-padded: 0 is padding wherever it sits
+    kw = dict(**SMALL, max_iter=2, early_stopping=False)
+    a = RNNSeq2Seq(**kw).fit(X, Y)
+    b = RNNSeq2Seq(**kw).fit(padded, Y)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    out = a.predict(X[:3])
+    assert all(isinstance(r, list) and all(1 <= t <= 4 for t in r) for r in out)
+    assert a.n_source_ids_ == 5 and a.n_target_ids_ == 5
+    with pytest.raises(ValueError, match=r"X\[0\] holds id 9"):
+        a.predict([[9, 1]])
+
+
+def test_word_level_uses_separate_vocabularies():
+    X = ["the cat sat .", "a dog ran !", "the dog sat ."] * 10
+    Y = ["le chat assis .", "un chien courait !", "le chien assis ."] * 10
+    model = RNNSeq2Seq(**SMALL, level="word", max_iter=3, early_stopping=False).fit(X, Y)
+    assert "cat" in model.source_sequencer_.vocabulary_
+    assert "chat" in model.target_sequencer_.vocabulary_
+    assert "chat" not in model.source_sequencer_.vocabulary_
+    out = model.predict(["the cat ran ."])[0]
+    assert isinstance(out, str) and "  " not in out
+    # an unseen word is the unknown token, not an error
+    assert len(model.predict(["the zebra sat ."])) == 1
+
+
+def test_greedy_and_beam_search_decode_each_row_as_alone(fitted):
+    model, X, _ = fitted
+    for beam in (1, 3):
+        together = model.predict(X[:6], beam_width=beam)
+        alone = [model.predict([x], beam_width=beam)[0] for x in X[:6]]
+        assert together == alone
+
+
+def test_beam_search_with_every_hypothesis_is_exhaustive_search():
+    """Beam wide enough to keep every output up to the length limit finds the best normalised one."""
+    X = ["ab", "ba", "aab"] * 6
+    Y = ["xy", "y", "yxz"] * 6
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, length_penalty=0.7).fit(X, Y)
+    tokens = ["x", "y", "z"]
+    outputs = [""] + ["".join(p) for n in (1, 2) for p in itertools.product(tokens, repeat=n)]
+    for x in ["ab", "bba"]:
+        ll = model.log_likelihood([x] * len(outputs), outputs)
+        assert np.all(ll < 0) and np.exp(ll).sum() <= 1 + 1e-9
+        norm = ll / (np.array([len(o) for o in outputs]) + 1.0) ** 0.7
+        best = outputs[int(np.argmax(norm))]
+        assert model.predict([x], beam_width=len(outputs), max_output_length=2)[0] == best
+
+
+def test_attention_weights_have_one_row_per_output_token(fitted):
+    model, X, Y = fitted
+    weights = model.attention_weights(X[:4])
+    predicted = model.predict(X[:4])
+    for w, x, p in zip(weights, X[:4], predicted):
+        assert w.shape == (len(p), len(x))
+        np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-5)
+    given = model.attention_weights(X[:2], Y[:2])
+    assert [w.shape for w in given] == [(len(y), len(x)) for x, y in zip(X[:2], Y[:2])]
+    plain = RNNSeq2Seq(**SMALL, attention=None, max_iter=1, early_stopping=False).fit(X[:20], Y[:20])
+    with pytest.raises(ValueError, match="attention=None"):
+        plain.attention_weights(X[:2])
+
+
+@pytest.mark.parametrize("cell,bidirectional,attention,units",
+                         [("lstm", True, "general", (8, 6)), ("simple", False, None, 8)])
+def test_configurations_fit_and_decode(cell, bidirectional, attention, units):
+    X, Y = _reversal_text(60)
+    model = RNNSeq2Seq(cell=cell, bidirectional=bidirectional, attention=attention, units=units,
+                       embedding_dim=4, max_iter=1, early_stopping=False, n_threads=1,
+                       random_state=0).fit(X, Y)
+    assert len(model.predict(X[:3], beam_width=2)) == 3
+    assert "Total params" in model.summary()
+    assert model.count_params() == sum(w.size for w in model.get_weights())
+
+
+def test_weights_save_load_and_clone(fitted, tmp_path):
+    model, X, Y = fitted
+    path = model.save(tmp_path / "m.fastrnn")
+    loaded = fastrnn.load(path)
+    assert isinstance(loaded, RNNSeq2Seq)
+    assert loaded.predict(X[:10]) == model.predict(X[:10])
+    np.testing.assert_allclose(loaded.log_likelihood(X[:5], Y[:5]), model.log_likelihood(X[:5], Y[:5]))
+    other = clone(model).set_params(max_iter=1).fit(X[:50], Y[:50])
+    other.set_weights(model.get_weights())
+    assert other.predict(X[:10]) == model.predict(X[:10])
+    with pytest.raises(ValueError, match="weight arrays"):
+        other.set_weights(model.get_weights()[:-1])
+
+
+def test_grid_search_scores_by_exact_match():
+    X, Y = _reversal_text(80)
+    search = GridSearchCV(RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False),
+                          {"attention": ["dot", None]}, cv=2).fit(X, Y)
+    assert set(search.cv_results_["params"][0]) == {"attention"}
+    assert 0.0 <= search.best_score_ <= 1.0
+
+
+def test_warm_start_progress_and_checkpoint(tmp_path, capsys):
+    X, Y = _reversal_text(80)
+    path = tmp_path / "best.fastrnn"
+    model = RNNSeq2Seq(**SMALL, max_iter=2, verbose=1, warm_start=True, checkpoint_path=path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, Y).fit(X, Y)
+    assert model.n_iter_ == 4 and len(model.history_["loss"]) == 4
+    assert "val_loss" in model.history_ and path.exists()
+    assert "val_token_accuracy" in capsys.readouterr().err
+
+
+class _Interrupt(Callback):
+    def on_epoch_end(self, model, epoch, logs, **kwargs):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_fit_keeps_the_best_weights():
+    X, Y = _reversal_text(80)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        model = RNNSeq2Seq(**SMALL, max_iter=5, callbacks=[_Interrupt()]).fit(X, Y)
+    assert model.stopped_reason_ == "interrupted"
+    assert len(model.predict(X[:2])) == 2
+
+
+def test_bad_input_is_refused_naming_the_argument():
+    X, Y = _reversal_text(40)
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False)
+    with pytest.raises(NotFittedError):
+        model.predict(X[:2])
+    with pytest.raises(ValueError, match="X and Y have different lengths"):
+        model.fit(X, Y[:-1])
+    with pytest.raises(ValueError, match=r"X\[1\] is empty"):
+        model.fit(["ab", "", "c"], ["ba", "x", "c"])
+    with pytest.raises(TypeError, match="both be texts"):
+        model.fit(X, [[1, 2]] * len(X))
+    with pytest.raises(TypeError, match="single str"):
+        model.fit("abc", Y)
+    with pytest.raises(ValueError, match="beam_width"):
+        RNNSeq2Seq(beam_width=0).fit(X, Y)
+    with pytest.raises(ValueError, match="alpha"):
+        RNNSeq2Seq(alpha=0.1).fit(X, Y)
+    with pytest.raises(ValueError, match="bptt_truncate"):
+        RNNSeq2Seq(bptt_truncate=3).fit(X, Y)
+    with pytest.raises(ValueError, match="units"):
+        RNNSeq2Seq(bidirectional=True, units=5).fit(X, Y)
+    model.fit(X, Y)
+    with pytest.raises(ValueError, match="beam_width"):
+        model.predict(X[:2], beam_width=0)
+    with pytest.raises(ValueError, match="max_output_length"):
+        model.predict(X[:2], max_output_length=0)
+    with pytest.raises(ValueError, match="fitted on text"):
+        model.predict([[1, 2]])
+    # an empty target is allowed (emit the end token at once); long ones are cut with a warning
+    with pytest.warns(UserWarning, match="longer than max_output_length=3"):
+        RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, max_output_length=3).fit(
+            ["abcd", "ab", "b"], ["dcba", "", "b"])
+    # unseen characters at predict are the unknown token
+    assert len(model.predict(["zzz"])[0]) <= model.max_output_length_
+
+
+def test_generated_datasets_and_pair_files(tmp_path):
+    X, Y = make_date_normalization(50, random_state=3)
+    assert X == make_date_normalization(50, random_state=3)[0]
+    assert all(len(y) == 10 and y[4] == "-" and y[7] == "-" for y in Y)
+    assert len(set(X)) > 40
+    X, Y = make_addition(20, digits=2, random_state=0)
+    assert all(int(a) + int(b) == int(y) for (a, b), y in zip((x.split("+") for x in X), Y))
+    X, Y = make_reversal(10, length=(30, 50), vocab_size=7, random_state=0)
+    assert all(30 <= len(x) <= 50 and y == x[::-1] and max(x) <= 7 for x, y in zip(X, Y))
+    path = tmp_path / "pairs.tsv"
+    path.write_text("Go.\tVa !\tCC-BY 2.0\n\nHi.\tSalut !\tCC-BY 2.0\n", encoding="utf-8")
+    assert load_pairs(path) == (["Go.", "Hi."], ["Va !", "Salut !"])
+    assert load_pairs(path, source_col=1, target_col=0)[0] == ["Va !", "Salut !"]
+    path.write_text("Go.\tVa !\nbroken line\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        load_pairs(path)
