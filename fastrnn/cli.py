@@ -1,7 +1,7 @@
 """Command line: ``python -m fastrnn`` / ``fastrnn``.
 
 Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``, ``train-lm``,
-``generate``, ``precompile``.
+``generate``, ``precompile``, ``export``.
 Errors are one line on stderr and exit code 2.
 """
 
@@ -260,6 +260,20 @@ def _generate(args, out):
     return 0
 
 
+# ---------------------------------------------------------------------- export
+def _export(args, out):
+    from .export import to_onnx
+
+    model = _load_model(args.model)
+    output = args.output or os.path.splitext(args.model)[0] + ".onnx"
+    try:
+        to_onnx(model, output, opset=args.opset)
+    except (ImportError, TypeError) as exc:  # onnx missing, or a model kind with no ONNX form
+        raise CLIError(str(exc)) from None
+    out(f"ONNX model written to {output}")
+    return 0
+
+
 # ---------------------------------------------------------------------- precompile
 def _precompile(args, out):
     t0 = time.perf_counter()
@@ -358,6 +372,11 @@ def _parser():
     gen.add_argument("-t", "--temperature", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=None)
 
+    export = sub.add_parser("export", help="write a model (or a text pipeline, whole) as ONNX")
+    export.add_argument("model")
+    export.add_argument("-o", "--output", default=None, help="default: the model's name, .onnx")
+    export.add_argument("--opset", type=int, default=None)
+
     pre = sub.add_parser("precompile", help="compile the Numba kernels into Numba's on-disk "
                                             "cache, in parallel processes")
     pre.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
@@ -373,7 +392,7 @@ def _parser():
 
 _COMMANDS = {"demo": _demo, "train": _train, "predict": _predict, "evaluate": _evaluate,
              "summary": _summary, "train-lm": _train_lm, "generate": _generate,
-             "precompile": _precompile}
+             "precompile": _precompile, "export": _export}
 
 
 def main(argv=None, out=print):

@@ -263,3 +263,23 @@ def test_text_pipeline_errors_name_the_setting():
     pipe = make_pipeline(FunctionTransformer(), fastrnn.TextSequencer(), clf).fit(TEXTS, y)
     with pytest.raises(ValueError, match="TextSequencer then"):
         fastrnn.to_onnx(pipe)
+
+
+def test_cli_export_saved_pipeline(tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    from fastrnn.cli import main
+
+    pipe = make_pipeline(fastrnn.TextSequencer(maxlen=6),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0))
+    pipe.fit(TEXTS, np.arange(len(TEXTS)) % 2)
+    path = tmp_path / "pipe.fastrnn"
+    fastrnn.save(pipe, path)
+    lines = []
+    assert main(["export", str(path)], out=lines.append) == 0
+    target = tmp_path / "pipe.onnx"
+    assert lines == [f"ONNX model written to {target}"]
+    sess = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})[1]
+    np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
+    assert main(["export", str(path), "-o", str(tmp_path / "a.onnx"), "--opset", "3"]) == 2
