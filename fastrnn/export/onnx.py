@@ -533,12 +533,12 @@ def to_onnx(model, path=None, *, opset=None, dtype=None):
     ----------
     model : RNNClassifier, RNNRegressor, RNNSequenceTagger or Pipeline
         Fitted.  A ``Pipeline(TextSequencer, estimator)`` exports whole: the
-        graph reads raw strings (see :func:`fastrnn.export.text.pipeline_graph`).
+        graph reads raw strings (``X`` of shape (N,)).
     path : str or path-like, optional
         Also write the model to this file.
     opset : int, optional
-        ONNX opset of the default domain (default :data:`DEFAULT_OPSET`,
-        at least :data:`MIN_OPSET`).
+        ONNX opset of the default domain: 14 or newer, 18 by default (or the
+        installed onnx's newest, if older).
     dtype : {None, "float32", "float64"}
         Float type of the weights, float inputs and outputs; None is float32.
         ONNX Runtime's CPU recurrent kernels run float32 only.
