@@ -283,3 +283,29 @@ def test_cli_export_saved_pipeline(tmp_path):
     proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})[1]
     np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
     assert main(["export", str(path), "-o", str(tmp_path / "a.onnx"), "--opset", "3"]) == 2
+
+
+def test_skl2onnx_converts_pipeline_and_estimator():
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from skl2onnx.common.data_types import StringTensorType
+    from sklearn.pipeline import make_pipeline
+
+    from fastrnn.export import register_skl2onnx
+
+    register_skl2onnx()
+    y = np.array(["neg", "pos", "mid"])[np.arange(len(TEXTS)) % 3]
+    pipe = make_pipeline(fastrnn.TextSequencer(maxlen=6, stop_words="english"),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0,
+                                       cell="lstm", bidirectional=True))
+    pipe.fit(TEXTS, y)
+    onx = skl2onnx.to_onnx(pipe, initial_types=[("X", StringTensorType([None, 1]))])
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object).reshape(-1, 1)})
+    np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(labels, pipe.predict(NEW_TEXTS))
+
+    X = pipe[0].transform(TEXTS)
+    onx = skl2onnx.to_onnx(pipe[-1], X[:1].astype(np.int64))
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    proba = sess.run(None, {"X": X.astype(np.int64)})[1]
+    np.testing.assert_allclose(proba, pipe[-1].predict_proba(X), rtol=0, atol=ATOL)

@@ -20,7 +20,7 @@ Settings these operators cannot express raise a ValueError naming them.
 
 import numpy as np
 
-from .onnx import estimator_outputs, left_align
+from ._graph import check_exportable, estimator_outputs, left_align
 
 #: Tokenizer padding: never a token (words hold no space, characters are one long).
 _PAD = "  "
@@ -114,7 +114,6 @@ def pipeline_graph(b, pipeline):
     pipeline : sklearn.pipeline.Pipeline
     """
     from ..text import TextSequencer
-    from .onnx import _check_exportable
 
     steps = [est for _, est in pipeline.steps if est is not None and est != "passthrough"]
     if len(steps) != 2 or not isinstance(steps[0], TextSequencer):
@@ -122,10 +121,23 @@ def pipeline_graph(b, pipeline):
         raise ValueError(f"a pipeline exports when it is TextSequencer then a fastrnn estimator; got {names}")
     seq, est = steps
     check_sequencer(seq)
-    _check_exportable(est)
+    check_exportable(est)
     if est.input_kind_ == "dense":
         raise ValueError("the pipeline's estimator was fitted on float sequences, not token ids")
     text = b.input("X", b.onnx.TensorProto.STRING, ["N"])
+    estimator_outputs(b, est, sequencer_ids(b, seq, text))
+
+
+def sequencer_ids(b, seq, text):
+    """Add a fitted ``TextSequencer``'s transform of the strings ``text`` (N,); the name of its ids.
+
+    Returns
+    -------
+    str
+        Ids (N, maxlen) int64, as ``seq.transform`` gives them (``maxlen``
+        None: the longest row's length).
+    """
+    check_sequencer(seq)
     if seq.lowercase:
         # "C": a locale every ONNX Runtime host has (it lowercases ASCII; see _word_keys)
         text = b.op("StringNormalizer", [text], base="lowercased", case_change_action="LOWER",
@@ -133,5 +145,4 @@ def pipeline_graph(b, pipeline):
     pattern = r"(?s)." if seq.char_level else _DEFAULT_PATTERN_RE2
     tokens = b.op("Tokenizer", [text], base="words", domain="com.microsoft", mark=0, mincharnum=1,
                   pad_value=_PAD, tokenexp=pattern)
-    ids = _vocabulary_encoder(b, tokens, seq)
-    estimator_outputs(b, est, _pad_like_keras(b, ids, seq))
+    return _pad_like_keras(b, _vocabulary_encoder(b, tokens, seq), seq)
