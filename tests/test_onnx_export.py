@@ -184,6 +184,8 @@ def test_bad_arguments():
         fastrnn.to_onnx(model, dtype="int32")
     with pytest.raises(TypeError, match="model must be"):
         fastrnn.to_onnx(object())
+    with pytest.raises(TypeError, match="RNNLanguageModel"):
+        fastrnn.to_onnx(fastrnn.RNNLanguageModel())
     from sklearn.exceptions import NotFittedError
 
     with pytest.raises(NotFittedError):
