@@ -29,6 +29,7 @@ _LAZY = {
     "ModelFileError": "persistence",
     "load": "persistence",
     "save": "persistence",
+    "plot_attention": "plotting",
     "plot_history": "plotting",
     "TextSequencer": "text",
     "pad_sequences": "text",
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
                              RNNSequenceTagger)
     from .export import to_onnx
     from .persistence import ModelFileError, load, save
-    from .plotting import plot_history
+    from .plotting import plot_attention, plot_history
     from .text import TextSequencer, pad_sequences
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "get_kernels",
     "load",
     "pad_sequences",
+    "plot_attention",
     "plot_history",
     "precompile",
     "save",

@@ -1,7 +1,7 @@
 """Command line: ``python -m fastrnn`` / ``fastrnn``.
 
 Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``, ``train-lm``,
-``generate``, ``precompile``, ``export``.
+``generate``, ``train-seq2seq``, ``translate``, ``precompile``, ``export``.
 Errors are one line on stderr and exit code 2.
 """
 
@@ -144,6 +144,8 @@ def _check_predictor(model, path):
     est = _final_estimator(model)
     if hasattr(est, "generate"):
         raise CLIError(f"{path} is a language model: use fastrnn generate")
+    if type(est).__name__ == "RNNSeq2Seq":
+        raise CLIError(f"{path} is a sequence-to-sequence model: use fastrnn translate")
     if type(est).__name__ == "RNNSequenceTagger":
         raise CLIError(f"{path} is a sequence tagger: use it from Python (predict returns a "
                        "label per token)")
@@ -260,6 +262,60 @@ def _generate(args, out):
     return 0
 
 
+# ------------------------------------------------------------ sequence to sequence
+def _train_seq2seq(args, out):
+    from .datasets import load_pairs
+    from .estimators import RNNSeq2Seq
+    from .persistence import save
+
+    if not os.path.isfile(args.file):
+        raise CLIError(f"no such file: {args.file}")
+    X, Y = load_pairs(args.file, source_col=args.source_col, target_col=args.target_col,
+                      max_pairs=args.max_pairs)
+    units = tuple(args.units) if len(args.units) > 1 else args.units[0]
+    model = RNNSeq2Seq(level=args.level, cell=args.cell, units=units,
+                       embedding_dim=args.embedding_dim, bidirectional=args.bidirectional,
+                       attention=None if args.attention == "none" else args.attention,
+                       max_features=args.max_features, max_output_length=args.max_output_length,
+                       beam_width=args.beam_width, learning_rate=args.learning_rate,
+                       batch_size=args.batch_size, max_iter=args.epochs,
+                       random_state=args.seed, verbose=0 if args.quiet else 2)
+    model.fit(X, Y)
+    out(f"trained {model.n_iter_} epochs on {len(X)} pairs; final loss "
+        f"{model.history_['loss'][-1]:.4f} per target token; vocabularies "
+        f"{model.n_source_ids_} source and {model.n_target_ids_} target ids")
+    save(model, args.output)
+    out(f"model saved to {args.output}")
+    return 0
+
+
+def _translate(args, out):
+    model = _load_model(args.model)
+    if type(model).__name__ != "RNNSeq2Seq":
+        raise CLIError(f"{args.model} holds a {type(model).__name__}, not a sequence-to-sequence "
+                       "model (train one with fastrnn train-seq2seq)")
+    if model.input_kind_ != "text":
+        raise CLIError(f"{args.model} was fitted on id sequences: use it from Python")
+    if not os.path.isfile(args.inputs):
+        raise CLIError(f"no such file: {args.inputs}")
+    with open(args.inputs, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    # a blank line stays a blank output line, so outputs line up with inputs
+    real = [i for i, line in enumerate(lines) if line.strip()]
+    outputs = [""] * len(lines)
+    if real:
+        for i, text in zip(real, model.predict([lines[i] for i in real],
+                                               beam_width=args.beam_width)):
+            outputs[i] = text
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.writelines(text + "\n" for text in outputs)
+    else:
+        for text in outputs:
+            out(text)
+    return 0
+
+
 # ---------------------------------------------------------------------- export
 def _export(args, out):
     from .export import to_onnx
@@ -372,6 +428,35 @@ def _parser():
     gen.add_argument("-t", "--temperature", type=float, default=1.0)
     gen.add_argument("--seed", type=int, default=None)
 
+    s2s = sub.add_parser("train-seq2seq", help="train a sequence-to-sequence model on "
+                                               "tab-separated pairs (source<TAB>target)")
+    s2s.add_argument("file")
+    s2s.add_argument("-o", "--output", default="seq2seq.fastrnn")
+    s2s.add_argument("--source-col", type=int, default=0)
+    s2s.add_argument("--target-col", type=int, default=1)
+    s2s.add_argument("--max-pairs", type=int, default=None)
+    s2s.add_argument("--level", choices=["char", "word"], default="char")
+    s2s.add_argument("--cell", choices=["simple", "lstm", "gru"], default="lstm")
+    s2s.add_argument("--units", type=int, nargs="+", default=[128])
+    s2s.add_argument("--embedding-dim", type=int, default=64)
+    s2s.add_argument("--bidirectional", action="store_true")
+    s2s.add_argument("--attention", choices=["dot", "general", "none"], default="dot")
+    s2s.add_argument("--max-features", type=int, default=None)
+    s2s.add_argument("--max-output-length", type=int, default=None)
+    s2s.add_argument("--beam-width", type=int, default=1)
+    s2s.add_argument("--epochs", type=int, default=30)
+    s2s.add_argument("--batch-size", type=int, default=64)
+    s2s.add_argument("--learning-rate", type=float, default=0.001)
+    s2s.add_argument("--seed", type=int, default=0)
+    s2s.add_argument("-q", "--quiet", action="store_true")
+
+    tr = sub.add_parser("translate", help="one output line per input line (blank lines kept)")
+    tr.add_argument("model")
+    tr.add_argument("inputs")
+    tr.add_argument("-o", "--output", default=None, help="default: standard output")
+    tr.add_argument("--beam-width", type=int, default=None,
+                    help="default: the model's beam_width")
+
     export = sub.add_parser("export", help="write a model (or a text pipeline, whole) as ONNX")
     export.add_argument("model")
     export.add_argument("-o", "--output", default=None, help="default: the model's name, .onnx")
@@ -392,6 +477,7 @@ def _parser():
 
 _COMMANDS = {"demo": _demo, "train": _train, "predict": _predict, "evaluate": _evaluate,
              "summary": _summary, "train-lm": _train_lm, "generate": _generate,
+             "train-seq2seq": _train_seq2seq, "translate": _translate,
              "precompile": _precompile, "export": _export}
 
 

@@ -70,3 +70,59 @@ def plot_history(history, path=None, title=None):
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def plot_attention(model, x, path=None, y=None, title=None):
+    """Heatmap of a sequence-to-sequence model's attention for one source.
+
+    Rows are the output tokens (the model's own output, or the target ``y``
+    under teacher forcing), columns the source tokens; cell ``(j, i)`` is the
+    weight with which output token ``j`` was predicted from source token ``i``.
+
+    Parameters
+    ----------
+    model : fitted RNNSeq2Seq
+        Fitted with ``attention`` ("dot" or "general").
+    x : str or sequence of int
+        One source, as ``model`` reads it.
+    path : str or os.PathLike, optional
+        Write the figure there (the format follows the extension, e.g. PNG).
+    y : str or sequence of int, optional
+        A target to show instead of the model's output.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built without pyplot, so nothing opens a window or touches global state.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed (``pip install "fastrnn[plot]"``).
+    """
+    view = getattr(model, "_attention_view", None)
+    if view is None:
+        raise TypeError(f"expected a fitted fastrnn.RNNSeq2Seq, got {type(model).__name__}")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError('plot_attention needs matplotlib: pip install "fastrnn[plot]" '
+                          "(or pip install matplotlib)") from None
+    source, output, weights = view(x, y)
+    # whitespace tokens stay visible: a space as an open box, others escaped
+    shown = ["\u2423" if t == " " else repr(t)[1:-1] if t.isspace() else t for t in source]
+    fig = Figure(figsize=(1.5 + 0.3 * len(source), 1.2 + 0.3 * max(len(output), 1)),
+                 layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), shown, fontsize="small", rotation=90)
+    ax.set_yticks(range(len(output)), output, fontsize="small")
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title)
+    if path is not None:
+        fig.savefig(path, dpi=100)
+    return fig

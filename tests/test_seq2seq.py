@@ -227,3 +227,51 @@ def test_generated_datasets_and_pair_files(tmp_path):
     path.write_text("Go.\tVa !\nbroken line\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
         load_pairs(path)
+
+
+def test_plot_attention_draws_outputs_against_source_tokens(fitted, tmp_path):
+    pytest.importorskip("matplotlib")
+    model, X, Y = fitted
+    fig = fastrnn.plot_attention(model, X[0], path=tmp_path / "att.png", title="reversal")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(X[0])
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(model.predict([X[0]])[0])
+    assert (tmp_path / "att.png").read_bytes()[:4] == b"\x89PNG"
+    given = fastrnn.plot_attention(model, X[1], y=Y[1]).axes[0]
+    assert [t.get_text() for t in given.get_yticklabels()] == list(Y[1])
+    with pytest.raises(TypeError, match="RNNSeq2Seq"):
+        fastrnn.plot_attention(object(), X[0])
+
+
+def test_command_line_trains_on_pairs_and_translates_line_by_line(tmp_path, capsys):
+    from fastrnn.cli import main
+
+    X, Y = _reversal_text(300)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{x}\t{y}\tCC-BY\n" for x, y in zip(X, Y)), encoding="utf-8")
+    model_path = tmp_path / "rev.fastrnn"
+    lines = []
+    assert main(["train-seq2seq", str(pairs), "-o", str(model_path), "--cell", "gru",
+                 "--units", "32", "--embedding-dim", "8", "--epochs", "12",
+                 "--learning-rate", "0.01", "-q"], out=lines.append) == 0
+    assert model_path.exists() and "300 pairs" in lines[0]
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("abc\n\ncde\n", encoding="utf-8")
+    printed = []
+    assert main(["translate", str(model_path), str(inputs), "--beam-width", "2"],
+                out=printed.append) == 0
+    assert len(printed) == 3 and printed[1] == ""
+    assert printed[0] == fastrnn.load(model_path).predict(["abc"], beam_width=2)[0]
+    written = tmp_path / "out.txt"
+    assert main(["translate", str(model_path), str(inputs), "-o", str(written)],
+                out=printed.append) == 0
+    assert written.read_text(encoding="utf-8").split("\n")[:3] == [
+        fastrnn.load(model_path).predict(["abc"])[0], "", fastrnn.load(model_path).predict(["cde"])[0]]
+    # a model file of another kind, and a seq2seq file given to predict, are one-line errors
+    other = fastrnn.RNNClassifier(units=2, max_iter=1).fit(np.array([[1, 2], [2, 1]]), [0, 1])
+    other_path = other.save(tmp_path / "clf.fastrnn")
+    capsys.readouterr()
+    assert main(["translate", str(other_path), str(inputs)], out=printed.append) == 2
+    assert "holds a RNNClassifier, not a sequence-to-sequence model" in capsys.readouterr().err
+    assert main(["predict", str(model_path), str(inputs)], out=printed.append) == 2
+    assert "use fastrnn translate" in capsys.readouterr().err

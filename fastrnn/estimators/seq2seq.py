@@ -526,6 +526,30 @@ class RNNSeq2Seq(BaseRNN):
         return [weights[b, t_start[b]:t_start[b] + len(targets[b]), s_start[b]:].copy()
                 for b in range(len(targets))]
 
+    def _attention_view(self, x, y=None):
+        """``(source tokens, output tokens, weights)`` of one pair, for :func:`fastrnn.plot_attention`."""
+        if self.input_kind_ == "text":
+            if not isinstance(x, str):
+                raise TypeError(f"x must be a str for a model fitted on texts, got "
+                                f"{type(x).__name__}")
+            source = self.source_sequencer_.build_analyzer()(x)
+        else:
+            source = [str(i) for i in _id_rows([x], "x")[0]]
+        if y is None:
+            out_ids = self._decode_ids(self._source_batch([x]), self.beam_width,
+                                       self.max_output_length_)[0]
+            y_arg = _Internal([np.asarray(out_ids, dtype=np.int64)])
+        else:
+            y_arg = [y]
+            out_ids = self._encode_targets(y_arg)[0].tolist()
+        weights = self.attention_weights([x], y_arg)[0]
+        if self.input_kind_ == "text":
+            vocab = self.target_sequencer_.index_to_token_
+            output = [vocab[i - TARGET_OFFSET] for i in out_ids]
+        else:
+            output = [str(i - TARGET_OFFSET) for i in out_ids]
+        return source, output, weights
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
