@@ -175,6 +175,19 @@ def test_writes_file_and_options(tmp_path):
     assert onx64.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
 
 
+@pytest.mark.parametrize("c", [_config(cell="lstm", head="max"), _config(cell="gru", head="flatten"),
+                               _config(kind="regressor", cell="simple", head="mean", inp="dense"),
+                               _config(kind="regressor", cell="gru", head="max", inp="dense")],
+                         ids=_id)
+def test_oldest_opset(c):
+    """Opset 14 takes reduction axes as attributes (ReduceMax, ReduceMean)."""
+    model, X = _fit(c, np.random.default_rng(3))
+    outs = _run(_session(model, opset=14), X)
+    expected = model.predict(X) if c["kind"] == "regressor" else model.predict_proba(X)
+    np.testing.assert_allclose(outs[-1] if c["kind"] != "regressor" else outs[0], expected,
+                               rtol=ATOL, atol=ATOL)
+
+
 def test_bad_arguments():
     rng = np.random.default_rng(2)
     model, _ = _fit(_config(cell="simple"), rng)
@@ -249,6 +262,33 @@ def test_text_pipeline_matches_predict(seq_params, head):
     labels, proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})
     np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
     np.testing.assert_array_equal(labels, pipe.predict(NEW_TEXTS))
+
+
+def test_text_pipeline_oldest_opset():
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(fastrnn.TextSequencer(padding="post"),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0))
+    pipe.fit(TEXTS, np.arange(len(TEXTS)) % 2)
+    onx = fastrnn.to_onnx(pipe, opset=14)
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})[1]
+    np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
+
+
+def test_benchmark_script_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "onnx_inference.py"
+    result = subprocess.run([sys.executable, str(script), "--tiny", "--configs", "C2", "C5",
+                             "--rounds", "1", "--n-batches", "1", "--settle-ms", "0"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("C")]
+    assert [r[0] for r in rows] == ["C2", "C5"]
+    assert all(float(r[-1]) < ATOL for r in rows)  # the two runtimes' probabilities agree
 
 
 def test_text_pipeline_errors_name_the_setting():

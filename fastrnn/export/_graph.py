@@ -149,6 +149,11 @@ class GraphBuilder:
                            base=base, keepdims=keepdims)
         return self.op(op_type, [x], base=base, axes=list(axes), keepdims=keepdims)
 
+    def reserve(self, name):
+        """Keep ``name`` for a value made outside the builder (an input another graph wires)."""
+        self._used.add(name)
+        return name
+
     def input(self, name, elem, shape):
         self._used.add(name)
         self.inputs.append(self.helper.make_tensor_value_info(name, elem, shape))

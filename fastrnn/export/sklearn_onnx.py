@@ -68,16 +68,14 @@ def _builder(container):
 def _convert_estimator(scope, operator, container):
     model = operator.raw_operator
     b = _builder(container)
-    b._used.add("X")
-    estimator_outputs(b, model, "X")
+    estimator_outputs(b, model, b.reserve("X"))
     _copy_into(b, scope, operator, container)
 
 
 def _convert_sequencer(scope, operator, container):
     b = _builder(container)
-    b._used.add("X")
     # skl2onnx feeds texts as (N,) or (N, 1)
-    text = b.op("Reshape", ["X", b.const(np.array([-1], np.int64), "shape_flat")], base="texts")
+    text = b.op("Reshape", [b.reserve("X"), b.const(np.array([-1], np.int64), "shape_flat")], base="texts")
     ids = sequencer_ids(b, operator.raw_operator, text)
     b.output(ids, "ids", b.onnx.TensorProto.INT64, ["N", "T"])
     _copy_into(b, scope, operator, container)
