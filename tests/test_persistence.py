@@ -205,7 +205,7 @@ def test_pickled_payloads_and_unknown_classes_are_refused(saved, tmp_path):
 
     _rewrite(saved, bad, evil_array)
     _reseal(bad)
-    with pytest.raises(ModelFileError, match="bad array member 0"):
+    with pytest.raises(ModelFileError, match="arrays/0.npy holds an array of dtype object"):
         fastrnn.load(bad)
     _rewrite(saved, bad, lambda n, d: d.replace(b'"class": "TextSequencer"',
                                                 b'"class": "subprocess.Popen"'))
@@ -266,6 +266,255 @@ def test_checkpoint_directory_must_exist(tmp_path):
     X, y = make_negation_sentiment(n_samples=50, random_state=0)
     with pytest.raises(ValueError, match="does not exist"):
         RNNClassifier(**FAST, checkpoint_path=tmp_path / "no" / "m.fastrnn").fit(X, y)
+
+
+# ------------------------------------------------------------ damaged files: one exception, bounded cost
+def _central_entry(data, name):
+    """Offset of ``name``'s entry in the ZIP central directory of ``data``."""
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:
+        n = int.from_bytes(data[pos + 28:pos + 30], "little")
+        if data[pos + 46:pos + 46 + n] == name.encode():
+            return pos
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    raise AssertionError(f"{name} not in the central directory")
+
+
+def _member_data_offset(data, name):
+    """Offset of the first byte of ``name``'s compressed data."""
+    local = int.from_bytes(data[_central_entry(data, name) + 42:][:4], "little")
+    n, extra = (int.from_bytes(data[local + k:local + k + 2], "little") for k in (26, 28))
+    return local + 30 + n + extra
+
+
+def _damage(data, how, member="MANIFEST.json"):
+    data = bytearray(data)
+    entry = _central_entry(bytes(data), member)
+    if how == "encrypted flag":  # was RuntimeError: File ... is encrypted, password required
+        data[entry + 8] |= 0x01
+    elif how.startswith("compression method"):  # was NotImplementedError, OSError, LZMAError
+        data[entry + 10:entry + 12] = int(how.split()[-1]).to_bytes(2, "little")
+    elif how == "invalid deflate block":  # was zlib.error: invalid block type
+        data[_member_data_offset(bytes(data), member)] |= 0b110
+    return bytes(data)
+
+
+DAMAGES = ["encrypted flag", "compression method 99", "compression method 12",
+           "compression method 14", "invalid deflate block"]
+
+
+@pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/3.npy"])
+@pytest.mark.parametrize("how", DAMAGES)
+def test_damaged_zip_fields_and_streams_are_model_file_errors(saved, tmp_path, how, member):
+    """Issue 39, item 1: zlib.error, RuntimeError, NotImplementedError and OSError escaped."""
+    bad = tmp_path / "bad.fastrnn"
+    bad.write_bytes(_damage(open(saved, "rb").read(), how, member))
+    with pytest.raises(ModelFileError, match=str(bad)):
+        fastrnn.load(bad)
+
+
+@pytest.mark.parametrize("member", ["config.json", "MANIFEST.json"])
+def test_deeply_nested_json_is_refused_before_it_is_parsed(saved, tmp_path, member):
+    """Issue 39, item 1: a re-hashed config nested 100,000 deep raised RecursionError."""
+    bad = tmp_path / "bad.fastrnn"
+    deep = b'"deep": ' + b"[" * 100_000 + b"]" * 100_000 + b", "
+    _rewrite(saved, bad, lambda n, d: d.replace(b"{", b"{" + deep, 1) if n == member else d)
+    if member == "config.json":
+        _reseal(bad)
+    with pytest.raises(ModelFileError, match=f"{member} nests deeper than 64 levels"):
+        fastrnn.load(bad)
+
+
+def _array_index(config, attribute):
+    """The array number of a fitted attribute of the pipeline's final estimator."""
+    return config["model"]["steps"][-1][1]["fitted"][attribute]["__array__"]
+
+
+@pytest.mark.parametrize("classes", [["negative", "neutral", "positive"], ["positive"],
+                                     ["positive", "negative"]])
+def test_classes_that_do_not_fit_the_output_layer_are_refused_at_load(saved, tmp_path, classes):
+    """Issue 39, item 1: classes_ of another length loaded, then predict raised TypeError."""
+    config = json.loads(_members(saved)["config.json"])
+    target = f"arrays/{_array_index(config, 'classes_')}.npy"
+    bad = tmp_path / "bad.fastrnn"
+    _rewrite(saved, bad, lambda n, d: _npy(np.array(classes)) if n == target else d)
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="classes_"):
+        fastrnn.load(bad)
+
+
+def _npy(array):
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _bomb(src, dst, n_bytes, manifest):
+    """``src`` with arrays/0.npy replaced by ``n_bytes`` of zeros (a thousandth of that compressed).
+
+    ``manifest`` is "original" (left as it was), "resealed" (checksums recomputed, as an old file
+    without array declarations) or "declared" (checksums and the declaration of the new shape).
+    """
+    import hashlib
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (n_bytes // 8,)})
+    header = header.getvalue()
+    members = _members(src)
+    digest = hashlib.sha256(header)
+    zeros = bytes(2**20)
+    for _ in range(n_bytes // len(zeros)):
+        digest.update(zeros)
+    old = json.loads(members["MANIFEST.json"])
+    sums = {**old["sha256"], "arrays/0.npy": digest.hexdigest()}
+    new = {"original": old, "resealed": {"sha256": sums},
+           "declared": {"sha256": sums, "arrays": {**old.get("arrays", {}), "arrays/0.npy": {
+               "dtype": "<f8", "shape": [n_bytes // 8]}}}}[manifest]
+    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("MANIFEST.json", json.dumps(new))
+        for name, data in members.items():
+            if name == "arrays/0.npy":
+                with zf.open(name, "w", force_zip64=True) as fh:
+                    fh.write(header)
+                    for _ in range(n_bytes // len(zeros)):
+                        fh.write(zeros)
+            elif name != "MANIFEST.json":
+                zf.writestr(name, data)
+    return dst
+
+
+def _peak_while(call):
+    """(exception raised, seconds, peak bytes allocated) of ``call()``."""
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - returned for the caller to check
+        raised = exc
+    else:  # pragma: no cover - the callers expect a refusal
+        raised = None
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return raised, seconds, peak
+
+
+BOMB = 64 * 2**20
+
+
+@pytest.fixture(scope="module")
+def bombs(text_pipeline, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bombs")
+    good = fastrnn.save(text_pipeline, root / "good.fastrnn")
+    return {kind: _bomb(good, root / f"{kind}.fastrnn", BOMB, kind)
+            for kind in ("original", "resealed", "declared")}
+
+
+@pytest.mark.parametrize("kind, call, message", [
+    ("original", lambda p: fastrnn.load(p), "arrays/0.npy is a <f8"),
+    ("resealed", lambda p: fastrnn.load(p, max_bytes=2**20), "more than max_bytes=1,048,576"),
+    ("declared", lambda p: fastrnn.load(p, max_bytes=2**20), "more than max_bytes=1,048,576"),
+])
+def test_a_decompression_bomb_is_refused_before_it_is_decompressed(bombs, kind, call, message):
+    """Issue 39, item 2: load decompressed every member first (1 MB of file cost 2.2 GB).
+
+    64 MiB of zeros (64 kB in the file) replace a weight: refused from the sizes the ZIP directory,
+    the .npy header and the manifest declare, in well under a second and a few MB.
+    """
+    assert os.path.getsize(bombs[kind]) < BOMB / 200
+    raised, seconds, peak = _peak_while(lambda: call(bombs[kind]))
+    assert isinstance(raised, ModelFileError) and message in str(raised), raised
+    assert seconds < 1.0 and peak < 4 * 2**20, (seconds, peak)
+
+
+def test_a_bomb_within_max_bytes_is_read_once_into_its_array(bombs):
+    """Consistent declarations under the cap: read in chunks into the array, not copied thrice."""
+    raised, seconds, peak = _peak_while(lambda: fastrnn.load(bombs["declared"]))
+    assert isinstance(raised, ModelFileError), raised  # 8M zeros are not what the model holds
+    assert peak < 1.25 * BOMB, peak
+
+
+def test_declared_sizes_above_the_default_cap_are_refused_at_once(saved, tmp_path):
+    data = bytearray(open(saved, "rb").read())
+    for name in ("arrays/0.npy", "arrays/1.npy"):
+        entry = _central_entry(bytes(data), name)
+        data[entry + 24:entry + 28] = (0xF000_0000).to_bytes(4, "little")
+    bad = tmp_path / "bad.fastrnn"
+    bad.write_bytes(bytes(data))
+    raised, seconds, peak = _peak_while(lambda: fastrnn.load(bad))
+    assert isinstance(raised, ModelFileError), raised
+    assert "more than max_bytes=4,294,967,296" in str(raised)
+    assert seconds < 1.0 and peak < 2**20
+    with pytest.raises(ValueError, match="max_bytes must be a positive int"):
+        fastrnn.load(saved, max_bytes=0)
+
+
+def test_inserted_and_duplicated_members_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+    with zipfile.ZipFile(saved) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        zout.writestr("payload.py", b"print('hi')")
+    with pytest.raises(ModelFileError, match="unexpected member 'payload.py'"):
+        fastrnn.load(bad)
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        with zipfile.ZipFile(saved) as zin, zipfile.ZipFile(bad, "w") as zout:
+            for info in zin.infolist():
+                zout.writestr(info, zin.read(info))
+            zout.writestr("config.json", b"{}")
+    with pytest.raises(ModelFileError, match="'config.json' appears twice"):
+        fastrnn.load(bad)
+
+
+# ------------------------------------------------------------ file modes and save errors
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+
+
+@posix_only
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_mode_the_umask_gives(text_pipeline, tmp_path, umask, mode):
+    """Issue 39, item 3: saved files were always 0600."""
+    import stat
+
+    old = os.umask(umask)
+    try:
+        path = fastrnn.save(text_pipeline, tmp_path / "m.fastrnn")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == mode
+    assert os.listdir(tmp_path) == ["m.fastrnn"]
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o600])
+def test_overwriting_a_file_keeps_its_mode(text_pipeline, tmp_path, mode):
+    """Issue 39, item 3: overwriting a 0644 file made it 0600."""
+    import stat
+
+    path = tmp_path / "m.fastrnn"
+    path.write_bytes(b"old")
+    path.chmod(mode)
+    fastrnn.save(text_pipeline, path)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert fastrnn.load(path)[-1].n_iter_ == text_pipeline[-1].n_iter_
+
+
+def test_save_errors_name_the_path_not_the_temporary_file(text_pipeline, tmp_path):
+    """Issue 39, item 4: the message named .fastrnn-XXXX.tmp in the missing directory."""
+    path = tmp_path / "missing" / "m.fastrnn"
+    with pytest.raises(FileNotFoundError) as info:
+        fastrnn.save(text_pipeline, path)
+    assert str(path) in str(info.value) and ".tmp" not in str(info.value)
+    assert info.value.filename == str(path)
+    directory = tmp_path / "m.fastrnn"
+    directory.mkdir()
+    with pytest.raises(IsADirectoryError, match=str(directory)):
+        fastrnn.save(text_pipeline, directory)
+    assert os.listdir(directory) == [] and sorted(os.listdir(tmp_path)) == ["m.fastrnn"]
 
 
 # ------------------------------------------------------------ files written by earlier versions
