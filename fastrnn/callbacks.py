@@ -4,6 +4,7 @@ Output goes through ``sink`` (``print`` by default, to stderr for progress), so
 it can be redirected or silenced.
 """
 
+import copy
 import sys
 import time
 
@@ -16,6 +17,10 @@ class Callback:
     ``on_batch_end(model, epoch, batch, n_batches, loss)``,
     ``on_epoch_end(model, epoch, logs)`` and ``on_train_end(model, logs)``.
     Setting ``model.stop_training_ = True`` in a hook stops the fit after the epoch.
+
+    :func:`sklearn.base.clone` (hence every search and ``cross_validate``)
+    deep-copies a callback, whatever state it keeps, instead of rebuilding it
+    from :meth:`get_params` as it would an estimator.
     """
 
     def on_train_begin(self, model, **kw):
@@ -34,7 +39,13 @@ class Callback:
         pass
 
     def get_params(self, deep=True):
+        """The callback's public attributes, for display."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __sklearn_clone__(self):
+        # a callback's public attributes need not be constructor arguments (e.g. a list of
+        # losses set in __init__), so it cannot be rebuilt from get_params as an estimator is
+        return copy.deepcopy(self)
 
 
 class ModelCheckpoint(Callback):
@@ -76,13 +87,45 @@ def _format_logs(logs):
     return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "epoch")
 
 
+def _stderr_is_terminal():
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _in_notebook():
+    """Whether this runs in a Jupyter kernel (IPython's ZMQ shell)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _tqdm_auto():
+    """``tqdm.auto.tqdm``, or None without tqdm (an optional dependency)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
 class ProgressLogger(Callback):
     """Keras-like output: ``verbose=1`` a progress bar per epoch, ``verbose=2`` one line per epoch.
+
+    With ``verbose=1`` the bar adapts to where the output goes (as Keras's
+    ``verbose="auto"``): on a terminal it is redrawn in place after every
+    batch; in a Jupyter notebook it is a ``tqdm.auto`` bar when tqdm is
+    installed; anywhere else (a log file, a CI log) it is one line per epoch,
+    so lines are never glued together by carriage returns.
 
     Parameters
     ----------
     verbose : {1, 2}
     sink : callable, default print to stderr
+        Receives every line (one per epoch, and the epoch's header with
+        ``verbose=1``); no bar is drawn.
     """
 
     def __init__(self, verbose=1, sink=None):
@@ -95,26 +138,57 @@ class ProgressLogger(Callback):
         else:
             print(text, end=end, file=sys.stderr, flush=True)
 
+    def _choose_mode(self):
+        """The display: ``bar`` (redrawn in place), ``tqdm``, ``lines`` (to ``sink``) or ``epoch``."""
+        if self.verbose != 1:
+            return "epoch"
+        if self.sink is not None:
+            return "lines"
+        if _stderr_is_terminal():
+            return "bar"
+        if _in_notebook() and _tqdm_auto() is not None:
+            return "tqdm"
+        return "epoch"
+
     def on_train_begin(self, model, **kw):
         self._n_epochs = kw.get("n_epochs")
+        self._mode = self._choose_mode()
+        self._bar = None
 
     def on_epoch_begin(self, model, epoch, **kw):
         self._t0 = time.perf_counter()
-        if self.verbose == 1:
+        if self._mode in ("bar", "lines"):
             self._emit(f"Epoch {epoch + 1}/{self._n_epochs}")
 
-    def on_batch_end(self, model, batch, n_batches, loss, **kw):
-        if self.verbose == 1 and self.sink is None:
+    def on_batch_end(self, model, epoch, batch, n_batches, loss, **kw):
+        if self._mode == "bar":
             width = 30
             done = int(width * (batch + 1) / n_batches)
             bar = "=" * max(done - 1, 0) + (">" if done < width else "=") + "." * (width - done)
             self._emit(f"\r{batch + 1}/{n_batches} [{bar}] - loss: {loss:.4f}", end="")
+        elif self._mode == "tqdm":
+            if self._bar is None:
+                self._bar = _tqdm_auto()(total=n_batches, desc=f"Epoch {epoch + 1}/{self._n_epochs}",
+                                         leave=True)
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
     def on_epoch_end(self, model, epoch, logs, **kw):
         seconds = time.perf_counter() - self._t0
-        if self.verbose == 1:
-            if self.sink is None:
-                self._emit("")
+        if self._mode == "bar":
+            self._emit("")
             self._emit(f"{seconds:.1f}s - {_format_logs(logs)}")
-        elif self.verbose >= 2:
+        elif self._mode == "lines":
+            self._emit(f"{seconds:.1f}s - {_format_logs(logs)}")
+        elif self._mode == "tqdm":
+            if self._bar is not None:
+                self._bar.set_postfix_str(_format_logs(logs))
+                self._bar.close()
+                self._bar = None
+        else:
             self._emit(f"Epoch {epoch + 1}/{self._n_epochs} - {seconds:.1f}s - {_format_logs(logs)}")
+
+    def on_train_end(self, model, **kw):
+        if getattr(self, "_bar", None) is not None:  # an interrupted epoch
+            self._bar.close()
+            self._bar = None

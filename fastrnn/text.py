@@ -109,7 +109,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         Tokens removed before counting ("english" is scikit-learn's list, which
         includes negations such as "not").
     maxlen : int or None, default None
-        Output length; None pads to the longest text of each ``transform`` call.
+        Output length; None pads to the longest text of each ``transform`` call
+        (at least one column, so a text without known tokens is one padding
+        step).  Output columns have names (:meth:`get_feature_names_out`, for
+        ``set_output(transform="pandas")``) only with a ``maxlen``.
     padding, truncating : {"pre", "post"}, default "pre"
         As in :func:`pad_sequences` (the default keeps the end of long texts).
     oov_token : str or None, default "<OOV>"
@@ -182,7 +185,11 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         elif self.tokenizer is not None:
             split = self.tokenizer
         else:
-            split = re.compile(self.token_pattern).findall
+            try:
+                split = re.compile(self.token_pattern).findall
+            except re.error as exc:
+                raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular "
+                                 f"expression: {exc}") from None
         lower = self.lowercase
 
         def analyze(doc):
@@ -269,7 +276,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return [[vocab.get(t, 1) for t in tokens] for tokens in token_lists]
 
     def _pad(self, ids):
-        return pad_sequences(ids, maxlen=self.maxlen, padding=self.padding,
+        maxlen = self.maxlen
+        if maxlen is None:  # texts without a known token still give one (padding) step to predict
+            maxlen = max(1, max(map(len, ids), default=0))
+        return pad_sequences(ids, maxlen=maxlen, padding=self.padding,
                              truncating=self.truncating, dtype="int32")
 
     def texts_to_ids(self, X):
@@ -299,10 +309,21 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``id0``, ``id1``, ... (positions in the padded rows)."""
+        """Names of the output columns: ``id0``, ``id1``, ... (positions in the padded rows).
+
+        Raises
+        ------
+        ValueError
+            With ``maxlen=None``: every ``transform`` call has its own number of
+            columns, so there are no fixed names (a pandas output then numbers
+            its columns).
+        """
         check_is_fitted(self, "vocabulary_")
-        n = self.maxlen if self.maxlen is not None else 0
-        return np.array([f"id{i}" for i in range(n)], dtype=object)
+        if self.maxlen is None:
+            raise ValueError("TextSequencer(maxlen=None) pads each transform call to its longest "
+                             "text, so its output columns have no fixed names; set maxlen to name "
+                             "them")
+        return np.array([f"id{i}" for i in range(self.maxlen)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

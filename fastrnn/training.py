@@ -3,9 +3,10 @@
 Knows nothing about scikit-learn: :func:`train` receives a
 :class:`~fastrnn.layers.SequenceModel`, parameters, an optimizer and a *batch
 source*, and runs epochs until ``max_iter``, early stopping, a callback's
-``stop_training_``, a non-finite loss or ``KeyboardInterrupt``.  In the last two
-cases it stops, warns, and leaves the best parameters seen in place, so the
-model stays usable.  Callbacks (checkpoints among them), best-weight tracking
+``stop_training_``, divergence (a non-finite loss, or an epoch's loss over
+:data:`DIVERGENCE_RATIO` times the first step's) or ``KeyboardInterrupt``.  In
+the last two cases it stops, warns, and leaves the best parameters seen in
+place, so the model stays usable.  Callbacks (checkpoints among them), best-weight tracking
 and restoring live in this one loop.
 
 A batch source yields one :class:`Batch` per optimisation step (packed inputs,
@@ -34,6 +35,11 @@ from .callbacks import notify
 from .layers import pack_dense, pack_tokens
 from .layers._packing import balanced_order
 from .runtime import parallel_for
+
+#: An epoch whose training loss exceeds this multiple of the first step's (taken as at least
+#: ``DIVERGENCE_FLOOR``) ends the fit as diverged.
+DIVERGENCE_RATIO = 10.0
+DIVERGENCE_FLOOR = 1e-3
 
 
 def pack_batch(X, input_kind):
@@ -132,7 +138,8 @@ class TrainResult:
     n_epochs: int
     best_epoch: int
     best_loss: float
-    stopped: str = None  # None, "early_stopping", "non_finite", "interrupted", "callback"
+    # None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback"
+    stopped: str = None
 
 
 def evaluate(net, params, X, y, w, cfg, batch_size=1024):
@@ -434,6 +441,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     best = {"value": np.inf, "params": copy_params(params), "epoch": epoch_offset - 1, "loss": np.inf}
     stalls = 0
     stopped = None
+    start_loss = None  # the first step's loss, before any update of this call
     model.stop_training_ = False
     notify(cfg.callbacks, "on_train_begin", model, n_epochs=epoch_offset + cfg.n_epochs)
     epoch = epoch_offset
@@ -445,11 +453,15 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
                 total_loss = total_metric = total_w = 0.0
                 for bi, batch in enumerate(source.batches(rng)):
+                    if batch.weight == 0:  # no sample counts: the loss would be 0 / 0
+                        continue
                     loss, outputs, states = train_step(net, params, flat_params, optimizer, batch,
                                                        cfg, rng)
                     if not np.isfinite(loss):
                         stopped = "non_finite"
                         break
+                    if start_loss is None:
+                        start_loss = max(float(loss), DIVERGENCE_FLOOR)
                     source.carry(states)
                     total_loss += loss * batch.weight
                     if cfg.metric_fn is not None:
@@ -465,6 +477,11 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 logs = {"loss": total_loss / total_w}
                 if cfg.metric_fn is not None:
                     logs[cfg.metric_name] = total_metric / total_w
+                if logs["loss"] > DIVERGENCE_RATIO * start_loss:
+                    for k, v in logs.items():
+                        history.setdefault(k, []).append(float(v))
+                    stopped = "diverged"
+                    break
                 if validation is not None:
                     v_loss, v_metric, _ = evaluate(net, params, *validation, cfg)
                     logs["val_loss"] = v_loss
@@ -498,7 +515,12 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
         warnings.warn(f"training diverged (non-finite loss) in epoch {epoch + 1}: stopped and "
                       "restored the best weights seen; try a lower learning_rate or clipnorm",
                       RuntimeWarning, stacklevel=3)
-    restore = stopped in ("non_finite", "interrupted") or (
+    elif stopped == "diverged":
+        warnings.warn(f"training diverged in epoch {epoch + 1}: its loss {history['loss'][-1]:.4g} "
+                      f"is over {DIVERGENCE_RATIO:g} times the loss at the start of training "
+                      f"({start_loss:.4g}); stopped and restored the best weights seen; try a "
+                      "lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
+    restore = stopped in ("non_finite", "diverged", "interrupted") or (
         cfg.restore_best_weights and (cfg.early_stopping or stopped == "early_stopping"))
     if restore:
         for dst, src in zip(flat_params, net.weights(best["params"])):

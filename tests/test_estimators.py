@@ -1,6 +1,7 @@
 """RNNClassifier / RNNRegressor: the scikit-learn contract, training behaviour and bad input."""
 
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -271,8 +272,79 @@ def test_verbose_output_only_when_asked(task, capsys):
     _small_clf(verbose=2).fit(X, y)
     err = capsys.readouterr().err
     assert "Epoch 1/2" in err and "loss:" in err and "accuracy:" in err
+
+
+class _FakeTqdm:
+    """Stands in for ``tqdm.auto.tqdm``, recording what it is told."""
+
+    bars = []
+
+    def __init__(self, total, desc, leave):
+        self.total, self.desc, self.n, self.postfix, self.closed = total, desc, 0, None, False
+        self.bars.append(self)
+
+    def update(self, n):
+        self.n += n
+
+    def set_postfix(self, refresh=True, **kw):
+        self.postfix = kw
+
+    def set_postfix_str(self, text):
+        self.postfix = text
+
+    def close(self):
+        self.closed = True
+
+
+def test_verbose_1_draws_a_bar_only_where_one_can_be_redrawn(task, capsys, monkeypatch):
+    import types
+
+    from fastrnn import callbacks
+
+    X, y = task
+    # off a terminal (a log file, a CI log): one line per epoch, never a carriage return
     _small_clf(verbose=1).fit(X, y)
-    assert "[==" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("\n") == 2
+    assert err.startswith("Epoch 1/2 - ") and "Epoch 2/2 - " in err and "accuracy:" in err
+    # on a terminal: the bar redrawn in place after every batch
+    monkeypatch.setattr(callbacks, "_stderr_is_terminal", lambda: True)
+    _small_clf(verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "[==" in err and err.count("\r") == 2 * 15  # 240 rows in batches of 16, two epochs
+    # in a notebook with tqdm installed: one tqdm.auto bar per epoch
+    monkeypatch.setattr(callbacks, "_stderr_is_terminal", lambda: False)
+    monkeypatch.setattr(callbacks, "_in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", types.SimpleNamespace(tqdm=_FakeTqdm))
+    _small_clf(verbose=1).fit(X, y)
+    assert capsys.readouterr().err == ""
+    assert [(b.desc, b.total, b.n, b.closed) for b in _FakeTqdm.bars] == [
+        ("Epoch 1/2", 15, 15, True), ("Epoch 2/2", 15, 15, True)]
+    assert "accuracy:" in _FakeTqdm.bars[-1].postfix
+    # in a notebook without tqdm: one line per epoch
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    _small_clf(verbose=1).fit(X, y)
+    assert capsys.readouterr().err.count("\n") == 2
+
+
+def test_callbacks_with_public_state_survive_clone_and_searches(task):
+    class LossRecorder(Callback):
+        def __init__(self):
+            self.losses = []
+
+        def on_epoch_end(self, model, logs, **kw):
+            self.losses.append(logs["loss"])
+
+    X, y = task
+    recorder = LossRecorder()
+    clf = _small_clf(callbacks=[recorder])
+    copy = clone(clf)
+    assert copy.callbacks[0] is not recorder and copy.callbacks[0].losses == []
+    search = GridSearchCV(clf, {"units": [2, 3]}, cv=2).fit(X, y)
+    assert len(search.best_estimator_.callbacks[0].losses) == 2
+    assert recorder.losses == []  # the searches trained copies
+    assert cross_val_score(clf, X, y, cv=2).shape == (2,)
 
 
 def test_regressor_multi_output_and_r2(rng):
@@ -291,7 +363,7 @@ def test_regressor_multi_output_and_r2(rng):
     (np.ones((4, 5), int), np.array([0, 1, 0]), "different numbers of samples"),
     (np.full((4, 5), np.nan), np.array([0, 1, 0, 1]), "NaN"),
     (np.ones((4, 5), int), np.array([0.0, 1.0, np.nan, 1.0]), "NaN"),
-    (-np.ones((4, 5), int), np.array([0, 1, 0, 1]), "negative"),
+    (-np.ones((4, 5), int), np.array([0, 1, 0, 1]), "Negative values"),
     (np.ones((4, 5, 2, 2)), np.array([0, 1, 0, 1]), "2-D .* or 3-D"),
     (np.ones((4, 5), int), np.array([1, 1, 1, 1]), "only 1 class"),
     (np.array([["a", "b"], ["c", "d"]]), np.array([0, 1]), "strings"),

@@ -101,8 +101,12 @@ def test_errors():
     lm = RNNLanguageModel(units=4, max_iter=1, random_state=0).fit(["abab"] * 3)
     with pytest.raises(TypeError, match="prompt must be a str"):
         lm.generate(["a"])
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
         lm.generate("a", temperature=-1)
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0, got nan"):
+        lm.generate("a", temperature=float("nan"))
+    with pytest.raises(ValueError, match="X is empty"):
+        lm.perplexity([])
 
 
 @default_backend_only

@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastrnn
 from fastrnn import RNNSequenceTagger
@@ -124,3 +125,81 @@ def test_unfitted_and_unseen_labels(brackets):
     with pytest.raises(ValueError, match="token ids"):
         RNNSequenceTagger(**FAST).fit(np.random.default_rng(0).normal(size=(5, 4, 2)),
                                       np.zeros((5, 4)))
+
+
+class _TaggerUnderCommonChecks(RNNSequenceTagger):
+    """The tagger as scikit-learn's common checks can drive it.
+
+    The checks give one label per sample; here that label is repeated at every
+    step of its sequence (``fit``, ``score``), and ``predict`` returns the last
+    step's label.  Their data knows no padding, so integer arrays are read
+    with every id moved up by one (the checks' id 0 is not padding).
+    Everything else (validation, sample weights, cloning, pickling, refits,
+    fitted attributes) is the tagger's own.
+    """
+
+    @staticmethod
+    def _ids(X):
+        return X + 1 if isinstance(X, np.ndarray) and X.dtype.kind in "iu" and X.min() >= 0 else X
+
+    @staticmethod
+    def _per_step(X, y):
+        shape = np.shape(np.asarray(X)) if not hasattr(X, "tocsr") else ()
+        y = np.asarray(y) if y is not None else None
+        if y is None or y.ndim != 1 or len(shape) != 2:
+            return y  # left to the tagger to refuse
+        return np.repeat(y.reshape(len(y), 1), shape[1], axis=1)
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(self._ids(X), self._per_step(X, y), sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        return super().partial_fit(self._ids(X), self._per_step(X, y), classes, sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        return super().score(self._ids(X), self._per_step(X, y), sample_weight)
+
+    def predict(self, X):
+        return super().predict(self._ids(X))[:, -1]
+
+    def predict_proba(self, X):
+        return super().predict_proba(self._ids(X))[:, -1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False
+        tags.target_tags.single_output = True
+        return tags
+
+
+# Common checks that do not apply to a tagger of token ids, with the reason.
+_FLOAT_X = "the check feeds float X; a tagger reads integer token ids and refuses floats clearly"
+TAGGER_EXPECTED_FAILED_CHECKS = {
+    "check_n_features_in_after_fitting":
+        "token sequences of any length are valid input (n_features_in_ is the training length)",
+    "check_estimators_dtypes": _FLOAT_X,
+    "check_sample_weights_not_overwritten": _FLOAT_X,
+    "check_sample_weight_equivalence_on_dense_data": _FLOAT_X,
+}
+
+
+@parametrize_with_checks([_TaggerUnderCommonChecks(units=8, random_state=0)],
+                         expected_failed_checks=lambda est: TAGGER_EXPECTED_FAILED_CHECKS)
+def test_tagger_passes_the_common_checks_that_apply_to_token_input(estimator, check):
+    check(estimator)
+
+
+def test_fit_takes_y_by_keyword_and_score_checks_its_weights(brackets):
+    X, Y = brackets
+    tagger = RNNSequenceTagger(**FAST).fit(X[:100], y=Y[:100])
+    assert tagger.n_iter_ == 2
+    with pytest.raises(ValueError, match="one label per step of X.*1-D"):
+        RNNSequenceTagger(**FAST).fit(X[:100], Y[:100, -1])
+    with pytest.raises(ValueError, match="sample_weight"):
+        tagger.score(X[:10], Y[:10], sample_weight=np.ones(9))
+    with pytest.raises(ValueError, match="sample_weight"):
+        tagger.score(X[:10], Y[:10], sample_weight=np.r_[np.nan, np.ones(9)])
+    with pytest.raises(ValueError, match="sample_weight"):
+        tagger.score(X[:10], Y[:10], sample_weight=np.r_[-1.0, np.ones(9)])
+    weights = np.r_[np.zeros(5), np.ones(5)]
+    assert tagger.score(X[:10], Y[:10], sample_weight=weights) == tagger.score(X[5:10], Y[5:10])

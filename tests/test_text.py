@@ -138,6 +138,33 @@ def test_transformer_contract():
         TextSequencer(max_features=0).fit(TEXTS)
 
 
+def test_an_empty_text_predicts_as_padding_only():
+    texts = ["good film", "bad film", "great", "awful"] * 5
+    pipe = make_pipeline(TextSequencer(), RNNClassifier(units=3, embedding_dim=2, max_iter=1,
+                                                        random_state=0)).fit(texts, [1, 0] * 10)
+    assert TextSequencer().fit(texts).transform(["", "unknown"]).tolist() == [[0], [1]]
+    proba = pipe.predict_proba(["", "good film", ""])
+    assert proba.shape == (3, 2) and np.isfinite(proba).all()
+    np.testing.assert_array_equal(proba[0], proba[2])
+    # with a known maxlen nothing changes: an empty text is a row of padding
+    assert TextSequencer(maxlen=3).fit(texts).transform([""]).tolist() == [[0, 0, 0]]
+
+
+def test_output_column_names_exist_only_with_a_fixed_maxlen():
+    seq = TextSequencer().fit(TEXTS)
+    with pytest.raises(ValueError, match="maxlen=None.*set maxlen to name them"):
+        seq.get_feature_names_out()
+    pd = pytest.importorskip("pandas")
+    named = TextSequencer(maxlen=3).set_output(transform="pandas").fit(TEXTS)
+    frame = named.transform(TEXTS[:2])
+    assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["id0", "id1", "id2"]
+
+
+def test_an_invalid_token_pattern_names_the_parameter():
+    with pytest.raises(ValueError, match=r"token_pattern '\[a-' is not a valid regular expression"):
+        TextSequencer(token_pattern="[a-").fit(TEXTS)
+
+
 # scikit-learn's generic checks need numeric input; for string input only these apply
 @parametrize_with_checks([TextSequencer()])
 def test_sklearn_transformer_checks_that_apply_to_text(estimator, check):

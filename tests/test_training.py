@@ -1,5 +1,7 @@
 """The one training loop over its two batch sources: callbacks, safe stops, checkpoints, state carry."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -188,10 +190,35 @@ def test_a_callback_can_stop_training(kind):
 @pytest.mark.parametrize("kind", SOURCES)
 def test_early_stopping_restores_the_best_epoch(kind):
     net, params, _, recorder, history, result, _ = _run(
-        kind, n_epochs=30, lr=20.0, validation=True, early_stopping=True, n_iter_no_change=1)
+        kind, n_epochs=30, lr=3.0, validation=True, early_stopping=True, n_iter_no_change=1)
     assert result.stopped == "early_stopping" and result.n_epochs < 30
     for got, want in zip(net.weights(params), recorder.params[_best_epoch(recorder)]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("kind", SOURCES)
+def test_a_loss_far_above_its_start_stops_as_diverged_and_restores_the_best_weights(kind):
+    net, params, _, recorder, history, result, _ = _run(kind, n_epochs=3)
+    assert result.stopped is None  # a normal run is not flagged
+    with pytest.warns(RuntimeWarning, match=r"diverged in epoch 2: its loss .* over 10 times"):
+        net, params, _, recorder, history, result, _ = _run(kind, n_epochs=30, lr=20.0)
+    assert result.stopped == "diverged" and result.n_epochs == 2
+    assert len(history["loss"]) == 2  # the diverged epoch is recorded
+    # the weights are those of the first epoch, the best one
+    for got, want in zip(net.weights(params), recorder.params[0]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_batch_whose_weights_sum_to_zero_is_skipped():
+    net, source, loss, _ = _shuffled()
+    source.w = np.array([0.0] * 4 + [1.0] * 6)
+    source.shuffle = False
+    params = net.init_params(np.random.default_rng(0), np.dtype("float64"))
+    cfg = TrainConfig(loss_fn=loss, metric_fn=None, metric_name=None, n_epochs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = train(Model(), net, params, SGD(0.5), source, cfg, np.random.default_rng(0))
+    assert result.stopped is None and np.isfinite(result.best_loss)
 
 
 def test_stream_windows_carry_states_within_an_epoch_and_reset_between():

@@ -43,6 +43,7 @@ tagger) inherits the generated ``__init__`` unchanged.
 import copy
 import dataclasses
 import functools
+import inspect
 import numbers
 import os
 import warnings
@@ -53,7 +54,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_feature_names, _check_sample_weight, check_is_fitted
 
 from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import POOLINGS, Recurrent, SequenceModel
@@ -67,6 +68,15 @@ _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 _POSITIVE_REAL = Interval(numbers.Real, 0, None, closed="neither")
 _NON_NEGATIVE_REAL = Interval(numbers.Real, 0, None, closed="left")
 _FRACTION = Interval(numbers.Real, 0, 1, closed="left")
+# the id that unknown_ids="oov" gives unknown tokens: TextSequencer's out-of-vocabulary id
+OOV_ID = 1
+# an input table larger than this is announced with a warning before it is allocated
+_LARGE_TABLE_BYTES = 2**30
+# arrays of the input table's size that training holds: weights, gradient, Adam's two moments
+_TABLE_COPIES = 4
+# the largest id is "stray" when it is this many times the next largest id, and at least _STRAY_MIN
+_STRAY_RATIO = 10
+_STRAY_MIN = 10_000
 
 
 # --------------------------------------------------------------- declaring parameters
@@ -141,8 +151,18 @@ def _units_ok(units):
             and all(isinstance(u, numbers.Integral) and u >= 1 for u in units))
 
 
+def _integer_params(cls):
+    """Names of the parameters constrained to integer intervals (``verbose`` may be a bool)."""
+    return [name for name, constraints in cls._parameter_constraints.items()
+            if name != "verbose" and any(isinstance(c, Interval) and c.type is numbers.Integral
+                                         for c in constraints)]
+
+
 def check_units_and_callbacks(units, callbacks):
     """The checks ``_validate_params`` cannot express: unit tuples and callback types."""
+    if isinstance(units, bool) or (isinstance(units, (tuple, list))
+                                   and any(isinstance(u, bool) for u in units)):
+        raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
     if not _units_ok(units):
         raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
     if callbacks is not None and not all(isinstance(c, Callback) for c in callbacks):
@@ -159,6 +179,86 @@ def check_weights_match(net, params, dtype):
         if not isinstance(g, np.ndarray) or g.shape != e.shape or g.dtype != e.dtype:
             raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
                              f"{getattr(g, 'shape', '')}, expected {e.dtype}{e.shape}")
+
+
+# scikit-learn >= 1.6 refuses all-zero weights itself, with a message that does not name the
+# argument; this module says it in its own words
+_ZERO_WEIGHTS_OK = ({"allow_all_zero_weights": True}
+                    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+                    else {})
+
+
+def check_sample_weight(sample_weight, X, what="sample_weight"):
+    """``sample_weight`` as float64 of shape (n_samples,): finite, non-negative, not all 0.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+    X : ndarray of shape (n_samples, ...)
+    what : str
+        The weights' name in the messages.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64, **_ZERO_WEIGHTS_OK)
+    check_weights_usable(w, what)
+    return w
+
+
+def check_weights_usable(w, what="sample_weight"):
+    """Raise ``ValueError`` for negative weights or weights summing to 0."""
+    if (w < 0).any():
+        raise ValueError(f"Negative values in data passed to {what}: weights must be >= 0 "
+                         f"(min {w.min():g})")
+    if not w.sum() > 0:
+        raise ValueError(f"{what} sums to 0 (every weight is zero): no sample would count")
+
+
+def _available_memory():
+    """Bytes of memory available to a new allocation, or None where the platform does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_input_table_size(n_ids, width, dtype, source):
+    """Refuse or announce a first-layer table of ``n_ids`` rows before it is allocated.
+
+    Parameters
+    ----------
+    n_ids, width : int
+        Rows (token ids) and columns of the table (embedding or one-hot kernel).
+    dtype : str
+    source : str
+        What set ``n_ids`` (e.g. ``"vocab_size=10000000"``), named in the message.
+
+    Raises
+    ------
+    MemoryError
+        When training would hold more copies of the table (weights, gradient,
+        the optimizer's moments: ``_TABLE_COPIES``) than memory is available.
+    """
+    n_bytes = int(n_ids) * int(width) * np.dtype(dtype).itemsize
+    what = (f"{source} makes the input table {n_ids:,} x {width} {dtype} = "
+            f"{n_bytes / 2**30:.2f} GiB")
+    memory = _available_memory()
+    if memory is not None and _TABLE_COPIES * n_bytes > memory:
+        raise MemoryError(f"{what}; training holds about {_TABLE_COPIES} such arrays, more than the "
+                          f"{memory / 2**30:.1f} GiB of memory available; lower vocab_size (map "
+                          "rare ids to an out-of-vocabulary id) or embedding_dim")
+    if n_bytes > _LARGE_TABLE_BYTES:
+        warnings.warn(f"{what}; lower vocab_size or embedding_dim if that is not intended",
+                      UserWarning, stacklevel=6)
 
 
 def format_summary(name, rows):
@@ -271,6 +371,10 @@ class BaseRNN(BaseEstimator):
         if not (last is not None and len(last) == len(values)
                 and all(a is b for a, b in zip(last, values)) and all(map(_immutable, values))):
             self._validate_params()
+            for name in _integer_params(type(self)):
+                if isinstance(getattr(self, name), bool):
+                    raise ValueError(f"The '{name}' parameter of {type(self).__name__} must be an "
+                                     f"int, got {getattr(self, name)!r} (a bool)")
             check_units_and_callbacks(self.units, self.callbacks)
             self._checked_params = values
         if self.checkpoint_path is not None:
@@ -459,6 +563,7 @@ class BaseSequenceRNN(BaseRNN):
     input_encoding: str = param("embedding", StrOptions({"embedding", "onehot"}))
     shuffle: bool = param(True, "boolean")
     monitor: str = param("val_loss", StrOptions({"val_loss", "val_score"}))
+    unknown_ids: str | int = param("error", StrOptions({"error", "oov"}), _POSITIVE_INT)
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):  # pragma: no cover
         raise NotImplementedError
@@ -477,7 +582,62 @@ class BaseSequenceRNN(BaseRNN):
         return self.monitor
 
     # ---------------------------------------------------------------- data
+    def _unknown_id(self):
+        """The id unknown token ids map to, or None to refuse them (``unknown_ids``)."""
+        if self.unknown_ids == "error":
+            return None
+        return OOV_ID if self.unknown_ids == "oov" else int(self.unknown_ids)
+
+    def _map_unknown_ids(self, X, vocab_size, context):
+        """``X`` with ids ``>= vocab_size`` mapped as ``unknown_ids`` says (a copy if any is)."""
+        top = int(X.max())
+        if top < vocab_size:
+            return X
+        oov = self._unknown_id()
+        if oov is None:
+            raise ValueError(
+                f"X holds token id {top} but {context} has {vocab_size} ids (0..{vocab_size - 1}); "
+                f"pass unknown_ids='oov' to map unknown ids to the out-of-vocabulary id {OOV_ID} "
+                "(or unknown_ids=<id>), or map them beforehand")
+        if oov >= vocab_size:
+            raise ValueError(f"unknown_ids={self.unknown_ids!r} maps unknown ids to {oov}, which is "
+                             f"not below the vocabulary size {vocab_size}")
+        unknown = X >= vocab_size
+        X = X.copy()
+        X[unknown] = oov
+        warnings.warn(f"X holds {int(unknown.sum())} token id(s) >= {vocab_size} (largest {top}), "
+                      f"outside {context}: mapped to the out-of-vocabulary id {oov} "
+                      f"(unknown_ids={self.unknown_ids!r})", UserWarning, stacklevel=5)
+        return X
+
+    def _check_vocabulary(self, X):
+        """Set ``vocab_size_`` from ``vocab_size`` or ``X``; refuse or announce a huge input table."""
+        top = int(X.max())
+        if self.vocab_size is not None:
+            X = self._map_unknown_ids(X, self.vocab_size, f"vocab_size={self.vocab_size}")
+            self.vocab_size_ = self.vocab_size
+            source = f"vocab_size={self.vocab_size}"
+        else:
+            self.vocab_size_ = max(top + 1, 2)
+            source = f"token id {top} (vocab_size=None infers max id + 1)"
+            if top >= _STRAY_MIN:
+                below = X[X < top]
+                second = int(below.max()) if below.size else 0
+                if top > _STRAY_RATIO * max(second, 1):
+                    warnings.warn(
+                        f"X holds token id {top}, far above every other id (the next largest is "
+                        f"{second}): it alone sets vocab_size_ to {top + 1:,}; map it to an "
+                        "out-of-vocabulary id or pass vocab_size", UserWarning, stacklevel=6)
+        if self.input_encoding == "onehot":
+            gates = {"simple": 1, "gru": 3, "lstm": 4}[self.cell]
+            width = gates * self._units_tuple()[0] * (2 if self.bidirectional else 1)
+        else:
+            width = self.embedding_dim
+        check_input_table_size(self.vocab_size_, width, self.dtype, source)
+        return X
+
     def _validate_X(self, X, reset):
+        _check_feature_names(self, X, reset=reset)
         X, kind = check_sequences(X)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
@@ -485,11 +645,7 @@ class BaseSequenceRNN(BaseRNN):
             self.n_timesteps_ = X.shape[1]
             self.n_features_in_ = X.shape[1]
             if kind == "tokens":
-                inferred = int(X.max()) + 1
-                if self.vocab_size is not None and inferred > self.vocab_size:
-                    raise ValueError(f"X holds token id {inferred - 1} but vocab_size="
-                                     f"{self.vocab_size}: ids must be < vocab_size")
-                self.vocab_size_ = self.vocab_size if self.vocab_size is not None else max(inferred, 2)
+                X = self._check_vocabulary(X)
                 self.n_step_features_ = None
             else:
                 self.vocab_size_ = None
@@ -501,11 +657,7 @@ class BaseSequenceRNN(BaseRNN):
             given = "float values" if kind == "dense" else "integer token ids"
             raise ValueError(f"the model was fitted on {fitted} but X holds {given}")
         if kind == "tokens":
-            if int(X.max()) >= self.vocab_size_:
-                raise ValueError(
-                    f"X holds token id {int(X.max())} but the model's vocabulary has "
-                    f"{self.vocab_size_} ids (0..{self.vocab_size_ - 1}); map unknown tokens to an "
-                    "out-of-vocabulary id (Keras uses 2) before predicting")
+            X = self._map_unknown_ids(X, self.vocab_size_, "the model's vocabulary")
             if self._head_kind() == "flatten" and X.shape[1] != self.n_timesteps_:
                 raise ValueError(f"X has {X.shape[1]} timesteps but the flatten head was fitted on "
                                  f"{self.n_timesteps_}")
@@ -525,8 +677,12 @@ class BaseSequenceRNN(BaseRNN):
         if sample_weight is None:  # scikit-learn's check would make the same ones, more slowly
             w = np.ones(X.shape[0])
         else:
-            w = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        return X, y_enc, w * self._class_weights(y_enc)
+            w = check_sample_weight(sample_weight, X)
+        class_weights = self._class_weights(y_enc)
+        if not np.isscalar(class_weights):
+            w = w * class_weights
+            check_weights_usable(w, "sample_weight times class_weight")
+        return X, y_enc, w
 
     def _validation_set(self, validation_data):
         Xv, yv = validation_data

@@ -1,5 +1,7 @@
 """RNNClassifier: a recurrent network with a sigmoid (two classes) or softmax head."""
 
+import numbers
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
@@ -36,9 +38,17 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     unit_forget_bias : bool, default True
     embedding_dim : int, default 32
     vocab_size : int or None, default None
-        Number of token ids; None infers ``max id + 1`` in ``fit``.  Ids
-        ``>= vocab_size`` at predict time raise a ``ValueError`` (map unknown words
-        to an out-of-vocabulary id beforehand, as Keras's loaders do with id 2).
+        Number of token ids; None infers ``max id + 1`` in ``fit`` (with a
+        warning when one id lies far above all others).  The first layer's
+        table has ``vocab_size`` rows: ``fit`` warns before allocating one
+        over 1 GiB and raises ``MemoryError`` for one larger than the
+        machine's memory.
+    unknown_ids : {"error", "oov"} or int, default "error"
+        Token ids ``>= vocab_size`` (at predict time, or in ``fit`` with an
+        explicit ``vocab_size``): "error" raises a ``ValueError``; "oov" maps
+        them to the out-of-vocabulary id 1 (:class:`~fastrnn.TextSequencer`'s),
+        an int to that id (2 for Keras's IMDB ids), with a warning that counts
+        them.
     input_encoding : {"embedding", "onehot"}, default "embedding"
         How token ids enter the first layer; "onehot" is exact one-hot input
         (never materialised).
@@ -105,8 +115,15 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     best_epoch_ : int
     n_iter_ : int
         Epochs run.
+    stopped_reason_ : str or None
+        Why training stopped before ``max_iter``: None, "early_stopping",
+        "non_finite" or "diverged" (a non-finite loss, or an epoch's loss over
+        ten times the first epoch's: the best weights seen are restored, with
+        a warning), "interrupted" or "callback".
     n_features_in_ : int
         Timesteps of the training input.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame ``X`` given to ``fit`` (only then).
     """
 
     class_weight: dict | str | None = param(None, dict, StrOptions({"balanced"}), None)
@@ -121,6 +138,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
+            Non-negative; weights (times ``class_weight``) must not all be 0.
         validation_data : tuple (X_val, y_val), optional
             Overrides ``validation_fraction``.
 
@@ -183,6 +201,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
             return table[y_enc]
         table = np.ones(len(self.classes_))
         for label, weight in self.class_weight.items():
+            if not (isinstance(weight, numbers.Real) and np.isfinite(weight) and weight >= 0):
+                raise ValueError(f"class_weight[{label!r}] is {weight!r}: class weights must be "
+                                 "finite and >= 0")
             hit = np.flatnonzero(self.classes_ == label)
             if not len(hit):
                 raise ValueError(f"class_weight names label {label!r}, which is not in classes_")

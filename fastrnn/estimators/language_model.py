@@ -108,7 +108,7 @@ class RNNLanguageModel(BaseRNN):
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None
-        None, "early_stopping", "non_finite", "interrupted" or "callback".
+        None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback".
     """
 
     level: str = param("char", StrOptions({"char", "word"}))
@@ -234,11 +234,25 @@ class RNNLanguageModel(BaseRNN):
         return [log_p[i, np.arange(len(d)), d] for i, d in enumerate(docs)]
 
     def score(self, X, y=None):
-        """Mean log-likelihood per token (natural log; end-of-text tokens included)."""
+        """Mean log-likelihood per token (natural log; end-of-text tokens included).
+
+        Parameters
+        ----------
+        X : iterable of str
+            At least one text.
+        y : ignored
+
+        Returns
+        -------
+        float
+        """
+        X = _texts(X)
+        if not X:
+            raise ValueError("X is empty: at least one text is required to score")
         return float(np.mean(np.concatenate(self._token_log_likelihoods(X))))
 
     def perplexity(self, X):
-        """``exp(-score(X))``: the model's perplexity per token on the texts ``X``."""
+        """``exp(-score(X))``: the model's perplexity per token on the texts ``X`` (at least one)."""
         return float(np.exp(-self.score(X)))
 
     # ---------------------------------------------------------- generation
@@ -261,8 +275,11 @@ class RNNLanguageModel(BaseRNN):
         check_is_fitted(self, "params_")
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a str, got {type(prompt).__name__}")
-        if n_tokens < 0 or temperature < 0:
-            raise ValueError("n_tokens and temperature must be non-negative")
+        if not isinstance(n_tokens, numbers.Integral) or isinstance(n_tokens, bool) or n_tokens < 0:
+            raise ValueError(f"n_tokens must be a non-negative int, got {n_tokens!r}")
+        if (not isinstance(temperature, numbers.Real) or isinstance(temperature, bool)
+                or not np.isfinite(temperature) or temperature < 0):
+            raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         rs = check_random_state(random_state)
         net = self._network()
         ids = [self._end_id] + self.sequencer_.texts_to_ids([prompt])[0]

@@ -4,13 +4,23 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..losses import sequence_accuracy, sequence_crossentropy
-from ._base import BaseSequenceRNN
+from ._base import BaseSequenceRNN, check_sample_weight
 
 
 def _label_matrix(Y, shape):
     """``Y`` as an object/numeric array of ``shape``; ragged rows are pre-padded like ``X``."""
+    if hasattr(Y, "to_numpy"):  # a pandas frame
+        Y = Y.to_numpy()
+    if not hasattr(Y, "__len__") and hasattr(Y, "__array__"):
+        Y = np.asarray(Y)
+    if isinstance(Y, (str, bytes)) or not hasattr(Y, "__len__"):
+        raise ValueError(f"y must hold one label per step of X, shape {tuple(shape)}; got "
+                         f"{type(Y).__name__}")
     if isinstance(Y, np.ndarray) and Y.dtype != object and Y.ndim == 2:
         arr = Y
+    elif any(isinstance(r, (str, bytes)) or not hasattr(r, "__len__") for r in Y):
+        raise ValueError(f"y must hold one label per step of X, shape {tuple(shape)} like X, but "
+                         f"it is 1-D (one label per sequence: use RNNClassifier for that)")
     else:
         rows = [list(r) for r in Y]
         if len({len(r) for r in rows}) <= 1 and (not rows or len(rows[0]) == shape[1]):
@@ -19,11 +29,11 @@ def _label_matrix(Y, shape):
             arr = np.full((len(rows), shape[1]), None, dtype=object)
             for i, r in enumerate(rows):
                 if len(r) > shape[1]:
-                    raise ValueError(f"Y row {i} has {len(r)} labels but X has {shape[1]} steps")
+                    raise ValueError(f"y row {i} has {len(r)} labels but X has {shape[1]} steps")
                 if r:
                     arr[i, shape[1] - len(r):] = r
     if arr.shape != tuple(shape):
-        raise ValueError(f"Y must have one label per step of X: X is {tuple(shape)}, Y is "
+        raise ValueError(f"y must have one label per step of X: X is {tuple(shape)}, y is "
                          f"{arr.shape}")
     return arr
 
@@ -31,10 +41,10 @@ def _label_matrix(Y, shape):
 class RNNSequenceTagger(BaseSequenceRNN):
     """Recurrent sequence tagger: a label for every token (Keras ``TimeDistributed(Dense)``).
 
-    ``fit(X, Y)`` takes token ids ``X`` of shape ``(n_samples, n_timesteps)``
-    (0 = padding) and labels ``Y`` of the same shape; labels at padding
+    ``fit(X, y)`` takes token ids ``X`` of shape ``(n_samples, n_timesteps)``
+    (0 = padding) and labels ``y`` of the same shape; labels at padding
     positions are ignored in the loss and the metrics (any value, e.g. 0 or
-    None, may sit there).  Ragged lists are pre-padded: ``Y``'s rows must then
+    None, may sit there).  Ragged lists are pre-padded: ``y``'s rows must then
     have the lengths of ``X``'s.  The output layer is a softmax over the
     classes at every step; with ``bidirectional=True`` each label sees the
     whole sequence.
@@ -62,52 +72,53 @@ class RNNSequenceTagger(BaseSequenceRNN):
     _loss = staticmethod(sequence_crossentropy)
     _metric = staticmethod(sequence_accuracy)
 
-    def fit(self, X, Y, sample_weight=None, validation_data=None):
-        """Train on token ids ``X`` (n_samples, n_timesteps) and labels ``Y`` of the same shape.
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train on token ids ``X`` (n_samples, n_timesteps) and labels ``y`` of the same shape.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps), or a list of id lists
-        Y : array-like of shape (n_samples, n_timesteps), or a list of label lists
+        y : array-like of shape (n_samples, n_timesteps), or a list of label lists
         sample_weight : array-like of shape (n_samples,), optional
-            Weight of every token of a sequence.
-        validation_data : tuple (X_val, Y_val), optional
+            Weight of every token of a sequence; non-negative.
+        validation_data : tuple (X_val, y_val), optional
 
         Returns
         -------
         self
         """
-        return self._fit(X, Y, sample_weight, validation_data)
+        return self._fit(X, y, sample_weight, validation_data)
 
-    def partial_fit(self, X, Y, classes=None, sample_weight=None):
-        """One epoch over ``X``, ``Y``; ``classes`` is required on the first call."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, Y, sample_weight, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _encode_targets(self, Y, reset, classes=None, n_samples=None, X=None):
         if Y is None:
-            raise ValueError("RNNSequenceTagger requires Y to be passed, but the target Y is None")
+            raise ValueError("RNNSequenceTagger requires y to be passed, but the target y is None")
         if X.ndim != 2 or self.input_kind_ == "dense":
-            raise ValueError("RNNSequenceTagger reads token ids of shape (n_samples, n_timesteps)")
+            raise ValueError("RNNSequenceTagger reads token ids X of shape (n_samples, "
+                             "n_timesteps); X holds float values")
         Y = _label_matrix(Y, X.shape)
         real = X != 0
         labels = Y[real]
         if any(v is None for v in labels.tolist()):
-            raise ValueError("Y has fewer labels than X has tokens in some row")
+            raise ValueError("y has fewer labels than X has tokens in some row")
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-            raise ValueError("Y contains NaN or infinity at a token position")
+            raise ValueError("y contains NaN or infinity at a token position")
         if labels.dtype == object:
             labels = np.array(labels.tolist())
         if reset:
             self.classes_ = np.unique(classes if classes is not None else labels)
             if len(self.classes_) < 2:
-                raise ValueError(f"Y has only 1 class ({self.classes_.tolist()}) at token "
+                raise ValueError(f"y has only 1 class ({self.classes_.tolist()}) at token "
                                  "positions; the tagger needs at least 2")
             self.n_outputs_ = len(self.classes_)
         unseen = np.setdiff1d(np.unique(labels), self.classes_)
         if len(unseen):
-            raise ValueError(f"Y holds labels not seen in the first fit: {unseen.tolist()[:10]}; "
+            raise ValueError(f"y holds labels not seen in the first fit: {unseen.tolist()[:10]}; "
                              f"known classes are {self.classes_.tolist()[:10]}")
         y_enc = np.full(X.shape, -1, dtype=np.int64)
         y_enc[real] = np.searchsorted(self.classes_, labels)
@@ -133,16 +144,35 @@ class RNNSequenceTagger(BaseSequenceRNN):
         logits = self._forward_fast(X)
         return self.classes_[np.argmax(logits, axis=2)]
 
-    def score(self, X, Y, sample_weight=None):
-        """Token accuracy over the non-padding positions (weighted per sequence)."""
+    def score(self, X, y, sample_weight=None):
+        """Token accuracy over the non-padding positions (weighted per sequence).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps)
+        y : array-like of shape (n_samples, n_timesteps)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative, finite, not all 0.
+
+        Returns
+        -------
+        float
+        """
         check_is_fitted(self, "params_")
         X = self._validate_X(X, reset=False)
-        y_enc = self._encode_targets(Y, reset=False, X=X)
-        w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+        y_enc = self._encode_targets(y, reset=False, X=X)
+        if sample_weight is None:
+            w = np.ones(len(X))
+        else:
+            w = check_sample_weight(sample_weight, X)
         return sequence_accuracy(self._forward_fast(X), y_enc, w)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        # X is token ids: scikit-learn's common checks then feed non-negative integers
+        tags.input_tags.categorical = True
+        tags.input_tags.positive_only = True
         return tags

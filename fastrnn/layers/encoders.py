@@ -51,6 +51,7 @@ class TokenEncoder:
 
     kind = "tokens"
     key = "embeddings"
+    INIT_BLOCK = 1 << 20  # float64 values drawn at a time by init_params
 
     def __init__(self, n_ids, dim):
         self.n_ids = int(n_ids)
@@ -61,8 +62,18 @@ class TokenEncoder:
         return self.dim
 
     def init_params(self, rng, dtype=np.float32):
-        """Keras's default ``uniform(-0.05, 0.05)`` embedding, shape (V, D)."""
-        return rng.uniform(-0.05, 0.05, (self.n_ids, self.dim)).astype(dtype)
+        """Keras's default ``uniform(-0.05, 0.05)`` embedding, shape (V, D).
+
+        Drawn in blocks of rows into an array of ``dtype``: the values are those
+        of one float64 draw of the whole table (a generator's consecutive draws
+        continue one stream), without a float64 table's memory.
+        """
+        out = np.empty((self.n_ids, self.dim), dtype=dtype)
+        rows = max(1, self.INIT_BLOCK // max(self.dim, 1))
+        for lo in range(0, self.n_ids, rows):
+            hi = min(lo + rows, self.n_ids)
+            out[lo:hi] = rng.uniform(-0.05, 0.05, (hi - lo, self.dim))
+        return out
 
     @staticmethod
     def weights(p):
