@@ -40,12 +40,15 @@ def test_learns_to_reverse_short_strings(fitted):
     assert model.history_["loss"][-1] < model.history_["loss"][0]
 
 
-def test_training_is_deterministic_for_a_seed():
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_training_is_deterministic_for_a_seed_and_thread_count(n_threads):
     X, Y = _reversal_text(100)
-    a = RNNSeq2Seq(**SMALL, max_iter=2, early_stopping=False).fit(X, Y)
-    b = RNNSeq2Seq(**SMALL, max_iter=2, early_stopping=False).fit(X, Y)
+    kw = dict(SMALL, n_threads=n_threads, max_iter=2, dropout=0.1, recurrent_dropout=0.1)
+    a = RNNSeq2Seq(**kw).fit(X, Y)
+    b = RNNSeq2Seq(**kw).fit(X, Y)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+    assert a.history_ == b.history_
 
 
 def test_id_input_ragged_or_padded_gives_ragged_ids():
