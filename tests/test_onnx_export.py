@@ -259,9 +259,10 @@ def test_text_pipeline_matches_predict(seq_params, head):
     onx = fastrnn.to_onnx(pipe)
     onnx.checker.check_model(onx)  # full_check's shape inference crashes on com.microsoft.Tokenizer
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
-    labels, proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object)})
-    np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
-    np.testing.assert_array_equal(labels, pipe.predict(NEW_TEXTS))
+    for texts in (NEW_TEXTS, ["", ""], ["", "zebras"]):
+        labels, proba = sess.run(None, {"X": np.array(texts, dtype=object)})
+        np.testing.assert_allclose(proba, pipe.predict_proba(texts), rtol=0, atol=ATOL)
+        np.testing.assert_array_equal(labels, pipe.predict(texts))
 
 
 def test_text_pipeline_oldest_opset():

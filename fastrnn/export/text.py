@@ -91,7 +91,8 @@ def _pad_like_keras(b, ids, seq):
     if seq.maxlen is not None:
         width = b.const(np.array(seq.maxlen, np.int64), "maxlen")
     else:
-        width = b.reduce("ReduceMax", lengths, [0, 1], keepdims=0, base="maxlen")
+        # the longest row, and one padding step when every text is empty (as transform gives)
+        width = b.op("Max", [b.reduce("ReduceMax", lengths, [0, 1], keepdims=0), one], base="maxlen")
     cols = b.op("Unsqueeze", [b.op("Range", [zero, width, one]), b.const(np.array([0], np.int64), "axes0")],
                 base="cols")                                                # (1, maxlen)
     kept = b.op("Min", [lengths, width], base="kept")                       # (N, 1)
