@@ -169,3 +169,32 @@ def test_parts_refuse_what_they_cannot_do():
     model = _model("gru", (2,), False, None)
     with pytest.raises(ValueError, match="states"):
         model.forward(model.init_params(rng), batch, states=[])
+
+
+def test_greedy_decoding_follows_the_argmax_step_by_step():
+    batch, _, rng = _problem(seed=6)
+    model = _model("gru", (3,), True, "general")
+    params = model.init_params(rng, np.float64)
+    for w in model.weights(params):
+        w += 0.5 * rng.normal(size=w.shape)
+    banned = (0, 1)
+    out, scores = model.decode(params, batch.source, start_id=1, end_id=2, max_length=6,
+                               banned_ids=banned)
+    memory, mask, states = model.encode(params, batch.source)
+    for b in range(len(out)):
+        st = [[tuple(s[b:b + 1] for s in layer[0])] for layer in states]
+        token, path, total = 1, [], 0.0
+        for t in range(7):
+            logits, st, _ = model.step(params, [token], st, memory[b:b + 1], mask[b:b + 1])
+            z = logits[0] - logits[0].max()
+            logp = z - np.log(np.exp(z).sum())
+            logp[list(banned)] = -np.inf
+            if t == 6:
+                logp[np.arange(len(logp)) != 2] = -np.inf
+            token = int(np.argmax(logp))
+            total += logp[token]
+            if token == 2:
+                break
+            path.append(token)
+        assert out[b] == path
+        np.testing.assert_allclose(scores[b], total / (len(path) + 1))

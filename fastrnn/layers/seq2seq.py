@@ -509,21 +509,26 @@ class Seq2SeqModel:
             if t == max_length:  # out of room: the end token only
                 logp[:, np.arange(V) != end_id] = -np.inf
             cand = scores[:, None] + logp
+            # a row's best candidates are among its hypotheses' own best n_keep each
+            hyp_tok = np.argpartition(-cand, n_keep - 1, axis=1)[:, :n_keep]
+            hyp_sc = np.take_along_axis(cand, hyp_tok, axis=1)
             # one row of candidates per source row: its hypotheses' side by side
             rows, first = np.unique(row, return_index=True)
             slot = np.arange(len(row)) - np.repeat(first, np.diff(np.append(first, len(row))))
             local = np.searchsorted(rows, row)
             width = int(slot.max()) + 1
-            table_c = np.full((len(rows), width * V), -np.inf)
+            table_c = np.full((len(rows), width * n_keep), -np.inf)
+            table_t = np.zeros((len(rows), width * n_keep), dtype=np.int64)
             for s in range(width):
                 at = slot == s
-                table_c[local[at], s * V:(s + 1) * V] = cand[at]
+                table_c[local[at], s * n_keep:(s + 1) * n_keep] = hyp_sc[at]
+                table_t[local[at], s * n_keep:(s + 1) * n_keep] = hyp_tok[at]
             n_top = min(n_keep, table_c.shape[1])
             top = np.argpartition(-table_c, n_top - 1, axis=1)[:, :n_top]
             top_sc = np.take_along_axis(table_c, top, axis=1)
             order = np.argsort(-top_sc, axis=1, kind="stable")
             top, top_sc = np.take_along_axis(top, order, 1), np.take_along_axis(top_sc, order, 1)
-            tok, parent_slot = top % V, top // V
+            tok, parent_slot = np.take_along_axis(table_t, top, axis=1), top // n_keep
             valid = np.isfinite(top_sc)
             ends = valid & (tok == end_id) & (np.arange(n_top)[None, :] < K)
             norm = top_sc / float(t + 1) ** length_penalty
