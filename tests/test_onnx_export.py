@@ -244,6 +244,8 @@ PIPELINES = [
     ({"char_level": True, "maxlen": 12}, "flatten"),
     ({"stop_words": "english", "max_features": 8}, "last"),
     ({"min_df": 2, "padding": "post", "oov_token": None}, "max"),
+    ({"stop_words": ["École", "is", "Bad", "déjà"], "maxlen": 7}, "mean"),
+    ({"stop_words": ["École", "is", "Bad"], "lowercase": False}, "last"),
 ]
 
 

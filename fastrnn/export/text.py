@@ -70,6 +70,8 @@ def _vocabulary_encoder(b, tokens, seq):
         stop = seq.stop_words
     table = {_PAD: 0}
     for word in sorted(stop):
+        if seq.lowercase and word != word.lower():  # never equals a lowercased token
+            continue
         for key in _word_keys(word, seq.lowercase):
             table.setdefault(key, 0)
     for word, i in seq.vocabulary_.items():
