@@ -113,6 +113,15 @@ def test_attention_weights_have_one_row_per_output_token(fitted):
         np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-5)
     given = model.attention_weights(X[:2], Y[:2])
     assert [w.shape for w in given] == [(len(y), len(x)) for x, y in zip(X[:2], Y[:2])]
+    # pairs are scored in batches; the batch size changes nothing
+    ll = model.log_likelihood(X[:5], Y[:5])
+    model._eval_rows = 2
+    try:
+        np.testing.assert_allclose(model.log_likelihood(iter(X[:5]), iter(Y[:5])), ll, rtol=1e-6)
+        for a, b in zip(model.attention_weights(X[:4]), weights):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    finally:
+        del model._eval_rows
     plain = RNNSeq2Seq(**SMALL, attention=None, max_iter=1, early_stopping=False).fit(X[:20], Y[:20])
     with pytest.raises(ValueError, match="attention=None"):
         plain.attention_weights(X[:2])

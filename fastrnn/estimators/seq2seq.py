@@ -440,23 +440,39 @@ class RNNSeq2Seq(BaseRNN):
         sources = self._source_batch(X)
         return self._to_output(self._decode_ids(sources, int(beam_width), int(limit)))
 
+    #: Pairs per teacher-forced batch (its logits are (rows, Td, V)).
+    _eval_rows = 256
+
     def _teacher_forced(self, X, Y, return_attention=False):
-        """Logits (n, Td, V) at each pair's packed steps, targets laid out like them, weights."""
+        """Teacher-forced passes over the pairs, in batches.
+
+        Yields
+        ------
+        out : tuple
+            :meth:`Seq2SeqModel.forward`'s ``(logits, None[, weights])``.
+        batch : Seq2SeqBatch
+        tgt : ndarray of shape (B, Td)
+            Targets at the decoder's packed steps (-1 under padding).
+        targets : list of ndarray
+            The batch's target ids (model ids, no end id).
+        """
+        internal = isinstance(Y, _Internal)
+        X, Y = self._pairs(X, Y)
         sources = self._source_batch(X)
-        X_list, Y_list = self._pairs(X, Y)
-        targets = [np.asarray(t, dtype=np.int64) for t in Y] if isinstance(Y, _Internal) \
-            else self._encode_targets(Y_list)
-        if len(targets) != len(sources):
-            raise ValueError(f"X and Y have different lengths: {len(sources)} sources and "
-                             f"{len(targets)} targets")
-        src = pad_sequences([r.tolist() for r in sources], dtype="int32")
-        dec_in = pad_sequences([[START] + t.tolist() for t in targets], dtype="int32")
-        tgt = pad_sequences([t.tolist() + [END] for t in targets], dtype="int64", value=-1)
-        batch, tgt = Seq2SeqModel.batch(src, dec_in, tgt)
-        with engine_scope():
-            out = self._network().forward(self.params_, batch, n_threads=self._resolved_threads(),
-                                          return_attention=return_attention)
-        return out, batch, tgt, targets
+        targets = [np.asarray(t, dtype=np.int64) for t in Y] if internal \
+            else self._encode_targets(Y)
+        net = self._network()
+        for lo in range(0, len(sources), self._eval_rows):
+            rows = slice(lo, lo + self._eval_rows)
+            src = pad_sequences([r.tolist() for r in sources[rows]], dtype="int32")
+            dec_in = pad_sequences([[START] + t.tolist() for t in targets[rows]], dtype="int32")
+            tgt = pad_sequences([t.tolist() + [END] for t in targets[rows]], dtype="int64",
+                                value=-1)
+            batch, tgt = Seq2SeqModel.batch(src, dec_in, tgt)
+            with engine_scope():
+                out = net.forward(self.params_, batch, n_threads=self._resolved_threads(),
+                                  return_attention=return_attention)
+            yield out, batch, tgt, targets[rows]
 
     def log_likelihood(self, X, Y):
         """Total log-probability (natural log) of each target given its source.
@@ -472,10 +488,12 @@ class RNNSeq2Seq(BaseRNN):
         ndarray of shape (n_pairs,)
         """
         check_is_fitted(self, "params_")
-        (logits, _), _, tgt, _ = self._teacher_forced(X, Y)
-        log_p = _log_softmax(logits.astype(np.float64))
-        picked = np.take_along_axis(log_p, np.maximum(tgt, 0)[:, :, None], axis=2)[:, :, 0]
-        return np.where(tgt >= 0, picked, 0.0).sum(axis=1)
+        totals = []
+        for (logits, _), _, tgt, _ in self._teacher_forced(X, Y):
+            log_p = _log_softmax(logits.astype(np.float64))
+            picked = np.take_along_axis(log_p, np.maximum(tgt, 0)[:, :, None], axis=2)[:, :, 0]
+            totals.append(np.where(tgt >= 0, picked, 0.0).sum(axis=1))
+        return np.concatenate(totals) if totals else np.zeros(0)
 
     def score(self, X, Y, sample_weight=None):
         """Exact-match accuracy: the share of sources whose decoded output is the target.
@@ -519,12 +537,15 @@ class RNNSeq2Seq(BaseRNN):
         if self.attention is None:
             raise ValueError("attention_weights: the model was fitted with attention=None")
         if Y is None:
+            X = _as_list(X, "X")
             sources = self._source_batch(X)
             Y = _Internal(self._decode_ids(sources, self.beam_width, self.max_output_length_))
-        (_, _, weights), batch, _, targets = self._teacher_forced(X, Y, return_attention=True)
-        s_start, t_start = batch.source.start, batch.target.start
-        return [weights[b, t_start[b]:t_start[b] + len(targets[b]), s_start[b]:].copy()
-                for b in range(len(targets))]
+        out = []
+        for (_, _, weights), batch, _, targets in self._teacher_forced(X, Y, return_attention=True):
+            s_start, t_start = batch.source.start, batch.target.start
+            out += [weights[b, t_start[b]:t_start[b] + len(targets[b]), s_start[b]:].copy()
+                    for b in range(len(targets))]
+        return out
 
     def _attention_view(self, x, y=None):
         """``(source tokens, output tokens, weights)`` of one pair, for :func:`fastrnn.plot_attention`."""
