@@ -171,6 +171,10 @@ def test_warm_start_progress_and_checkpoint(tmp_path, capsys):
     assert model.n_iter_ == 4 and len(model.history_["loss"]) == 4
     assert "val_loss" in model.history_ and path.exists()
     assert "val_token_accuracy" in capsys.readouterr().err
+    given = RNNSeq2Seq(**SMALL, max_iter=1).fit(X, Y, validation_data=(X[:10], Y[:10]))
+    assert len(given.validation_scores_) == 1
+    stepped = RNNSeq2Seq(**SMALL, early_stopping=False).partial_fit(X, Y).partial_fit(X, Y)
+    assert stepped.n_iter_ == 2
 
 
 class _Interrupt(Callback):
