@@ -2,7 +2,8 @@
 
 Sub-commands: ``demo``, ``train``, ``predict``, ``evaluate``, ``summary``, ``train-lm``,
 ``generate``, ``train-seq2seq``, ``translate``, ``precompile``, ``export``.
-Errors are one line on stderr and exit code 2.
+Errors are one line on stderr and exit code 2 (a damaged model file included); warnings are one
+line on stderr each.
 """
 
 import argparse
@@ -10,6 +11,7 @@ import csv
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -83,6 +85,17 @@ def _estimator_kwargs(args):
                 verbose=0 if args.quiet else 2)
 
 
+def _check_output_path(path, option):
+    """Refuse, before any training, an output path that saving would fail on."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CLIError(f"{option} {path} is a directory; give a file name")
+    if not os.path.isdir(directory):
+        raise CLIError(f"{option} {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {path}: the directory {directory} is not writable")
+
+
 def _pad_ids(X, maxlen):
     from .text import pad_sequences
 
@@ -98,6 +111,9 @@ def _train(args, out):
     from .persistence import save
     from .text import TextSequencer
 
+    _check_output_path(args.output, "-o/--output")
+    if args.checkpoint is not None:
+        _check_output_path(args.checkpoint, "--checkpoint")
     X, y = read_labeled(args.data, args.text_col, args.label_col)
     if len(np.unique(y)) < 2:
         raise CLIError(f"{args.data}: the label column holds a single class")
@@ -151,7 +167,13 @@ def _check_predictor(model, path):
                        "label per token)")
 
 
-def _prepare_inputs(model, X):
+def _set_unknown_ids(model, unknown_ids):
+    """``--unknown-ids``: the estimator's ``unknown_ids`` (None keeps the one saved with it)."""
+    if unknown_ids is not None:
+        _final_estimator(model).set_params(unknown_ids=unknown_ids)
+
+
+def _prepare_inputs(model, X, source):
     """Raw text goes to a Pipeline; id lists are padded to the model's training length."""
     is_text = hasattr(model, "steps")
     if is_text and not isinstance(X, list):
@@ -159,7 +181,14 @@ def _prepare_inputs(model, X):
     if not is_text:
         if isinstance(X, list):
             raise CLIError("this model reads token ids; give a Keras-format .npz file")
-        X = _pad_ids(X, _final_estimator(model).n_timesteps_)
+        est = _final_estimator(model)
+        X = _pad_ids(X, est.n_timesteps_)
+        vocab_size = getattr(est, "vocab_size_", None)
+        if (vocab_size is not None and X.size and getattr(est, "unknown_ids", "error") == "error"
+                and np.issubdtype(X.dtype, np.integer) and int(X.max()) >= vocab_size):
+            raise CLIError(f"{source} holds token ids up to {int(X.max())}, but the model knows "
+                           f"{vocab_size} ids (0..{vocab_size - 1}); --unknown-ids oov maps the "
+                           "others to the out-of-vocabulary id")
     return X
 
 
@@ -168,18 +197,18 @@ def _predict(args, out):
 
     model = _load_model(args.model)
     _check_predictor(model, args.model)
-    X = _prepare_inputs(model, read_inputs(args.input, args.text_col))
+    _set_unknown_ids(model, args.unknown_ids)
+    X = _prepare_inputs(model, read_inputs(args.input, args.text_col), args.input)
     est = _final_estimator(model)
-    labels = model.predict(X)
     writer = csv.writer(sys.stdout, lineterminator="\n")
     if hasattr(est, "classes_"):
-        proba = model.predict_proba(X)
+        proba = model.predict_proba(X)  # once: the labels are its argmax, as predict's are
         writer.writerow(["label"] + [f"proba_{c}" for c in est.classes_])
-        for label, p in zip(labels, proba):
+        for label, p in zip(est.classes_[np.argmax(proba, axis=1)], proba):
             writer.writerow([label] + [f"{v:.6f}" for v in p])
     else:
         writer.writerow(["prediction"])
-        writer.writerows([[v] for v in np.atleast_1d(labels)])
+        writer.writerows([[v] for v in np.atleast_1d(model.predict(X))])
     return 0
 
 
@@ -190,8 +219,9 @@ def _evaluate(args, out):
 
     model = _load_model(args.model)
     _check_predictor(model, args.model)
+    _set_unknown_ids(model, args.unknown_ids)
     X, y = read_labeled(args.data, args.text_col, args.label_col, split="test")
-    X = _prepare_inputs(model, list(X) if hasattr(model, "steps") else X)
+    X = _prepare_inputs(model, list(X) if hasattr(model, "steps") else X, args.data)
     est = _final_estimator(model)
     if not hasattr(est, "classes_"):
         out(f"R^2: {model.score(X, y):.4f}")
@@ -231,9 +261,10 @@ def _train_lm(args, out):
     from .estimators import RNNLanguageModel
     from .persistence import save
 
+    _check_output_path(args.output, "-o/--output")
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
-    with open(args.file, encoding="utf-8") as fh:
+    with open(args.file, encoding="utf-8-sig") as fh:
         lines = fh.read().split("\n")
     if not any(line.strip() for line in lines):
         raise CLIError(f"{args.file} holds no text")
@@ -395,12 +426,18 @@ def _parser():
     predict.add_argument("input", help="text file (one text per line, '-' for stdin), "
                                        "CSV/TSV (with --text-col) or .npz")
     predict.add_argument("--text-col", default=None)
-
     evaluate = sub.add_parser("evaluate", help="accuracy, loss and a per-class report")
     evaluate.add_argument("model")
     evaluate.add_argument("data", help="CSV/TSV with text and label columns, or .npz (x_test)")
     evaluate.add_argument("--text-col", default="text")
     evaluate.add_argument("--label-col", default="label")
+    for command in (predict, evaluate):
+        command.add_argument("--unknown-ids", choices=["error", "oov"], default=None,
+                             help="token ids of an .npz beyond the model's vocabulary: refuse "
+                                  "them (error) or read them as the out-of-vocabulary id 1 "
+                                  "(oov, with a count on stderr); default: the model's setting, "
+                                  "error unless it was saved otherwise")
+
 
     summary = sub.add_parser("summary", help="layers, parameter counts and vocabulary")
     summary.add_argument("model")
@@ -481,14 +518,28 @@ _COMMANDS = {"demo": _demo, "train": _train, "predict": _predict, "evaluate": _e
              "precompile": _precompile, "export": _export}
 
 
+def _one_line(message):
+    return " ".join(str(message).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"fastrnn: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+
 def main(argv=None, out=print):
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
-    try:
-        return _COMMANDS[args.command](args, out)
-    except (CLIError, ValueError, OSError, UnicodeDecodeError) as exc:  # ModelFileError is a ValueError
-        print(f"fastrnn: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("fastrnn: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return _COMMANDS[args.command](args, out)
+        except (CLIError, ValueError, OSError) as exc:  # ModelFileError, UnicodeDecodeError too
+            print(f"fastrnn: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except MemoryError as exc:
+            print(f"fastrnn: error: out of memory{': ' + _one_line(exc) if str(exc) else ''}",
+                  file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("fastrnn: interrupted", file=sys.stderr)
+            return 130

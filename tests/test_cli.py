@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 import subprocess
 import sys
 
@@ -91,7 +92,7 @@ def test_predict_text_lines_csv_and_stdin(trained):
         assert out.returncode == 0, out.stderr
         rows = list(csv.reader(io.StringIO(out.stdout)))
         assert rows[0] == ["label", "proba_neg", "proba_pos"]
-        assert [r[0] for r in rows[1:]] == ["pos", "pos"]
+        assert [r[0] for r in rows[1:3]] == ["pos", "pos"] and len(rows) == 4  # the blank line too
         assert all(abs(float(r[1]) + float(r[2]) - 1) < 1e-5 for r in rows[1:])
     out = run("predict", model, data, "--text-col", "review")
     assert out.returncode == 0, out.stderr
@@ -186,3 +187,164 @@ def test_a_broken_model_file_fails_cleanly_in_a_real_process(tmp_path):
     not_model = tmp_path / "junk.fastrnn"
     not_model.write_bytes(b"PK\x03\x04 truncated zip")
     assert_one_line_error(run("summary", not_model), "not a fastrnn model file")
+
+
+# ------------------------------------------------------------ issue 39: files the CLI reads and writes
+@pytest.fixture(scope="module")
+def small_pipeline(tmp_path_factory):
+    """A saved text pipeline, trained in-process in a second (the CLI's own model is slower)."""
+    from sklearn.pipeline import make_pipeline
+
+    import fastrnn
+    from fastrnn import RNNClassifier, TextSequencer
+
+    texts, y = make_negation_sentiment(n_samples=300, return_text=True, random_state=0)
+    model = make_pipeline(TextSequencer(maxlen=12),
+                          RNNClassifier(units=4, embedding_dim=3, max_iter=2, random_state=0))
+    model.fit(texts, np.array(["neg", "pos"])[y])
+    path = tmp_path_factory.mktemp("small") / "small.fastrnn"
+    fastrnn.save(model, path)
+    return path, model
+
+
+@pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/2.npy"])
+def test_a_damaged_model_file_is_one_line_and_exit_2(small_pipeline, tmp_path, capsys, member):
+    """Issue 39, item 1: zlib.error and the others printed a traceback and exited 1."""
+    from _modelfile import DAMAGES, damage
+
+    path, _ = small_pipeline
+    text = tmp_path / "in.txt"
+    text.write_text("a good film\n")
+    for how in DAMAGES:
+        bad = tmp_path / "bad.fastrnn"
+        bad.write_bytes(damage(path.read_bytes(), how, member))
+        for command in (("predict", bad, text), ("evaluate", bad, text), ("summary", bad)):
+            assert_one_line_error(run_in_process(capsys, *command), str(bad))
+
+
+def test_a_damaged_model_file_fails_cleanly_in_a_real_process(small_pipeline, tmp_path):
+    from _modelfile import damage
+
+    path, _ = small_pipeline
+    bad = tmp_path / "bad.fastrnn"
+    bad.write_bytes(damage(path.read_bytes(), "invalid deflate block", "config.json"))
+    assert_one_line_error(run("summary", bad), "not a fastrnn model file, or truncated/corrupted")
+
+
+def test_train_checks_the_output_path_before_training(reviews, tmp_path, capsys):
+    """Issue 39, item 4: -o in a missing directory failed only after the whole training."""
+    _, data = reviews
+    missing = tmp_path / "missing" / "model.fastrnn"
+    for args in (("train", data, "--text-col", "review", "--label-col", "sentiment", "-o", missing),
+                 ("train", data, "--text-col", "review", "--label-col", "sentiment",
+                  "-o", tmp_path / "m.fastrnn", "--checkpoint", missing),
+                 ("train-lm", data, "-o", missing)):
+        out = run_in_process(capsys, *args)
+        assert_one_line_error(out, str(missing), "does not exist")
+        assert out.stdout == "" and "Epoch" not in out.stderr  # nothing was trained
+    assert_one_line_error(run_in_process(capsys, "train", data, "-o", tmp_path), "is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_train_refuses_an_unwritable_output_directory(reviews, tmp_path, capsys, monkeypatch):
+    _, data = reviews
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: say what others see
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: access(p, mode) and p != str(locked))
+    try:
+        assert_one_line_error(run_in_process(capsys, "train", data, "-o", locked / "m.fastrnn"),
+                              str(locked), "not writable")
+    finally:
+        locked.chmod(0o700)
+
+
+def _predictions(out):
+    assert out.returncode == 0, out.stderr
+    return list(csv.reader(io.StringIO(out.stdout)))[1:]
+
+
+def test_predict_keeps_one_row_per_input_line(small_pipeline, tmp_path, capsys):
+    """Issue 39, item 8: blank lines were dropped, so rows stopped lining up with the lines."""
+    path, model = small_pipeline
+    lines = ["the film was not bad", "", "   ", "the plot was\x0creally good", "bad acting", ""]
+    text = tmp_path / "new.txt"
+    text.write_bytes("".join(line + "\r\n" for line in lines).encode())  # a form feed inside one
+    rows = _predictions(run_in_process(capsys, "predict", path, text))
+    assert len(rows) == len(lines) == 6
+    expected = model.predict_proba(lines)
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows], expected, atol=1e-6)
+    assert rows[1] == rows[2] == rows[5]  # blank lines: the padding-only prediction
+    stdin = run("predict", path, "-", stdin="".join(line + "\n" for line in lines))
+    assert _predictions(stdin) == rows
+    text.write_text("a good film\n\nbad")  # no line end after the last line
+    assert len(_predictions(run_in_process(capsys, "predict", path, text))) == 3
+    text.write_text("\n\n  \n")
+    assert_one_line_error(run_in_process(capsys, "predict", path, text), "holds no text")
+
+
+def test_files_with_a_utf8_byte_order_mark_are_read(small_pipeline, tmp_path, capsys):
+    """Issue 39, item 9: Excel's "CSV UTF-8" starts with a BOM; the first column was not found."""
+    path, model = small_pipeline
+    texts, y = make_negation_sentiment(n_samples=40, return_text=True, random_state=5)
+    table = tmp_path / "excel.csv"
+    with open(table, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(["review", "sentiment"])
+        w.writerows(zip(texts, np.array(["neg", "pos"])[y]))
+    out = run_in_process(capsys, "evaluate", path, table, "--text-col", "review",
+                         "--label-col", "sentiment")
+    assert out.returncode == 0 and "samples: 40" in out.stdout, out.stderr
+    rows = _predictions(run_in_process(capsys, "predict", path, table, "--text-col", "review"))
+    assert [r[0] for r in rows] == list(model.predict(texts))
+    lines = tmp_path / "bom.txt"
+    lines.write_text("\n".join(texts[:3]) + "\n", encoding="utf-8-sig")
+    rows = _predictions(run_in_process(capsys, "predict", path, lines))
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows],
+                               model.predict_proba(texts[:3]), atol=1e-6)
+    out = run_in_process(capsys, "train", table, "--text-col", "review", "--label-col",
+                         "sentiment", "--epochs", "1", "--units", "2", "-q", "--no-curves",
+                         "-o", tmp_path / "m.fastrnn")
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.fixture(scope="module")
+def ids_model(tmp_path_factory):
+    """A classifier of token ids 0..19 and an .npz whose test rows hold ids up to 24."""
+    import fastrnn
+    from fastrnn import RNNClassifier
+
+    root = tmp_path_factory.mktemp("ids")
+    X, y = make_long_range_task(n_samples=200, n_timesteps=8, distance=3, random_state=0)
+    X = X % 20
+    clf = RNNClassifier(units=4, embedding_dim=3, max_iter=1, random_state=0).fit(X, y)
+    model = fastrnn.save(clf, root / "ids.fastrnn")
+    X_test = X[:30].copy()
+    X_test[:3, -1] = [20, 23, 24]
+    data = root / "ids.npz"
+    np.savez(data, x_test=X_test, y_test=y[:30])
+    return model, data, clf, X_test
+
+
+def test_unknown_ids_are_refused_or_read_as_oov(ids_model, capsys):
+    """Issue 39, item 15: ids beyond the vocabulary stopped evaluate on an .npz."""
+    model, data, clf, X_test = ids_model
+    for command in ("predict", "evaluate"):
+        assert_one_line_error(run_in_process(capsys, command, model, data), "token ids up to 24",
+                              "--unknown-ids oov")
+        assert_one_line_error(run_in_process(capsys, command, model, data, "--unknown-ids",
+                                             "error"), "--unknown-ids oov")
+        out = run_in_process(capsys, command, model, data, "--unknown-ids", "oov")
+        assert out.returncode == 0, out.stderr
+        warning = out.stderr.strip().splitlines()
+        assert len(warning) == 1 and warning[0].startswith("fastrnn: warning:"), out.stderr
+        assert "3 token id(s)" in warning[0]
+    rows = _predictions(run_in_process(capsys, "predict", model, data, "--unknown-ids", "oov"))
+    oov = X_test.copy()
+    oov[oov >= 20] = 1
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows], clf.predict_proba(oov),
+                               atol=1e-6)
+    out = run("predict", "--help")
+    assert "--unknown-ids {error,oov}" in out.stdout

@@ -17,6 +17,13 @@ import fastrnn
 from fastrnn import ModelFileError, RNNClassifier, RNNRegressor, TextSequencer
 from fastrnn.datasets import make_negation_sentiment
 
+from _modelfile import DAMAGES
+from _modelfile import central_entry as _central_entry
+from _modelfile import damage as _damage
+from _modelfile import members as _members
+from _modelfile import reseal as _reseal
+from _modelfile import rewrite as _rewrite
+
 FAST = dict(units=4, embedding_dim=3, max_iter=2, batch_size=16, random_state=0)
 
 
@@ -29,28 +36,6 @@ def text_task():
 @pytest.fixture(scope="module")
 def text_pipeline(text_task):
     return make_pipeline(TextSequencer(maxlen=10), RNNClassifier(**FAST)).fit(*text_task)
-
-
-def _rewrite(src, dst, edit):
-    """Copy a model archive, passing each member through ``edit(name, data) -> data | None``."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for info in zin.infolist():
-            data = edit(info.filename, zin.read(info))
-            if data is not None:
-                zout.writestr(info.filename, data)
-
-
-def _reseal(path):
-    """Recompute the manifest after an edit, as a careless tamperer would not."""
-    import hashlib
-
-    with zipfile.ZipFile(path) as zf:
-        members = {i.filename: zf.read(i) for i in zf.infolist() if i.filename != "MANIFEST.json"}
-    manifest = {"sha256": {k: hashlib.sha256(v).hexdigest() for k, v in members.items()}}
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("MANIFEST.json", json.dumps(manifest))
-        for k, v in members.items():
-            zf.writestr(k, v)
 
 
 def test_pipeline_on_raw_text_round_trips_exactly(text_pipeline, text_task, tmp_path):
@@ -269,40 +254,6 @@ def test_checkpoint_directory_must_exist(tmp_path):
 
 
 # ------------------------------------------------------------ damaged files: one exception, bounded cost
-def _central_entry(data, name):
-    """Offset of ``name``'s entry in the ZIP central directory of ``data``."""
-    pos = data.find(b"PK\x01\x02")
-    while pos >= 0:
-        n = int.from_bytes(data[pos + 28:pos + 30], "little")
-        if data[pos + 46:pos + 46 + n] == name.encode():
-            return pos
-        pos = data.find(b"PK\x01\x02", pos + 4)
-    raise AssertionError(f"{name} not in the central directory")
-
-
-def _member_data_offset(data, name):
-    """Offset of the first byte of ``name``'s compressed data."""
-    local = int.from_bytes(data[_central_entry(data, name) + 42:][:4], "little")
-    n, extra = (int.from_bytes(data[local + k:local + k + 2], "little") for k in (26, 28))
-    return local + 30 + n + extra
-
-
-def _damage(data, how, member="MANIFEST.json"):
-    data = bytearray(data)
-    entry = _central_entry(bytes(data), member)
-    if how == "encrypted flag":  # was RuntimeError: File ... is encrypted, password required
-        data[entry + 8] |= 0x01
-    elif how.startswith("compression method"):  # was NotImplementedError, OSError, LZMAError
-        data[entry + 10:entry + 12] = int(how.split()[-1]).to_bytes(2, "little")
-    elif how == "invalid deflate block":  # was zlib.error: invalid block type
-        data[_member_data_offset(bytes(data), member)] |= 0b110
-    return bytes(data)
-
-
-DAMAGES = ["encrypted flag", "compression method 99", "compression method 12",
-           "compression method 14", "invalid deflate block"]
-
-
 @pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/3.npy"])
 @pytest.mark.parametrize("how", DAMAGES)
 def test_damaged_zip_fields_and_streams_are_model_file_errors(saved, tmp_path, how, member):
@@ -532,11 +483,6 @@ OLD_FILES = {
                              [-0.025863733142614365, 0.061012037098407745, 0.05430896580219269]),
     "language_model_v1.fastrnn": (None, None),
 }
-
-
-def _members(path):
-    with zipfile.ZipFile(path) as zf:
-        return {i.filename: zf.read(i) for i in zf.infolist()}
 
 
 def _contained(old, new, where="model"):

@@ -1,4 +1,7 @@
-"""Reading user files for the command line: CSV/TSV of raw text, plain text lines, Keras ``.npz``."""
+"""Reading user files for the command line: CSV/TSV of raw text, plain text lines, Keras ``.npz``.
+
+Text is read as UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one).
+"""
 
 import csv
 import os
@@ -21,7 +24,7 @@ def _delimiter(path, sample):
 
 
 def read_table(path, columns):
-    """Read named columns of a CSV/TSV file with a header row.
+    """Read named columns of a CSV/TSV file with a header row (blank lines are not rows).
 
     Parameters
     ----------
@@ -34,7 +37,7 @@ def read_table(path, columns):
     dict of str to list of str
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         sample = fh.read(65536)
         fh.seek(0)
         reader = csv.reader(fh, delimiter=_delimiter(path, sample))
@@ -95,8 +98,24 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
     return table[text_col], _labels(table[label_col])
 
 
+def _lines(text):
+    r"""The lines of a text file: split at line ends only, blank lines kept.
+
+    A final line end ends the last line rather than starting an empty one; ``\r\n`` and ``\r``
+    arrive as ``\n`` (universal newlines).  Unlike ``str.splitlines``, form feeds and Unicode line
+    separators inside a line do not split it, so rows line up with what ``wc -l`` counts.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def read_inputs(path, text_col=None):
     """Inputs to predict: text lines (``.txt`` or no column), a CSV/TSV column, or ``.npz`` x_test.
+
+    A text file gives one input per line, blank lines included, so that predictions line up
+    with the lines.
 
     Returns
     -------
@@ -113,13 +132,13 @@ def read_inputs(path, text_col=None):
     if text_col is not None:
         return read_table(path, [text_col])[text_col]
     if path == "-":
-        lines = sys.stdin.read().splitlines()
+        text = sys.stdin.read().removeprefix("\ufeff")
     else:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    lines = [line for line in lines if line.strip()]
-    if not lines:
-        raise ValueError(f"{path} holds no text")
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    lines = _lines(text)
+    if not any(line.strip() for line in lines):
+        raise ValueError(f"{'standard input' if path == '-' else path} holds no text")
     return lines
 
 
