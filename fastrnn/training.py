@@ -3,8 +3,9 @@
 Knows nothing about scikit-learn: :func:`train` receives a
 :class:`~fastrnn.layers.SequenceModel`, parameters, an optimizer and a *batch
 source*, and runs epochs until ``max_iter``, early stopping, a callback's
-``stop_training_``, divergence (a non-finite loss, or an epoch's loss over
-:data:`DIVERGENCE_RATIO` times the first step's) or ``KeyboardInterrupt``.  In
+``stop_training_``, divergence (a non-finite loss, an epoch's loss over
+:data:`DIVERGENCE_RATIO` times the first step's, or above it with every output
+saturated) or ``KeyboardInterrupt``.  In
 the last two cases it stops, warns, and leaves the best parameters seen in
 place, so the model stays usable.  Callbacks (checkpoints among them), best-weight tracking
 and restoring live in this one loop.
@@ -130,6 +131,9 @@ class TrainConfig:
     tol: float = 1e-4
     restore_best_weights: bool = True
     callbacks: list = field(default_factory=list)
+    # (outputs) -> bool: whether a batch's outputs are saturated (e.g. every top probability
+    # exactly 1); None where the head cannot saturate
+    saturated_fn: object = None
 
 
 @dataclass
@@ -452,6 +456,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
             for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
                 notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
                 total_loss = total_metric = total_w = 0.0
+                saturated = cfg.saturated_fn is not None
                 for bi, batch in enumerate(source.batches(rng)):
                     if batch.weight == 0:  # no sample counts: the loss would be 0 / 0
                         continue
@@ -467,6 +472,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                     if cfg.metric_fn is not None:
                         total_metric += cfg.metric_fn(outputs, batch.y, batch.w) * batch.weight
                     total_w += batch.weight
+                    saturated = saturated and cfg.saturated_fn(outputs)
                     notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
                            n_batches=source.n_batches, loss=total_loss / total_w)
                 if stopped:
@@ -477,7 +483,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 logs = {"loss": total_loss / total_w}
                 if cfg.metric_fn is not None:
                     logs[cfg.metric_name] = total_metric / total_w
-                if logs["loss"] > DIVERGENCE_RATIO * start_loss:
+                if logs["loss"] > DIVERGENCE_RATIO * start_loss or (
+                        saturated and logs["loss"] > start_loss):
                     for k, v in logs.items():
                         history.setdefault(k, []).append(float(v))
                     stopped = "diverged"
@@ -516,10 +523,12 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                       "restored the best weights seen; try a lower learning_rate or clipnorm",
                       RuntimeWarning, stacklevel=3)
     elif stopped == "diverged":
+        why = (f"over {DIVERGENCE_RATIO:g} times" if history["loss"][-1] > DIVERGENCE_RATIO * start_loss
+               else "every output saturated (top probabilities exactly 1) and above")
         warnings.warn(f"training diverged in epoch {epoch + 1}: its loss {history['loss'][-1]:.4g} "
-                      f"is over {DIVERGENCE_RATIO:g} times the loss at the start of training "
-                      f"({start_loss:.4g}); stopped and restored the best weights seen; try a "
-                      "lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
+                      f"is {why} the loss at the start of training ({start_loss:.4g}); stopped and "
+                      "restored the best weights seen; try a lower learning_rate or clipnorm",
+                      RuntimeWarning, stacklevel=3)
     restore = stopped in ("non_finite", "diverged", "interrupted") or (
         cfg.restore_best_weights and (cfg.early_stopping or stopped == "early_stopping"))
     if restore:

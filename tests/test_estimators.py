@@ -265,6 +265,32 @@ def test_diverging_fit_stops_restores_and_warns(task):
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
+def test_diverging_fit_with_finite_losses_warns_and_says_so(task):
+    X, y = task
+    clf = _small_clf(learning_rate=1e3, max_iter=5)
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 1: its loss .* over 10 times"):
+        clf.fit(X, y)
+    assert clf.stopped_reason_ == "diverged" and clf.n_iter_ == 1
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("logits, saturated", [
+    ([[40.0], [-38.0]], True), ([[40.0], [-3.0]], False),
+    ([[40.0, 0.0, 1.0], [0.0, 50.0, -1.0]], True), ([[40.0, 39.0, 1.0]], False),
+])
+def test_a_batch_is_saturated_when_every_top_probability_is_exactly_1(logits, saturated):
+    from fastrnn.losses import sigmoid, softmax
+
+    logits = np.array(logits)
+    assert RNNClassifier()._saturated(logits) is saturated
+    if logits.shape[1] == 1:
+        p = sigmoid(logits[:, 0])
+        proba = np.column_stack([1.0 - p, p])  # as predict_proba computes it
+    else:
+        proba = softmax(logits)
+    assert bool((proba.max(axis=1) == 1.0).all()) is saturated
+
+
 def test_verbose_output_only_when_asked(task, capsys):
     X, y = task
     _small_clf().fit(X, y)

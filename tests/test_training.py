@@ -209,6 +209,20 @@ def test_a_loss_far_above_its_start_stops_as_diverged_and_restores_the_best_weig
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("kind", SOURCES)
+def test_saturated_outputs_with_a_loss_above_its_start_stop_as_diverged(kind):
+    # lr=5 raises the loss above its start but not tenfold
+    *_, history, result, _ = _run(kind, n_epochs=3, lr=5.0, saturated_fn=lambda outputs: False)
+    assert result.stopped is None
+    with pytest.warns(RuntimeWarning, match="every output saturated"):
+        *_, history, result, _ = _run(kind, n_epochs=3, lr=5.0,
+                                      saturated_fn=lambda outputs: True)
+    assert result.stopped == "diverged" and len(history["loss"]) == 1
+    # saturated outputs of a loss still below its start are a confident model, not divergence
+    *_, history, result, _ = _run(kind, n_epochs=3, saturated_fn=lambda outputs: True)
+    assert result.stopped is None and len(history["loss"]) == 3
+
+
 def test_a_batch_whose_weights_sum_to_zero_is_skipped():
     net, source, loss, _ = _shuffled()
     source.w = np.array([0.0] * 4 + [1.0] * 6)

@@ -355,6 +355,8 @@ class BaseRNN(BaseEstimator):
         """What early stopping and checkpoints watch: "val_loss" or "val_score"."""
         return "val_loss"
 
+    _saturated = None  # (outputs) -> bool: every output of a batch saturated, or None
+
     @classmethod
     def _params_from_file(cls, params):
         """Constructor parameters read from a model file, in this version's names."""
@@ -431,7 +433,8 @@ class BaseRNN(BaseEstimator):
             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, alpha=self.alpha,
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
             monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,
-            restore_best_weights=self.restore_best_weights, callbacks=callbacks)
+            restore_best_weights=self.restore_best_weights, callbacks=callbacks,
+            saturated_fn=self._saturated)
         with engine_scope():
             result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
                            cfg, rng, validation=validation, history=self.history_,

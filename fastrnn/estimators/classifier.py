@@ -13,6 +13,10 @@ from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, sof
 from ._base import BasePooledRNN, declare_params, param
 
 
+# beyond this logit margin, the top float64 probability rounds to exactly 1
+_SATURATED_LOGIT = 37.0
+
+
 @declare_params
 class RNNClassifier(ClassifierMixin, BasePooledRNN):
     """Recurrent neural network classifier (SimpleRNN, LSTM or GRU) with Keras semantics.
@@ -209,6 +213,13 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
                 raise ValueError(f"class_weight names label {label!r}, which is not in classes_")
             table[hit[0]] = weight
         return table[y_enc]
+
+    def _saturated(self, logits):
+        """Whether every row's top probability is exactly 1.0 in float64 (as ``predict_proba`` has it)."""
+        if logits.shape[1] == 1:
+            return bool(np.abs(logits).min() > _SATURATED_LOGIT)
+        top2 = np.partition(logits, -2, axis=1)[:, -2:]
+        return bool((top2[:, 1] - top2[:, 0]).min() > _SATURATED_LOGIT)
 
     def _metric(self, outputs, y, w):
         pred = (outputs[:, 0] > 0).astype(int) if outputs.shape[1] == 1 else outputs.argmax(axis=1)
