@@ -93,7 +93,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     restore_best_weights : bool, default True
     random_state : int, RandomState or None, default None
     verbose : int, default 0
-        0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        0 silent, 1 a progress bar per epoch (redrawn in place on a terminal, a
+        ``tqdm.auto`` bar in a notebook with tqdm installed, one line per epoch
+        in a log file), 2 one line per epoch.
     warm_start : bool, default False
     n_threads : int or None, default None
         Kernel threads; None uses ``FASTRNN_NUM_THREADS``, ``OMP_NUM_THREADS`` or
