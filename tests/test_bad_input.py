@@ -227,8 +227,9 @@ def test_unknown_ids_oov_maps_and_counts_them(fitted):
     unseen[:2, :2] = [[50, 60], [70, 9]]
     mapped = unseen.copy()
     mapped[unseen >= clf.vocab_size_] = 1
-    with pytest.warns(UserWarning, match=r"4 token id\(s\) >= 9 \(largest 70\).* id 1"):
+    with pytest.warns(UserWarning, match=r"4 token id\(s\) >= 9 \(largest 70\).* id 1") as record:
         proba = clf.predict_proba(unseen)
+    assert record[0].filename == __file__  # attributed to the caller, not to fastrnn
     np.testing.assert_array_equal(proba, clf.predict_proba(mapped))
     keras_style = RNNClassifier(**FAST, unknown_ids=2).fit(X, y)
     mapped[unseen >= clf.vocab_size_] = 2

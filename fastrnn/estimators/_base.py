@@ -46,6 +46,7 @@ import functools
 import inspect
 import numbers
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -216,6 +217,17 @@ def check_weights_usable(w, what="sample_weight"):
         raise ValueError(f"{what} sums to 0 (every weight is zero): no sample would count")
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def warn_at_caller(message, category=UserWarning):
+    """``warnings.warn`` attributed to the first frame outside fastrnn (the user's call)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _available_memory():
     """Bytes of memory available to a new allocation, or None where the platform does not say."""
     try:
@@ -257,8 +269,7 @@ def check_input_table_size(n_ids, width, dtype, source):
                           f"{memory / 2**30:.1f} GiB of memory available; lower vocab_size (map "
                           "rare ids to an out-of-vocabulary id) or embedding_dim")
     if n_bytes > _LARGE_TABLE_BYTES:
-        warnings.warn(f"{what}; lower vocab_size or embedding_dim if that is not intended",
-                      UserWarning, stacklevel=6)
+        warn_at_caller(f"{what}; lower vocab_size or embedding_dim if that is not intended")
 
 
 def format_summary(name, rows):
@@ -608,9 +619,9 @@ class BaseSequenceRNN(BaseRNN):
         unknown = X >= vocab_size
         X = X.copy()
         X[unknown] = oov
-        warnings.warn(f"X holds {int(unknown.sum())} token id(s) >= {vocab_size} (largest {top}), "
-                      f"outside {context}: mapped to the out-of-vocabulary id {oov} "
-                      f"(unknown_ids={self.unknown_ids!r})", UserWarning, stacklevel=5)
+        warn_at_caller(f"X holds {int(unknown.sum())} token id(s) >= {vocab_size} (largest {top}), "
+                       f"outside {context}: mapped to the out-of-vocabulary id {oov} "
+                       f"(unknown_ids={self.unknown_ids!r})")
         return X
 
     def _check_vocabulary(self, X):
@@ -627,10 +638,10 @@ class BaseSequenceRNN(BaseRNN):
                 below = X[X < top]
                 second = int(below.max()) if below.size else 0
                 if top > _STRAY_RATIO * max(second, 1):
-                    warnings.warn(
+                    warn_at_caller(
                         f"X holds token id {top}, far above every other id (the next largest is "
                         f"{second}): it alone sets vocab_size_ to {top + 1:,}; map it to an "
-                        "out-of-vocabulary id or pass vocab_size", UserWarning, stacklevel=6)
+                        "out-of-vocabulary id or pass vocab_size")
         if self.input_encoding == "onehot":
             gates = {"simple": 1, "gru": 3, "lstm": 4}[self.cell]
             width = gates * self._units_tuple()[0] * (2 if self.bidirectional else 1)
