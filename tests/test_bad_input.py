@@ -296,7 +296,8 @@ def test_an_input_table_too_large_is_refused_or_announced_before_it_is_allocated
                                           r"1,000,000,000,000 x 2 float32"):
         RNNClassifier(**FAST, vocab_size=10**12).fit(X, y)
     monkeypatch.setattr(_base, "_available_memory", lambda: 10**6)  # never allocate a large table
-    with pytest.raises(MemoryError, match=r"token id 99999 \(vocab_size=None infers max id"):
+    with pytest.raises(MemoryError, match=r"token id 99999 \(vocab_size=None infers max id"), \
+            pytest.warns(UserWarning, match="far above every other id"):
         RNNClassifier(**FAST).fit(np.r_[X, np.full((1, 5), 99_999)], np.r_[y, 0])
     monkeypatch.setattr(_base, "_LARGE_TABLE_BYTES", 1000)
     with pytest.warns(UserWarning, match=r"vocab_size=200 makes the input table 200 x 2 float32"):
