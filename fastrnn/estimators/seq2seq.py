@@ -547,6 +547,15 @@ class RNNSeq2Seq(BaseRNN):
                     for b in range(len(targets))]
         return out
 
+    def get_weights(self):
+        """Copies of the weights, in the order the class notes give (**Weights order**).
+
+        Returns
+        -------
+        list of ndarray
+        """
+        return super().get_weights()
+
     def _attention_view(self, x, y=None):
         """``(source tokens, output tokens, weights)`` of one pair, for :func:`fastrnn.plot_attention`."""
         if self.input_kind_ == "text":
