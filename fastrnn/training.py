@@ -4,8 +4,11 @@ Knows nothing about scikit-learn: :func:`train` receives a
 :class:`~fastrnn.layers.SequenceModel`, parameters, an optimizer and a *batch
 source*, and runs epochs until ``max_iter``, early stopping, a callback's
 ``stop_training_``, divergence (a non-finite loss, an epoch's loss over
-:data:`DIVERGENCE_RATIO` times the first step's, or above it with every output
-saturated) or ``KeyboardInterrupt``.  In
+:data:`DIVERGENCE_RATIO` times a reference loss, or above it with every output
+saturated) or ``KeyboardInterrupt``.  The reference is the larger of the first
+step's loss and ``TrainConfig.chance_loss``, the loss of an uninformed
+prediction, which keeps an easy first batch (unshuffled or warm-started data,
+a few large targets) from making an ordinary epoch look like divergence.  In
 the last two cases it stops, warns, and leaves the best parameters seen in
 place, so the model stays usable.  Callbacks (checkpoints among them), best-weight tracking
 and restoring live in this one loop.
@@ -37,8 +40,8 @@ from .layers import pack_dense, pack_tokens
 from .layers._packing import balanced_order
 from .runtime import parallel_for
 
-#: An epoch whose training loss exceeds this multiple of the first step's (taken as at least
-#: ``DIVERGENCE_FLOOR``) ends the fit as diverged.
+#: An epoch whose training loss exceeds this multiple of the reference loss (the first step's,
+#: ``TrainConfig.chance_loss``, ``DIVERGENCE_FLOOR``: the largest) ends the fit as diverged.
 DIVERGENCE_RATIO = 10.0
 DIVERGENCE_FLOOR = 1e-3
 
@@ -134,6 +137,8 @@ class TrainConfig:
     # (outputs) -> bool: whether a batch's outputs are saturated (e.g. every top probability
     # exactly 1); None where the head cannot saturate
     saturated_fn: object = None
+    # the loss of an uninformed prediction (log(n_classes), the targets' variance), or None
+    chance_loss: float = None
 
 
 @dataclass
@@ -445,7 +450,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     best = {"value": np.inf, "params": copy_params(params), "epoch": epoch_offset - 1, "loss": np.inf}
     stalls = 0
     stopped = None
-    start_loss = None  # the first step's loss, before any update of this call
+    reference = None  # what divergence is measured against (see the module docstring)
     model.stop_training_ = False
     notify(cfg.callbacks, "on_train_begin", model, n_epochs=epoch_offset + cfg.n_epochs)
     epoch = epoch_offset
@@ -465,8 +470,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                     if not np.isfinite(loss):
                         stopped = "non_finite"
                         break
-                    if start_loss is None:
-                        start_loss = max(float(loss), DIVERGENCE_FLOOR)
+                    if reference is None:
+                        reference = max(float(loss), cfg.chance_loss or 0.0, DIVERGENCE_FLOOR)
                     source.carry(states)
                     total_loss += loss * batch.weight
                     if cfg.metric_fn is not None:
@@ -483,8 +488,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 logs = {"loss": total_loss / total_w}
                 if cfg.metric_fn is not None:
                     logs[cfg.metric_name] = total_metric / total_w
-                if logs["loss"] > DIVERGENCE_RATIO * start_loss or (
-                        saturated and logs["loss"] > start_loss):
+                if logs["loss"] > DIVERGENCE_RATIO * reference or (
+                        saturated and logs["loss"] > reference):
                     for k, v in logs.items():
                         history.setdefault(k, []).append(float(v))
                     stopped = "diverged"
@@ -523,12 +528,12 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                       "restored the best weights seen; try a lower learning_rate or clipnorm",
                       RuntimeWarning, stacklevel=3)
     elif stopped == "diverged":
-        why = (f"over {DIVERGENCE_RATIO:g} times" if history["loss"][-1] > DIVERGENCE_RATIO * start_loss
+        why = (f"over {DIVERGENCE_RATIO:g} times" if history["loss"][-1] > DIVERGENCE_RATIO * reference
                else "every output saturated (top probabilities exactly 1) and above")
         warnings.warn(f"training diverged in epoch {epoch + 1}: its loss {history['loss'][-1]:.4g} "
-                      f"is {why} the loss at the start of training ({start_loss:.4g}); stopped and "
-                      "restored the best weights seen; try a lower learning_rate or clipnorm",
-                      RuntimeWarning, stacklevel=3)
+                      f"is {why} the loss at the start of training or of an uninformed "
+                      f"prediction ({reference:.4g}); stopped and restored the best weights seen; "
+                      "try a lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
     restore = stopped in ("non_finite", "diverged", "interrupted") or (
         cfg.restore_best_weights and (cfg.early_stopping or stopped == "early_stopping"))
     if restore:

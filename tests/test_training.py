@@ -223,6 +223,38 @@ def test_saturated_outputs_with_a_loss_above_its_start_stop_as_diverged(kind):
     assert result.stopped is None and len(history["loss"]) == 3
 
 
+@pytest.mark.parametrize("kind", SOURCES)
+def test_divergence_is_measured_against_the_larger_of_the_first_step_and_chance(kind):
+    _, _, loss, _ = SOURCES[kind]()
+    calls = []
+
+    def easy_first_batch(outputs, y, w):  # the first batch far easier than the rest
+        value, grad = loss(outputs, y, w)
+        calls.append(value)
+        return (value / 100 if len(calls) == 1 else value), grad
+
+    with pytest.warns(RuntimeWarning, match="diverged in epoch 1"):
+        *_, result, _ = _run(kind, n_epochs=2, loss_fn=easy_first_batch)
+    assert result.stopped == "diverged"
+    calls.clear()
+    # against the loss of an uninformed prediction, the same epoch is ordinary
+    *_, result, _ = _run(kind, n_epochs=2, loss_fn=easy_first_batch, chance_loss=np.log(3))
+    assert result.stopped is None
+
+
+def test_a_regressor_with_a_few_large_targets_late_in_unshuffled_data_does_not_diverge(rng):
+    from fastrnn import RNNRegressor
+
+    X = rng.normal(size=(64, 3, 2))
+    y = np.full(64, 0.1)
+    y[-2:] = 100.0  # the first batch's loss is tiny next to the epoch's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        reg = RNNRegressor(units=4, max_iter=2, batch_size=8, shuffle=False,
+                           random_state=0).fit(X, y)
+    assert reg.stopped_reason_ is None and reg.n_iter_ == 2
+
+
 def test_a_batch_whose_weights_sum_to_zero_is_skipped():
     net, source, loss, _ = _shuffled()
     source.w = np.array([0.0] * 4 + [1.0] * 6)

@@ -368,6 +368,14 @@ class BaseRNN(BaseEstimator):
 
     _saturated = None  # (outputs) -> bool: every output of a batch saturated, or None
 
+    def _chance_loss(self, data):
+        """The training loss of an uninformed prediction on ``data``, or None.
+
+        A reference for divergence (see :mod:`fastrnn.training`): e.g.
+        ``log(n_classes)`` for a cross-entropy over ``n_classes`` outputs.
+        """
+        return None
+
     @classmethod
     def _params_from_file(cls, params):
         """Constructor parameters read from a model file, in this version's names."""
@@ -445,7 +453,7 @@ class BaseRNN(BaseEstimator):
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
             monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,
             restore_best_weights=self.restore_best_weights, callbacks=callbacks,
-            saturated_fn=self._saturated)
+            saturated_fn=self._saturated, chance_loss=self._chance_loss(data))
         with engine_scope():
             result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
                            cfg, rng, validation=validation, history=self.history_,

@@ -1,5 +1,6 @@
 """RNNClassifier: a recurrent network with a sigmoid (two classes) or softmax head."""
 
+import math
 import numbers
 
 import numpy as np
@@ -215,6 +216,10 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
                 raise ValueError(f"class_weight names label {label!r}, which is not in classes_")
             table[hit[0]] = weight
         return table[y_enc]
+
+    def _chance_loss(self, data):
+        # a uniform prediction's cross-entropy
+        return math.log(2 if self.n_outputs_ == 1 else self.n_outputs_)
 
     def _saturated(self, logits):
         """Whether every row's top probability is exactly 1.0 in float64 (as ``predict_proba`` has it)."""

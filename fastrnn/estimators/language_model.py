@@ -150,6 +150,10 @@ class RNNLanguageModel(BaseRNN):
             params = {**params, "window": params["bptt_truncate"], "bptt_truncate": None}
         return params
 
+    def _chance_loss(self, data):
+        # a uniform prediction's cross-entropy per token
+        return math.log(self.vocab_size_)
+
     # -------------------------------------------------------------- fit hooks
     def _fit_data(self, X, y, sample_weight, classes, reset):
         X = _texts(X)

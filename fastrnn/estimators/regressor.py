@@ -70,6 +70,12 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
             raise ValueError(f"y has {y2.shape[1]} outputs, the model has {self.n_outputs_}")
         return y2
 
+    def _chance_loss(self, data):
+        # the squared error of predicting the (weighted) mean: the targets' variance
+        _, y, w = data
+        mean = (y * w[:, None]).sum(axis=0) / w.sum()
+        return float((((y - mean) ** 2) * w[:, None]).sum(axis=0).mean() / w.sum())
+
     def _metric(self, outputs, y, w):
         mean = (y * w[:, None]).sum(axis=0) / w.sum()
         ss_res = (((y - outputs) ** 2) * w[:, None]).sum(axis=0)

@@ -1,5 +1,7 @@
 """RNNSequenceTagger: one label per token (many-to-many), padding ignored."""
 
+import math
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -123,6 +125,10 @@ class RNNSequenceTagger(BaseSequenceRNN):
         y_enc = np.full(X.shape, -1, dtype=np.int64)
         y_enc[real] = np.searchsorted(self.classes_, labels)
         return y_enc
+
+    def _chance_loss(self, data):
+        # a uniform prediction's cross-entropy per token
+        return math.log(self.n_outputs_)
 
     # ------------------------------------------------------------- predict
     def predict_proba(self, X):
