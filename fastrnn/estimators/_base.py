@@ -145,11 +145,15 @@ def _param_names(cls):
     return tuple(cls._get_param_names())
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _units_ok(units):
-    if isinstance(units, numbers.Integral):
+    if _is_int(units):
         return units >= 1
     return (isinstance(units, (tuple, list)) and len(units) > 0
-            and all(isinstance(u, numbers.Integral) and u >= 1 for u in units))
+            and all(_is_int(u) and u >= 1 for u in units))
 
 
 def _integer_params(cls):
@@ -161,9 +165,6 @@ def _integer_params(cls):
 
 def check_units_and_callbacks(units, callbacks):
     """The checks ``_validate_params`` cannot express: unit tuples and callback types."""
-    if isinstance(units, bool) or (isinstance(units, (tuple, list))
-                                   and any(isinstance(u, bool) for u in units)):
-        raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
     if not _units_ok(units):
         raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
     if callbacks is not None and not all(isinstance(c, Callback) for c in callbacks):
