@@ -51,7 +51,7 @@ FIT_CASES = [
     ("negative ids", lambda X, y: (-X, y), {}, ValueError, "Negative values in data passed to X"),
     ("NaN floats", lambda X, y: (np.where(X > 4, np.nan, 1.0), y), {}, ValueError,
      "X contains NaN"),
-    ("sparse X", lambda X, y: (scipy.sparse.csr_matrix(X), y), {}, TypeError, "Sparse input"),
+    ("sparse X", lambda X, y: (scipy.sparse.csr_matrix(X), y), {}, TypeError, "X is a sparse matrix"),
     ("object ids mixed with whole floats",
      lambda X, y: (_with_a_whole_float(X), y), {}, ValueError,
      "X is an object array mixing integers and floats"),

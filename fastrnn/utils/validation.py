@@ -66,8 +66,8 @@ def check_sequences(X, *, allow_tokens=True):
     kind : {"tokens", "dense"}
     """
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError("Sparse input is not supported: pass a dense array of token ids or float "
-                        "sequences")
+        raise TypeError("X is a sparse matrix. Sparse input is not supported: pass a dense array "
+                        "of token ids or float sequences")
     if _is_ragged(X):
         items = list(X)
         if not items:
