@@ -191,6 +191,16 @@ def test_an_interrupted_fit_keeps_the_best_weights():
     assert len(model.predict(X[:2])) == 2
 
 
+def test_a_diverging_fit_stops_and_keeps_a_usable_model():
+    X, Y = _reversal_text(100)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        model = RNNSeq2Seq(**SMALL, optimizer="sgd", learning_rate=100.0, clipnorm=None,
+                           max_iter=5, early_stopping=False).fit(X, Y)
+    assert model.stopped_reason_ == "diverged"
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert len(model.predict(X[:2])) == 2
+
+
 def test_bad_input_is_refused_naming_the_argument():
     X, Y = _reversal_text(40)
     model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False)

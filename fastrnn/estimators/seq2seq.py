@@ -1,5 +1,6 @@
 """RNNSeq2Seq: an encoder-decoder with Luong attention, trained with teacher forcing."""
 
+import math
 import numbers
 import warnings
 
@@ -352,6 +353,10 @@ class RNNSeq2Seq(BaseRNN):
 
     def _batch_source(self, data):
         return PairBatches(*data, self.batch_size)
+
+    def _chance_loss(self, data):
+        # a uniform prediction's cross-entropy per target token
+        return math.log(self.n_target_ids_ + TARGET_OFFSET)
 
     # ---------------------------------------------------------------- fit
     def fit(self, X, Y, sample_weight=None, validation_data=None):
