@@ -2,10 +2,23 @@
 
 Usage::
 
-    pip install torch==2.13.0        # bench-only; never a fastrnn dependency
+    pip install torch==2.14.1 onnxruntime   # bench-only; never fastrnn dependencies
     python bench/compare_torch.py [--configs C1 C2 ...] [--rounds 5] [--threads 2]
                                   [--backends numba cython] [--bptt 10] [--denormal]
                                   [--data imdb --path imdb-5k.npz] [--settle-ms 20]
+                                  [--json results.json] [--no-onnx] [--peak-n 2048]
+                                  [--no-reexec]
+    python bench/plot.py results.json -o speedup.png
+
+Every run starts with a header naming the machine and the software actually
+imported: CPU model and core count, the BLAS library NumPy and SciPy load and
+the kernel it selected (threadpoolctl's ``architecture``), and the fastrnn
+(version, backend, location), Numba, PyTorch and ONNX Runtime versions.  The
+recommended PyTorch is ``TORCH_RECOMMENDED``; the header says when the imported
+one differs.  If ``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` is set, the
+script prints their values and re-executes itself once without them (so that
+OpenBLAS picks its kernel from the CPU, as for a user), unless ``--no-reexec``
+is given, in which case the header says the forced values are in effect.
 
 For every configuration, each round times one training epoch slice (forward,
 loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
@@ -53,16 +66,48 @@ tutorials' models do, while fastrnn never computes a row's leading padding (its
 masking semantics), so this mode measures what a user of the tutorials' data
 sees, not equal work.  Long runs of padding are also what drives PyTorch's
 gradients into denormal numbers (C6).
+
+ONNX Runtime column: each configuration's PyTorch network, as built for the
+timing (before its training rounds), exported with ``torch.onnx.export`` (the
+TorchScript exporter, ``dynamo=False``, which needs no ``onnxscript``; the
+dynamo exporter where that is the only one; else :func:`fastrnn.to_onnx` of the
+fastrnn classifier) and run by ONNX Runtime (CPU provider, 2 intra-op threads,
+``ORT_THREADS``) over the same rows in batches of 256, as PyTorch's inference,
+interleaved with the other calls.  The header names the exporter used; without
+onnxruntime (or with ``--no-onnx``) the column is left out and the header says
+why.  Its ratio column is fastrnn's inference rate over ONNX Runtime's.
+
+Roofline columns: the useful GFLOP/s of fastrnn's training and inference
+(:func:`useful_flops` over the median time) and the same figures as a share of
+the machine's float32 GEMM peak, measured at the start of the run (best of
+``PEAK_REPEATS`` products of two ``--peak-n`` square float32 matrices with
+NumPy, at ``--threads`` BLAS threads).  The gap to 100 % is the headroom.
+
+``--json PATH`` writes the header, the options and every configuration's
+rates, ratios and FLOP counts to ``PATH``; ``bench/plot.py`` draws the
+speed-up chart from it.
 """
 
 import argparse
+import json
 import os
 import pathlib
+import platform
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
+
+TORCH_RECOMMENDED = "2.14.1"
+FORCED_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REEXEC_MARK = "FASTRNN_BENCH_UNSET"  # set by the re-executed run: what it removed
+ORT_THREADS = 2
+ORT_BATCH = 256
+PEAK_REPEATS = 3
+GATES = {"simple": 1, "lstm": 4, "gru": 3}
+CELLS_PER_ID = 4  # fastrnn.layers.projection's rule for projecting the whole vocabulary
 
 CONFIGS = {
     # name: (cell, vocab, emb, units, T, B, n_classes)
@@ -98,6 +143,150 @@ def make_data(vocab, T, n, n_classes, seed=0, data="random", path=None):
     return X, labels
 
 
+def _cpu_model():
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module, dist=None):
+    """The version of ``module`` as imported; if it is not imported, the installed one, said so."""
+    if module in sys.modules:
+        return getattr(sys.modules[module], "__version__", "unknown")
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist or module) + " (installed, not imported)"
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment_report():
+    """What the figures were measured on, as a dict (the header and the JSON's ``environment``)."""
+    import numpy
+    import scipy
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS so threadpoolctl sees it)
+    from threadpoolctl import threadpool_info
+
+    import fastrnn
+
+    backend = getattr(fastrnn, "current_backend", lambda: "unknown")()
+    blas = [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "filepath")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+    forced = {v: os.environ[v] for v in FORCED_BLAS_VARS if v in os.environ}
+    return {
+        "cpu": _cpu_model(), "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "python": platform.python_version(), "numpy": numpy.__version__,
+        "scipy": scipy.__version__, "blas": blas,
+        "fastrnn": getattr(fastrnn, "__version__", "unknown"), "fastrnn_backend": backend,
+        "fastrnn_path": str(pathlib.Path(fastrnn.__file__).parent),
+        "numba": _version("numba"), "torch": _version("torch"),
+        "onnxruntime": _version("onnxruntime"),
+        "blas_env_forced": forced, "blas_env_removed": os.environ.get(REEXEC_MARK, ""),
+    }
+
+
+def format_report(env):
+    """The header lines of :func:`environment_report`'s dict."""
+    lines = [f"CPU: {env['cpu']}; {env['logical_cores']} logical cores ({env['usable_cores']} usable)",
+             f"Python {env['python']}, NumPy {env['numpy']}, SciPy {env['scipy']}"]
+    for b in env["blas"]:
+        lines.append(f"BLAS: {b['internal_api']} {b['version']}, kernel {b['architecture']}, "
+                     f"{b['num_threads']} threads, {b['filepath']}")
+    lines.append(f"fastrnn {env['fastrnn']} (default backend {env['fastrnn_backend']}) from "
+                 f"{env['fastrnn_path']}; Numba {env['numba']}")
+    torch_note = ""
+    if env["torch"][:1].isdigit() and env["torch"].split()[0].split("+")[0] != TORCH_RECOMMENDED:
+        torch_note = f" (recommended: {TORCH_RECOMMENDED})"
+    lines.append(f"PyTorch {env['torch']}{torch_note}; ONNX Runtime {env['onnxruntime']}")
+    if env["blas_env_removed"]:
+        lines.append(f"removed from the environment before this run: {env['blas_env_removed']}")
+    if env["blas_env_forced"]:
+        lines.append("forced by the environment, so the kernel above is not the one the CPU would "
+                     "select: " + ", ".join(f"{k}={v}" for k, v in env["blas_env_forced"].items()))
+    return lines
+
+
+def reexec_without_forced_blas(argv):
+    """Re-execute this script once without ``FORCED_BLAS_VARS`` (OpenBLAS reads them at load time)."""
+    forced = {v: os.environ[v] for v in FORCED_BLAS_VARS if v in os.environ}
+    if not forced or "--no-reexec" in argv:
+        return
+    removed = ", ".join(f"{k}={v}" for k, v in forced.items())
+    print(f"note: {removed} set by the environment; running again without "
+          f"{'them' if len(forced) > 1 else 'it'} (--no-reexec keeps them)", flush=True)
+    env = {k: v for k, v in os.environ.items() if k not in forced}
+    env[REEXEC_MARK] = removed
+    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(argv), env)
+
+
+def useful_flops(cfg, X, bptt=None):
+    """Useful floating-point operations of one training epoch and one inference pass over ``X``.
+
+    Counted are the matrix products fastrnn computes, at 2*M*N*K each:
+
+    - first layer, input projection: one row per token-table row of each batch of
+      ``B`` rows, i.e. the distinct ids of the batch, or the whole vocabulary when
+      the batch has at least ``CELLS_PER_ID`` real cells per id (fastrnn's rule):
+      ``2 * rows * E * G`` with ``G = gates * H``;
+    - upper layers, input projection: ``2 * cells * H_prev * G`` per layer, where
+      ``cells`` counts the real steps (a pre-padded row starts at its first
+      non-zero id; fastrnn never computes its leading padding);
+    - recurrent products: ``2 * cells * H * G`` per layer;
+    - output layer: ``2 * B * H_last * n_out`` per batch.
+
+    Training is three times the forward (the backward computes about twice the
+    forward's products); with ``bptt`` only the last ``bptt`` real steps of each
+    row count for the backward.  Element-wise gate arithmetic, the loss and Adam
+    are left out.  Inference is counted on the same batches of ``B`` rows.
+    Returns ``(train_flops, infer_flops)``.
+    """
+    cell, vocab, emb, units, T, B, n_classes = cfg
+    g = GATES[cell]
+    n_out = 1 if n_classes == 2 else n_classes
+    nonzero = X != 0
+    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), T)
+    row_cells = T - first
+    forward = backward = 0.0
+    for lo in range(0, len(X), B):
+        xb, cells = X[lo:lo + B], int(row_cells[lo:lo + B].sum())
+        real = xb[:, T - row_cells[lo:lo + B].max():] if cells else xb[:, :0]
+        ids = real[real != 0] if cells else real.ravel()
+        rows = vocab if cells >= CELLS_PER_ID * vocab else len(np.unique(ids))
+        grad_cells = int(np.minimum(row_cells[lo:lo + B], bptt).sum()) if bptt else cells
+        sizes = (emb,) + tuple(units)
+        f = 2.0 * rows * emb * g * units[0]
+        b = 2.0 * rows * emb * g * units[0]
+        for i, h in enumerate(units):
+            if i:
+                f += 2.0 * cells * sizes[i] * g * h
+                b += 2.0 * grad_cells * sizes[i] * g * h
+            f += 2.0 * cells * h * g * h
+            b += 2.0 * grad_cells * h * g * h
+        f += 2.0 * len(xb) * units[-1] * n_out
+        b += 2.0 * len(xb) * units[-1] * n_out
+        forward += f
+        backward += 2 * b
+    return forward + backward, forward
+
+
+def gemm_peak(n=2048, threads=2, repeats=PEAK_REPEATS):
+    """Float32 GEMM rate (FLOP/s) of NumPy on this machine: best of ``repeats`` ``n x n`` products."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    with threadpool_limits(threads, user_api="blas"):
+        a @ b  # loads and warms the BLAS
+        best = min(timed(lambda: a @ b) for _ in range(repeats))
+    return 2.0 * n ** 3 / best
+
+
 def fastrnn_runner(cfg, X, y, threads, backend="numba", bptt=None):
     import fastrnn
 
@@ -120,6 +309,7 @@ def fastrnn_runner(cfg, X, y, threads, backend="numba", bptt=None):
         with fastrnn.use_backend(backend):
             clf.predict_proba(X)
 
+    infer.model = clf  # for the ONNX fallback export
     return train, infer
 
 
@@ -174,10 +364,77 @@ def torch_runner(cfg, X, y, threads, bptt=None):
 
     def infer():
         with torch.no_grad():
-            for lo in range(0, len(Xt), 256):
-                net(Xt[lo:lo + 256])
+            for lo in range(0, len(Xt), ORT_BATCH):
+                net(Xt[lo:lo + ORT_BATCH])
 
+    infer.model = net  # for the ONNX export
     return train, infer
+
+
+def onnx_exporter():
+    """``(name, None)`` of the ONNX export this run will use, or ``(None, reason)`` for no ONNX column."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None, "onnxruntime is not installed (pip install onnxruntime)"
+    import inspect
+
+    import torch
+
+    candidates = []
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        candidates.append("torch.onnx.export(dynamo=False)")
+    candidates.append("torch.onnx.export")
+    probe = torch.nn.Sequential(torch.nn.Embedding(5, 2), torch.nn.Linear(2, 1))
+    for name in candidates:
+        try:  # a trial export of a tiny network: the exporter may exist yet refuse to run here
+            _export_torch(name, probe, np.ones((2, 3), np.int64))
+            return name, None
+        except Exception:
+            continue
+    import fastrnn
+
+    if hasattr(fastrnn, "to_onnx"):
+        return "fastrnn.to_onnx", None
+    return None, "torch.onnx.export failed here (onnxscript missing?) and this fastrnn has no to_onnx"
+
+
+def _export_torch(exporter, model, X):
+    """ONNX bytes of ``model`` on int64 input ``x`` of a variable batch size."""
+    import io
+
+    import torch
+
+    buf, kwargs = io.BytesIO(), ({"dynamo": False} if "dynamo=False" in exporter else {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracing notes
+        axes = {"x": {0: "batch"}, "logits": {0: "batch"}}
+        torch.onnx.export(model, (torch.from_numpy(X[:2]),), buf, input_names=["x"],
+                          output_names=["logits"], dynamic_axes=axes, **kwargs)
+    return buf.getvalue()
+
+
+def onnx_runner(exporter, torch_model, fastrnn_model, X, threads=ORT_THREADS):
+    """ONNX Runtime inference over ``X`` in batches of ``ORT_BATCH`` rows, of the exported model."""
+    import onnxruntime as ort
+
+    if exporter == "fastrnn.to_onnx":
+        import fastrnn
+
+        blob, feed_name = fastrnn.to_onnx(fastrnn_model).SerializeToString(), "X"
+    else:
+        blob, feed_name = _export_torch(exporter, torch_model, X), "x"
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(blob, opts, providers=["CPUExecutionProvider"])
+    X = np.ascontiguousarray(X, dtype=np.int64)
+
+    def infer():
+        for lo in range(0, len(X), ORT_BATCH):
+            sess.run(None, {feed_name: X[lo:lo + ORT_BATCH]})
+
+    return infer
 
 
 def timed(fn, settle=0.0):
@@ -189,7 +446,8 @@ def timed(fn, settle=0.0):
     return elapsed
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
     parser.add_argument("--rounds", type=int, default=5)
@@ -205,47 +463,96 @@ def main():
                              "(default: $FASTRNN_IMDB_NPZ)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
                         help="untimed pause after every timed call (0: none)")
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
+    parser.add_argument("--no-onnx", action="store_true", help="leave out the ONNX Runtime column")
+    parser.add_argument("--peak-n", type=int, default=2048,
+                        help="size of the square float32 product measuring the GEMM peak")
+    parser.add_argument("--no-reexec", action="store_true",
+                        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if set (the header says so)")
+    args = parser.parse_args(argv)
     settle = max(args.settle_ms, 0.0) / 1000
     if args.data == "imdb" and not (args.path and pathlib.Path(args.path).is_file()):
         raise SystemExit("--data imdb needs --path FILE (or FASTRNN_IMDB_NPZ) naming a file "
                          f"that holds load_imdb() output; got {args.path!r}")
+    reexec_without_forced_blas(argv)
     import torch
 
+    exporter, why_not = (None, "--no-onnx") if args.no_onnx else onnx_exporter()
+    env = environment_report()  # after the imports, so that it names the versions imported
+    for line in format_report(env):
+        print(line)
+    print(f"ONNX Runtime column: {exporter} model, {ORT_THREADS} intra-op threads" if exporter
+          else f"ONNX Runtime column left out: {why_not}")
+    peak = gemm_peak(args.peak_n, args.threads)
+    print(f"float32 GEMM peak (NumPy, {args.peak_n}x{args.peak_n}, {args.threads} threads, "
+          f"best of {PEAK_REPEATS}): {peak / 1e9:.1f} GFLOP/s")
     second = (f"{args.backends[1]}/{args.backends[0]} time: train, infer"
               if len(args.backends) > 1 else "")
     print(f"fastrnn backend: {args.backends[0]}; threads: {args.threads}; rounds: {args.rounds}; "
           f"bptt: {args.bptt or 'full'}; data: {args.data}; pause after each call: {args.settle_ms:g} ms")
+    onnx_head = f"{'onnx infer/s':>14}{'ratio':>7}" if exporter else ""
     print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
-          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}   {second}")
+          f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}{onnx_head}"
+          f"{'GFLOP/s train, infer':>22}{'% peak':>12}   {second}")
+    results = []
     for name in args.configs:
         cfg = CONFIGS[name]
         n = cfg[5] * args.n_batches
         X, y = make_data(cfg[1], cfg[4], n, cfg[6], data=args.data, path=args.path)
+        flops_train, flops_infer = useful_flops(cfg, X, args.bptt)
         modes = [False, True] if args.denormal else [False]
         for flush in modes:
             torch.set_flush_denormal(flush)
             runners = [fastrnn_runner(cfg, X, y, args.threads, b, args.bptt) for b in args.backends]
             pt_train, pt_infer = torch_runner(cfg, X, y, args.threads, args.bptt)
+            ort_infer = (onnx_runner(exporter, pt_infer.model, runners[0][1].model, X)
+                         if exporter else None)
             pt_train()  # warm-up
-            times = {k: [] for k in ("ft", "pt", "fi", "pi", "f2", "i2")}
+            if ort_infer:
+                ort_infer()  # warm-up
+            times = {k: [] for k in ("ft", "pt", "fi", "pi", "oi", "f2", "i2")}
             for _ in range(args.rounds):
                 times["ft"].append(timed(runners[0][0], settle))
                 times["pt"].append(timed(pt_train, settle))
                 times["fi"].append(timed(runners[0][1], settle))
                 times["pi"].append(timed(pt_infer, settle))
+                if ort_infer:
+                    times["oi"].append(timed(ort_infer, settle))
                 if len(runners) > 1:
                     times["f2"].append(timed(runners[1][0], settle))
                     times["i2"].append(timed(runners[1][1], settle))
             rate = {k: n / statistics.median(v) for k, v in times.items() if v}
+            gflops = (flops_train / n * rate["ft"] / 1e9, flops_infer / n * rate["fi"] / 1e9)
             label = name + ("*" if flush else "")
-            extra = (f"{rate['ft'] / rate['f2']:>20.2f}, {rate['fi'] / rate['i2']:.2f}"
+            onnx_cols = f"{rate['oi']:>14,.0f}{rate['fi'] / rate['oi']:>7.2f}" if "oi" in rate else ""
+            extra = (f"   {rate['ft'] / rate['f2']:.2f}, {rate['fi'] / rate['i2']:.2f}"
                      if "f2" in rate else "")
             print(f"{label:<6}{rate['ft']:>16,.0f}{rate['pt']:>15,.0f}{rate['ft'] / rate['pt']:>7.2f}"
-                  f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}{extra}",
+                  f"{rate['fi']:>17,.0f}{rate['pi']:>15,.0f}{rate['fi'] / rate['pi']:>7.2f}{onnx_cols}"
+                  f"{gflops[0]:>14.2f}, {gflops[1]:>6.2f}"
+                  f"{100 * gflops[0] * 1e9 / peak:>6.1f}, {100 * gflops[1] * 1e9 / peak:>4.1f}{extra}",
                   flush=True)
+            results.append({
+                "config": name, "flush_denormal": flush, "rows": n,
+                "definition": dict(zip(("cell", "vocab", "emb", "units", "T", "B", "n_classes"), cfg)),
+                "samples_per_s": {key: rate.get(short) for key, short in (
+                    ("fastrnn_train", "ft"), ("torch_train", "pt"), ("fastrnn_infer", "fi"),
+                    ("torch_infer", "pi"), ("onnx_infer", "oi"), ("second_backend_train", "f2"),
+                    ("second_backend_infer", "i2"))},
+                "seconds": {k: v for k, v in times.items() if v},
+                "flops": {"train": flops_train, "infer": flops_infer},
+                "fastrnn_gflops": {"train": gflops[0], "infer": gflops[1]},
+            })
     if args.denormal:
         print("* PyTorch with torch.set_flush_denormal(True)")
+    if args.json:
+        payload = {"environment": env, "options": vars(args), "onnx_exporter": exporter,
+                   "onnx_missing_reason": why_not, "gemm_peak_flops": peak,
+                   "columns": {"second_backend": args.backends[1] if len(args.backends) > 1 else None},
+                   "results": results}
+        pathlib.Path(args.json).write_text(json.dumps(payload, indent=1))
+        print(f"results written to {args.json}")
+    return results
 
 
 if __name__ == "__main__":
