@@ -360,8 +360,11 @@ class _Decoder:
             setattr(obj, k, v)
         if hasattr(obj, "_check_loaded_state"):
             obj._check_loaded_state()
-        elif hasattr(obj, "_validate_params"):
-            obj._validate_params()
+        else:  # a class without its own check: its parameters, and its analyzer if it has one
+            if hasattr(obj, "_validate_params"):
+                obj._validate_params()
+            if hasattr(obj, "build_analyzer"):  # compiles token_pattern, hashes stop_words
+                obj.build_analyzer()
         _check_classes(obj, name)
         return obj
 

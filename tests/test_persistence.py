@@ -294,6 +294,38 @@ def test_classes_that_do_not_fit_the_output_layer_are_refused_at_load(saved, tmp
         fastrnn.load(bad)
 
 
+@pytest.mark.parametrize("edit, message", [
+    ((b'"token_pattern": "', b'"token_pattern": "(['), "token_pattern"),
+    ((b'"stop_words": null', b'"stop_words": [["not"]]'), "unhashable"),
+    ((b'"maxlen": 10', b'"maxlen": -1'), "maxlen"),
+])
+def test_resealed_parameters_the_model_cannot_use_are_refused_at_load(saved, tmp_path, edit,
+                                                                       message):
+    """Found by the fuzz test: a TextSequencer edited to an invalid token_pattern or unhashable
+    stop words loaded, then failed in predict."""
+    bad = tmp_path / "bad.fastrnn"
+    _rewrite(saved, bad, lambda n, d: d.replace(*edit) if n == "config.json" else d)
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match=message):
+        fastrnn.load(bad)
+
+
+def test_pipelines_whose_steps_cannot_run_are_refused(saved, tmp_path):
+    bad = tmp_path / "bad.fastrnn"
+
+    def swap_steps(name, data):
+        if name != "config.json":
+            return data
+        config = json.loads(data)
+        config["model"]["steps"].reverse()
+        return json.dumps(config).encode()
+
+    _rewrite(saved, bad, swap_steps)
+    _reseal(bad)
+    with pytest.raises(ModelFileError, match="'rnnclassifier' .* is not a transformer"):
+        fastrnn.load(bad)
+
+
 def _npy(array):
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)
