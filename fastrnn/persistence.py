@@ -365,6 +365,8 @@ class _Decoder:
                 obj._validate_params()
             if hasattr(obj, "build_analyzer"):  # compiles token_pattern, hashes stop_words
                 obj.build_analyzer()
+            if hasattr(obj, "transform"):  # its fitted attributes must work, as the estimators'
+                obj.transform([""])
         _check_classes(obj, name)
         return obj
 

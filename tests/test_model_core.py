@@ -160,3 +160,29 @@ def test_parts_refuse_what_they_cannot_do():
     model = SequenceModel.build("dense", 3, None, [Recurrent("gru", 2)], False, "last", 1)
     with pytest.raises(ValueError, match="token input"):
         model.token_tables(model.init_params(np.random.default_rng(0)), None)
+
+
+@pytest.mark.parametrize("input_kind", ["tokens", "onehot", "dense"])
+@pytest.mark.parametrize("head", ["last", "flatten", "sequence"])
+@pytest.mark.parametrize("cell,use_bias,reset_after", [("simple", True, True), ("lstm", False, True),
+                                                       ("gru", True, True), ("gru", True, False)])
+def test_weight_shapes_are_the_shapes_of_the_initial_weights(input_kind, head, cell, use_bias,
+                                                             reset_after):
+    """A loaded file's weights are checked against ``weight_shapes`` without making any."""
+    layers = [Recurrent(cell, 3, use_bias=use_bias, reset_after=reset_after), Recurrent(cell, 2)]
+    model = SequenceModel.build(input_kind, 7, 4, layers, True, head, 3, n_timesteps=5)
+    made = [w.shape for w in model.weights(model.init_params(np.random.default_rng(0)))]
+    assert model.weight_shapes() == made
+
+
+@pytest.mark.parametrize("attention", [None, "dot", "general"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_seq2seq_weight_shapes_are_the_shapes_of_the_initial_weights(attention, bidirectional):
+    from fastrnn.layers.seq2seq import Seq2SeqModel
+
+    n_dir = 2 if bidirectional else 1
+    model = Seq2SeqModel(6, 7, 3, [Recurrent("lstm", 4), Recurrent("lstm", 2)],
+                         [Recurrent("lstm", 4 * n_dir), Recurrent("lstm", 2 * n_dir)],
+                         bidirectional, attention)
+    made = [w.shape for w in model.weights(model.init_params(np.random.default_rng(0)))]
+    assert model.weight_shapes() == made

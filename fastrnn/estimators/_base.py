@@ -173,14 +173,15 @@ def check_units_and_callbacks(units, callbacks):
 
 def check_weights_match(net, params, dtype):
     """Raise ``ValueError`` unless ``params`` has the arrays ``net`` expects (used by ``load``)."""
-    expected = net.weights(net.init_params(np.random.default_rng(0), np.dtype(dtype)))
+    expected = [tuple(int(n) for n in shape) for shape in net.weight_shapes()]
+    dtype = np.dtype(dtype)
     got = net.weights(params)
     if len(got) != len(expected):
         raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
-    for i, (g, e) in enumerate(zip(got, expected)):
-        if not isinstance(g, np.ndarray) or g.shape != e.shape or g.dtype != e.dtype:
+    for i, (g, shape) in enumerate(zip(got, expected)):
+        if not isinstance(g, np.ndarray) or g.shape != shape or g.dtype != dtype:
             raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
-                             f"{getattr(g, 'shape', '')}, expected {e.dtype}{e.shape}")
+                             f"{getattr(g, 'shape', '')}, expected {dtype}{shape}")
 
 
 # scikit-learn >= 1.6 refuses all-zero weights itself, with a message that does not name the
@@ -542,9 +543,21 @@ class BaseRNN(BaseEstimator):
         return save(self, path)
 
     def _check_loaded_state(self):
-        """Raise ``ValueError`` unless the weights match the configuration (used by ``load``)."""
+        """Raise unless a loaded model can run (used by ``load``).
+
+        Its parameters must be valid, its weights must have the shapes its
+        configuration gives, and it must predict one short input, so that a
+        file whose fitted attributes cannot work fails at load, not later.
+        """
         self._check_params()
         check_weights_match(self._network(), self.params_, self.dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._predict_one()
+
+    def _predict_one(self):  # pragma: no cover - abstract
+        """Predict one short input (see :meth:`_check_loaded_state`)."""
+        raise NotImplementedError
 
     def count_params(self):
         """Total number of trainable parameters."""
@@ -593,6 +606,13 @@ class BaseSequenceRNN(BaseRNN):
 
     def _head_kind(self):  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _predict_one(self):
+        if self.input_kind_ == "dense":
+            X = np.zeros((1, self.n_features_in_, self.n_step_features_))
+        else:  # id 1 exists in every vocabulary; the flatten head reads a fixed length
+            X = np.ones((1, self.n_timesteps_ if self._head_kind() == "flatten" else 1), np.int64)
+        self.predict(X)
 
     def _class_weights(self, y_enc):
         return 1.0

@@ -255,6 +255,10 @@ class RNNLanguageModel(BaseRNN):
             raise ValueError("X is empty: at least one text is required to score")
         return float(np.mean(np.concatenate(self._token_log_likelihoods(X))))
 
+    def _predict_one(self):
+        self.score(["a"])
+        self.generate("", n_tokens=1, random_state=0)
+
     def perplexity(self, X):
         """``exp(-score(X))``: the model's perplexity per token on the texts ``X`` (at least one)."""
         return float(np.exp(-self.score(X)))

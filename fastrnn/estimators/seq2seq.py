@@ -420,6 +420,9 @@ class RNNSeq2Seq(BaseRNN):
         sep = "" if self.level == "char" else " "
         return [sep.join(vocab[i] for i in r) for r in user]
 
+    def _predict_one(self):
+        self.predict(["a"] if self.input_kind_ == "text" else [[1]], max_output_length=2)
+
     def predict(self, X, beam_width=None, max_output_length=None):
         """Decode every source: greedy or beam search, all rows of a batch per step.
 

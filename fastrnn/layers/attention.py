@@ -77,6 +77,11 @@ class LuongAttention:
         """Arrays in order: ``score_kernel`` ("general"), ``kernel``, ``bias`` (views)."""
         return ([p["score_kernel"]] if self.score == "general" else []) + [p["kernel"], p["bias"]]
 
+    def weight_shapes(self):
+        """Shapes of :meth:`weights`' arrays, without making them."""
+        general = [(self.query_width, self.memory_width)] if self.score == "general" else []
+        return general + [(self.memory_width + self.query_width, self.units), (self.units,)]
+
     def count_params(self):
         n = (self.memory_width + self.query_width + 1) * self.units
         return n + (self.query_width * self.memory_width if self.score == "general" else 0)

@@ -79,6 +79,10 @@ class TokenEncoder:
     def weights(p):
         return [p]
 
+    def weight_shapes(self):
+        """Shapes of :meth:`weights`' arrays, without making them."""
+        return [(self.n_ids, self.dim)]
+
     @staticmethod
     def pack(X, mask=None):
         """Pack a ``(B, T_in)`` id matrix (0 = padding; ``mask`` is not used)."""
@@ -109,6 +113,10 @@ class _Parameterless:
 
     @staticmethod
     def weights(p):
+        return []
+
+    @staticmethod
+    def weight_shapes():
         return []
 
     @staticmethod

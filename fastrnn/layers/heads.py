@@ -80,6 +80,10 @@ class DenseHead:
     def weights(p):
         return [p["kernel"], p["bias"]]
 
+    def weight_shapes(self):
+        """Shapes of :meth:`weights`' arrays, without making them."""
+        return [(self.in_width, self.n_outputs), (self.n_outputs,)]
+
     def summary_rows(self, n_timesteps):
         n_params = self.in_width * self.n_outputs + self.n_outputs
         if self.pooling == SEQUENCE:

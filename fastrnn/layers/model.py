@@ -124,6 +124,11 @@ class SequenceModel:
         out.extend(self.head.weights(params[self.head.key]))
         return out
 
+    def weight_shapes(self):
+        """Shapes of :meth:`weights`' arrays, without making them (to check loaded weights cheaply)."""
+        return (self.encoder.weight_shapes() + self.stack.weight_shapes(self.encoder.width)
+                + self.head.weight_shapes())
+
     def layer_summary(self):
         """Rows ``(name, output_shape, n_params)`` of a Keras-style summary."""
         rows = list(self.encoder.summary_rows(self.n_timesteps))

@@ -164,6 +164,16 @@ class Seq2SeqModel:
             out += self.attention.weights(params["attention"])
         return out + [params["dense"]["kernel"], params["dense"]["bias"]]
 
+    def weight_shapes(self):
+        """Shapes of :meth:`weights`' arrays, without making them (to check loaded weights cheaply)."""
+        shapes = self.source_encoder.weight_shapes()
+        shapes += self.encoder.weight_shapes(self.source_encoder.width)
+        shapes += self.target_encoder.weight_shapes()
+        shapes += self.decoder.weight_shapes(self.target_encoder.width)
+        if self.attention is not None:
+            shapes += self.attention.weight_shapes()
+        return shapes + [(self.decoder.width, self.n_outputs), (self.n_outputs,)]
+
     def layer_summary(self):
         """Rows ``(name, output_shape, n_params)`` of a Keras-style summary."""
         rows = [(f"source_{name}", shape, n) for name, shape, n in

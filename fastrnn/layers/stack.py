@@ -95,6 +95,11 @@ class RecurrentStack:
                 out.extend(p[k] for k in ("kernel", "recurrent_kernel", "bias") if k in p)
         return out
 
+    def weight_shapes(self, n_in):
+        """Shapes of :meth:`weights`' arrays for a first-layer input of ``n_in``, without making them."""
+        return [shape for layer, w in self.layer_inputs(n_in) for _ in range(self.n_dir)
+                for shape in layer.param_shapes(w).values()]
+
     def zero_states(self, B, dtype):
         """Zero initial states in the ``states[i][d]`` layout."""
         return [[tuple(np.zeros((B, layer.units), dtype) for _ in range(2 if layer.cell == "lstm" else 1))
