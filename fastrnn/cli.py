@@ -299,10 +299,11 @@ def _train_seq2seq(args, out):
     from .estimators import RNNSeq2Seq
     from .persistence import save
 
+    _check_output_path(args.output, "-o/--output")
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
     X, Y = load_pairs(args.file, source_col=args.source_col, target_col=args.target_col,
-                      max_pairs=args.max_pairs)
+                      encoding="utf-8-sig", max_pairs=args.max_pairs)
     units = tuple(args.units) if len(args.units) > 1 else args.units[0]
     model = RNNSeq2Seq(level=args.level, cell=args.cell, units=units,
                        embedding_dim=args.embedding_dim, bidirectional=args.bidirectional,
@@ -329,8 +330,10 @@ def _translate(args, out):
         raise CLIError(f"{args.model} was fitted on id sequences: use it from Python")
     if not os.path.isfile(args.inputs):
         raise CLIError(f"no such file: {args.inputs}")
-    with open(args.inputs, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+    from .datasets._files import _lines
+
+    with open(args.inputs, encoding="utf-8-sig") as fh:
+        lines = _lines(fh.read())
     # a blank line stays a blank output line, so outputs line up with inputs
     real = [i for i, line in enumerate(lines) if line.strip()]
     outputs = [""] * len(lines)

@@ -301,3 +301,25 @@ def test_command_line_trains_on_pairs_and_translates_line_by_line(tmp_path, caps
     assert "holds a RNNClassifier, not a sequence-to-sequence model" in capsys.readouterr().err
     assert main(["predict", str(model_path), str(inputs)], out=printed.append) == 2
     assert "use fastrnn translate" in capsys.readouterr().err
+
+
+def test_command_line_checks_the_output_before_training_and_reads_byte_order_marks(tmp_path, capsys):
+    from fastrnn.cli import main
+
+    X, Y = _reversal_text(60)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{x}\t{y}\n" for x, y in zip(X, Y)), encoding="utf-8-sig")
+    missing = tmp_path / "missing" / "m.fastrnn"
+    assert main(["train-seq2seq", str(pairs), "-o", str(missing), "--epochs", "50"],
+                out=lambda line: None) == 2
+    assert "missing" in capsys.readouterr().err and not missing.parent.exists()
+    model_path = tmp_path / "m.fastrnn"
+    assert main(["train-seq2seq", str(pairs), "-o", str(model_path), "--cell", "gru", "--units", "8",
+                 "--embedding-dim", "4", "--epochs", "1", "-q"], out=lambda line: None) == 0
+    model = fastrnn.load(model_path)
+    assert not any("\ufeff" in token for token in model.source_sequencer_.vocabulary_)
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("abc\n\x0cde\n", encoding="utf-8-sig")  # a form feed is not a line end
+    printed = []
+    assert main(["translate", str(model_path), str(inputs)], out=printed.append) == 0
+    assert printed == model.predict(["abc", "\x0cde"])
