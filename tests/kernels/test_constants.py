@@ -1,4 +1,4 @@
-"""The constants the backends share are defined once, in fastrnn._constants, and the Cython build uses them."""
+"""The constants both backends share are defined once, in fastrnn._constants; the Cython build uses them."""
 
 import os
 
