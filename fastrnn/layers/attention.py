@@ -91,7 +91,7 @@ class LuongAttention:
         return [(f"attention ({kind})", f"(None, {n_timesteps or 'None'}, {self.units})",
                  self.count_params())]
 
-    def forward(self, p, queries, memory, memory_mask):
+    def forward(self, p, queries, memory, memory_mask, memory_is_masked=False):
         """Attentional outputs and attention weights.
 
         Parameters
@@ -103,6 +103,9 @@ class LuongAttention:
             Encoder outputs; padded steps may hold anything.
         memory_mask : ndarray of shape (B, Ts), bool
             True at the real source steps.
+        memory_is_masked : bool, default False
+            ``memory`` already holds zeros at its padded steps (a decoder
+            attending to one encoding at every step zeroes it once).
 
         Returns
         -------
@@ -113,7 +116,8 @@ class LuongAttention:
         cache : tuple
             For :meth:`backward`.
         """
-        memory = np.where(memory_mask[:, :, None], memory, 0)  # padding never leaks in
+        if not memory_is_masked:  # padding never leaks in
+            memory = np.where(memory_mask[:, :, None], memory, 0)
         keys = queries @ p["score_kernel"] if self.score == "general" else queries
         scores = keys @ memory.transpose(0, 2, 1)
         weights = _masked_softmax(scores, memory_mask[:, None, :]).astype(queries.dtype)

@@ -233,13 +233,13 @@ class Seq2SeqModel:
                         for d in range(2)])
         return out
 
-    def _outputs(self, params, queries, memory, memory_mask):
+    def _outputs(self, params, queries, memory, memory_mask, memory_is_masked=False):
         """Logits (B, Tq, V) from decoder outputs (B, Tq, W); attention weights or None."""
         weights = att_cache = None
         feats = queries
         if self.attention is not None:
-            feats, weights, att_cache = self.attention.forward(params["attention"], queries,
-                                                               memory, memory_mask)
+            feats, weights, att_cache = self.attention.forward(
+                params["attention"], queries, memory, memory_mask, memory_is_masked)
         logits = feats @ params["dense"]["kernel"] + params["dense"]["bias"]
         return logits, weights, (feats, att_cache)
 
@@ -355,13 +355,15 @@ class Seq2SeqModel:
         Returns
         -------
         memory : ndarray of shape (B, Ts, W) or None
-            Encoder outputs (None without attention).
+            Encoder outputs, zero at padded steps (None without attention).
         memory_mask : ndarray of shape (B, Ts), bool
         states : list
             Decoder initial states ``states[i][0]``.
         """
         memory, mask, states, _ = self._encode(params, source, training=False, masks=None,
                                                bptt_truncate=None, n_threads=n_threads)
+        if memory is not None:  # once here rather than at every step's attention
+            memory = np.where(mask[:, :, None], memory, 0).astype(memory.dtype, copy=False)
         return memory, mask, states
 
     def target_table(self, params, n_threads=1):
@@ -380,7 +382,7 @@ class Seq2SeqModel:
             The previous output token of each row (the start id at first).
         states : list
             Decoder states ``states[i][0]`` of the rows.
-        memory, memory_mask : as from :meth:`encode`, the rows' own
+        memory, memory_mask : as from :meth:`encode` (zero at padded steps), the rows' own
         n_threads : int, default 1
         table : ndarray or None
             From :meth:`target_table` (made once per decoding).
@@ -401,7 +403,8 @@ class Seq2SeqModel:
                                                  None, projected)]
         h_last, _, finals, _ = self.decoder.forward(params["decoder"], first, start, states=states,
                                                     n_threads=n_threads)
-        logits, weights, _ = self._outputs(params, h_last[:, None, :], memory, memory_mask)
+        logits, weights, _ = self._outputs(params, h_last[:, None, :], memory, memory_mask,
+                                           memory_is_masked=True)
         return logits[:, 0], finals, (None if weights is None else weights[:, 0])
 
     # -------------------------------------------------------- evaluation
