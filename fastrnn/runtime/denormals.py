@@ -41,13 +41,12 @@ def read_csr():
 
 
 def call_flushing(fn, args):
-    """Run ``fn(*args)`` with denormals flushed to zero on this thread (see the module notes)."""
+    """``fn(*args)`` run with denormals flushed to zero on this thread (see the module notes)."""
     if not FLUSH or _get_csr is None:
-        fn(*args)
-        return
+        return fn(*args)
     old = _get_csr()
     _set_csr(old | FTZ_DAZ)
     try:
-        fn(*args)
+        return fn(*args)
     finally:
         _set_csr(old)

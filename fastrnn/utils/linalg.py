@@ -1,8 +1,27 @@
-"""Matrix products split over the engine's thread pool."""
+"""Matrix products split over the engine's thread pool, with denormals flushed as in the kernels.
+
+Gradients that fade over long sequences hold denormal floats, and a BLAS
+product reading them runs many times slower on CPUs that take a microcode
+assist per denormal operand; so these products, like the kernels they serve,
+run with the flush-to-zero and denormals-are-zero bits set
+(:func:`fastrnn.runtime.denormals.call_flushing`).
+"""
 
 import numpy as np
 
+from ..runtime.denormals import call_flushing
 from ..runtime.threads import n_parts, parallel_for, split_bounds
+
+
+def _flushing_parallel_for(task, n_tasks):
+    """:func:`parallel_for` of ``task(j)``, each task with denormals flushed on its thread."""
+    parallel_for(lambda j: call_flushing(task, (j,)), n_tasks)
+
+
+def _product(A, B, out, bias):
+    np.matmul(A, B, out=out)
+    if bias is not None:
+        out += bias
 
 #: Products smaller than this many multiply-adds run on one thread (a hand-off costs more).
 MIN_PARALLEL_MACS = 2_000_000
@@ -35,19 +54,15 @@ def matmul(A, B, n_threads=1, out=None, bias=None):
         out = np.empty((m, n), dtype=np.result_type(A, B))
     parts = n_parts(n_threads, m * k * n, MIN_PARALLEL_MACS, m)
     if parts <= 1:
-        np.matmul(A, B, out=out)
-        if bias is not None:
-            out += bias
+        call_flushing(_product, (A, B, out, bias))
         return out
     bounds = split_bounds(m, parts)
 
     def rows(j):
         lo, hi = bounds[j]
-        np.matmul(A[lo:hi], B, out=out[lo:hi])
-        if bias is not None:
-            out[lo:hi] += bias
+        _product(A[lo:hi], B, out[lo:hi], bias)
 
-    parallel_for(rows, parts)
+    _flushing_parallel_for(rows, parts)
     return out
 
 
@@ -66,7 +81,7 @@ def column_sums(A):
     -------
     ndarray of shape (n,)
     """
-    return np.ones(A.shape[0], dtype=A.dtype) @ A
+    return call_flushing(np.matmul, (np.ones(A.shape[0], dtype=A.dtype), A))
 
 
 def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
@@ -116,11 +131,11 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
 
     parts = n_parts(n_threads, T * B * H * G, MIN_PARALLEL_MACS, T)
     if parts <= 1:
-        block(0, T, out)
+        call_flushing(block, (0, T, out))
         return out
     bounds = split_bounds(T, parts)
     partial = np.empty((parts, H, G), dtype=out.dtype)
-    parallel_for(lambda j: block(*bounds[j], partial[j]), parts)
+    _flushing_parallel_for(lambda j: block(*bounds[j], partial[j]), parts)
     out[...] = partial[0]
     for j in range(1, parts):
         out += partial[j]
