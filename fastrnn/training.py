@@ -263,6 +263,30 @@ class Batch:
     weight: float
 
 
+def n_minibatches(n, batch_size):
+    """Mini-batches in an epoch of ``n`` rows (one, possibly empty, when ``n`` is 0)."""
+    return max(1, -(-n // batch_size))
+
+
+def minibatch_rows(n, batch_size, rng, shuffle=True):
+    """Yield the row indices of an epoch's mini-batches.
+
+    Parameters
+    ----------
+    n, batch_size : int
+    rng : numpy.random.Generator
+        Draws the epoch's permutation (its only draw) when ``shuffle``.
+    shuffle : bool, default True
+
+    Yields
+    ------
+    ndarray of shape (<= batch_size,), int
+    """
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    for bi in range(n_minibatches(n, batch_size)):
+        yield order[bi * batch_size:(bi + 1) * batch_size]
+
+
 class ShuffledBatches:
     """Batch source: independent sequences in mini-batches, in a new random order every epoch.
 
@@ -296,7 +320,7 @@ class ShuffledBatches:
 
     @property
     def n_batches(self):
-        return max(1, -(-len(self.X) // self.batch_size))
+        return n_minibatches(len(self.X), self.batch_size)
 
     def batches(self, rng):
         """Yield the epoch's batches.
@@ -309,11 +333,8 @@ class ShuffledBatches:
         ------
         Batch
         """
-        n = len(self.X)
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
-        for bi in range(self.n_batches):
-            rows = batch_rows(self.X, order[bi * self.batch_size:(bi + 1) * self.batch_size],
-                              self.input_kind, self.n_threads)
+        for rows in minibatch_rows(len(self.X), self.batch_size, rng, self.shuffle):
+            rows = batch_rows(self.X, rows, self.input_kind, self.n_threads)
             w = self.w[rows]
             yield Batch(pack_batch(self.X[rows], self.input_kind), self.y[rows], w, None,
                         float(w.sum()))

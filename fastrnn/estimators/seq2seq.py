@@ -14,7 +14,7 @@ from ..layers.seq2seq import Seq2SeqModel, _log_softmax
 from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope
 from ..text import TextSequencer, pad_sequences
-from ..training import Batch
+from ..training import Batch, minibatch_rows, n_minibatches
 from ._base import BaseRNN, declare_params, param
 
 #: Target ids with a fixed meaning inside the model.
@@ -621,7 +621,7 @@ class PairBatches:
 
     @property
     def n_batches(self):
-        return max(1, -(-len(self.source) // self.batch_size))
+        return n_minibatches(len(self.source), self.batch_size)
 
     def batches(self, rng):
         """Yield the epoch's batches in a new order (one permutation drawn from ``rng``).
@@ -633,9 +633,7 @@ class PairBatches:
             targets at its decoder steps, ``weight`` the weighted number of
             target tokens (the batch's share of the epoch's mean loss).
         """
-        order = rng.permutation(len(self.source))
-        for bi in range(self.n_batches):
-            rows = order[bi * self.batch_size:(bi + 1) * self.batch_size]
+        for rows in minibatch_rows(len(self.source), self.batch_size, rng):
             batch, y = Seq2SeqModel.batch(self.source[rows], self.decoder_inputs[rows],
                                           self.targets[rows])
             w = self.w[rows]
