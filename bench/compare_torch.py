@@ -213,7 +213,10 @@ def format_report(env):
 
 
 def reexec_without_forced_blas(argv):
-    """Re-execute this script once without ``FORCED_BLAS_VARS`` (OpenBLAS reads them at load time)."""
+    """Re-execute the running script once without ``FORCED_BLAS_VARS`` (OpenBLAS reads them at load time).
+
+    The other benchmark scripts call it too: it restarts ``sys.argv[0]``, not this file.
+    """
     forced = {v: os.environ[v] for v in FORCED_BLAS_VARS if v in os.environ}
     if not forced or "--no-reexec" in argv:
         return
@@ -222,7 +225,7 @@ def reexec_without_forced_blas(argv):
           f"{'them' if len(forced) > 1 else 'it'} (--no-reexec keeps them)", flush=True)
     env = {k: v for k, v in os.environ.items() if k not in forced}
     env[REEXEC_MARK] = removed
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + list(argv), env)
+    os.execve(sys.executable, [sys.executable, os.path.abspath(sys.argv[0])] + list(argv), env)
 
 
 def useful_flops(cfg, X, bptt=None):

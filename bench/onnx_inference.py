@@ -21,11 +21,12 @@ steps, to check that the script runs (its timings mean nothing).
 
 import argparse
 import statistics
-import time
+import sys
 import warnings
 
 import numpy as np
-from compare_torch import CONFIGS, make_data
+from compare_torch import (CONFIGS, environment_report, format_report, make_data,
+                           reexec_without_forced_blas, timed)
 
 
 def shrink(cfg):
@@ -63,15 +64,6 @@ def runners(cfg, X, y, threads):
     return fastrnn_infer, onnx_infer
 
 
-def timed(fn, settle=0.0):
-    """Seconds that ``fn()`` took; then sleep ``settle`` seconds (untimed)."""
-    t0 = time.perf_counter()
-    fn()
-    elapsed = time.perf_counter() - t0
-    time.sleep(settle)
-    return elapsed
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -83,6 +75,10 @@ def main(argv=None):
     parser.add_argument("--tiny", action="store_true", help="shrink every configuration (a smoke test)")
     args = parser.parse_args(argv)
     settle = max(args.settle_ms, 0.0) / 1000
+    import onnxruntime  # noqa: F401  (imported before the header, which reports its version)
+
+    for line in format_report(environment_report()):
+        print(line)
     print(f"threads: {args.threads}; rounds: {args.rounds}; rows per call: B x {args.n_batches}"
           + ("; tiny configurations" if args.tiny else ""))
     print(f"{'config':<7}{'fastrnn rows/s':>15}{'onnxruntime rows/s':>20}{'ratio':>7}{'max |dp|':>11}")
@@ -102,4 +98,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    reexec_without_forced_blas(sys.argv[1:])
     main()

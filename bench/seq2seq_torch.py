@@ -65,18 +65,12 @@ is ``compare_torch.py``'s (a shorter one of its own if that script has none).
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
-import time
 
 import numpy as np
+from compare_torch import environment_report, format_report, reexec_without_forced_blas, timed
 
-#: Environment variables that pick OpenBLAS kernels; the comparison runs without them.
-BLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-#: Set in the re-executed run to what it removed (the name compare_torch.py uses).
-REEXEC_MARK = "FASTRNN_BENCH_UNSET"
 #: Model-side target ids (as RNNSeq2Seq keeps them): padding, start, end; user ids shifted by 2.
 PAD, START, END, SHIFT = 0, 1, 2, 2
 #: Rows decoded at once by the PyTorch loop, as RNNSeq2Seq.predict does (max(batch_size, 256)).
@@ -88,54 +82,9 @@ TINY = dict(units=16, embedding_dim=8, batch_size=8, length=(4, 7), vocab=6,
             n_batches=2, n_decode=16, decode_epochs=1)
 
 
-def rerun_without_blas_overrides(argv):
-    """Replace this process by the same command without :data:`BLAS_OVERRIDES`, if any is set."""
-    found = {k: os.environ[k] for k in BLAS_OVERRIDES if k in os.environ}
-    if not found or "--no-reexec" in argv:
-        return
-    removed = ", ".join(f"{k}={v}" for k, v in found.items())
-    print(f"note: {removed} set by the environment; running again without "
-          f"{'them' if len(found) > 1 else 'it'} (--no-reexec keeps them)", flush=True)
-    env = {k: v for k, v in os.environ.items() if k not in BLAS_OVERRIDES}
-    env[REEXEC_MARK] = removed  # the header names what was removed
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *argv], env)
-
-
 def machine_header(threads):
-    """Header lines: machine, BLAS kernels, versions (compare_torch.py's when it has them)."""
-    try:
-        from compare_torch import environment_report, format_report
-    except ImportError:
-        return [f"threads: {threads}"] + _minimal_header()
-    env = environment_report()
-    return [f"threads: {threads}"] + list(format_report(env))
-
-
-def _minimal_header():
-    import numba
-    import threadpoolctl
-    import torch
-
-    import fastrnn
-
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    lines = [f"CPU: {cpu} ({os.cpu_count()} logical CPUs)"]
-    lines += [f"BLAS: {p.get('internal_api')} {p.get('version')}, kernel {p.get('architecture')}, "
-              f"{p.get('num_threads')} threads, {p.get('filepath')}"
-              for p in threadpoolctl.threadpool_info() if p.get("user_api") == "blas"]
-    lines.append(f"fastrnn {fastrnn.__version__}, NumPy {np.__version__}, Numba {numba.__version__}, "
-                 f"PyTorch {torch.__version__}, Python {platform.python_version()}")
-    if os.environ.get(REEXEC_MARK):
-        lines.append(f"removed from the environment before this run: {os.environ[REEXEC_MARK]}")
-    forced = [f"{k}={os.environ[k]}" for k in BLAS_OVERRIDES if k in os.environ]
-    if forced:
-        lines.append("forced by the environment (--no-reexec): " + ", ".join(forced))
-    return lines
+    """Header lines: threads, machine, BLAS kernels, versions (as compare_torch.py prints them)."""
+    return [f"threads: {threads}"] + list(format_report(environment_report()))
 
 
 def make_pairs(n, length, vocab, seed):
@@ -293,15 +242,6 @@ def torch_greedy(net, src, max_length):
 
 
 # -------------------------------------------------------------------- timing
-def timed(fn, settle=0.0):
-    """Seconds that ``fn()`` took; then sleep ``settle`` seconds (untimed)."""
-    t0 = time.perf_counter()
-    fn()
-    elapsed = time.perf_counter() - t0
-    time.sleep(settle)
-    return elapsed
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)
@@ -424,5 +364,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    rerun_without_blas_overrides(sys.argv[1:])
+    reexec_without_forced_blas(sys.argv[1:])
     main()
