@@ -1,6 +1,15 @@
-"""Text to padded id sequences, with Keras's semantics (``pad_sequences``) and a scikit-learn transformer."""
+"""Text to padded id sequences, with Keras's semantics (``pad_sequences``) and a scikit-learn transformer.
 
+Pretrained word vectors enter through three pieces: :func:`load_word_vectors`
+reads GloVe, word2vec and fastText files, ``TextSequencer(vocabulary=words)``
+fixes the ids, and :func:`embedding_matrix` lays the vectors out in id order
+for an estimator's ``embedding_init``.
+"""
+
+import gzip
+import io
 import numbers
+import os
 import re
 from collections import Counter
 
@@ -8,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._registry import register_model_class
@@ -119,6 +129,16 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         Name of id 1, given to unknown tokens; None drops unknown tokens.
     char_level : bool, default False
         Every character is a token.
+    vocabulary : list, tuple or 1-D array of str, or None, default None
+        A fixed vocabulary, as ``CountVectorizer(vocabulary=...)`` takes one:
+        its tokens get the ids after the reserved ones (2, 3, ... with
+        ``oov_token``, else 1, 2, ...) in the order given, ``fit`` learns
+        nothing from the texts, and ``max_features``, ``min_df`` and
+        ``max_df`` are not used.  Tokens outside it are unknown (id 1, or
+        dropped without ``oov_token``).  The tokens are matched as the
+        analyzer produces them (lowercased with ``lowercase=True``).  Pass the
+        words of :func:`load_word_vectors` to give every word of a pretrained
+        table an id.
 
     Attributes
     ----------
@@ -154,11 +174,13 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         "truncating": [StrOptions({"pre", "post"})],
         "oov_token": [str, None],
         "char_level": ["boolean"],
+        "vocabulary": [list, tuple, np.ndarray, None],
     }
 
     def __init__(self, *, lowercase=True, token_pattern=r"(?u)\b\w+(?:'\w+)?\b", tokenizer=None,
                  max_features=None, min_df=1, max_df=1.0, stop_words=None, maxlen=None,
-                 padding="pre", truncating="pre", oov_token="<OOV>", char_level=False):
+                 padding="pre", truncating="pre", oov_token="<OOV>", char_level=False,
+                 vocabulary=None):
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
@@ -171,6 +193,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self.truncating = truncating
         self.oov_token = oov_token
         self.char_level = char_level
+        self.vocabulary = vocabulary
 
     # ------------------------------------------------------------ analysis
     def build_analyzer(self):
@@ -227,7 +250,12 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._fit_tokens(self._tokenize(X))
+        if self.vocabulary is not None:  # nothing to learn from the texts: only check them
+            self._validate_params()
+            self._check_texts(X)
+            self._fit_tokens(None)
+        else:
+            self._fit_tokens(self._tokenize(X))
         return self
 
     def fit_transform(self, X, y=None):
@@ -244,12 +272,33 @@ class TextSequencer(TransformerMixin, BaseEstimator):
     def _tokenize(self, X):
         self._validate_params()
         texts = self._check_texts(X)
-        if not texts:
+        if not texts and self.vocabulary is None:
             raise ValueError("cannot fit a vocabulary on 0 texts")
         analyze = self.build_analyzer()
         return [analyze(doc) for doc in texts]
 
+    def _fixed_vocabulary(self):
+        """The tokens of ``vocabulary`` as a list of str; duplicates and non-strings refused."""
+        vocab = self.vocabulary
+        if isinstance(vocab, np.ndarray) and vocab.ndim != 1:
+            raise ValueError(f"vocabulary must be 1-D, got an array of shape {vocab.shape}")
+        tokens = [t.item() if isinstance(t, np.str_) else t for t in vocab]
+        seen = set()
+        for i, t in enumerate(tokens):
+            if not isinstance(t, str):
+                raise ValueError(f"vocabulary[{i}] is a {type(t).__name__}, not a str: {t!r}")
+            if t in seen:
+                raise ValueError(f"vocabulary[{i}] = {t!r} is a duplicate: every token must appear "
+                                 "once (ids follow the order)")
+            seen.add(t)
+        if not tokens:
+            raise ValueError("vocabulary is empty")
+        return tokens
+
     def _fit_tokens(self, token_lists):
+        if self.vocabulary is not None:
+            self._set_vocabulary(self._fixed_vocabulary())
+            return
         counts = Counter()
         doc_freq = Counter()
         for tokens in token_lists:
@@ -262,6 +311,9 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         kept.sort(key=lambda t: -counts[t])  # stable: ties stay in first-seen order
         if self.max_features is not None:
             kept = kept[:self.max_features]
+        self._set_vocabulary(kept)
+
+    def _set_vocabulary(self, kept):
         offset = 2 if self.oov_token is not None else 1
         self.vocabulary_ = {t: i + offset for i, t in enumerate(kept)}
         head = ["", self.oov_token] if self.oov_token is not None else [""]
@@ -331,3 +383,305 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
         return tags
+
+
+# ------------------------------------------------------------------ pretrained word vectors
+#: Rows of a vector table allocated at a time while reading (the table grows by blocks).
+_VECTOR_BLOCK = 4096
+
+
+def _open_binary(path):
+    """``(binary file object, name for messages, whether to close it)``; ``.gz`` is decompressed."""
+    if hasattr(path, "read"):
+        return path, getattr(path, "name", "<file>"), False
+    name = os.fspath(path)
+    if name.endswith(".gz"):
+        return gzip.open(name, "rb"), name, True
+    return open(name, "rb"), name, True
+
+
+class _Table:
+    """A growing float32 table of rows of one width, kept as blocks (no whole-file buffer)."""
+
+    def __init__(self, dim, capacity=None):
+        self.dim = dim
+        self.block = _VECTOR_BLOCK if capacity is None else max(1, min(capacity, _VECTOR_BLOCK))
+        self.blocks = []
+        self.n = 0
+
+    def append(self, row):
+        i = self.n % self.block
+        if i == 0:
+            self.blocks.append(np.empty((self.block, self.dim), dtype=np.float32))
+        self.blocks[-1][i] = row
+        self.n += 1
+
+    def array(self):
+        if not self.blocks:
+            return np.empty((0, self.dim), dtype=np.float32)
+        last = self.n - self.block * (len(self.blocks) - 1)
+        self.blocks[-1] = self.blocks[-1][:last]
+        out = self.blocks[0] if len(self.blocks) == 1 else np.concatenate(self.blocks)
+        self.blocks = []
+        return out
+
+
+def _header(fields):
+    """``(n_words, dim)`` if a first line's fields are a word2vec/fastText header, else None."""
+    if len(fields) == 2 and all(f.isdigit() for f in fields):
+        n, dim = int(fields[0]), int(fields[1])
+        if dim >= 1:
+            return n, dim
+    return None
+
+
+def _decode(raw, name, lineno):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{name}, line {lineno}: not UTF-8 text ({exc.reason} at byte "
+                         f"{exc.start})") from None
+
+
+def _read_text_vectors(f, name, max_words):
+    words, seen, table, dim, declared = [], set(), None, None, None
+    lineno = 0
+    for lineno, raw in enumerate(f, 1):
+        if max_words is not None and len(words) >= max_words:
+            break
+        line = _decode(raw, name, lineno).rstrip()
+        if not line:
+            continue
+        fields = line.split(" ")
+        if lineno == 1 and _header(fields) is not None:
+            declared, dim = _header(fields)
+            continue
+        if dim is None:
+            dim = len(fields) - 1
+            if dim < 1:
+                raise ValueError(f"{name}, line {lineno}: a word without a vector ({line[:60]!r}); "
+                                 "expected 'word v1 v2 ...'")
+        if len(fields) < dim + 1:
+            raise ValueError(f"{name}, line {lineno}: {len(fields) - 1} values where the vectors "
+                             f"have {dim} (inconsistent dimensions, or a malformed line)")
+        # the word is everything before the last ``dim`` fields (a few GloVe words hold spaces)
+        word = " ".join(fields[:-dim])
+        try:
+            row = np.array(fields[-dim:], dtype=np.float32)
+        except ValueError:
+            bad = next(v for v in fields[-dim:] if not _is_float(v))
+            raise ValueError(f"{name}, line {lineno}: {bad!r} is not a number (malformed "
+                             "line)") from None
+        if len(fields) > dim + 1 and _is_float(fields[-dim - 1]):
+            raise ValueError(f"{name}, line {lineno}: {len(fields) - 1} values where the vectors "
+                             f"have {dim} (inconsistent dimensions)")
+        if table is None:
+            table = _Table(dim, None if max_words is None else max_words)
+        if word in seen:  # keep the first vector of a word
+            continue
+        seen.add(word)
+        words.append(word)
+        table.append(row)
+    if dim is None:
+        raise ValueError(f"{name} holds no word vectors")
+    if declared is not None and max_words is None and len(words) > declared:
+        raise ValueError(f"{name}: the header declares {declared} words but the file holds "
+                         f"{len(words)}")
+    return words, (table.array() if table is not None else np.empty((0, dim), np.float32))
+
+
+def _is_float(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_binary_vectors(f, name, max_words):
+    header = f.readline()
+    fields = _decode(header, name, 1).split()
+    if _header(fields) is None:
+        raise ValueError(f"{name}, line 1: a word2vec binary file starts with the header "
+                         f"'n_words dim', got {header[:60]!r}")
+    declared, dim = _header(fields)
+    n = declared if max_words is None else min(declared, max_words)
+    n_bytes = 4 * dim
+    words, seen, table = [], set(), _Table(dim, n)
+    buf = b""
+    i = 0
+    while i < declared and (max_words is None or len(words) < max_words):
+        while True:  # the word runs up to the first space
+            space = buf.find(b" ")
+            if space >= 0:
+                break
+            more = f.read(max(4096, n_bytes + 64))
+            if not more:
+                raise ValueError(f"{name}: the file ends in word {i + 1} of the {declared} its "
+                                 "header declares (truncated?)")
+            buf += more
+        word = buf[:space].lstrip(b"\n")
+        buf = buf[space + 1:]
+        if len(buf) < n_bytes:
+            buf += f.read(n_bytes - len(buf))
+            if len(buf) < n_bytes:
+                raise ValueError(f"{name}: the file ends in the vector of word {i + 1} "
+                                 "(truncated?)")
+        row = np.frombuffer(buf[:n_bytes], dtype="<f4")
+        buf = buf[n_bytes:]
+        i += 1
+        try:
+            word = word.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name}: word {i} is not UTF-8 ({exc.reason} at byte "
+                             f"{exc.start})") from None
+        if not word:
+            raise ValueError(f"{name}: word {i} is empty (malformed file: is it a text file? "
+                             "pass binary=False)")
+        if word in seen:
+            continue
+        seen.add(word)
+        words.append(word)
+        table.append(row)
+    return words, table.array()
+
+
+def load_word_vectors(path, max_words=None, binary=False):
+    """Read pretrained word vectors: GloVe, word2vec or fastText, text or word2vec binary.
+
+    The file is read as a stream, one line (or one binary record) at a time,
+    and only up to ``max_words`` words: the first 50,000 words of a 1 GB file
+    read about 50,000 lines of it.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        A path ending in ``.gz`` is decompressed on the fly (gzip).  A file
+        object must be opened in binary mode; it is read from its current
+        position and left open.
+    max_words : int or None, default None
+        Read at most this many distinct words (files list the most frequent
+        words first); None reads them all.
+    binary : bool, default False
+        False: text, one ``word v1 v2 ... vd`` line per word, UTF-8, with
+        (word2vec, fastText ``.vec``) or without (GloVe) a first line
+        ``n_words dim``.  True: word2vec's binary format, that header line,
+        then for every word its UTF-8 bytes, a space and ``dim`` little-endian
+        float32 values (a newline may follow).
+
+    Returns
+    -------
+    words : list of str
+        In file order; a word that appears twice keeps its first vector.
+    vectors : ndarray of shape (n_words, dim), float32
+
+    Raises
+    ------
+    ValueError
+        For a malformed line or record (the message gives the line, or the
+        word's position in a binary file), vectors of different dimensions,
+        text that is not UTF-8, or a file that ends early.
+
+    Examples
+    --------
+    >>> import io
+    >>> f = io.BytesIO("the 0.1 0.2\\nfilm 0.3 0.4\\ncafé -1 1\\n".encode())
+    >>> words, vectors = load_word_vectors(f)
+    >>> words, vectors.shape, vectors.dtype
+    (['the', 'film', 'café'], (3, 2), dtype('float32'))
+    """
+    if max_words is not None and (not isinstance(max_words, numbers.Integral)
+                                  or isinstance(max_words, bool) or max_words < 1):
+        raise ValueError(f"max_words must be a positive int or None, got {max_words!r}")
+    f, name, close = _open_binary(path)
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"{name} is open in text mode; open it in binary mode ('rb')")
+    try:
+        if binary:
+            return _read_binary_vectors(f, name, max_words)
+        return _read_text_vectors(f, name, max_words)
+    finally:
+        if close:
+            f.close()
+
+
+def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_state=None):
+    """The rows of pretrained ``vectors`` in a vocabulary's id order, for ``embedding_init``.
+
+    Parameters
+    ----------
+    vocabulary : TextSequencer, dict of str to int, or sequence of str
+        A fitted :class:`TextSequencer` (its ids), a mapping token -> id
+        (ids ``1..V-1``; id 0 is padding), or the token of every id in id
+        order (``index_to_token_``: entry ``i`` names id ``i``).
+    words : sequence of str
+        The words of ``vectors``' rows (as :func:`load_word_vectors` returns them).
+    vectors : array-like of shape (n_words, dim)
+    missing : {"zeros", "random"}, default "zeros"
+        The rows of ids that have no vector: the out-of-vocabulary id and
+        every token that ``words`` lacks.  "zeros" leaves them 0 (Keras's
+        guide to pretrained embeddings does so); "random" draws them from a
+        normal distribution with the per-dimension mean and standard deviation
+        of the vectors found, so that unknown tokens differ from each other.
+        The padding id 0 always gets zeros (it is masked, never read).
+    random_state : int, RandomState instance or None, default None
+        Seeds the "random" rows.
+
+    Returns
+    -------
+    ndarray of shape (vocab_size, dim), float32
+        Row ``i`` is the vector of the token of id ``i``.  The number of
+        tokens found is ``(matrix != 0).any(axis=1).sum()`` with
+        ``missing="zeros"``.
+
+    Examples
+    --------
+    >>> seq = TextSequencer(vocabulary=["film", "good", "bad"]).fit([])
+    >>> E = embedding_matrix(seq, ["good", "film"], [[1.0, 2.0], [3.0, 4.0]])
+    >>> E.tolist()  # ids: padding, <OOV>, film, good, bad
+    [[0.0, 0.0], [0.0, 0.0], [3.0, 4.0], [1.0, 2.0], [0.0, 0.0]]
+    """
+    if missing not in ("zeros", "random"):
+        raise ValueError(f'missing must be "zeros" or "random", got {missing!r}')
+    if isinstance(vocabulary, TextSequencer):
+        check_is_fitted(vocabulary, "vocabulary_")
+        tokens = list(vocabulary.index_to_token_)
+        tokens[0] = None  # padding
+        if vocabulary.oov_token is not None:
+            tokens[1] = None  # the OOV id stands for no word in particular
+    elif isinstance(vocabulary, dict):
+        ids = list(vocabulary.values())
+        if not all(isinstance(i, numbers.Integral) and not isinstance(i, bool) and i >= 1
+                   for i in ids):
+            raise ValueError("vocabulary maps tokens to ids: positive ints (0 is padding)")
+        tokens = [None] * (max(ids, default=0) + 1)
+        for token, i in vocabulary.items():
+            tokens[i] = token
+    elif isinstance(vocabulary, (list, tuple, np.ndarray)):
+        tokens = [None] + list(vocabulary)[1:]
+    else:
+        raise TypeError("vocabulary must be a fitted TextSequencer, a dict of token to id or a "
+                        f"list of tokens in id order, got {type(vocabulary).__name__}")
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be 2-D (n_words, dim), got shape {vectors.shape}")
+    words = list(words)
+    if len(words) != len(vectors):
+        raise ValueError(f"{len(words)} words but {len(vectors)} vectors")
+    row_of = {}
+    for i, w in enumerate(words):
+        row_of.setdefault(w, i)  # the first vector of a repeated word
+    found_ids, found_rows = [], []
+    for i, token in enumerate(tokens):
+        if token is not None and token in row_of:
+            found_ids.append(i)
+            found_rows.append(row_of[token])
+    out = np.zeros((len(tokens), vectors.shape[1]), dtype=np.float32)
+    if missing == "random" and found_rows:
+        rng = check_random_state(random_state)
+        mean = vectors[found_rows].mean(axis=0)
+        std = vectors[found_rows].std(axis=0)
+        out[:] = rng.normal(mean, std, out.shape)
+        out[0] = 0.0
+    out[found_ids] = vectors[found_rows]
+    return out
