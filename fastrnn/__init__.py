@@ -22,6 +22,7 @@ from ._version import __version__
 
 _LAZY = {
     "RNNClassifier": "estimators",
+    "RNNForecaster": "estimators",
     "RNNLanguageModel": "estimators",
     "RNNRegressor": "estimators",
     "RNNSeq2Seq": "estimators",
@@ -37,8 +38,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .estimators import (RNNClassifier, RNNLanguageModel, RNNRegressor, RNNSeq2Seq,
-                             RNNSequenceTagger)
+    from .estimators import (RNNClassifier, RNNForecaster, RNNLanguageModel, RNNRegressor,
+                             RNNSeq2Seq, RNNSequenceTagger)
     from .export import to_onnx
     from .persistence import ModelFileError, load, save
     from .plotting import plot_attention, plot_history
@@ -49,6 +50,7 @@ __all__ = [
     "BACKEND",
     "ModelFileError",
     "RNNClassifier",
+    "RNNForecaster",
     "RNNLanguageModel",
     "RNNRegressor",
     "RNNSeq2Seq",

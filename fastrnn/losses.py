@@ -96,6 +96,40 @@ def mean_squared_error(outputs, y, w):
     return float(loss), grad.astype(outputs.dtype)
 
 
+def pinball_loss(outputs, y, w, quantiles):
+    """Pinball (quantile) loss, averaged over targets and quantiles, then (weighted) over samples.
+
+    For a quantile ``q``, a target ``y`` and a prediction ``o``, the loss is
+    ``q * (y - o)`` when ``y >= o`` and ``(1 - q) * (o - y)`` otherwise; its
+    minimiser over a distribution of ``y`` is that distribution's ``q``-quantile.
+    Where ``y == o`` exactly the gradient taken is that of the ``y >= o`` side.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (B, K * Q)
+        For every target ``k``, its ``Q`` quantiles side by side:
+        ``outputs.reshape(B, K, Q)[:, k, j]`` predicts quantile ``quantiles[j]`` of ``y[:, k]``.
+    y : ndarray of shape (B, K)
+    w : ndarray of shape (B,)
+    quantiles : sequence of float, length Q
+        Each in (0, 1).
+
+    Returns
+    -------
+    loss : float
+    d_outputs : ndarray of shape (B, K * Q)
+    """
+    q = np.asarray(quantiles, dtype=np.float64)
+    B, K = y.shape
+    o = outputs.reshape(B, K, len(q)).astype(np.float64)
+    diff = y[:, :, None] - o
+    above = diff >= 0
+    per = np.where(above, q * diff, (q - 1.0) * diff).mean(axis=(1, 2))
+    total = w.sum()
+    grad = np.where(above, -q, 1.0 - q) / (K * len(q)) * (w / total)[:, None, None]
+    return float((per * w).sum() / total), grad.reshape(outputs.shape).astype(outputs.dtype)
+
+
 LOSS_FUNCTIONS = {
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,

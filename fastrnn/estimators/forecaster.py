@@ -1,0 +1,567 @@
+"""RNNForecaster: forecasts the next steps of one series or a panel of series from their past."""
+
+import inspect
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..layers import SequenceModel
+from ..losses import mean_squared_error, pinball_loss
+from ..runtime import engine_scope
+from ..timeseries import SeriesWindows, _as_series
+from ..training import predict_outputs
+from ._base import BaseRNN, declare_params, param
+
+_POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
+
+
+def _r2(outputs, y, w):
+    """Weighted R^2 averaged over the output columns (as RNNRegressor's metric)."""
+    mean = (y * w[:, None]).sum(axis=0) / w.sum()
+    ss_res = (((y - outputs) ** 2) * w[:, None]).sum(axis=0)
+    ss_tot = (((y - mean) ** 2) * w[:, None]).sum(axis=0)
+    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+    return float(r2.mean())
+
+
+@declare_params
+class RNNForecaster(BaseRNN):
+    """Recurrent network forecasting the next ``horizon`` steps of one series or a panel.
+
+    The network reads a window of the ``lookback`` steps before an origin and
+    outputs the ``horizon`` steps after it, all at once (direct multi-step
+    forecasting: one ``Dense`` head of ``horizon`` values per target column).
+    It is trained on every window of the training series (windows are
+    gathered per mini-batch from the series, never written out: see
+    :mod:`fastrnn.timeseries`).  For a panel, one network is trained on the
+    windows of all series (a global model).
+
+    Network input.  Each past step reads the series' values at that step
+    (``k`` columns) followed by its covariates (``n_covariates`` columns).
+    Covariates are taken as *known in advance* (calendar features, planned
+    prices, weather forecasts): when ``X`` is given, the window gets
+    ``horizon`` more steps after the past ones, which read the covariates of
+    the steps to predict, zeros in place of the unknown values of ``y``, and
+    one more feature set to 1 (0 on past steps) marking them as future.  So
+    ``predict`` needs the covariates of the steps it forecasts.
+
+    Parameters
+    ----------
+    lookback : int
+        Past steps the network reads per forecast.
+    horizon : int, default 1
+        Steps forecast from each origin (steps 1..horizon after it, sktime's
+        relative forecasting horizon).
+    quantiles : tuple of float or None, default None
+        With quantiles such as ``(0.1, 0.5, 0.9)``, the network predicts them
+        for every step, trained with the pinball loss
+        (:func:`fastrnn.losses.pinball_loss`); :meth:`predict_quantiles`
+        returns them and :meth:`predict` the one closest to 0.5 (the median
+        when 0.5 is among them).  Without, the loss is the mean squared error.
+    scale : bool, default True
+        Standardise each series (per column: minus its mean, over its
+        standard deviation) and each covariate column before training, and
+        map the forecasts back, so raw units of any size train as well as
+        standardised ones.  A constant series cannot be standardised (an
+        error); a constant covariate column is only centred.
+    recursive : bool, default False
+        Train a one-step-ahead network (its own horizon is 1 whatever
+        ``horizon`` says) and forecast ``h`` steps by feeding each forecast
+        back as the next step's value.  ``horizon`` is then only
+        :meth:`predict`'s default, and any horizon can be asked for.  Errors
+        compound along the way; the direct default usually forecasts far
+        steps better.  Not combined with ``quantiles``.
+    shuffle : bool, default True
+        Draw the training windows in a new random order every epoch.
+    cell, units, ..., checkpoint_path
+        The recurrent layers, optimizer and training loop, as for
+        :class:`fastrnn.RNNClassifier` (``embedding_dim`` is unused: inputs
+        are floats).  ``batch_size`` counts windows; ``max_iter`` counts
+        epochs over all windows.  With ``early_stopping``, the last
+        ``validation_fraction`` of each series' windows (in time) is held
+        out, minus the ``horizon - 1`` training windows whose targets would
+        reach into it.
+
+    Attributes
+    ----------
+    params_ : dict
+    history_ : dict of str to list
+        Per-epoch ``loss``, ``r2`` (point forecasts, on the scaled values) and,
+        with validation, ``val_loss``, ``val_r2``.
+    loss_curve_ : list of float
+    n_iter_ : int
+    n_series_ : int
+        Series in the training data (1 for a single series).
+    panel_ : bool
+        Whether ``y`` was given as a list of series.
+    n_targets_ : int
+        ``k``, columns of each series.
+    y_ndim_ : int
+        1 or 2: the dimension of a training series.
+    n_covariates_ : int
+        Covariate columns (0 without ``X``).
+    y_mean_, y_scale_ : ndarray of shape (n_series, k)
+        Each training series' statistics (0 and 1 with ``scale=False``).
+    X_mean_, X_scale_ : ndarray of shape (n_series, n_covariates)
+    y_last_ : ndarray of shape (n_series, lookback, k)
+        The last ``lookback`` values of each training series (raw units):
+        what ``predict(y=None)`` forecasts from (:meth:`update` moves it on).
+    X_last_ : ndarray of shape (n_series, lookback, n_covariates)
+    quantiles_ : ndarray of shape (n_quantiles,) or None
+    model_horizon_ : int
+        Steps the network outputs: ``horizon``, or 1 with ``recursive``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrnn import RNNForecaster
+    >>> y = np.sin(np.arange(300) * 2 * np.pi / 24)
+    >>> f = RNNForecaster(lookback=24, horizon=6, units=8, max_iter=2, random_state=0).fit(y)
+    >>> f.predict().shape
+    (6,)
+    """
+
+    lookback: int = param(24, _POSITIVE_INT)
+    horizon: int = param(1, _POSITIVE_INT)
+    quantiles: tuple | None = param(None, tuple, list, None)
+    scale: bool = param(True, "boolean")
+    recursive: bool = param(False, "boolean")
+    shuffle: bool = param(True, "boolean")
+
+    # --------------------------------------------------------------- hooks
+    @property
+    def _loss(self):
+        q = getattr(self, "quantiles_", None)
+        if q is None:
+            return mean_squared_error
+        return lambda outputs, y, w: pinball_loss(outputs, y, w, q)
+
+    @property
+    def _metric(self):
+        return _r2 if getattr(self, "quantiles_", None) is None else None
+
+    @property
+    def _metric_name(self):
+        return "r2" if getattr(self, "quantiles_", None) is None else None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, y, X=None):
+        """Train on one series or a panel of series.
+
+        Parameters
+        ----------
+        y : array-like of shape (T,) or (T, k), or list of them
+            One series, or a list of series (a panel; each its own length
+            ``T_i``, the same ``k``).  Each needs at least
+            ``lookback + horizon`` steps and no NaN.
+        X : array-like of shape (T, n_covariates), or list of them, optional
+            Covariates aligned with ``y`` (the same number of steps per series).
+
+        Returns
+        -------
+        self
+        """
+        return self._fit((y, X))
+
+    def _check_quantiles(self):
+        if self.quantiles is None:
+            return None
+        q = np.asarray(self.quantiles, dtype=np.float64)
+        if q.ndim != 1 or len(q) == 0 or not ((q > 0) & (q < 1)).all():
+            raise ValueError(f"quantiles must be a non-empty sequence of numbers in (0, 1), got "
+                             f"{self.quantiles!r}")
+        q = np.sort(q)
+        if (np.diff(q) == 0).any():
+            raise ValueError(f"quantiles must be distinct, got {self.quantiles!r}")
+        if self.recursive:
+            raise ValueError("quantiles need recursive=False (a recursive forecast feeds back one "
+                             "value per step, not a distribution)")
+        return q
+
+    def _series_list(self, y, X, where):
+        """``(panel, [(T_i, k) series], [(T_i, n_cov) covariates or None])``, checked."""
+        panel = isinstance(y, (list, tuple))
+        ys = list(y) if panel else [y]
+        if panel and not ys:
+            raise ValueError("y is an empty list: give at least one series")
+        series, one_d = [], None
+        for i, s in enumerate(ys):
+            name = f"y[{i}]" if panel else "y"
+            a, is_1d = _as_series(s, name)
+            if one_d is not None and (is_1d != one_d or a.shape[1] != series[0].shape[1]):
+                raise ValueError(f"{name} has shape {np.shape(s)}, but y[0] has "
+                                 f"{np.shape(ys[0])}: every series needs the same columns")
+            one_d = is_1d
+            series.append(a)
+        if X is None:
+            return panel, series, one_d, None
+        xs = list(X) if panel else [X]
+        if panel and (not isinstance(X, (list, tuple)) or len(xs) != len(series)):
+            raise ValueError(f"X must be a list of {len(series)} covariate arrays, one per series "
+                             "of y")
+        covs = []
+        for i, (x, s) in enumerate(zip(xs, series)):
+            name = f"X[{i}]" if panel else "X"
+            c, _ = _as_series(x, name)
+            if len(c) != len(s) + where:
+                extra = f" plus the horizon ({where} steps)" if where else ""
+                raise ValueError(f"{name} has {len(c)} steps but {'y[%d]' % i if panel else 'y'} "
+                                 f"has {len(s)}: covariates must cover the series{extra}, "
+                                 f"{len(s) + where} steps")
+            if covs and c.shape[1] != covs[0].shape[1]:
+                raise ValueError(f"{name} has {c.shape[1]} columns, X[0] has {covs[0].shape[1]}")
+            covs.append(c)
+        return panel, series, one_d, covs
+
+    def _stats(self, a, name, refuse_constant):
+        """Mean and scale per column of ``a`` (T, c): (0, 1) without ``scale``."""
+        c = a.shape[1]
+        if not self.scale:
+            return np.zeros(c), np.ones(c)
+        mean, std = a.mean(axis=0), a.std(axis=0)
+        flat = ~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))
+        if flat.any():
+            if refuse_constant:
+                raise ValueError(f"{name} is constant (standard deviation 0), so scale=True cannot "
+                                 "standardise it; pass scale=False, or drop the series")
+            std = np.where(flat, 1.0, std)
+        return mean, std
+
+    def _n_future(self):
+        return self.model_horizon_ if self.n_covariates_ else 0
+
+    def _fit_data(self, X, y, sample_weight, classes, reset):
+        y, cov = X
+        quantiles = self._check_quantiles()
+        panel, series, one_d, covs = self._series_list(y, cov, 0)
+        model_horizon = 1 if self.recursive else self.horizon
+        need = self.lookback + model_horizon
+        for i, s in enumerate(series):
+            if len(s) < need:
+                name = f"y[{i}]" if panel else "y"
+                raise ValueError(f"lookback={self.lookback} is too long for {name}: it has "
+                                 f"{len(s)} steps, and a window needs lookback + "
+                                 f"{'1 (recursive)' if self.recursive else 'horizon'} = {need}")
+        k, n_cov = series[0].shape[1], (0 if covs is None else covs[0].shape[1])
+        if not reset:
+            if (k, n_cov) != (self.n_targets_, self.n_covariates_) or \
+                    model_horizon != self.model_horizon_ or len(quantiles if quantiles is not None
+                                                                else ()) != \
+                    len(self.quantiles_ if self.quantiles_ is not None else ()):
+                raise ValueError("warm_start: the new data or parameters change the network's "
+                                 "shape (columns of y or X, horizon, quantiles); refit from scratch")
+        self.panel_, self.n_series_ = panel, len(series)
+        self.n_targets_, self.y_ndim_, self.n_covariates_ = k, 1 if one_d else 2, n_cov
+        self.model_horizon_, self.quantiles_ = model_horizon, quantiles
+        self.n_step_features_ = k + n_cov + (1 if n_cov else 0)
+        self.n_timesteps_ = self.lookback + self._n_future()
+        dtype = np.dtype(self.dtype)
+        y_stats = [self._stats(s, f"y[{i}]" if panel else "y", True) for i, s in enumerate(series)]
+        self.y_mean_ = np.array([m for m, _ in y_stats]).reshape(len(series), k)
+        self.y_scale_ = np.array([s for _, s in y_stats]).reshape(len(series), k)
+        x_stats = [self._stats(c, "X", False) for c in covs] if covs else []
+        self.X_mean_ = np.array([m for m, _ in x_stats]).reshape(len(series), n_cov)
+        self.X_scale_ = np.array([s for _, s in x_stats]).reshape(len(series), n_cov)
+        L = self.lookback
+        self.y_last_ = np.stack([s[-L:] for s in series])
+        self.X_last_ = (np.stack([c[-L:] for c in covs]) if covs
+                        else np.zeros((len(series), L, 0)))
+        # the series end to end, scaled, one start index per window
+        parts, starts, offset = [], [], 0
+        for i, s in enumerate(series):
+            cols = [(s - self.y_mean_[i]) / self.y_scale_[i]]
+            if covs:
+                cols.append((covs[i] - self.X_mean_[i]) / self.X_scale_[i])
+            parts.append(np.concatenate(cols, axis=1).astype(dtype))
+            starts.append(offset + np.arange(len(s) - need + 1))
+            offset += len(s)
+        values = np.concatenate(parts)
+        return SeriesWindows(values, values[:, :k], np.concatenate(starts), L, self._n_future(),
+                             model_horizon, k, self.batch_size, self.shuffle)
+
+    def _batch_source(self, data):
+        return data
+
+    def _validation_set(self, validation_data):  # pragma: no cover - fit takes no validation_data
+        raise NotImplementedError("RNNForecaster holds out the end of each series (early_stopping)")
+
+    def _split_validation(self, data, rng):
+        # the last validation_fraction of each series' windows, in time; training windows whose
+        # targets would reach into the first held-out target are dropped
+        starts = data.starts
+        breaks = np.flatnonzero(np.diff(starts) != 1) + 1
+        train, val = [], []
+        for run in np.split(np.arange(len(starts)), breaks):
+            n_val = int(np.ceil(self.validation_fraction * len(run)))
+            n_train = len(run) - n_val - (self.model_horizon_ - 1)
+            if n_val < 1 or n_train < 1:
+                raise ValueError("a series is too short to hold out a validation part; lower "
+                                 "validation_fraction or turn early_stopping off")
+            train.append(run[:n_train])
+            val.append(run[len(run) - n_val:])
+        train, val = np.concatenate(train), np.concatenate(val)
+        held = data.subset(val)
+        return data.subset(train), (held, held.window_targets(), np.ones(len(val)))
+
+    def _chance_loss(self, data):
+        if self.quantiles_ is not None:
+            return None
+        return float(data.values[:, :self.n_targets_].var(axis=0).mean())
+
+    def _network(self):
+        n_out = self.model_horizon_ * self.n_targets_ * (
+            1 if self.quantiles_ is None else len(self.quantiles_))
+        return SequenceModel.build("dense", self.n_step_features_, None, self._recurrent_layers(),
+                                   False, "last", n_out, n_timesteps=self.n_timesteps_)
+
+    def _predict_one(self):
+        if self.n_covariates_:
+            future = np.zeros((self.n_series_, self.model_horizon_, self.n_covariates_))
+            self._forecast(self.y_last_, self.X_last_, future, self.y_mean_, self.y_scale_,
+                           self.X_mean_, self.X_scale_, self.model_horizon_)
+        else:
+            self._forecast(self.y_last_, None, None, self.y_mean_, self.y_scale_, None, None,
+                           self.model_horizon_)
+
+    # -------------------------------------------------------------- predict
+    def _forecast(self, hist, hist_X, future_X, y_mean, y_scale, X_mean, X_scale, horizon):
+        """Raw-unit forecasts, shape (n_series, horizon, k, n_q), from per-series histories.
+
+        ``hist`` (n_series, >= lookback, k) raw values, ``hist_X`` the same
+        steps' covariates and ``future_X`` (n_series, horizon, n_cov) the
+        forecast steps' ones (None without covariates).
+        """
+        L, k, n_cov = self.lookback, self.n_targets_, self.n_covariates_
+        n, Q = len(hist), (1 if self.quantiles_ is None else len(self.quantiles_))
+        dtype = np.dtype(self.dtype)
+        net = self._network()
+        # each series' last L steps then the steps to forecast, scaled, end to end
+        width = L + horizon
+        values = np.zeros((n, width, k + n_cov), dtype=dtype)
+        values[:, :L, :k] = (hist[:, -L:] - y_mean[:, None]) / y_scale[:, None]
+        if n_cov:
+            values[:, :L, k:] = (hist_X[:, -L:] - X_mean[:, None]) / X_scale[:, None]
+            values[:, L:, k:] = (future_X - X_mean[:, None]) / X_scale[:, None]
+        flat = values.reshape(n * width, k + n_cov)
+        starts = np.arange(n) * width
+        H = self.model_horizon_
+        out = np.empty((n, horizon, k, Q))
+        with engine_scope():
+            if not self.recursive:
+                windows = SeriesWindows(flat, None, starts, L, self._n_future(), H, k)
+                raw = predict_outputs(net, self.params_, windows, max(self.batch_size, 256),
+                                      self._resolved_threads())
+                out[:] = raw.reshape(n, H, k, Q)[:, :horizon]
+            else:
+                for j in range(horizon):
+                    windows = SeriesWindows(flat, None, starts + j, L, self._n_future(), 1, k)
+                    raw = predict_outputs(net, self.params_, windows, max(self.batch_size, 256),
+                                          self._resolved_threads())
+                    out[:, j] = raw.reshape(n, k, Q)
+                    flat[starts + L + j, :k] = raw.reshape(n, k)
+        out = out * y_scale[:, None, :, None] + y_mean[:, None, :, None]
+        # quantile heads are trained apart and may cross: sorting each step's values
+        # (monotone rearrangement) returns the same set of values, ordered
+        return np.sort(out, axis=3) if Q > 1 else out
+
+    def _prepare(self, y, X, horizon):
+        """Histories, covariates and statistics for a forecast of ``horizon`` steps."""
+        check_is_fitted(self, "params_")
+        if horizon is None:
+            horizon = self.horizon
+        if not isinstance(horizon, numbers.Integral) or isinstance(horizon, bool) or horizon < 1:
+            raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
+        horizon = int(horizon)
+        if not self.recursive and horizon > self.model_horizon_:
+            raise ValueError(f"horizon={horizon} is beyond the {self.model_horizon_} steps this "
+                             f"model forecasts (fitted with horizon={self.model_horizon_}); refit "
+                             "with a larger horizon, or use recursive=True")
+        n_cov, L = self.n_covariates_, self.lookback
+        if X is None and n_cov:
+            raise ValueError(f"X is missing: the model was fitted with {n_cov} covariate "
+                             f"column(s), so predict needs their values for the {horizon} "
+                             "forecast steps (and, with y, for y's steps before them)")
+        if X is not None and not n_cov:
+            raise ValueError("X was given, but the model was fitted without covariates")
+        # the network reads model_horizon_ future covariate steps even when fewer are forecast
+        pad = self.model_horizon_ - horizon if (n_cov and not self.recursive) else 0
+        if y is None:
+            hist, hist_X = self.y_last_, self.X_last_
+            y_mean, y_scale, X_mean, X_scale = self.y_mean_, self.y_scale_, self.X_mean_, self.X_scale_
+            future = None
+            if n_cov:
+                xs = list(X) if self.panel_ else [X]
+                if self.panel_ and (not isinstance(X, (list, tuple)) or len(xs) != self.n_series_):
+                    raise ValueError(f"X must be a list of {self.n_series_} arrays, the future "
+                                     "covariates of each training series")
+                future = []
+                for i, x in enumerate(xs):
+                    c, _ = _as_series(x, f"X[{i}]" if self.panel_ else "X")
+                    if c.shape != (horizon, n_cov):
+                        raise ValueError(f"{'X[%d]' % i if self.panel_ else 'X'} has shape "
+                                         f"{c.shape}; with y=None it holds the covariates of the "
+                                         f"{horizon} forecast steps: shape ({horizon}, {n_cov})")
+                    future.append(c)
+                future = np.stack(future)
+            panel = self.panel_
+        else:
+            panel, series, one_d, covs = self._series_list(y, X, horizon)
+            for i, s in enumerate(series):
+                name = f"y[{i}]" if panel else "y"
+                if s.shape[1] != self.n_targets_ or one_d != (self.y_ndim_ == 1):
+                    raise ValueError(f"{name} has shape {np.shape(s)}, the model was fitted on "
+                                     f"series of {self.n_targets_} column(s), "
+                                     f"{self.y_ndim_}-D")
+                if len(s) < L:
+                    raise ValueError(f"{name} has {len(s)} steps, fewer than lookback={L}")
+            stats = [self._stats(s, f"y[{i}]" if panel else "y", True) for i, s in enumerate(series)]
+            y_mean = np.array([m for m, _ in stats])
+            y_scale = np.array([s for _, s in stats])
+            hist = np.stack([s[-L:] for s in series])
+            hist_X = future = X_mean = X_scale = None
+            if n_cov:
+                if covs[0].shape[1] != n_cov:
+                    raise ValueError(f"X has {covs[0].shape[1]} columns, the model was fitted "
+                                     f"with {n_cov}")
+                xstats = [self._stats(c[:len(s)], "X", False) for c, s in zip(covs, series)]
+                X_mean = np.array([m for m, _ in xstats])
+                X_scale = np.array([s for _, s in xstats])
+                hist_X = np.stack([c[len(s) - L:len(s)] for c, s in zip(covs, series)])
+                future = np.stack([c[len(s):] for c, s in zip(covs, series)])
+        if pad:  # steps past the asked horizon read their last covariates, and are dropped
+            future = np.concatenate([future, np.repeat(future[:, -1:], pad, axis=1)], axis=1)
+        return panel, hist, hist_X, future, y_mean, y_scale, X_mean, X_scale, horizon, pad
+
+    def _run(self, y, X, horizon):
+        panel, hist, hist_X, future, y_mean, y_scale, X_mean, X_scale, horizon, pad = \
+            self._prepare(y, X, horizon)
+        out = self._forecast(hist, hist_X, future, y_mean, y_scale, X_mean, X_scale, horizon + pad)
+        out = out[:, :horizon]
+        if self.y_ndim_ == 1:
+            out = out[:, :, 0]
+        return out if panel else out[0]
+
+    def predict(self, y=None, X=None, horizon=None):
+        """Forecast the ``horizon`` steps after the end of ``y``.
+
+        Parameters
+        ----------
+        y : array-like of shape (T, ...) or list of them, optional
+            The history to forecast from (a series, or a panel as a list);
+            only its last ``lookback`` steps enter the network, but with
+            ``scale=True`` each series is standardised with its own mean
+            and standard deviation over all of ``y``, as in training, so
+            pass the whole history.  By default, the training series (as
+            moved on by :meth:`update`), with their training statistics.
+        X : array-like or list of them, optional
+            Required when the model was fitted with covariates.  With
+            ``y=None``: the covariates of the forecast steps, shape
+            ``(horizon, n_covariates)`` (a list of them for a panel).  With
+            ``y``: covariates aligned with ``y`` followed by those of the
+            forecast steps, ``T + horizon`` rows per series.
+        horizon : int, optional
+            Steps to forecast, at most the fitted ``horizon`` (any number
+            with ``recursive=True``); default the ``horizon`` parameter.
+
+        Returns
+        -------
+        ndarray
+            One series: shape ``(horizon,)``, or ``(horizon, k)`` for series
+            of ``k`` columns.  A panel: ``(n_series, horizon)`` or
+            ``(n_series, horizon, k)``, in the order of the series.  With
+            ``quantiles``, the quantile closest to 0.5 of each step.
+        """
+        out = self._run(y, X, horizon)
+        if self.quantiles_ is None:
+            return out[..., 0]
+        return out[..., int(np.argmin(np.abs(self.quantiles_ - 0.5)))]
+
+    def predict_quantiles(self, y=None, X=None, horizon=None):
+        """Forecast quantiles (models fitted with ``quantiles``).
+
+        Parameters are those of :meth:`predict`.
+
+        Returns
+        -------
+        ndarray of shape (horizon, n_quantiles)
+            Columns in increasing quantile order (``quantiles_``); each row is
+            sorted, so quantiles never cross.  ``(horizon, k, n_quantiles)``
+            for series of ``k`` columns, with a leading ``n_series`` axis for
+            a panel.
+        """
+        check_is_fitted(self, "params_")
+        if self.quantiles_ is None:
+            raise ValueError("predict_quantiles needs a model fitted with quantiles=(...)")
+        return self._run(y, X, horizon)
+
+    def update(self, y, X=None):
+        """Append newly observed steps to the history ``predict(y=None)`` forecasts from.
+
+        The network and the scaling statistics stay as fitted (sktime's
+        ``update`` with ``update_params=False``).
+
+        Parameters
+        ----------
+        y : array-like of shape (T_new,) or (T_new, k), or a list of them for a panel
+        X : array-like of shape (T_new, n_covariates), or list, optional
+            The new steps' covariates; required when fitted with covariates.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "params_")
+        if X is None and self.n_covariates_:
+            raise ValueError("X is missing: the model was fitted with covariates, so update needs "
+                             "those of the new steps")
+        panel, series, _, covs = self._series_list(y, X, 0)
+        if panel != self.panel_ or len(series) != self.n_series_:
+            raise ValueError(f"y must have the training data's form: "
+                             f"{'a list of %d series' % self.n_series_ if self.panel_ else 'one series'}")
+        L = self.lookback
+        self.y_last_ = np.stack([np.concatenate([old, s])[-L:]
+                                 for old, s in zip(self.y_last_, series)])
+        if covs:
+            self.X_last_ = np.stack([np.concatenate([old, c])[-L:]
+                                     for old, c in zip(self.X_last_, covs)])
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
+
+def _positional(cls, names):
+    """Let ``names`` (the first parameters) also be passed by position: ``cls(168, 24, units=64)``.
+
+    :func:`declare_params` writes a keyword-only ``__init__``; this wraps it and
+    publishes the signature with ``names`` first, positional-or-keyword, which
+    is what ``get_params`` and ``clone`` read.
+    """
+    generated = cls.__init__
+    sig = inspect.signature(generated)
+    params = list(sig.parameters.values())
+    first = [sig.parameters[n].replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    rest = [p for p in params[1:] if p.name not in names]
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(names):
+            raise TypeError(f"{cls.__name__}() takes at most {len(names)} positional arguments "
+                            f"({', '.join(names)}), got {len(args)}")
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            kwargs[name] = value
+        generated(self, **kwargs)
+
+    __init__.__signature__ = sig.replace(parameters=[params[0], *first, *rest])
+    __init__.__doc__ = generated.__doc__
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = __init__
+    return cls
+
+
+_positional(RNNForecaster, ("lookback", "horizon"))

@@ -1,0 +1,183 @@
+"""RNNForecaster: shapes, covariates, panels, quantiles, recursion, scaling, errors and persistence."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+import fastrnn
+from fastrnn import RNNForecaster
+from fastrnn.timeseries import make_windows
+
+FAST = dict(units=6, max_iter=2, batch_size=16, random_state=0)
+
+
+def _series(n=200, seed=0):
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / 12) + 0.05 * np.random.default_rng(seed).normal(size=n)
+
+
+def test_positional_lookback_and_horizon_and_sklearn_params():
+    f = RNNForecaster(24, 6, units=8)
+    assert (f.lookback, f.horizon, f.units) == (24, 6, 8)
+    assert clone(f).get_params() == f.get_params()
+    with pytest.raises(TypeError, match="multiple values"):
+        RNNForecaster(24, lookback=12)
+
+
+def test_one_series_predicts_the_horizon_from_the_training_end_or_a_given_history():
+    y = _series()
+    f = RNNForecaster(12, 4, **FAST).fit(y)
+    assert f.predict().shape == (4,)
+    np.testing.assert_allclose(f.predict(horizon=2), f.predict()[:2])
+    # predict(y) with the training series is predict() (same statistics, same last steps)
+    np.testing.assert_allclose(f.predict(y), f.predict(), rtol=1e-5)
+    assert not np.allclose(f.predict(y[:-5]), f.predict())
+
+
+def test_training_windows_are_gathered_per_batch_as_make_windows_writes_them():
+    y = _series(60)
+    f = RNNForecaster(5, 3, scale=False, dtype="float64", **FAST)
+    source = f._fit_data((y, None), None, None, None, reset=True)
+    W, t = make_windows(y, 5, 3)
+    rows = np.arange(len(W))
+    np.testing.assert_array_equal(source[rows], W)
+    np.testing.assert_array_equal(source.window_targets(rows), t)
+    assert source.values.shape == (60, 1)
+
+
+def test_multivariate_series_and_panel_shapes():
+    y = _series()
+    f = RNNForecaster(10, 3, **FAST).fit(np.c_[y, 2 * y])
+    assert f.predict().shape == (3, 2)
+    panel = [y[:80], y[30:200], 5 + y[:50]]
+    g = RNNForecaster(10, 3, **FAST).fit(panel)
+    assert g.n_series_ == 3 and g.predict().shape == (3, 3)
+    assert g.predict([y[:40], y[:60]]).shape == (2, 3)
+
+
+def test_covariates_enter_as_future_steps_and_are_required_at_predict():
+    y = _series()
+    X = np.c_[np.cos(np.arange(200) / 3.0)]
+    f = RNNForecaster(10, 4, **FAST).fit(y, X)
+    assert (f.n_timesteps_, f.n_step_features_) == (14, 3)  # 10 past + 4 future; y, x, flag
+    p = f.predict(X=X[:4])
+    assert p.shape == (4,)
+    assert not np.allclose(p, f.predict(X=X[:4] + 3))  # future covariates change the forecast
+    assert f.predict(y[:150], X[:154]).shape == (4,)
+    with pytest.raises(ValueError, match="X is missing"):
+        f.predict()
+    with pytest.raises(ValueError, match=r"shape \(4, 1\)"):
+        f.predict(X=X[:3])
+    with pytest.raises(ValueError, match="X has 150 steps but y has 150: covariates must cover"):
+        f.predict(y[:150], X[:150])
+    with pytest.raises(ValueError, match="X has 199 steps but y has 200"):
+        RNNForecaster(10, 4, **FAST).fit(y, X[1:])
+    # a shorter horizon reads only the covariates of its own steps
+    assert f.predict(X=X[:2], horizon=2).shape == (2,)
+
+
+def test_quantiles_are_sorted_and_predict_returns_the_median():
+    y = _series()
+    f = RNNForecaster(12, 3, quantiles=(0.9, 0.1, 0.5), **FAST).fit(y * 100)
+    q = f.predict_quantiles()
+    assert q.shape == (3, 3)
+    assert (np.diff(q, axis=1) >= 0).all()
+    np.testing.assert_array_equal(f.quantiles_, [0.1, 0.5, 0.9])
+    np.testing.assert_allclose(f.predict(), q[:, 1])
+    assert "r2" not in f.history_
+    with pytest.raises(ValueError, match="predict_quantiles needs"):
+        RNNForecaster(12, **FAST).fit(y).predict_quantiles()
+
+
+def test_recursive_forecasts_any_horizon_from_a_one_step_model():
+    y = _series()
+    f = RNNForecaster(12, 3, recursive=True, **FAST).fit(y)
+    assert f.model_horizon_ == 1 and f._network().n_outputs == 1
+    p = f.predict(horizon=7)
+    assert p.shape == (7,)
+    np.testing.assert_allclose(p[:3], f.predict())
+    with pytest.raises(ValueError, match="horizon=5 is beyond"):
+        RNNForecaster(12, 3, **FAST).fit(y).predict(horizon=5)
+
+
+def test_scaling_makes_raw_units_train_as_standardised_ones():
+    y = _series()
+    kw = dict(FAST, dtype="float64")
+    a = RNNForecaster(12, 3, **kw).fit(y).predict()
+    b = RNNForecaster(12, 3, **kw).fit(1000 * y + 50).predict()
+    np.testing.assert_allclose(b, 1000 * a + 50, rtol=1e-6)
+    raw = RNNForecaster(12, 3, scale=False, **kw).fit(1000 * y + 50).predict()
+    assert not np.allclose(raw, b, rtol=1e-2)
+
+
+def test_learns_a_seasonal_series_better_than_the_naive_forecast():
+    y = _series(600, seed=1)
+    f = RNNForecaster(12, 6, units=16, max_iter=12, learning_rate=0.01, random_state=0).fit(y[:-6])
+    err = np.abs(f.predict() - y[-6:]).mean()
+    naive = np.abs(y[-7] - y[-6:]).mean()
+    assert err < 0.5 * naive
+
+
+def test_update_moves_the_history_on():
+    y = _series()
+    f = RNNForecaster(12, 2, **FAST).fit(y[:150])
+    f.update(y[150:])
+    np.testing.assert_array_equal(f.y_last_[0, :, 0], y[-12:])
+    np.testing.assert_allclose(f.predict(), RNNForecaster(12, 2, **FAST).fit(y[:150])
+                               .predict(y), rtol=0.1, atol=0.05)
+
+
+def test_early_stopping_holds_out_the_end_of_each_series():
+    y = _series()
+    f = RNNForecaster(12, 3, early_stopping=True, validation_fraction=0.2, n_iter_no_change=1,
+                      units=4, max_iter=3, random_state=0)
+    data = f._fit_data(([y[:100], y], None), None, None, None, reset=True)
+    train, (val, yv, wv) = f._split_validation(data, None)
+    assert len(val) == 18 + 38 and yv.shape == (56, 3)
+    # in each series, the training windows' targets end before the first held-out target
+    for lo, hi in [(0, 100), (100, 300)]:
+        tr = train.starts[(train.starts >= lo) & (train.starts < hi)]
+        va = val.starts[(val.starts >= lo) & (val.starts < hi)]
+        assert tr.max() + 12 + 3 == va.min() + 12
+    with pytest.warns(Warning):
+        f.fit(y)
+    assert "val_loss" in f.history_
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda y: RNNForecaster(250, **FAST).fit(y), "lookback=250 is too long for y"),
+    (lambda y: RNNForecaster(10, 0, **FAST).fit(y), "'horizon' parameter"),
+    (lambda y: RNNForecaster(10, **FAST).fit([y, y[:5]]), r"too long for y\[1\]"),
+    (lambda y: RNNForecaster(10, **FAST).fit(np.ones(50)), "y is constant"),
+    (lambda y: RNNForecaster(10, **FAST).fit(np.where(np.arange(200) == 7, np.nan, y)),
+     "y contains NaN"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y).predict(horizon=0), "horizon must be an int >= 1"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y).predict(y[:5]), "fewer than lookback=10"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y).predict(X=np.zeros((1, 1))), "without covariates"),
+    (lambda y: RNNForecaster(10, quantiles=(0.5, 1.5), **FAST).fit(y), "quantiles must be"),
+    (lambda y: RNNForecaster(10, quantiles=(0.5,), recursive=True, **FAST).fit(y),
+     "quantiles need recursive=False"),
+])
+def test_bad_input_raises_a_clear_error(call, message):
+    with pytest.raises((ValueError, InvalidParameterError), match=message):
+        call(_series())
+
+
+def test_constant_series_trains_without_scaling():
+    assert np.isfinite(RNNForecaster(10, scale=False, **FAST).fit(np.ones(50)).predict()).all()
+
+
+def test_save_load_and_pickle_round_trip_across_backends(tmp_path):
+    y = _series()
+    X = np.c_[np.arange(200.0)]
+    f = RNNForecaster(10, 3, quantiles=(0.2, 0.5, 0.8), **FAST).fit([y, y[:120]], [X, X[:120]])
+    future = [X[:3], X[:3]]
+    expected = f.predict_quantiles(X=future)
+    g = fastrnn.load(fastrnn.save(f, tmp_path / "f.fastrnn"))
+    np.testing.assert_array_equal(g.predict_quantiles(X=future), expected)
+    h = pickle.loads(pickle.dumps(f))
+    with fastrnn.use_backend("numpy"):
+        np.testing.assert_allclose(h.predict_quantiles(X=future), expected, rtol=1e-4, atol=1e-4)
