@@ -11,12 +11,11 @@ The layers, lowest first (``LAYERS`` below holds them as data):
 4. ``data``: ``text`` and ``datasets``.  They import nothing above ``constants``, and
    ``utils.validation`` pads with ``text.pad_sequences``, so they sit below the layers.
 5. ``layers``: ``layers``, ``initializers``, ``losses``, ``optimizers``, ``utils.validation``.
-6. ``training``: ``training``, ``callbacks`` (a checkpoint calls the model's own ``save``) and
-   ``timeseries`` (a window batch source for the driver; its backtest only clones estimators).
+6. ``training``: ``training`` and ``callbacks`` (a checkpoint calls the model's own ``save``).
 7. ``persistence``: the file format; it finds classes through ``_registry``.
 8. ``estimators``: they register in ``_registry`` and save by importing persistence downward.
-9. ``top``: ``cli``, ``export``, ``plotting``, ``_precompile``, ``__main__`` and the package root, which
-   installs the resolver that lets persistence import the estimators on demand.
+9. ``top``: ``cli``, ``explain``, ``export``, ``plotting``, ``_precompile``, ``__main__`` and the
+   package root, which installs the resolver that lets persistence import the estimators on demand.
 
 A module's layer is that of the longest entry equal to its name or a dotted prefix of it (the
 root entry ``fastrnn`` matches only the package root, so a new module must be placed here).
@@ -50,10 +49,10 @@ LAYERS = [
     ("data", ["fastrnn.text", "fastrnn.datasets"]),
     ("layers", ["fastrnn.layers", "fastrnn.initializers", "fastrnn.losses", "fastrnn.optimizers",
                 "fastrnn.utils.validation"]),
-    ("training", ["fastrnn.training", "fastrnn.callbacks", "fastrnn.timeseries"]),
+    ("training", ["fastrnn.training", "fastrnn.callbacks"]),
     ("persistence", ["fastrnn.persistence"]),
     ("estimators", ["fastrnn.estimators"]),
-    ("top", ["fastrnn.cli", "fastrnn.export", "fastrnn.plotting", "fastrnn._precompile",
+    ("top", ["fastrnn.cli", "fastrnn.explain", "fastrnn.export", "fastrnn.plotting", "fastrnn._precompile",
              "fastrnn.__main__", "fastrnn"]),
 ]
 

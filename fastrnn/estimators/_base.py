@@ -63,6 +63,7 @@ from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
 from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
 from ..utils.validation import check_sequences
+from ._inspection import PooledInspectionMixin
 
 ACTIVATION_NAMES = StrOptions({"tanh", "sigmoid", "hard_sigmoid", "relu", "linear"})
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
@@ -778,8 +779,13 @@ class BaseSequenceRNN(BaseRNN):
 
 
 @declare_params
-class BasePooledRNN(BaseSequenceRNN):
-    """One output per sequence, from the features the ``head`` pools (classifier, regressor)."""
+class BasePooledRNN(PooledInspectionMixin, BaseSequenceRNN):
+    """One output per sequence, from the features the ``head`` pools (classifier, regressor).
+
+    The pooled features are also the estimator's ``transform`` output; the
+    mixin (``_inspection.py``) adds ``attention_weights`` and ``explain``.
+    """
+
 
     head: str = param("last", StrOptions(set(POOLINGS)))
 

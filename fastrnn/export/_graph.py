@@ -348,6 +348,8 @@ def _head(b, net, params, seq, last, st, dense_input):
     pooling = net.head.pooling
     if pooling == "last":
         feats = last
+    elif pooling == "attention":
+        feats = _attention_pooling(b, params[net.head.key], seq, None if dense_input else st)
     elif pooling in ("mean", "max") and dense_input:
         feats = b.reduce("ReduceMean" if pooling == "mean" else "ReduceMax", seq, [0], keepdims=0,
                          base=pooling)
@@ -386,6 +388,30 @@ def _head(b, net, params, seq, last, st, dense_input):
     dense = params[net.head.key]
     logits = b.op("MatMul", [feats, b.const(dense["kernel"], "dense_kernel")])
     return b.op("Add", [logits, b.const(dense["bias"], "dense_bias")], base="logits")
+
+
+def _attention_pooling(b, p, seq, st):
+    """The attention head's weighted sum of the steps ``seq`` (T, N, W): (N, W).
+
+    ``st`` (token input) gives each row's real steps, which the graph has moved
+    to the front; None (float input) makes every step real.
+    """
+    u = b.op("Tanh", [b.op("Add", [b.op("MatMul", [seq, b.const(p["attention_kernel"], "att_kernel")]),
+                                   b.const(p["attention_bias"], "att_bias")])], base="att_hidden")
+    scores = b.op("MatMul", [u, b.const(p["attention_vector"][:, None], "att_vector")],
+                  base="att_scores")                                                   # (T, N, 1)
+    if st is not None:
+        steps_range = b.op("Range", [b.const(np.array(0, np.int64), "zero"), st.n_cols,
+                                     b.const(np.array(1, np.int64), "one")], base="step_index")
+        col = b.op("Unsqueeze", [steps_range, axes1(b)], base="step_col")          # (T, 1)
+        valid = b.op("Less", [col, b.op("Transpose", [st.lengths], perm=[1, 0])], base="valid")
+        valid3 = b.op("Unsqueeze", [valid, b.const(np.array([2], np.int64), "axes2")], base="valid3")
+        # a large finite score, not -inf: a row without real steps must not give NaN
+        scores = b.op("Where", [valid3, scores, b.const(np.array(-1e9), "att_neg")], base="att_masked")
+    weights = b.op("Softmax", [scores], base="att_weights", axis=0)
+    if st is not None:  # exactly 0 at padding, and all 0 in a row without real steps
+        weights = b.op("Mul", [weights, b.op("Cast", [valid3], to=b.elem)], base="att_real")
+    return b.reduce("ReduceSum", b.op("Mul", [weights, seq]), [0], keepdims=0, base="att_pooled")
 
 
 def check_network(net):

@@ -10,7 +10,7 @@
 from ._packing import Packed, pack_dense, pack_sequence_grad, pack_tokens, unpack_sequence
 from .attention import LuongAttention
 from .encoders import DenseEncoder, OneHotEncoder, TokenEncoder, make_encoder
-from .heads import POOLINGS, SEQUENCE, DenseHead
+from .heads import POOLINGS, SEQUENCE, AttentionHead, DenseHead, make_head
 from .model import SequenceModel
 from .projection import DenseInput, TokenInput
 from .recurrent import Recurrent
@@ -20,6 +20,7 @@ from .stack import RecurrentStack, reverse_packed
 __all__ = [
     "POOLINGS",
     "SEQUENCE",
+    "AttentionHead",
     "DenseEncoder",
     "DenseHead",
     "DenseInput",
@@ -34,6 +35,7 @@ __all__ = [
     "TokenEncoder",
     "TokenInput",
     "make_encoder",
+    "make_head",
     "pack_dense",
     "pack_pairs",
     "pack_sequence_grad",

@@ -9,8 +9,13 @@ it returns the model's outputs (logits or regression values).  Its
 The heads here pool the steps (:data:`POOLINGS`) and apply one ``Dense``
 layer, as Keras's ``Dense`` after a last-state recurrent layer, ``Flatten``,
 ``GlobalAveragePooling1D`` / ``GlobalMaxPooling1D``, or ``TimeDistributed``
-(the ``"sequence"`` pooling, one output per input position).  Padding never
-contributes: pooling covers the real steps only.
+(the ``"sequence"`` pooling, one output per input position).  The
+``"attention"`` pooling (:class:`AttentionHead`) learns a weighted mean of the
+steps.  Padding never contributes: pooling covers the real steps only.
+
+Every many-to-one head also answers ``pool(p, h_last, seq, packed)``: the
+features its ``Dense`` layer reads, (B, F) (what an estimator's ``transform``
+returns).
 """
 
 import numpy as np
@@ -20,7 +25,7 @@ from ..utils.linalg import column_sums
 from ._packing import pack_sequence_grad, unpack_sequence
 
 #: Poolings of a many-to-one head.
-POOLINGS = ("last", "flatten", "mean", "max")
+POOLINGS = ("last", "flatten", "mean", "max", "attention")
 #: The many-to-many pooling: a Dense applied at every input position (Keras TimeDistributed).
 SEQUENCE = "sequence"
 
@@ -46,9 +51,12 @@ class DenseHead:
 
     key = "dense"
 
+    #: The poolings this class computes (``"attention"`` is :class:`AttentionHead`'s).
+    KINDS = ("last", "flatten", "mean", "max", SEQUENCE)
+
     def __init__(self, pooling, width, n_outputs, n_timesteps=None):
-        if pooling not in POOLINGS + (SEQUENCE,):
-            raise ValueError(f"pooling must be one of {POOLINGS + (SEQUENCE,)}, got {pooling!r}")
+        if pooling not in self.KINDS:
+            raise ValueError(f"pooling must be one of {self.KINDS}, got {pooling!r}")
         if pooling == "flatten" and not n_timesteps:
             raise ValueError("the flatten head needs n_timesteps")
         self.pooling = pooling
@@ -116,8 +124,12 @@ class DenseHead:
         cache : tuple
             For :meth:`backward`.
         """
-        feats = self._pool(h_last, seq, packed)
+        feats = self.pool(p, h_last, seq, packed)
         return feats @ p["kernel"] + p["bias"], (feats, seq, packed)
+
+    def pool(self, p, h_last, seq, packed):
+        """The features the Dense layer reads: (B, in_width), or (B, T_in, W) for "sequence"."""
+        return self._pool(h_last, seq, packed)
 
     def backward(self, p, cache, d_out):
         """Gradients given the gradient on the outputs.
@@ -171,3 +183,159 @@ class DenseHead:
         b_idx, h_idx = np.indices(arg.shape)
         d_seq[arg, b_idx, h_idx] = d_feats * real.any(axis=0)[:, None]
         return None, d_seq
+
+
+def real_positions(packed):
+    """Which input positions hold a real step, (B, T_in) bool.
+
+    A real position is one whose packed step (``packed.positions``) is a new
+    one: padded positions repeat the step before them, or have none (-1).
+    """
+    before = np.concatenate([np.full((packed.positions.shape[0], 1), -1), packed.positions[:, :-1]],
+                            axis=1)
+    return packed.positions > before
+
+
+class AttentionHead(DenseHead):
+    """Additive attention pooling over the real steps, then ``Dense(n_outputs)``.
+
+    Each real step's output ``h_t`` (W,) gets a score
+    ``s_t = v . tanh(h_t @ W_a + b_a)``; the weights ``a = softmax(s)`` cover
+    the real steps of each row only (a padded step has weight exactly 0, and a
+    row without real steps pools to zeros); the pooled features
+    ``sum_t a_t h_t`` (W,) enter the Dense layer.
+
+    Parameters
+    ----------
+    width : int
+        Features per step of the recurrent output ``W``.
+    n_outputs : int
+    attention_units : int or None, default None
+        Width ``A`` of the scoring layer; None uses ``W``.
+
+    Notes
+    -----
+    Parameters: ``{"attention_kernel": (W, A), "attention_bias": (A,),
+    "attention_vector": (A,), "kernel": (W, n_outputs), "bias": (n_outputs,)}``,
+    listed by :meth:`weights` in that order.  Keras has no such layer; the
+    first three are those of ``Dense(A, activation="tanh")`` applied at every
+    step followed by ``Dense(1, use_bias=False)`` (its kernel flattened), then
+    a masked softmax over the steps and the weighted sum.
+    """
+
+    KINDS = ("attention",)
+    ATTENTION_KEYS = ("attention_kernel", "attention_bias", "attention_vector")
+
+    def __init__(self, width, n_outputs, attention_units=None):
+        super().__init__("attention", width, n_outputs)
+        self.attention_units = int(attention_units) if attention_units else self.width
+
+    def init_params(self, rng, dtype=np.float32):
+        """Glorot-uniform kernels and vector, zero biases (Keras's ``Dense`` defaults)."""
+        W, A = self.width, self.attention_units
+        p = {"attention_kernel": glorot_uniform(rng, (W, A), dtype),
+             "attention_bias": np.zeros(A, dtype),
+             "attention_vector": glorot_uniform(rng, (A, 1), dtype).ravel()}
+        p.update(super().init_params(rng, dtype))
+        return p
+
+    def weights(self, p):
+        return [p[k] for k in self.ATTENTION_KEYS] + [p["kernel"], p["bias"]]
+
+    def weight_shapes(self):
+        W, A = self.width, self.attention_units
+        return [(W, A), (A,), (A,)] + super().weight_shapes()
+
+    def summary_rows(self, n_timesteps):
+        A = self.attention_units
+        return [("attention (AttentionPooling)", f"(None, {self.width})", self.width * A + 2 * A),
+                ("dense (Dense)", f"(None, {self.n_outputs})",
+                 self.width * self.n_outputs + self.n_outputs)]
+
+    def _attend(self, p, seq, packed):
+        """Scoring layer output ``u`` (T, B, A) and the weights ``a`` (T, B) of a batch."""
+        T, B, W = seq.shape
+        u = np.tanh(seq.reshape(-1, W) @ p["attention_kernel"] + p["attention_bias"])
+        scores = (u @ p["attention_vector"]).reshape(T, B)
+        real = np.arange(T)[:, None] >= packed.start[None, :]
+        top = np.where(real, scores, -np.inf).max(axis=0, initial=-np.inf)
+        top = np.where(np.isfinite(top), top, 0.0)
+        e = np.where(real, np.exp(np.where(real, scores - top, 0.0)), 0.0)
+        total = e.sum(axis=0)
+        a = (e / np.where(total > 0, total, 1.0)).astype(seq.dtype)
+        return u.reshape(T, B, -1), a
+
+    def pool(self, p, h_last, seq, packed):
+        """Attention-weighted sum of the real steps, (B, W)."""
+        _, a = self._attend(p, seq, packed)
+        return np.einsum("tb,tbw->bw", a, seq)
+
+    def attention(self, p, seq, packed):
+        """The weights at the input positions, (B, T_in): 0 at padding, each row summing to 1.
+
+        Parameters
+        ----------
+        p : dict
+        seq : ndarray of shape (T, B, W)
+        packed : Packed
+
+        Returns
+        -------
+        ndarray of shape (B, T_in)
+        """
+        _, a = self._attend(p, seq, packed)
+        steps = np.maximum(packed.positions, 0)
+        at_inputs = a[steps, np.arange(a.shape[1])[:, None]]
+        return np.where(real_positions(packed), at_inputs, 0.0).astype(a.dtype)
+
+    def forward(self, p, h_last, seq, packed):
+        """Outputs (B, n_outputs) of a batch; see :meth:`DenseHead.forward`."""
+        u, a = self._attend(p, seq, packed)
+        feats = np.einsum("tb,tbw->bw", a, seq)
+        return feats @ p["kernel"] + p["bias"], (feats, seq, u, a)
+
+    def backward(self, p, cache, d_out):
+        """Gradients given the gradient on the outputs.
+
+        Returns
+        -------
+        grads : dict
+            The five arrays of the parameters.
+        d_last : None
+        d_seq : ndarray of shape (T, B, W)
+        """
+        feats, seq, u, a = cache
+        T, B, W = seq.shape
+        A = self.attention_units
+        d_feats = d_out @ p["kernel"].T
+        d_seq = a[:, :, None] * d_feats[None]
+        d_a = np.einsum("tbw,bw->tb", seq, d_feats)
+        d_scores = a * (d_a - (a * d_a).sum(axis=0))  # softmax backward; 0 where a is 0
+        d_z = (d_scores[:, :, None] * p["attention_vector"]) * (1.0 - u * u)
+        flat_dz = d_z.reshape(-1, A)
+        d_seq += (flat_dz @ p["attention_kernel"].T).reshape(T, B, W)
+        grads = {"attention_kernel": seq.reshape(-1, W).T @ flat_dz,
+                 "attention_bias": flat_dz.sum(axis=0),
+                 "attention_vector": u.reshape(-1, A).T @ d_scores.reshape(-1),
+                 "kernel": feats.T @ d_out, "bias": d_out.sum(axis=0)}
+        return grads, None, d_seq
+
+
+def make_head(pooling, width, n_outputs, n_timesteps=None):
+    """The head of a pooling name: :class:`AttentionHead` for "attention", else :class:`DenseHead`.
+
+    Parameters
+    ----------
+    pooling : {"last", "flatten", "mean", "max", "attention", "sequence"}
+    width : int
+    n_outputs : int
+    n_timesteps : int or None
+        Input length, needed by "flatten".
+
+    Returns
+    -------
+    DenseHead or AttentionHead
+    """
+    if pooling == "attention":
+        return AttentionHead(width, n_outputs)
+    return DenseHead(pooling, width, n_outputs, n_timesteps)

@@ -17,7 +17,7 @@ states included.
 import numpy as np
 
 from .encoders import make_encoder
-from .heads import DenseHead
+from .heads import make_head
 from .stack import RecurrentStack, reverse_packed
 
 
@@ -28,7 +28,7 @@ class SequenceModel:
     ----------
     encoder : TokenEncoder, OneHotEncoder or DenseEncoder
     stack : RecurrentStack
-    head : DenseHead
+    head : DenseHead or AttentionHead
         Or any head with the same interface (``key``, ``needs_sequence``,
         ``per_step``, ``n_outputs``, ``init_params``, ``weights``,
         ``forward``, ``backward``, ``summary_rows``).
@@ -56,7 +56,7 @@ class SequenceModel:
             Embedding width (tokens only).
         layers : list of Recurrent
         bidirectional : bool
-        head : {"last", "flatten", "mean", "max", "sequence"}
+        head : {"last", "flatten", "mean", "max", "attention", "sequence"}
             "sequence" gives outputs at every input position, shape (B, T_in, n_outputs).
         n_outputs : int
         n_timesteps : int or None
@@ -68,7 +68,7 @@ class SequenceModel:
         """
         encoder = make_encoder(input_kind, n_in, embedding_dim)
         stack = RecurrentStack(layers, bidirectional)
-        return cls(encoder, stack, DenseHead(head, stack.width, n_outputs, n_timesteps), n_timesteps)
+        return cls(encoder, stack, make_head(head, stack.width, n_outputs, n_timesteps), n_timesteps)
 
     # ------------------------------------------------------------ shapes
     @property
@@ -198,17 +198,9 @@ class SequenceModel:
         if training and token_tables is not None:
             raise ValueError("token_tables are for inference only")
         start = packed.start
-        p_enc = params[self.encoder.key] if self.encoder.key is not None else None
-        first_inputs = []
-        for d in range(self.n_dir):
-            data = packed.data if d == 0 else reverse_packed(packed.data, start)
-            in_mask = masks[0][d][0] if masks is not None else None
-            table = None if token_tables is None else token_tables[d]
-            first_inputs.append(self.encoder.layer_input(p_enc, data, start, in_mask, table))
-        h_last, seq, finals, stack_cache = self.stack.forward(
-            params["rnn"], first_inputs, start, masks=masks, states=states, training=training,
-            bptt_truncate=bptt_truncate, return_sequences=self.head.needs_sequence,
-            n_threads=n_threads)
+        h_last, seq, finals, stack_cache = self._run_stack(
+            params, packed, training=training, masks=masks, bptt_truncate=bptt_truncate,
+            n_threads=n_threads, states=states, token_tables=token_tables)
         outputs, head_cache = self.head.forward(params[self.head.key], h_last, seq, packed)
         cache = None
         if training:
@@ -216,6 +208,53 @@ class SequenceModel:
         if return_states:
             return outputs, cache, finals
         return outputs, cache
+
+    def _run_stack(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
+                   n_threads=1, states=None, token_tables=None):
+        """The encoder and the stack: ``(h_last, seq, finals, stack cache)`` (see :meth:`forward`)."""
+        start = packed.start
+        p_enc = params[self.encoder.key] if self.encoder.key is not None else None
+        first_inputs = []
+        for d in range(self.n_dir):
+            data = packed.data if d == 0 else reverse_packed(packed.data, start)
+            in_mask = masks[0][d][0] if masks is not None else None
+            table = None if token_tables is None else token_tables[d]
+            first_inputs.append(self.encoder.layer_input(p_enc, data, start, in_mask, table))
+        return self.stack.forward(
+            params["rnn"], first_inputs, start, masks=masks, states=states, training=training,
+            bptt_truncate=bptt_truncate, return_sequences=self.head.needs_sequence,
+            n_threads=n_threads)
+
+    def features(self, params, packed, n_threads=1):
+        """What the head's output layer reads, without the output layer (inference).
+
+        Parameters
+        ----------
+        params : dict
+        packed : Packed
+        n_threads : int, default 1
+
+        Returns
+        -------
+        ndarray of shape (B, F)
+            The pooled features (``F`` = the stack's width; times ``n_timesteps``
+            for the "flatten" head).
+        """
+        h_last, seq, _, _ = self._run_stack(params, packed, n_threads=n_threads)
+        return self.head.pool(params[self.head.key], h_last, seq, packed)
+
+    def attention(self, params, packed, n_threads=1):
+        """The attention head's weights at the input positions, (B, T_in) (inference).
+
+        Raises
+        ------
+        ValueError
+            If the head is not an attention head.
+        """
+        if not hasattr(self.head, "attention"):
+            raise ValueError(f"the {self.head.pooling!r} head has no attention weights")
+        _, seq, _, _ = self._run_stack(params, packed, n_threads=n_threads)
+        return self.head.attention(params[self.head.key], seq, packed)
 
     # ---------------------------------------------------------- backward
     def backward(self, params, cache, d_outputs, d_finals=None, return_state_grads=False):
