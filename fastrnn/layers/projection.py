@@ -4,9 +4,19 @@ Token input never builds the ``(T, B, E)`` embedded tensor (nor a one-hot
 tensor): the projection of a token is the same wherever it occurs, so it is
 computed once per distinct token of the batch and the kernels gather it by
 row index (or once per vocabulary id, read at the ids themselves, when the
-batch has many cells per id).  With input dropout the projection depends on
-the sequence too (one mask per sequence), so the rows are the distinct
-(sequence, token) pairs instead.  Float input has one row per (step, sequence).
+batch has many cells per id).  Float input has one row per (step, sequence).
+
+Dropout on token input (training only, see the guide's Dropout section):
+
+- embedding dropout (whole token occurrences): a dropped occurrence carries
+  the id ``V`` (one past the vocabulary) and reads a row holding the bias
+  alone (its input vector is zero); the other rows are ``s * E[id] @ W + b``
+  with ``s = 1 / (1 - p)``, so the table stays one row per id;
+- a channel mask per sequence (input dropout, spatial dropout) makes the
+  projection depend on the sequence: embeddings get one row per (step,
+  sequence) cell, ``(E[id] * m_b) @ W + b``, read in order, and the gradient
+  of the embeddings is a scatter of the cells' rows; one-hot input gets one
+  row per distinct (sequence, token) pair.
 """
 
 from typing import NamedTuple
@@ -35,6 +45,13 @@ class TokenInput(NamedTuple):
         for all its batches (:func:`project_tokens`; inference only).
         ``table`` has one row per id that occurs, ``lookup`` (V,) int32 maps
         an id to its row (None: the table has every id's row, in order).
+    token_scale : float or None
+        Embedding dropout (training only, embeddings only): ``ids`` equal to
+        ``V`` are dropped occurrences (zero input), the others' input is
+        scaled by ``token_scale`` (``1 / (1 - p)``).  None: no token dropped.
+    frozen : bool, default False
+        The embeddings are not trained: :func:`project_backward` skips their
+        gradient (and returns None for it).
     """
 
     ids: np.ndarray
@@ -42,6 +59,8 @@ class TokenInput(NamedTuple):
     embeddings: np.ndarray = None
     dropout_mask: np.ndarray = None
     projected: tuple = None
+    token_scale: float = None
+    frozen: bool = False
 
 
 class DenseInput(NamedTuple):
@@ -139,7 +158,7 @@ def project(inp, W, b, n_threads=1):
         What :func:`project_backward` needs.
     """
     if isinstance(inp, TokenInput) and inp.projected is not None:  # made once for a prediction
-        if inp.dropout_mask is not None:
+        if inp.dropout_mask is not None or inp.token_scale is not None:
             raise ValueError("a precomputed projection table has no input dropout (inference only)")
         table, lookup = inp.projected
         idx = inp.ids if lookup is None else lookup[inp.ids]
@@ -151,37 +170,94 @@ def project(inp, W, b, n_threads=1):
         table = matmul(X2, W, n_threads, bias=b)
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
+    if inp.token_scale is not None and inp.embeddings is None:
+        raise ValueError("embedding dropout (token_scale) needs an embedding, not one-hot input")
+    if inp.embeddings is not None and inp.dropout_mask is not None:
+        return _project_cells(inp, W, b, n_threads)
     T, B = inp.ids.shape
     # Every cell goes into the table, padded ones too: a padded cell holds id 0, the kernels
     # never read a padded step's row, and the gradient of an unread row is zero.  One extra
     # row is cheaper than masking 10^4 ids.
     keys = inp.ids
-    n_keys = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
+    n_ids = inp.embeddings.shape[0] if inp.embeddings is not None else W.shape[0]
+    # embedding dropout: id n_ids marks a dropped occurrence (its row: the bias alone)
+    n_keys = n_ids + (inp.token_scale is not None)
     if inp.dropout_mask is None and _whole_vocabulary(keys, n_keys):
-        tokens = np.arange(n_keys)
         idx = np.ascontiguousarray(keys, dtype=np.int32)
-        table = project_tokens(inp.embeddings, W, b, None, n_threads)
         if inp.embeddings is not None:
-            return table, idx, ("tokens", tokens, None, inp.embeddings)
-        return table, idx, ("onehot", tokens, None)
-    if inp.dropout_mask is not None:
+            table = _token_rows(inp, inp.embeddings, W, b, n_keys, n_threads)
+            return table, idx, ("tokens", np.arange(n_keys), inp.embeddings)
+        return project_tokens(None, W, b, None, n_threads), idx, ("onehot", np.arange(n_keys), None)
+    if inp.dropout_mask is not None:  # one-hot input with a mask per sequence
         keys = keys.astype(np.int64) * B + np.arange(B)[None, :]
         n_keys *= B
     uniq, inverse = unique_inverse(keys.ravel(), n_keys)
     idx = inverse.reshape(T, B).astype(np.int32, copy=False)
+    if inp.embeddings is not None:
+        X_rows = inp.embeddings[uniq[:np.searchsorted(uniq, n_ids)]]  # the dropped-token id is last
+        table = _token_rows(inp, X_rows, W, b, len(uniq), n_threads)
+        return table, idx, ("tokens", uniq, X_rows)
     if inp.dropout_mask is None:
-        tokens, rows_b = uniq, None
+        tokens, scale = uniq, None
     else:
         tokens, rows_b = uniq // B, uniq % B
-    if inp.embeddings is not None:
-        X_rows = inp.embeddings[tokens]
-        if rows_b is not None:
-            X_rows = X_rows * inp.dropout_mask[rows_b]
-        table = matmul(X_rows, W, n_threads, bias=b)
-        return table, idx, ("tokens", tokens, rows_b, X_rows)
-    scale = None if rows_b is None else inp.dropout_mask[rows_b, tokens][:, None]
+        scale = inp.dropout_mask[rows_b, tokens][:, None]
     table = W[tokens] if scale is None else W[tokens] * scale
     return table + b, idx, ("onehot", tokens, scale)
+
+
+def _token_rows(inp, X_rows, W, b, n_rows, n_threads):
+    """``X_rows @ W + b`` (times ``inp.token_scale`` before the bias), then bias-only rows up to ``n_rows``.
+
+    The bias-only rows are those of dropped token occurrences (embedding dropout).
+    """
+    if inp.token_scale is None:
+        return matmul(X_rows, W, n_threads, bias=b)
+    table = np.empty((n_rows, W.shape[1]), dtype=np.result_type(X_rows, W))
+    matmul(X_rows, W * np.asarray(inp.token_scale, W.dtype), n_threads, out=table[:len(X_rows)],
+           bias=b)
+    table[len(X_rows):] = b
+    return table
+
+
+def _cell_factors(inp):
+    """Ids safe to gather and the per-cell input factor of embedding dropout (None without it).
+
+    Returns
+    -------
+    ids : ndarray of shape (T, B), int32
+        ``inp.ids`` with dropped occurrences (id ``V``) read as id 0.
+    factor : ndarray of shape (T, B, 1) or None
+        0 for a dropped occurrence, ``token_scale`` for the others.
+    """
+    ids = inp.ids
+    if inp.token_scale is None:
+        return np.ascontiguousarray(ids, dtype=np.int32), None
+    kept = ids < inp.embeddings.shape[0]
+    factor = (kept * np.asarray(inp.token_scale, inp.embeddings.dtype))[:, :, None]
+    return np.where(kept, ids, 0).astype(np.int32), factor
+
+
+def _project_cells(inp, W, b, n_threads):
+    """Embeddings under a channel mask per sequence: one table row per (step, sequence) cell.
+
+    Each cell's row is ``(E[id] * m_b * f) @ W + b`` (``f``: embedding dropout's
+    factor); the rows are in cell order, so the kernels read them in order.
+    Rows per distinct (sequence, token) pair would be hardly fewer (a
+    sequence rarely repeats a token) and cost a search for the pairs, a
+    scatter of the table gradient into pairs and one of the pairs into the
+    embeddings.
+    """
+    T, B = inp.ids.shape
+    ids, factor = _cell_factors(inp)
+    X = inp.embeddings[ids]
+    X *= inp.dropout_mask[None]
+    if factor is not None:
+        X *= factor
+    X2 = X.reshape(T * B, -1)
+    table = matmul(X2, W, n_threads, bias=b)
+    idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
+    return table, idx, ("cells", X2, ids, factor)
 
 
 def stacked_input(inp, W, b, U):
@@ -257,7 +333,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
     dW : ndarray of shape (n_in, G)
     db : ndarray of shape (G,)
     d_input : ndarray or None
-        ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot.
+        ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot
+        or frozen embeddings.
     """
     kind = ctx[0]
     if kind == "projected":
@@ -277,6 +354,8 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         if inp.dropout_mask is not None:
             dX *= inp.dropout_mask[None]
         return dW, column_sums(dA2), dX
+    if kind == "cells":
+        return _cells_backward(inp, ctx, dA, idx, start, W, n_threads)
     n_rows = len(ctx[1])
     used = None
     if t0 > 0:
@@ -290,18 +369,18 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
     if used is not None:
         ctx = _rows_of(ctx, used)
     if kind == "tokens":
-        _, tokens, rows_b, X_rows = ctx
-        dW = matmul(X_rows.T, d_table, n_threads)
-        dX_rows = matmul(d_table, W.T, n_threads)
-        if rows_b is not None:
-            dX_rows *= inp.dropout_mask[rows_b]
-        if rows_b is None and len(tokens) == len(inp.embeddings):  # every id, in order
+        _, tokens, X_rows = ctx
+        d_rows = d_table[:len(X_rows)]  # the rest: dropped occurrences' bias-only rows
+        if inp.token_scale is not None:
+            d_rows = d_rows * np.asarray(inp.token_scale, d_rows.dtype)
+        dW = matmul(X_rows.T, d_rows, n_threads)
+        if inp.frozen:
+            return dW, db, None
+        dX_rows = matmul(d_rows, W.T, n_threads)
+        if len(X_rows) == len(inp.embeddings) and X_rows is inp.embeddings:  # every id, in order
             return dW, db, dX_rows
         dE = np.zeros_like(inp.embeddings)
-        if rows_b is None:  # distinct tokens: plain assignment
-            dE[tokens] = dX_rows
-        else:
-            np.add.at(dE, tokens, dX_rows)
+        dE[tokens[:len(X_rows)]] = dX_rows  # distinct tokens: plain assignment
         return dW, db, dE
     _, tokens, scale = ctx
     if scale is None and len(tokens) == len(W):  # every id, in order
@@ -309,16 +388,42 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
     dW = np.zeros_like(W)
     if scale is None:
         dW[tokens] = d_table
-    else:
-        np.add.at(dW, tokens, d_table * scale)
+    else:  # (sequence, token) pairs, sorted by token: sum each token's run of rows
+        first = np.flatnonzero(np.r_[True, tokens[1:] != tokens[:-1]])
+        dW[tokens[first]] = np.add.reduceat(d_table * scale, first, axis=0)
     return dW, db, None
+
+
+def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
+    """:func:`project_backward` for one table row per cell (:func:`_project_cells`).
+
+    ``idx`` is the window's tail of the cells' row numbers, so the window's
+    rows are the last ``dA.shape[0] * B`` rows of the table.
+    """
+    _, X2, ids, factor = ctx
+    Tw, B, G = dA.shape
+    lo = X2.shape[0] - Tw * B
+    if Tw and idx[0, 0] != lo:
+        raise ValueError("the cells' table is differentiated over its last steps only")
+    dA2 = dA.reshape(Tw * B, G)
+    dW = matmul(X2[lo:].T, dA2, n_threads)
+    if inp.frozen:
+        return dW, column_sums(dA2), None
+    dX = matmul(dA2, W.T, n_threads).reshape(Tw, B, -1)
+    dX *= inp.dropout_mask[None]
+    t0 = ids.shape[0] - Tw
+    if factor is not None:
+        dX *= factor[t0:]
+    dE = np.empty_like(inp.embeddings)
+    get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
+    return dW, column_sums(dA2), dE
 
 
 def _rows_of(ctx, used):
     """The projection context restricted to the table rows ``used``."""
     kind, tokens, *rest = ctx
     if kind == "tokens":
-        rows_b, X_rows = rest
-        return kind, tokens[used], None if rows_b is None else rows_b[used], X_rows[used]
+        (X_rows,) = rest
+        return kind, tokens[used], X_rows[used[used < len(X_rows)]]
     (scale,) = rest
     return kind, tokens[used], None if scale is None else scale[used]
