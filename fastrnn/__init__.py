@@ -26,6 +26,7 @@ _LAZY = {
     "RNNLanguageModel": "estimators",
     "RNNRegressor": "estimators",
     "RNNSeq2Seq": "estimators",
+    "RNNSequenceRegressor": "estimators",
     "RNNSequenceTagger": "estimators",
     "ModelFileError": "persistence",
     "load": "persistence",
@@ -39,7 +40,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .estimators import (RNNClassifier, RNNForecaster, RNNLanguageModel, RNNRegressor,
-                             RNNSeq2Seq, RNNSequenceTagger)
+                             RNNSeq2Seq, RNNSequenceRegressor, RNNSequenceTagger)
     from .export import to_onnx
     from .persistence import ModelFileError, load, save
     from .plotting import plot_attention, plot_history
@@ -54,6 +55,7 @@ __all__ = [
     "RNNLanguageModel",
     "RNNRegressor",
     "RNNSeq2Seq",
+    "RNNSequenceRegressor",
     "RNNSequenceTagger",
     "TextSequencer",
     "__version__",

@@ -174,3 +174,59 @@ def sequence_accuracy(logits, y, w):
     if total == 0:
         return 0.0
     return float(((logits.argmax(axis=2) == y) * step_w).sum() / total)
+
+
+def sequence_mean_squared_error(outputs, y, w):
+    """Mean squared error at every step, ignoring steps whose target is NaN (padding).
+
+    Each sequence's weight applies to each of its real steps, and the loss is
+    the weighted mean over real steps of the squared error averaged over
+    outputs (Keras's masked loss); padded steps get no gradient.
+
+    Parameters
+    ----------
+    outputs : ndarray of shape (B, T, K)
+    y : ndarray of shape (B, T, K), NaN at padded steps
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    loss : float
+    d_outputs : ndarray of shape (B, T, K)
+    """
+    B, T, K = outputs.shape
+    keep = ~np.isnan(y[:, :, 0])
+    step_w = np.broadcast_to(w[:, None], (B, T))[keep]
+    grad = np.zeros_like(outputs)
+    if step_w.sum() == 0:
+        return 0.0, grad
+    loss, grad[keep] = mean_squared_error(outputs[keep], y[keep], step_w)
+    return loss, grad
+
+
+def sequence_r2(outputs, y, w):
+    """R^2 over the real steps (``y`` not NaN), weighted per sequence, averaged over outputs.
+
+    Parameters
+    ----------
+    outputs, y : ndarray of shape (B, T, K)
+    w : ndarray of shape (B,)
+
+    Returns
+    -------
+    float
+        An output whose targets are constant scores 1 if predicted exactly, else 0
+        (scikit-learn's ``r2_score``).
+    """
+    keep = ~np.isnan(y[:, :, 0])
+    step_w = np.broadcast_to(w[:, None], keep.shape)[keep][:, None]
+    yk, ok = y[keep], outputs[keep]
+    total = step_w.sum()
+    if total == 0:
+        return 0.0
+    mean = (yk * step_w).sum(axis=0) / total
+    ss_res = (((yk - ok) ** 2) * step_w).sum(axis=0)
+    ss_tot = (((yk - mean) ** 2) * step_w).sum(axis=0)
+    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1),
+                  np.where(ss_res == 0, 1.0, 0.0))
+    return float(r2.mean())

@@ -37,7 +37,7 @@ import numpy as np
 
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
-from .layers._packing import balanced_order
+from .layers._packing import MaskedSequences, balanced_order
 from .runtime import parallel_for
 
 #: An epoch whose training loss exceeds this multiple of the reference loss (the first step's,
@@ -47,15 +47,25 @@ DIVERGENCE_FLOOR = 1e-3
 
 
 def pack_batch(X, input_kind):
-    """Kernel layout of a batch of encoded inputs (ids (B, T) or floats (B, T, F))."""
+    """Kernel layout of a batch of encoded inputs (ids (B, T), floats (B, T, F) or
+    :class:`~fastrnn.layers._packing.MaskedSequences`)."""
+    if isinstance(X, MaskedSequences):
+        return pack_dense(X.values, X.mask)
     return pack_dense(X) if input_kind == "dense" else pack_tokens(X)
+
+
+def _real_lengths(X):
+    """Real steps per row of ids or masked floats; None for unpadded floats."""
+    if isinstance(X, MaskedSequences):
+        return X.lengths()
+    return None if X.ndim == 3 else (X != 0).sum(axis=1)
 
 
 def batch_rows(X, rows, input_kind, n_threads):
     """Reorder a batch's rows so padding costs nothing (see :func:`balanced_order`)."""
-    if input_kind == "dense" or len(rows) < 2:
+    if (input_kind == "dense" and not isinstance(X, MaskedSequences)) or len(rows) < 2:
         return rows
-    return rows[balanced_order((X[rows] != 0).sum(axis=1), n_threads)]
+    return rows[balanced_order(_real_lengths(X[rows]), n_threads)]
 
 
 def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
@@ -195,10 +205,13 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     n_threads = max(1, min(int(n_threads), len(X)))
     batch_size = max(1, min(batch_size, -(-len(X) // n_threads)))
     starts = range(0, len(X), batch_size)
+    # variable-length floats: batches of similar lengths, so a short row waits for no long one
+    order = (np.argsort(X.lengths(), kind="stable") if isinstance(X, MaskedSequences)
+             else np.arange(len(X)))
 
     def run(j):
         for lo in starts[j::n_threads]:
-            rows = np.arange(lo, min(lo + batch_size, len(X)))
+            rows = order[lo:lo + batch_size]
             logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=1,
                                     token_tables=tables)
             out[rows] = logits
@@ -295,9 +308,9 @@ class ShuffledBatches:
 
     Parameters
     ----------
-    X : ndarray of shape (n, T) int or (n, T, F) float
-        Encoded inputs (0 = padding for ids).
-    y : ndarray of shape (n,), (n, K) or (n, T)
+    X : ndarray of shape (n, T) int or (n, T, F) float, or MaskedSequences
+        Encoded inputs (0 = padding for ids, the mask for masked floats).
+    y : ndarray of shape (n,), (n, K), (n, T) or (n, T, K)
         Encoded targets.
     w : ndarray of shape (n,)
         Sample weights.
@@ -307,8 +320,8 @@ class ShuffledBatches:
         generator's first draw of the epoch, before any dropout mask).
     input_kind : {"tokens", "onehot", "dense"}, default "tokens"
     n_threads : int, default 1
-        Rows of a token batch are ordered so that every thread's slice has
-        the same amount of real steps (see :func:`batch_rows`).
+        Rows of a token or masked float batch are ordered so that every
+        thread's slice has the same amount of real steps (see :func:`batch_rows`).
     """
 
     def __init__(self, X, y, w, batch_size, *, shuffle=True, input_kind="tokens", n_threads=1):

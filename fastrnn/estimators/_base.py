@@ -59,6 +59,7 @@ from sklearn.utils.validation import _check_feature_names, _check_sample_weight,
 
 from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import POOLINGS, Recurrent, SequenceModel
+from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
 from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
@@ -421,13 +422,17 @@ class BaseRNN(BaseEstimator):
 
     # ----------------------------------------------------------------- fit
     def _fit(self, X, y=None, sample_weight=None, validation_data=None, incremental=False,
-             classes=None):
-        """The one fit procedure behind ``fit`` (``incremental=False``) and ``partial_fit``."""
+             classes=None, mask=None):
+        """The one fit procedure behind ``fit`` (``incremental=False``) and ``partial_fit``.
+
+        ``mask`` (padded float sequences) reaches ``_fit_data`` only when given.
+        """
         self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         first = not (incremental or self.warm_start) or not hasattr(self, "params_")
-        data = self._fit_data(X, y, sample_weight, classes, reset=first)
+        data = self._fit_data(X, y, sample_weight, classes, reset=first,
+                              **({} if mask is None else {"mask": mask}))
         if first or not hasattr(self, "rng_"):
             self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         rng = self.rng_
@@ -680,9 +685,13 @@ class BaseSequenceRNN(BaseRNN):
         check_input_table_size(self.vocab_size_, width, self.dtype, source)
         return X
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, mask=None):
+        """``X`` (and ``mask``) checked and encoded: ids, floats or
+        :class:`~fastrnn.layers._packing.MaskedSequences` (a list of float
+        sequences, or floats with a mask).  Variable-length float input may
+        have any number of steps at predict time."""
         _check_feature_names(self, X, reset=reset)
-        X, kind = check_sequences(X)
+        X, kind = check_sequences(X, mask=mask)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
                 "onehot" if self.input_encoding == "onehot" else "tokens")
@@ -694,6 +703,8 @@ class BaseSequenceRNN(BaseRNN):
             else:
                 self.vocab_size_ = None
                 self.n_step_features_ = X.shape[2]
+                # sequences of several lengths: later input may have any number of steps
+                self.variable_length_ = isinstance(X, MaskedSequences) and not X.mask.all()
             return X
         fitted_kind = "dense" if self.input_kind_ == "dense" else "tokens"
         if kind != fitted_kind:
@@ -706,17 +717,21 @@ class BaseSequenceRNN(BaseRNN):
                 raise ValueError(f"X has {X.shape[1]} timesteps but the flatten head was fitted on "
                                  f"{self.n_timesteps_}")
         else:
-            if X.shape[1] != self.n_features_in_:
+            variable = isinstance(X, MaskedSequences) or getattr(self, "variable_length_", False)
+            if X.shape[1] != self.n_features_in_ and not variable:
                 raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                                  f"expecting {self.n_features_in_} features as input (for float "
                                  "sequences, features are timesteps)")
+            if self._head_kind() == "flatten" and X.shape[1] != self.n_timesteps_:
+                raise ValueError(f"X has {X.shape[1]} timesteps but the flatten head was fitted on "
+                                 f"{self.n_timesteps_}")
             if X.shape[2] != self.n_step_features_:
                 raise ValueError(f"X has {X.shape[2]} features per step, expected "
                                  f"{self.n_step_features_}")
         return X
 
-    def _fit_data(self, X, y, sample_weight, classes, reset):
-        X = self._validate_X(X, reset=reset)
+    def _fit_data(self, X, y, sample_weight, classes, reset, mask=None):
+        X = self._validate_X(X, reset=reset, mask=mask)
         y_enc = self._encode_targets(y, reset=reset, classes=classes, n_samples=X.shape[0], X=X)
         if sample_weight is None:  # scikit-learn's check would make the same ones, more slowly
             w = np.ones(X.shape[0])
@@ -729,8 +744,11 @@ class BaseSequenceRNN(BaseRNN):
         return X, y_enc, w
 
     def _validation_set(self, validation_data):
-        Xv, yv = validation_data
-        Xv = self._validate_X(Xv, reset=False)
+        if len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (X_val, y_val) or, for padded float "
+                             f"sequences, (X_val, y_val, mask_val); got {len(validation_data)} items")
+        Xv, yv, mv = (*validation_data, None)[:3]
+        Xv = self._validate_X(Xv, reset=False, mask=mv)
         yv = self._encode_targets(yv, reset=False, n_samples=Xv.shape[0], X=Xv)
         return Xv, yv, np.ones(len(Xv))
 
@@ -768,14 +786,18 @@ class BaseSequenceRNN(BaseRNN):
         return self._build_network(self.n_outputs_)
 
     # ------------------------------------------------------------- predict
-    def _forward_fast(self, X):
-        """Raw outputs (logits or regression values) for ``X``, cache-free inference."""
+    def _forward_fast(self, X, mask=None, return_input=False):
+        """Raw outputs (logits or regression values) for ``X``, cache-free inference.
+
+        With ``return_input``, also the validated input (to shape per-step outputs like it).
+        """
         check_is_fitted(self, "params_")
-        X = self._validate_X(X, reset=False)
+        X = self._validate_X(X, reset=False, mask=mask)
         with engine_scope():
             out = predict_outputs(self._network(), self.params_, X, max(self.batch_size, 256),
                                   self._resolved_threads())
-        return out.astype(np.float64)
+        out = out.astype(np.float64)
+        return (out, X) if return_input else out
 
 
 @declare_params

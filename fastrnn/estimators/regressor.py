@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 
 from ..losses import mean_squared_error
 from ._base import BasePooledRNN
@@ -33,18 +34,21 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
     _metric_name = "r2"
     _loss = staticmethod(mean_squared_error)
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None, mask=None):
         """Train on ``X``, ``y`` (shape (n_samples,) or (n_samples, n_outputs)).
+
+        ``X``, ``validation_data`` and ``mask`` (the real steps of padded float
+        ``X``) as in :meth:`fastrnn.RNNClassifier.fit`.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, validation_data)
+        return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X, y, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``."""
-        return self._fit(X, y, sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True, mask=mask)
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         if y is None:
@@ -89,7 +93,14 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
         tags.regressor_tags.poor_score = True  # see RNNClassifier.__sklearn_tags__
         return tags
 
-    def predict(self, X):
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``."""
-        out = self._forward_fast(X)
+    def predict(self, X, mask=None):
+        """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``.
+
+        ``mask`` (n_samples, n_timesteps) marks the real steps of padded float ``X``.
+        """
+        out = self._forward_fast(X, mask)
         return out[:, 0] if self.y_ndim_ == 1 else out
+
+    def score(self, X, y, sample_weight=None, mask=None):
+        """R^2 of :meth:`predict` (uniform average over outputs), as scikit-learn's regressors."""
+        return float(r2_score(y, self.predict(X, mask), sample_weight=sample_weight))

@@ -84,6 +84,53 @@ def pack_tokens(ids):
     return _pack(ids, real, (), np.int32)
 
 
+class MaskedSequences:
+    """Float sequences padded to one length, with the step mask that says which steps are real.
+
+    How variable-length float input travels from validation to the batches:
+    it supports ``len()``, ``.shape`` (the values' shape) and row indexing
+    (``X[rows]`` gives the rows' values and mask), so training, validation
+    splits and prediction handle it as they handle a padded array.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, T, F), float
+        Padded steps hold 0.
+    mask : ndarray of shape (n, T), bool
+        True at real steps; every row has at least one.
+    ragged : bool, default False
+        Whether the input was a list of sequences (per-step predictions are
+        then returned as a list of arrays).
+    """
+
+    __slots__ = ("values", "mask", "ragged")
+
+    def __init__(self, values, mask, ragged=False):
+        self.values, self.mask, self.ragged = values, mask, ragged
+
+    def __len__(self):
+        return len(self.values)
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+    @property
+    def ndim(self):
+        return self.values.ndim
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def __getitem__(self, rows):
+        return MaskedSequences(self.values[rows], self.mask[rows], self.ragged)
+
+    def lengths(self):
+        """Real steps of every row, shape (n,)."""
+        return self.mask.sum(axis=1)
+
+
 def pack_dense(X, mask=None):
     """Pack float sequences, optionally with a step mask (Keras ``Masking``).
 
@@ -100,7 +147,9 @@ def pack_dense(X, mask=None):
         ``data`` of shape (T, B, F).
     """
     X = np.asarray(X)
-    if mask is None:
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+    if mask is None or mask.all():  # nothing to compact: a transpose, no scatter
         B, T_in = X.shape[:2]
         data = np.ascontiguousarray(X.transpose(1, 0, 2))
         positions = np.broadcast_to(np.arange(T_in), (B, T_in))

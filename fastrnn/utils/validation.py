@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..layers._packing import MaskedSequences
 from ..text import pad_sequences
 
 
@@ -47,7 +48,83 @@ def _object_to_numeric(X):
     return np.asarray(values, dtype=np.float64).reshape(X.shape)
 
 
-def check_sequences(X, *, allow_tokens=True):
+def _float_rows(items):
+    """Each item of a list as a float array, if the list holds float sequences, else None.
+
+    Float sequences are items whose first is a float array of one or two
+    dimensions; a first item of integers keeps the list token ids, and an
+    item that is not an array of numbers (an object row from a pandas frame)
+    leaves the list to the array path.
+    """
+    if not hasattr(items[0], "__len__") or isinstance(items[0], (str, bytes)):
+        return None
+    first = np.asarray(items[0])
+    if first.dtype.kind != "f" or first.ndim not in (1, 2):
+        return None
+    rows = [first]
+    for i, item in enumerate(items[1:], 1):
+        if isinstance(item, (str, bytes)) or not hasattr(item, "__len__"):
+            raise ValueError(f"X[{i}] is {type(item).__name__}, not a sequence: X is a list of "
+                             "float sequences, each of shape (n_steps,) or (n_steps, n_features)")
+        row = np.asarray(item)
+        if row.dtype.kind not in "fiub":
+            raise ValueError(f"X[{i}] holds {row.dtype} values: each sequence of X must hold "
+                             "numbers")
+        rows.append(row)
+    return rows
+
+
+def _ragged_floats(rows):
+    """A list of float sequences (n_steps,) or (n_steps, F) as post-padded values and a mask."""
+    ndim = rows[0].ndim
+    n_features = 1 if ndim == 1 else rows[0].shape[1]
+    for i, row in enumerate(rows):
+        if row.ndim != ndim:
+            raise ValueError(f"X[{i}] is {row.ndim}-D but X[0] is {ndim}-D: every sequence of X "
+                             "must be (n_steps,) or every one (n_steps, n_features)")
+        if ndim == 2 and row.shape[1] != n_features:
+            raise ValueError(f"X[{i}] has {row.shape[1]} features per step but X[0] has "
+                             f"{n_features}: every sequence of X needs the same number")
+        if len(row) == 0:
+            raise ValueError(f"X[{i}] is empty: every sequence of X needs at least one step")
+    lengths = np.array([len(row) for row in rows])
+    if n_features == 0:
+        raise ValueError("X has 0 features per step")
+    values = np.zeros((len(rows), int(lengths.max()), n_features))
+    mask = np.arange(values.shape[1])[None, :] < lengths[:, None]
+    for i, row in enumerate(rows):
+        values[i, :len(row)] = row.reshape(len(row), n_features)
+    if not np.isfinite(values).all():
+        raise ValueError("X contains NaN or infinity")
+    return MaskedSequences(values, mask, ragged=True)
+
+
+def _apply_mask(X, mask):
+    """Padded floats ``X`` (n, T, F) and a user's ``mask`` as :class:`MaskedSequences`."""
+    if hasattr(mask, "to_numpy"):
+        mask = mask.to_numpy()
+    mask = np.asarray(mask)
+    if mask.shape != X.shape[:2]:
+        raise ValueError(f"mask has shape {mask.shape} but X has {X.shape[0]} samples of "
+                         f"{X.shape[1]} steps: mask must have shape {X.shape[:2]} (True = real "
+                         "step, False = padding)")
+    if mask.dtype != bool:
+        if mask.dtype.kind not in "iuf" or not np.isin(mask, (0, 1)).all():
+            raise ValueError(f"mask must be boolean (True = real step, False = padding); got "
+                             f"{mask.dtype} values")
+        mask = mask.astype(bool)
+    empty = np.flatnonzero(~mask.any(axis=1))
+    if len(empty):
+        raise ValueError(f"mask marks no real step in row {int(empty[0])} of X ({len(empty)} "
+                         "such row(s)): every sequence needs at least one step")
+    if not np.isfinite(X[mask]).all():
+        raise ValueError("X contains NaN or infinity at a real step (NaN is allowed at padded "
+                         "steps, where mask is False)")
+    values = np.where(mask[:, :, None], X, 0.0)  # padded steps may hold NaN
+    return MaskedSequences(values, mask)
+
+
+def check_sequences(X, *, mask=None, allow_tokens=True):
     """Validate and encode model input.
 
     Parameters
@@ -55,14 +132,21 @@ def check_sequences(X, *, allow_tokens=True):
     X : array-like
         2-D int ``(n, T)`` token ids (0 = padding), a list of id lists of
         different lengths (pre-padded like Keras), 2-D float ``(n, T)`` (one
-        feature per step) or 3-D float ``(n, T, F)``.  An object array (a
-        pandas frame of nullable ``Int64`` columns gives one) holding only
-        integers is read as token ids, holding only floats as float sequences;
-        missing values or a mix of the two are refused.
+        feature per step), 3-D float ``(n, T, F)``, or a list of float arrays
+        of shapes ``(T_i,)`` or ``(T_i, F)`` (variable lengths).  An object
+        array (a pandas frame of nullable ``Int64`` columns gives one) holding
+        only integers is read as token ids, holding only floats as float
+        sequences; missing values or a mix of the two are refused.
+    mask : array-like of shape (n, T), bool, optional
+        For a padded float array ``X``: True at real steps, False at padding
+        (anywhere in a row; NaN may sit there).  Token ids mark padding with
+        id 0 and take no mask; a list of sequences needs none.
 
     Returns
     -------
-    X : ndarray of shape (n, T) int32 or (n, T, F) float
+    X : ndarray of shape (n, T) int32 or (n, T, F) float, or MaskedSequences
+        A :class:`~fastrnn.layers._packing.MaskedSequences` for a list of
+        float sequences or a float array with a ``mask``.
     kind : {"tokens", "dense"}
     """
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
@@ -72,6 +156,12 @@ def check_sequences(X, *, allow_tokens=True):
         items = list(X)
         if not items:
             raise ValueError("X is empty: at least one sample is required")
+        rows = _float_rows(items)
+        if rows is not None:
+            if mask is not None:
+                raise ValueError("mask is for a padded float array X; X is a list of sequences, "
+                                 "whose lengths already say which steps are real: pass no mask")
+            return _ragged_floats(rows), "dense"
         first = np.asarray(items[0]) if hasattr(items[0], "__len__") else None
         if first is not None and first.dtype.kind in "iub" or (first is not None and first.size == 0):
             try:
@@ -100,6 +190,9 @@ def check_sequences(X, *, allow_tokens=True):
     if X.ndim == 3 and X.shape[2] == 0:
         raise ValueError(f"X has 0 features (shape {X.shape})")
     if X.dtype.kind in "iu" and X.ndim == 2 and allow_tokens:
+        if mask is not None:
+            raise ValueError("mask is for float sequences: X holds integer token ids, whose "
+                             "padding is id 0; pass no mask (or pass X as floats)")
         if X.min() < 0:
             raise ValueError(f"Negative values in data passed to X: token ids must be >= 0 "
                              f"(0 = padding), found {X.min()}")
@@ -109,8 +202,85 @@ def check_sequences(X, *, allow_tokens=True):
     if X.dtype.kind == "c":
         raise ValueError("Complex data not supported: X holds complex numbers")
     X = np.asarray(X, dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinity")
     if X.ndim == 2:
         X = X[:, :, None]
+    if mask is not None:
+        return _apply_mask(X, mask), "dense"
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity")
     return X, "dense"
+
+
+def real_steps(X):
+    """Which steps of validated input are real: ``(n, T)`` bool.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, T) ids (0 = padding) or (n, T, F) floats, or MaskedSequences
+    """
+    if isinstance(X, MaskedSequences):
+        return X.mask
+    if X.ndim == 2:
+        return X != 0
+    return np.ones(X.shape[:2], dtype=bool)
+
+
+def check_step_targets(Y, X, estimator):
+    """The per-step targets ``Y`` at the real steps of validated input ``X``, in row order.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n, T) or (n, T, k), or a list of n sequences
+        A padded array aligned with ``X`` (any value, NaN included, at padded
+        steps), or one sequence per row holding a target for each real step
+        of that row (or for each of its ``T`` steps).  A list of sequences
+        ``X`` of different lengths needs a list ``Y``.
+    X : ndarray or MaskedSequences
+        As :func:`check_sequences` returns it.
+    estimator : str
+        Named in the messages.
+
+    Returns
+    -------
+    ndarray of shape (n_real,) or (n_real, k)
+        The real steps' targets, row by row.
+    """
+    if Y is None:
+        raise ValueError(f"{estimator} requires y to be passed, but the target y is None")
+    if hasattr(Y, "to_numpy"):
+        Y = Y.to_numpy()
+    real = real_steps(X)
+    n, T = real.shape
+    per_sequence = ("y must hold a target for every step of X, but it holds one per sequence "
+                    "(for that, use RNNClassifier or RNNRegressor)")
+    if isinstance(Y, (str, bytes)) or not hasattr(Y, "__len__"):
+        raise ValueError(f"y must hold a target for every step of X; got {type(Y).__name__}")
+    if isinstance(Y, np.ndarray) and Y.dtype != object:
+        if Y.ndim == 1:
+            raise ValueError(per_sequence)
+        if Y.ndim not in (2, 3) or Y.shape[:2] != (n, T):
+            raise ValueError(f"y must have a target for every step of X: X has {n} samples of "
+                             f"{T} steps, y has shape {Y.shape}")
+        if isinstance(X, MaskedSequences) and X.ragged and not real.all():
+            raise ValueError("X is a list of sequences of different lengths: pass y as a list "
+                             "too, one sequence of targets per sequence of X")
+        return Y[real]
+    if len(Y) != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {len(Y)}")
+    parts = []
+    for i, row in enumerate(Y):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
+            raise ValueError(per_sequence)
+        row = np.asarray(row)
+        n_real = int(real[i].sum())
+        if len(row) == n_real:
+            parts.append(row)
+        elif len(row) == T:
+            parts.append(row[real[i]])
+        else:
+            raise ValueError(f"y[{i}] has {len(row)} steps but X[{i}] has {n_real} real steps: "
+                             "y needs one target per real step of X")
+        if parts[-1].shape[1:] != parts[0].shape[1:] or parts[-1].ndim > 2:
+            raise ValueError(f"y[{i}] has shape {row.shape}: every sequence of y must be "
+                             "(n_steps,) or every one (n_steps, n_outputs) with the same n_outputs")
+    return np.concatenate(parts)

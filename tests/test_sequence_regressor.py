@@ -1,0 +1,198 @@
+"""RNNSequenceRegressor: a value per step, masked loss and gradients, the estimator contract."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+import fastrnn
+from _model import numeric_grad
+from fastrnn import RNNSequenceRegressor
+from fastrnn.layers import Recurrent, SequenceModel, pack_dense
+from fastrnn.losses import sequence_mean_squared_error, sequence_r2
+
+FAST = dict(units=5, max_iter=2, batch_size=8, random_state=0, dtype="float64")
+
+
+@pytest.fixture(scope="module")
+def ragged():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(n), 2)) for n in rng.integers(2, 10, size=24)]
+    y = [np.cumsum(x[:, 0]) for x in X]
+    return X, y
+
+
+def _padded(seqs, side, fill=np.nan):
+    T = max(len(s) for s in seqs)
+    out = np.full((len(seqs), T) + seqs[0].shape[1:], fill)
+    mask = np.zeros((len(seqs), T), dtype=bool)
+    for i, s in enumerate(seqs):
+        cols = slice(0, len(s)) if side == "post" else slice(T - len(s), T)
+        out[i, cols] = s
+        mask[i, cols] = True
+    return out, mask
+
+
+# ----------------------------------------------------------------- gradients
+def _masked_net(cell, bidirectional, K):
+    return SequenceModel.build("dense", 3, None, [Recurrent(cell, 3)], bidirectional, "sequence", K)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["simple", "lstm", "gru"])
+def test_masked_per_step_gradients_match_finite_differences(cell, bidirectional):
+    """Masked float input (padding before, inside and after the real steps) and a loss at real
+    steps only: the reference backend's gradients equal central differences."""
+    rng = np.random.default_rng(5)
+    B, T, K = 3, 6, 2
+    net = _masked_net(cell, bidirectional, K)
+    params = net.init_params(rng, np.float64)
+    for w in net.weights(params):
+        w += 0.3 * rng.normal(size=w.shape)
+    X = rng.normal(size=(B, T, 3))
+    mask = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], dtype=bool)
+    X[~mask] = 1e3  # never read: a padded step leaves the state unchanged
+    y = np.where(mask[:, :, None], rng.normal(size=(B, T, K)), np.nan)
+    wts = rng.random(B) + 0.5
+    packed = pack_dense(X, mask)
+
+    def loss():
+        return sequence_mean_squared_error(net.forward(params, packed)[0], y, wts)[0]
+
+    with fastrnn.use_backend("numpy"):
+        out, cache = net.forward(params, packed, training=True)
+        grads = net.backward(params, cache, sequence_mean_squared_error(out, y, wts)[1])
+        for g, w in zip(net.weights(grads), net.weights(params)):
+            num = numeric_grad(loss, w)
+            np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8 + 1e-6 * np.abs(num).max())
+
+
+def test_masked_loss_gradient_matches_finite_differences_and_ignores_padding():
+    rng = np.random.default_rng(2)
+    out = rng.normal(size=(3, 4, 2))
+    y = rng.normal(size=(3, 4, 2))
+    y[0, 3] = y[2, :2] = np.nan
+    w = np.array([1.0, 0.5, 2.0])
+    loss, grad = sequence_mean_squared_error(out, y, w)
+    num = numeric_grad(lambda: sequence_mean_squared_error(out, y, w)[0], out)
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-10)
+    assert not grad[0, 3].any() and not grad[2, :2].any()
+    keep = ~np.isnan(y[:, :, 0])
+    step_w = np.broadcast_to(w[:, None], keep.shape)[keep]
+    expected = (((out - y)[keep] ** 2).mean(axis=1) * step_w).sum() / step_w.sum()
+    assert loss == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_backend_gradients_equal_the_reference_on_masked_input(cell):
+    rng = np.random.default_rng(8)
+    B, T, K = 5, 7, 2
+    net = _masked_net(cell, True, K)
+    params = net.init_params(rng, np.float64)
+    X = rng.normal(size=(B, T, 3))
+    mask = rng.random((B, T)) < 0.7
+    mask[:, 3] = True
+    y = np.where(mask[:, :, None], rng.normal(size=(B, T, K)), np.nan)
+    w = np.ones(B)
+
+    def grads():
+        out, cache = net.forward(params, pack_dense(X, mask), training=True, n_threads=2)
+        return out, net.weights(net.backward(params, cache, sequence_mean_squared_error(out, y, w)[1]))
+
+    out, fast = grads()
+    with fastrnn.use_backend("numpy"):
+        ref_out, ref = grads()
+    np.testing.assert_allclose(out, ref_out, rtol=1e-9, atol=1e-10)
+    for g, r in zip(fast, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-8, atol=1e-10)
+
+
+# ------------------------------------------------------------------ estimator
+def test_ragged_in_list_out_padded_in_nan_padded_out(ragged):
+    X, y = ragged
+    model = RNNSequenceRegressor(**FAST).fit(X, y)
+    pred = model.predict(X)
+    assert isinstance(pred, list) and [p.shape for p in pred] == [(len(x),) for x in X]
+    for side in ("pre", "post"):
+        Xp, mask = _padded(X, side)
+        padded = model.predict(Xp, mask=mask)
+        assert padded.shape == mask.shape
+        assert np.isnan(padded[~mask]).all()
+        np.testing.assert_allclose(padded[mask], np.concatenate(pred), rtol=1e-6, atol=1e-8)
+        yp, _ = _padded(y, side)
+        assert model.score(Xp, yp, mask=mask) == pytest.approx(model.score(X, y))
+    alone = [model.predict([x])[0] for x in X[:5]]
+    for a, p in zip(alone, pred):
+        np.testing.assert_allclose(a, p, rtol=1e-6, atol=1e-8)
+    assert model.history_.keys() == {"loss", "r2"}
+
+
+def test_padded_fit_equals_ragged_fit(ragged):
+    X, y = ragged
+    Xp, mask = _padded(X, "pre")
+    yp, _ = _padded(y, "pre")
+    a = RNNSequenceRegressor(**FAST).fit(X, y)
+    b = RNNSequenceRegressor(**FAST).fit(Xp, yp, mask=mask)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-9)
+
+
+def test_vector_targets_and_score_is_uniform_r2_over_real_steps(ragged):
+    from sklearn.metrics import r2_score
+
+    X, y = ragged
+    Y = [np.column_stack([t, -2 * t]) for t in y]
+    model = RNNSequenceRegressor(**FAST).fit(X, Y)
+    assert model.n_outputs_ == 2 and model.y_ndim_ == 3
+    pred = model.predict(X)
+    assert [p.shape for p in pred] == [(len(x), 2) for x in X]
+    expected = r2_score(np.concatenate(Y), np.concatenate(pred))
+    assert model.score(X, Y) == pytest.approx(expected)
+    assert sequence_r2(np.zeros((1, 2, 1)), np.array([[[1.0], [np.nan]]]), np.ones(1)) == 0.0
+
+
+def test_save_load_clone_grid_search_and_validation_data(ragged, tmp_path):
+    X, y = ragged
+    model = RNNSequenceRegressor(**FAST).fit(X[:18], y[:18], validation_data=(X[18:], y[18:]))
+    assert len(model.history_["val_r2"]) == 2
+    path = fastrnn.save(model, tmp_path / "seq.frnn")
+    loaded = fastrnn.load(path)
+    for a, b in zip(model.predict(X), loaded.predict(X)):
+        np.testing.assert_array_equal(a, b)
+    assert clone(model).get_params() == model.get_params()
+    search = GridSearchCV(RNNSequenceRegressor(**FAST), {"cell": ["gru", "simple"]}, cv=2).fit(X, y)
+    assert search.best_params_["cell"] in ("gru", "simple")
+
+
+def test_token_ids_and_equal_length_arrays():
+    rng = np.random.default_rng(1)
+    ids = rng.integers(1, 6, size=(12, 5))
+    ids[:4, :2] = 0
+    y = ids.astype(float)
+    model = RNNSequenceRegressor(**FAST).fit(ids, y)
+    pred = model.predict(ids)
+    assert pred.shape == ids.shape and np.isnan(pred[ids == 0]).all()
+    dense = RNNSequenceRegressor(**FAST).fit(rng.normal(size=(10, 4)), rng.normal(size=(10, 4)))
+    assert dense.predict(rng.normal(size=(3, 4))).shape == (3, 4)
+
+
+@pytest.mark.parametrize("y, message", [
+    (lambda y: [t[:-1] for t in y], r"y\[0\] has .* steps but X\[0\] has .* real steps"),
+    (lambda y: np.zeros(len(y)), "one per sequence"),
+    (lambda y: [np.where(np.arange(len(t)) == 0, np.nan, t) for t in y], "NaN or infinity at a real"),
+    (lambda y: _padded(y, "post", 0.0)[0], "list of sequences of different lengths"),
+    (lambda y: y[:-1], "different numbers of samples"),
+    (lambda y: None, "requires y"),
+])
+def test_bad_targets_name_y(ragged, y, message):
+    X, targets = ragged
+    with pytest.raises(ValueError, match=message):
+        RNNSequenceRegressor(**FAST).fit(X, y(targets))
+
+
+def test_nan_targets_at_padded_steps_are_ignored(ragged):
+    X, y = ragged
+    Xp, mask = _padded(X, "post")
+    yp, _ = _padded(y, "post")  # NaN at padding
+    model = RNNSequenceRegressor(**FAST).fit(Xp, yp, mask=mask)
+    assert np.isfinite(model.loss_curve_).all()
