@@ -11,7 +11,8 @@ The layers, lowest first (``LAYERS`` below holds them as data):
 4. ``data``: ``text`` and ``datasets``.  They import nothing above ``constants``, and
    ``utils.validation`` pads with ``text.pad_sequences``, so they sit below the layers.
 5. ``layers``: ``layers``, ``initializers``, ``losses``, ``optimizers``, ``utils.validation``.
-6. ``training``: ``training`` and ``callbacks`` (a checkpoint calls the model's own ``save``).
+6. ``training``: ``training``, ``callbacks`` (a checkpoint calls the model's own ``save``) and
+   ``timeseries`` (a window batch source for the driver; its backtest only clones estimators).
 7. ``persistence``: the file format; it finds classes through ``_registry``.
 8. ``estimators``: they register in ``_registry`` and save by importing persistence downward.
 9. ``top``: ``cli``, ``explain``, ``export``, ``plotting``, ``_precompile``, ``__main__`` and the
@@ -49,7 +50,7 @@ LAYERS = [
     ("data", ["fastrnn.text", "fastrnn.datasets"]),
     ("layers", ["fastrnn.layers", "fastrnn.initializers", "fastrnn.losses", "fastrnn.optimizers",
                 "fastrnn.utils.validation"]),
-    ("training", ["fastrnn.training", "fastrnn.callbacks"]),
+    ("training", ["fastrnn.training", "fastrnn.callbacks", "fastrnn.timeseries"]),
     ("persistence", ["fastrnn.persistence"]),
     ("estimators", ["fastrnn.estimators"]),
     ("top", ["fastrnn.cli", "fastrnn.explain", "fastrnn.export", "fastrnn.plotting", "fastrnn._precompile",

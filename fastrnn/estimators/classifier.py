@@ -5,6 +5,7 @@ import numbers
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -25,7 +26,10 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     Input is a 2-D integer array ``(n_samples, n_timesteps)`` of token ids (0 is
     padding; a list of id lists of different lengths is pre-padded), or float
     sequences: 2-D ``(n_samples, n_timesteps)`` (one feature per step) or 3-D
-    ``(n_samples, n_timesteps, n_features)``.
+    ``(n_samples, n_timesteps, n_features)``, padded anywhere in a row if a
+    ``mask`` marks the real steps, or a list of float arrays of shapes
+    ``(T_i,)`` or ``(T_i, n_features)`` (variable lengths).  Padding costs no
+    computation and changes no prediction.
 
     Parameters
     ----------
@@ -139,29 +143,33 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
 
     _metric_name = "accuracy"
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None, mask=None):
         """Train on ``X``, ``y``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays of shapes ``(T_i,)`` or ``(T_i, n_features)``.
         y : array-like of shape (n_samples,)
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative; weights (times ``class_weight``) must not all be 0.
-        validation_data : tuple (X_val, y_val), optional
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, mask_val), optional
             Overrides ``validation_fraction``.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding (NaN
+            allowed there).  Not for token ids, whose padding is id 0.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, validation_data)
+        return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _loss(self, logits, y, w):
         loss = binary_crossentropy if self.n_outputs_ == 1 else categorical_crossentropy
@@ -238,28 +246,35 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         return y_enc
 
     # ---------------------------------------------------------------- predict
-    def decision_function(self, X):
+    def decision_function(self, X, mask=None):
         """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
-        out = self._forward_fast(X)
+        out = self._forward_fast(X, mask)
         return out[:, 0] if out.shape[1] == 1 else out
 
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
-        out = self._forward_fast(X)
+    def predict_proba(self, X, mask=None):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+
+        ``mask`` (n_samples, n_timesteps) marks the real steps of padded float ``X``.
+        """
+        out = self._forward_fast(X, mask)
         if out.shape[1] == 1:
             p = sigmoid(out[:, 0])
             return np.column_stack([1.0 - p, p])
         return softmax(out)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X, mask=None):
         """Logarithm of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.log(self.predict_proba(X, mask))
 
-    def predict(self, X):
+    def predict(self, X, mask=None):
         """Predicted labels (original label values)."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, mask)
         return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None, mask=None):
+        """Accuracy of :meth:`predict` on ``X`` (with ``mask``, as in :meth:`fit`) against ``y``."""
+        return float(accuracy_score(y, self.predict(X, mask), sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
