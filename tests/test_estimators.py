@@ -450,7 +450,7 @@ def test_thread_count_follows_worker_limits(monkeypatch):
 
 
 @pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor, fastrnn.RNNSequenceTagger,
-                                 fastrnn.RNNLanguageModel])
+                                 fastrnn.RNNSequenceRegressor, fastrnn.RNNLanguageModel])
 def test_parameters_are_declared_once_with_their_constraints(cls):
     import inspect
 

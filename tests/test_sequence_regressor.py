@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastrnn
 from _model import numeric_grad
@@ -196,3 +197,53 @@ def test_nan_targets_at_padded_steps_are_ignored(ragged):
     yp, _ = _padded(y, "post")  # NaN at padding
     model = RNNSequenceRegressor(**FAST).fit(Xp, yp, mask=mask)
     assert np.isfinite(model.loss_curve_).all()
+
+
+# ------------------------------------------------------ scikit-learn's common checks
+class _SequenceRegressorUnderCommonChecks(RNNSequenceRegressor):
+    """The sequence regressor as scikit-learn's common checks can drive it.
+
+    The checks give one target (or row of targets) per sample; here it is
+    repeated at every step of its sequence (``fit``, ``score``), and
+    ``predict`` returns the last step's value.  Everything else (validation,
+    sample weights, cloning, pickling, refits, fitted attributes) is the
+    estimator's own.
+    """
+
+    @staticmethod
+    def _per_step(X, y):
+        shape = np.shape(np.asarray(X)) if not hasattr(X, "tocsr") else ()
+        y = np.asarray(y) if y is not None else None
+        if y is None or y.ndim not in (1, 2) or len(shape) != 2 or len(y) != shape[0]:
+            return y  # left to the estimator to refuse
+        return np.repeat(y[:, None], shape[1], axis=1)
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(X, self._per_step(X, y), sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        return super().partial_fit(X, self._per_step(X, y), sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        return super().score(X, self._per_step(X, y), sample_weight)
+
+    def predict(self, X):
+        return super().predict(X)[:, -1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = True
+        return tags
+
+
+SEQUENCE_REGRESSOR_EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "mini-batch training: a sample repeated twice and a sample weighted 2 fall into "
+        "different batches, so the weights differ (as in Keras and sklearn's MLP)",
+}
+
+
+@parametrize_with_checks([_SequenceRegressorUnderCommonChecks(units=8, random_state=0)],
+                         expected_failed_checks=lambda est: SEQUENCE_REGRESSOR_EXPECTED_FAILED_CHECKS)
+def test_sequence_regressor_passes_the_common_checks(estimator, check):
+    check(estimator)

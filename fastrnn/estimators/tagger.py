@@ -5,7 +5,9 @@ import math
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..layers._packing import MaskedSequences
 from ..losses import sequence_accuracy, sequence_crossentropy
+from ..utils.validation import check_step_targets, real_steps
 from ._base import BaseSequenceRNN, check_sample_weight
 
 
@@ -41,7 +43,7 @@ def _label_matrix(Y, shape):
 
 
 class RNNSequenceTagger(BaseSequenceRNN):
-    """Recurrent sequence tagger: a label for every token (Keras ``TimeDistributed(Dense)``).
+    """Recurrent sequence tagger: a label for every step (Keras ``TimeDistributed(Dense)``).
 
     ``fit(X, y)`` takes token ids ``X`` of shape ``(n_samples, n_timesteps)``
     (0 = padding) and labels ``y`` of the same shape; labels at padding
@@ -50,6 +52,13 @@ class RNNSequenceTagger(BaseSequenceRNN):
     have the lengths of ``X``'s.  The output layer is a softmax over the
     classes at every step; with ``bidirectional=True`` each label sees the
     whole sequence.
+
+    ``X`` may also hold float sequences: an array ``(n_samples, n_timesteps)``
+    or ``(n_samples, n_timesteps, n_features)`` with an optional ``mask``
+    (True at real steps), or a list of ``(T_i,)`` / ``(T_i, n_features)``
+    float arrays with a list of ``(T_i,)`` label sequences as ``y``; for a
+    list, ``predict`` and ``predict_proba`` return lists of per-sequence
+    arrays.
 
     Takes the parameters of :class:`fastrnn.RNNClassifier` except ``head`` and
     ``class_weight`` (it declares none of its own, so it keeps the generated
@@ -74,38 +83,44 @@ class RNNSequenceTagger(BaseSequenceRNN):
     _loss = staticmethod(sequence_crossentropy)
     _metric = staticmethod(sequence_accuracy)
 
-    def fit(self, X, y, sample_weight=None, validation_data=None):
-        """Train on token ids ``X`` (n_samples, n_timesteps) and labels ``y`` of the same shape.
+    def fit(self, X, y, sample_weight=None, validation_data=None, mask=None):
+        """Train on sequences ``X`` and labels ``y`` with one label per step.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps), or a list of id lists
+        X : array-like of shape (n_samples, n_timesteps[, n_features]), or a list of sequences
+            Token ids (0 = padding), float steps, or a list of either.
         y : array-like of shape (n_samples, n_timesteps), or a list of label lists
         sample_weight : array-like of shape (n_samples,), optional
             Weight of every token of a sequence; non-negative.
-        validation_data : tuple (X_val, y_val), optional
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, mask_val), optional
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, sample_weight, validation_data)
+        return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _encode_targets(self, Y, reset, classes=None, n_samples=None, X=None):
         if Y is None:
             raise ValueError("RNNSequenceTagger requires y to be passed, but the target y is None")
-        if X.ndim != 2 or self.input_kind_ == "dense":
-            raise ValueError("RNNSequenceTagger reads token ids X of shape (n_samples, "
-                             "n_timesteps); X holds float values")
-        Y = _label_matrix(Y, X.shape)
-        real = X != 0
-        labels = Y[real]
+        if self.input_kind_ == "dense":
+            real = real_steps(X)
+            labels = check_step_targets(Y, X, "RNNSequenceTagger")
+            if labels.ndim != 1:
+                raise ValueError("y must hold one label per step of X, not a vector")
+        else:
+            Y = _label_matrix(Y, X.shape)
+            real = X != 0
+            labels = Y[real]
         if any(v is None for v in labels.tolist()):
             raise ValueError("y has fewer labels than X has tokens in some row")
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
@@ -122,7 +137,7 @@ class RNNSequenceTagger(BaseSequenceRNN):
         if len(unseen):
             raise ValueError(f"y holds labels not seen in the first fit: {unseen.tolist()[:10]}; "
                              f"known classes are {self.classes_.tolist()[:10]}")
-        y_enc = np.full(X.shape, -1, dtype=np.int64)
+        y_enc = np.full(real.shape, -1, dtype=np.int64)
         y_enc[real] = np.searchsorted(self.classes_, labels)
         return y_enc
 
@@ -131,54 +146,66 @@ class RNNSequenceTagger(BaseSequenceRNN):
         return math.log(self.n_outputs_)
 
     # ------------------------------------------------------------- predict
-    def predict_proba(self, X):
+    def predict_proba(self, X, mask=None):
         """Class probabilities at every position.
 
-        Padding positions get the probabilities computed from the state carried
-        over them (as Keras's masked ``TimeDistributed``); mask them with ``X != 0``.
+        Padding positions (token id 0, or ``mask`` False) get the probabilities
+        computed from the state carried over them (as Keras's masked
+        ``TimeDistributed``: the last real step's, or the initial state's
+        before the first real step); mask them out with ``X != 0`` or ``mask``.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_timesteps, n_classes)
+        ndarray of shape (n_samples, n_timesteps, n_classes), or list of ndarray
+            A list of ``(T_i, n_classes)`` arrays for a list of float sequences.
         """
-        logits = self._forward_fast(X)
+        logits, Xv = self._forward_fast(X, mask, return_input=True)
         z = np.exp(logits - logits.max(axis=2, keepdims=True))
-        return z / z.sum(axis=2, keepdims=True)
+        return self._as_input(z / z.sum(axis=2, keepdims=True), Xv)
 
-    def predict(self, X):
-        """Labels at every position, shape (n_samples, n_timesteps), in the original label values."""
-        logits = self._forward_fast(X)
-        return self.classes_[np.argmax(logits, axis=2)]
+    def predict(self, X, mask=None):
+        """Labels at every position, shape (n_samples, n_timesteps), in the original label values.
 
-    def score(self, X, y, sample_weight=None):
+        A list of float sequences gives a list of ``(T_i,)`` label arrays.
+        """
+        logits, Xv = self._forward_fast(X, mask, return_input=True)
+        return self._as_input(self.classes_[np.argmax(logits, axis=2)], Xv)
+
+    @staticmethod
+    def _as_input(out, X):
+        """Per-position outputs as a list of the real steps' for a list of float sequences."""
+        if isinstance(X, MaskedSequences) and X.ragged:
+            return [out[i][X.mask[i]] for i in range(len(out))]
+        return out
+
+    def score(self, X, y, sample_weight=None, mask=None):
         """Token accuracy over the non-padding positions (weighted per sequence).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_timesteps)
-        y : array-like of shape (n_samples, n_timesteps)
+        X : array-like of shape (n_samples, n_timesteps[, n_features]), or a list of sequences
+        y : array-like of shape (n_samples, n_timesteps), or a list of label lists
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative, finite, not all 0.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``, as in :meth:`fit`.
 
         Returns
         -------
         float
         """
         check_is_fitted(self, "params_")
-        X = self._validate_X(X, reset=False)
-        y_enc = self._encode_targets(y, reset=False, X=X)
+        logits, Xv = self._forward_fast(X, mask, return_input=True)
+        y_enc = self._encode_targets(y, reset=False, X=Xv)
         if sample_weight is None:
-            w = np.ones(len(X))
+            w = np.ones(len(Xv))
         else:
-            w = check_sample_weight(sample_weight, X)
-        return sequence_accuracy(self._forward_fast(X), y_enc, w)
+            w = check_sample_weight(sample_weight, Xv)
+        return sequence_accuracy(logits, y_enc, w)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
-        # X is token ids: scikit-learn's common checks then feed non-negative integers
-        tags.input_tags.categorical = True
-        tags.input_tags.positive_only = True
         return tags

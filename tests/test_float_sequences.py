@@ -1,0 +1,166 @@
+"""Variable-length float sequences: ragged lists and masks, padding that changes nothing, errors."""
+
+import numpy as np
+import pytest
+
+from fastrnn import RNNClassifier, RNNRegressor, RNNSequenceRegressor, RNNSequenceTagger
+from fastrnn.layers._packing import MaskedSequences
+from fastrnn.training import ShuffledBatches, batch_rows, pack_batch
+from fastrnn.utils.validation import check_sequences
+
+FAST = dict(units=5, max_iter=2, batch_size=8, random_state=0, dtype="float64")
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    X = [rng.normal(size=(int(n), 2)) for n in rng.integers(1, 11, size=30)]
+    label = np.array([int(x[:, 0].sum() > 0) for x in X])
+    steps = [(np.cumsum(x[:, 0]) > 0).astype(int) for x in X]
+    return X, label, steps
+
+
+def _padded(seqs, side, fill=np.nan):
+    T = max(len(s) for s in seqs)
+    out = np.full((len(seqs), T) + np.shape(seqs[0])[1:], fill, dtype=object if fill is None else float)
+    mask = np.zeros((len(seqs), T), dtype=bool)
+    for i, s in enumerate(seqs):
+        cols = slice(0, len(s)) if side == "post" else slice(T - len(s), T)
+        out[i, cols] = s
+        mask[i, cols] = True
+    return out, mask
+
+
+def _outputs(model, X, mask=None):
+    if isinstance(model, RNNClassifier):
+        return model.predict_proba(X, mask=mask)
+    if isinstance(model, RNNSequenceTagger):
+        return model.predict_proba(X, mask=mask)
+    return model.predict(X, mask=mask)
+
+
+@pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor, RNNSequenceTagger,
+                                 RNNSequenceRegressor])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_pre_post_ragged_and_alone_give_the_same_predictions(data, cls, bidirectional):
+    X, label, steps = data
+    y = steps if cls in (RNNSequenceTagger, RNNSequenceRegressor) else label
+    model = cls(**FAST, bidirectional=bidirectional, cell="gru").fit(X, y)
+    ragged = _outputs(model, X)
+    per_step = isinstance(ragged, list)
+    alone = [_outputs(model, [x])[0] for x in X]
+    np.testing.assert_allclose(np.concatenate(alone) if per_step else np.array(alone),
+                               np.concatenate(ragged) if per_step else ragged,
+                               rtol=1e-6, atol=1e-9)
+    for side in ("pre", "post"):
+        padded, mask = _padded(X, side)
+        out = _outputs(model, padded, mask)
+        np.testing.assert_allclose(out[mask] if per_step else out,
+                                   np.concatenate(ragged) if per_step else ragged,
+                                   rtol=1e-6, atol=1e-9)
+        if per_step:
+            yp, _ = _padded(y, side, fill=0.0)
+            assert model.score(padded, yp, mask=mask) == pytest.approx(model.score(X, y))
+        else:
+            assert model.score(padded, y, mask=mask) == pytest.approx(model.score(X, y))
+
+
+def test_padding_anywhere_and_nan_at_padded_steps(data):
+    X, label, _ = data
+    model = RNNClassifier(**FAST).fit(X, label)
+    rng = np.random.default_rng(0)
+    T = 14
+    padded = np.full((len(X), T, 2), np.nan)
+    mask = np.zeros((len(X), T), dtype=bool)
+    for i, x in enumerate(X):  # real steps scattered in order over the row
+        cols = np.sort(rng.choice(T, size=len(x), replace=False))
+        padded[i, cols], mask[i, cols] = x, True
+    np.testing.assert_allclose(model.predict_proba(padded, mask=mask), model.predict_proba(X),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_batches_put_rows_in_length_order_within_thread_slices():
+    mask = np.arange(6)[None, :] < np.array([1, 6, 2, 5, 3, 4])[:, None]
+    X = MaskedSequences(np.zeros((6, 6, 1)), mask)
+    rows = batch_rows(X, np.arange(6), "dense", 2)
+    lengths = mask.sum(axis=1)[rows]
+    assert (np.diff(lengths[:3]) <= 0).all() and (np.diff(lengths[3:]) <= 0).all()
+    packed = pack_batch(X[rows], "dense")
+    assert packed.n_steps == 6 and sorted(6 - packed.start) == sorted(mask.sum(axis=1))
+    batches = list(ShuffledBatches(X, np.zeros(6), np.ones(6), 4, input_kind="dense",
+                                   n_threads=2).batches(np.random.default_rng(0)))
+    assert sum(len(b.w) for b in batches) == 6
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_validation_data_partial_fit_and_early_stopping_take_masks(data):
+    X, label, _ = data
+    padded, mask = _padded(X, "post")
+    model = RNNRegressor(**FAST).fit(X[:20], label[:20],
+                                     validation_data=(padded[20:], label[20:], mask[20:]))
+    assert len(model.history_["val_r2"]) == 2
+    model = RNNRegressor(**FAST).fit(X[:20], label[:20], validation_data=(X[20:], label[20:]))
+    assert len(model.history_["val_loss"]) == 2
+    model = RNNClassifier(**{**FAST, "early_stopping": True}).fit(padded, label, mask=mask)
+    assert model.validation_scores_ is not None
+    model = RNNClassifier(**FAST).partial_fit(padded, label, classes=[0, 1], mask=mask)
+    model.partial_fit(X, label)
+    assert model.n_iter_ == 2
+    # fitted on several lengths: any length is valid later
+    assert model.predict(np.zeros((2, 25, 2))).shape == (2,)
+
+
+def test_equal_length_list_keeps_the_fixed_length_contract(data):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(10, 4))
+    model = RNNRegressor(**FAST).fit(X.tolist(), X.sum(axis=1))
+    np.testing.assert_allclose(model.predict(X), model.predict(X.tolist()), rtol=1e-9)
+    with pytest.raises(ValueError, match="X has 3 features, but RNNRegressor is expecting 4"):
+        model.predict(X[:, :3])
+
+
+@pytest.mark.parametrize("X, mask, message", [
+    ([np.ones((3, 2)), np.ones((4, 3))], None, r"X\[1\] has 3 features per step but X\[0\] has 2"),
+    ([np.ones((3, 2)), np.ones(4)], None, r"X\[1\] is 1-D but X\[0\] is 2-D"),
+    ([np.ones(3), np.ones(0)], None, r"X\[1\] is empty"),
+    ([np.ones(3), np.array([1.0, np.nan])], None, "X contains NaN or infinity"),
+    ([np.ones(3), 2.0], None, r"X\[1\] is float, not a sequence"),
+    ([np.ones(3), np.ones(4)], np.ones((2, 4), bool), "mask is for a padded float array X"),
+    (np.ones((2, 4)), np.ones((2, 3), bool), r"mask has shape \(2, 3\).* must have shape \(2, 4\)"),
+    (np.ones((2, 4)), np.full((2, 4), 0.5), "mask must be boolean"),
+    (np.ones((2, 4)), np.array([[1, 1, 0, 0], [0, 0, 0, 0]], bool), "mask marks no real step in row 1"),
+    (np.array([[1.0, np.nan]]), np.array([[True, True]]), "NaN or infinity at a real step"),
+    (np.array([[1, 2], [3, 0]]), np.ones((2, 2), bool), "mask is for float sequences: X holds integer"),
+])
+def test_bad_input_names_the_argument(X, mask, message):
+    with pytest.raises(ValueError, match=message):
+        check_sequences(X, mask=mask)
+    with pytest.raises(ValueError, match=message):
+        RNNRegressor(**FAST).fit(X, np.zeros(len(X)), mask=mask)
+
+
+def test_nan_only_at_padded_steps_is_accepted():
+    X = np.array([[1.0, 2.0, np.nan], [np.nan, 3.0, 4.0]])
+    mask = ~np.isnan(X)
+    checked, kind = check_sequences(X, mask=mask)
+    assert kind == "dense" and np.isfinite(checked.values).all()
+    with pytest.raises(ValueError, match="X contains NaN"):
+        check_sequences(X)
+
+
+def test_ragged_float_input_never_reaches_numpy_inhomogeneous_error():
+    X = [[0.5, 1.5, 2.5], [1.0], [0.0, 0.25]]
+    checked, kind = check_sequences(X)
+    assert kind == "dense" and checked.shape == (3, 3, 1) and checked.lengths().tolist() == [3, 1, 2]
+    X = [np.ones((2, 3)), [[1.0, 2, 3]]]
+    assert check_sequences(X)[0].lengths().tolist() == [2, 1]
+
+
+def test_tagger_on_ragged_floats_returns_lists(data):
+    X, _, steps = data
+    tagger = RNNSequenceTagger(**FAST).fit(X, [np.where(s, "up", "down") for s in steps])
+    pred = tagger.predict(X)
+    assert isinstance(pred, list) and [p.shape for p in pred] == [(len(x),) for x in X]
+    assert set(np.concatenate(pred)) <= {"up", "down"}
+    with pytest.raises(ValueError, match=r"y\[0\] has"):
+        tagger.score(X, [s[:-1] if len(s) > 1 else [0, 0, 0] for s in steps])
