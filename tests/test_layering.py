@@ -15,8 +15,9 @@ The layers, lowest first (``LAYERS`` below holds them as data):
    ``timeseries`` (a window batch source for the driver; its backtest only clones estimators).
 7. ``persistence``: the file format; it finds classes through ``_registry``.
 8. ``estimators``: they register in ``_registry`` and save by importing persistence downward.
-9. ``top``: ``cli``, ``explain``, ``export``, ``plotting``, ``_precompile``, ``__main__`` and the
-   package root, which installs the resolver that lets persistence import the estimators on demand.
+9. ``top``: ``cli``, ``explain``, ``export``, ``plotting``, ``_precompile``, ``adapters`` (other
+   libraries' interfaces around the estimators), ``__main__`` and the package root, which installs
+   the resolver that lets persistence import the estimators on demand.
 
 A module's layer is that of the longest entry equal to its name or a dotted prefix of it (the
 root entry ``fastrnn`` matches only the package root, so a new module must be placed here).
@@ -54,7 +55,7 @@ LAYERS = [
     ("persistence", ["fastrnn.persistence"]),
     ("estimators", ["fastrnn.estimators"]),
     ("top", ["fastrnn.cli", "fastrnn.explain", "fastrnn.export", "fastrnn.plotting", "fastrnn._precompile",
-             "fastrnn.__main__", "fastrnn"]),
+             "fastrnn.adapters", "fastrnn.__main__", "fastrnn"]),
 ]
 
 HINT = ("A module may import only modules of its own layer or lower ones.  Move the code to the "

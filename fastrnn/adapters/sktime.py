@@ -1,0 +1,131 @@
+"""An sktime forecaster around :class:`fastrnn.RNNForecaster` (``pip install fastrnn[sktime]``).
+
+sktime's forecasters take the horizon as a ``ForecastingHorizon`` of steps
+relative to the cutoff (the end of the data seen), pandas series with their
+own index, and ``update`` as new data arrives.  :class:`SktimeRNNForecaster`
+maps those onto :class:`fastrnn.RNNForecaster`: the horizon given to ``fit``
+sets the network's ``horizon`` to its furthest step, the forecast is read
+off at the requested steps, and the index of the result comes from the
+cutoff.  It forecasts one series (univariate ``y``) out of sample, without
+exogenous data or prediction intervals.
+"""
+
+import numpy as np
+import pandas as pd
+from sktime.forecasting.base import BaseForecaster
+
+from ..estimators import RNNForecaster
+
+
+class SktimeRNNForecaster(BaseForecaster):
+    """sktime interface to :class:`fastrnn.RNNForecaster` (direct multi-step, one series).
+
+    Parameters
+    ----------
+    lookback : int, default 24
+        Past steps the network reads; capped at ``len(y) - horizon`` when the
+        training series is shorter than a window.
+    cell, units, max_iter, learning_rate, batch_size, scale, recursive, random_state
+        As for :class:`fastrnn.RNNForecaster`.
+
+    Notes
+    -----
+    ``update(y, update_params=True)`` refits on all the data seen;
+    ``update_params=False`` only appends the new steps to the history the
+    forecasts start from.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from fastrnn.adapters.sktime import SktimeRNNForecaster
+    >>> y = pd.Series(np.sin(np.arange(120) / 3.0))
+    >>> f = SktimeRNNForecaster(lookback=12, units=8, max_iter=2, random_state=0)
+    >>> f.fit(y, fh=[1, 2, 3]).predict().index.tolist()
+    [120, 121, 122]
+    """
+
+    _tags = {
+        "authors": ["fastrnn developers"],
+        "y_inner_mtype": "pd.Series",
+        "X_inner_mtype": "pd.DataFrame",
+        "scitype:y": "univariate",
+        "capability:multivariate": False,
+        "capability:exogenous": False,
+        "capability:insample": False,
+        "capability:pred_int": False,
+        "capability:missing_values": False,
+        "requires-fh-in-fit": True,
+        "capability:random_state": True,
+        "capability:update": True,
+        "python_dependencies": ["fastrnn"],
+    }
+    # the forecaster keeps its own history (_update appends to it), not sktime's copy of the data
+    _config = {"remember_data": False}
+
+    def __init__(self, lookback=24, cell="lstm", units=32, max_iter=10, learning_rate=0.001,
+                 batch_size=32, scale=True, recursive=False, random_state=None):
+        self.lookback = lookback
+        self.cell = cell
+        self.units = units
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.scale = scale
+        self.recursive = recursive
+        self.random_state = random_state
+        super().__init__()
+        # sktime fills these only when remember_data=True (set_config may turn it on later)
+        self._y = self._X = None
+
+    def _steps(self, fh):
+        steps = np.asarray(fh.to_relative(self.cutoff), dtype=np.int64)
+        if (steps < 1).any():
+            raise ValueError(f"fh: SktimeRNNForecaster forecasts out of sample only (relative "
+                             f"steps >= 1), got {steps.tolist()}")
+        return steps
+
+    def _make(self, values):
+        horizon = int(self._steps(self._fh).max())
+        lookback = max(1, min(self.lookback, len(values) - horizon))
+        return RNNForecaster(lookback, horizon, cell=self.cell, units=self.units,
+                             max_iter=self.max_iter, learning_rate=self.learning_rate,
+                             batch_size=self.batch_size, scale=self.scale,
+                             recursive=self.recursive, random_state=self.random_state)
+
+    def _fit(self, y, X, fh):
+        self._name = y.name
+        self._history = np.asarray(y, dtype=np.float64)
+        self.forecaster_ = self._make(self._history).fit(self._scale_safe(self._history))
+        return self
+
+    def _scale_safe(self, values):
+        # a constant series cannot be standardised; a tiny ramp leaves its forecasts unchanged
+        # to float precision and keeps scale=True usable on it
+        if self.scale and np.ptp(values) == 0:
+            return values + 1e-9 * np.maximum(1.0, abs(values[0])) * np.linspace(-1, 1, len(values))
+        return values
+
+    def _predict(self, fh, X):
+        steps = self._steps(fh)
+        f = self.forecaster_
+        horizon = int(steps.max())
+        history = self._scale_safe(self._history)
+        if not f.recursive and horizon > f.horizon:
+            raise ValueError(f"fh reaches step {horizon}, beyond the horizon {f.horizon} given "
+                             "to fit")
+        pred = f.predict(history, horizon=horizon)
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.Series(pred[steps - 1], index=index, name=self._name)
+
+    def _update(self, y, X=None, update_params=True):
+        self._history = np.concatenate([self._history, np.asarray(y, dtype=np.float64)])
+        if update_params:
+            self.forecaster_ = self._make(self._history).fit(self._scale_safe(self._history))
+        return self
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Small configurations for sktime's estimator checks."""
+        return [{"lookback": 3, "units": 4, "max_iter": 1, "random_state": 0},
+                {"lookback": 5, "cell": "gru", "units": 3, "max_iter": 2, "recursive": True,
+                 "random_state": 1}]
