@@ -387,6 +387,10 @@ def _check_pipeline(pipe):
         if not hasattr(step, "transform"):
             raise ModelFileError(f"Pipeline step {name!r} ({type(step).__name__}) is not a "
                                  "transformer but is followed by other steps")
+    for name, step in pipe.steps[1:]:
+        if model_kind(type(step)) == "TextSequencer":  # it reads raw texts, which no step outputs
+            raise ModelFileError(f"Pipeline step {name!r} (TextSequencer) reads raw texts but "
+                                 "follows other steps")
 
 
 def _check_classes(obj, name):

@@ -322,7 +322,8 @@ def test_pipelines_whose_steps_cannot_run_are_refused(saved, tmp_path):
 
     _rewrite(saved, bad, swap_steps)
     _reseal(bad)
-    with pytest.raises(ModelFileError, match="'rnnclassifier' .* is not a transformer"):
+    # the classifier is a transformer (its pooled features), but the text step cannot follow it
+    with pytest.raises(ModelFileError, match="'textsequencer' .* reads raw texts but follows"):
         fastrnn.load(bad)
 
 
