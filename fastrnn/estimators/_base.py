@@ -692,6 +692,8 @@ class BaseSequenceRNN(BaseRNN):
         have any number of steps at predict time."""
         _check_feature_names(self, X, reset=reset)
         X, kind = check_sequences(X, mask=mask)
+        if isinstance(X, MaskedSequences):  # padded here: made once in the model's dtype
+            X = MaskedSequences(X.values.astype(self.dtype, copy=False), X.mask, X.ragged)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
                 "onehot" if self.input_encoding == "onehot" else "tokens")
