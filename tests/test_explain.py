@@ -170,3 +170,24 @@ def test_to_html_shades_and_escapes():
     assert "rgba(0,160,60,0.400)" in to_html([[("w", 0.5)]], scale=1.0)
     with pytest.raises(ValueError, match="scale"):
         to_html([], scale=0)
+
+
+def test_variable_length_float_sequences():
+    """A list of float sequences, or the same padded with a mask: the same attributions and weights."""
+    rng = np.random.default_rng(2)
+    seqs = [rng.normal(size=(k, 2)) for k in (3, 5, 2)]
+    reg = RNNRegressor(cell="gru", units=3, head="attention", max_iter=1, dtype="float64",
+                       random_state=0).fit(seqs, rng.normal(size=3))
+    X, mask = np.zeros((3, 5, 2)), np.zeros((3, 5), dtype=bool)
+    for i, s in enumerate(seqs):
+        X[i, -len(s):], mask[i, -len(s):] = s, True
+    attr = reg.explain(X, mask=mask, n_steps=64)
+    assert (attr[~mask] == 0).all()
+    zero = np.array(reg.predict([np.zeros_like(s) for s in seqs]))
+    np.testing.assert_allclose(attr.sum(axis=1), np.array(reg.predict(seqs)) - zero, atol=1e-5)
+    ragged = reg.explain(seqs, n_steps=64)  # post-padded to the longest sequence
+    for i, s in enumerate(seqs):
+        np.testing.assert_allclose(ragged[i, :len(s)], attr[i, mask[i]], rtol=1e-9)
+    weights = reg.attention_weights(X, mask=mask)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    assert (weights[~mask] == 0).all()
