@@ -26,6 +26,8 @@ from sklearn.base import TransformerMixin, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ..layers import DenseEncoder, SequenceModel, pack_dense, reverse_packed
+from ..layers._packing import MaskedSequences
+from ..layers.heads import real_positions
 from ..losses import sigmoid, softmax
 from ..runtime import engine_scope
 from ..training import pack_batch, predict_outputs
@@ -42,7 +44,7 @@ def _in_batches(n, batch_size, fn):
 
 def _values_and_mask(X, rows):
     """Float values (B, T, F) and step mask (B, T) of some rows of validated float input."""
-    if hasattr(X, "mask"):  # variable-length float sequences: values and step mask
+    if isinstance(X, MaskedSequences):
         return X.values[rows], X.mask[rows]
     values = X[rows]
     return values, np.ones(values.shape[:2], dtype=bool)
@@ -53,8 +55,7 @@ def _at_inputs(packed, per_step):
     B = per_step.shape[1]
     steps = np.maximum(packed.positions, 0)
     out = per_step[steps, np.arange(B)[:, None]]
-    before = np.concatenate([np.full((B, 1), -1), packed.positions[:, :-1]], axis=1)
-    real = packed.positions > before
+    real = real_positions(packed)
     return np.where(real.reshape(real.shape + (1,) * (out.ndim - 2)), out, 0)
 
 
