@@ -206,9 +206,9 @@ def test_onnx_export_matches_predict(kind, fitted):
         X = rng.normal(size=(6, 5, 2))
         model = RNNRegressor(cell="lstm", units=3, head="attention", max_iter=1,
                              random_state=0).fit(X, rng.normal(size=6))
-    session = ort.InferenceSession(fastrnn.to_onnx(model).SerializeToString(),
+    runner = ort.InferenceSession(fastrnn.to_onnx(model).SerializeToString(),
                                    providers=["CPUExecutionProvider"])
-    outs = session.run(None, {"X": X.astype(np.int64) if kind == "classifier" else X.astype(np.float32)})
+    outs = runner.run(None, {"X": X.astype(np.int64) if kind == "classifier" else X.astype(np.float32)})
     if kind == "classifier":
         np.testing.assert_allclose(outs[1], model.predict_proba(X), atol=1e-5)
     else:
