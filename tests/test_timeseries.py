@@ -154,3 +154,12 @@ def test_backtest_of_the_forecaster_with_covariates():
     res = backtest(f, y, n_windows=2, horizon=3, X=X, refit=False)
     assert res["forecasts"].shape == (2, 3) and np.isfinite(res["mase"]).all()
     assert f.get_params()["horizon"] == 1  # the forecaster passed in is left untouched
+
+
+@pytest.mark.parametrize("module", ["fastrnn.timeseries", "fastrnn.estimators.forecaster"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
