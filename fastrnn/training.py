@@ -38,6 +38,7 @@ import numpy as np
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
 from .layers._packing import MaskedSequences, balanced_order
+from .layers.encoders import EmbeddingNoise
 from .runtime import parallel_for
 
 #: An epoch whose training loss exceeds this multiple of the reference loss (the first step's,
@@ -93,6 +94,47 @@ def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
     return masks
 
 
+def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype):
+    """Embedding and spatial dropout of one batch, shared by both directions (inverted scaling).
+
+    Drawn after :func:`dropout_masks`, and only for a positive rate, so the
+    input and recurrent masks of a fit without them are drawn as before.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    ids : ndarray of shape (T, B)
+        The batch's packed ids.
+    width : int
+        Embedding width ``D``.
+    embedding_dropout : float
+        Probability that a token occurrence's embedding is zeroed (the others
+        are scaled by ``1 / (1 - p)``), independently for every step of every
+        sequence: Keras's ``Dropout(p, noise_shape=(batch, timesteps, 1))``
+        after the ``Embedding``.
+    spatial_dropout : float
+        Probability that an embedding channel is zeroed for a whole sequence
+        (the others scaled by ``1 / (1 - p)``): Keras's ``SpatialDropout1D``
+        after the ``Embedding``.
+    dtype : dtype
+
+    Returns
+    -------
+    EmbeddingNoise or None
+        None when both rates are 0.
+    """
+    if not embedding_dropout and not spatial_dropout:
+        return None
+    T, B = ids.shape
+    dropped = token_scale = channels = None
+    if embedding_dropout:
+        dropped = rng.random((T, B)) < embedding_dropout
+        token_scale = 1.0 / (1.0 - embedding_dropout)
+    if spatial_dropout:
+        channels = ((rng.random((B, width)) >= spatial_dropout) / (1.0 - spatial_dropout)).astype(dtype)
+    return EmbeddingNoise(dropped, token_scale, channels)
+
+
 def l2_penalty(net, params, alpha):
     """``alpha * sum(W**2)`` over the kernels (not biases, not embeddings) and its gradient."""
     loss = 0.0
@@ -136,6 +178,8 @@ class TrainConfig:
     bptt_truncate: int = None
     dropout: float = 0.0
     recurrent_dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    spatial_dropout: float = 0.0
     alpha: float = 0.0
     n_threads: int = 1
     early_stopping: bool = False
@@ -432,9 +476,14 @@ def train_step(net, params, flat_params, optimizer, batch, cfg, rng):
     """
     masks = dropout_masks(rng, net, batch.w.shape[0], cfg.dropout, cfg.recurrent_dropout,
                           flat_params[0].dtype)
+    noise = {}  # only models with an embedding input take embedding_noise
+    if cfg.embedding_dropout or cfg.spatial_dropout:
+        noise["embedding_noise"] = embedding_noise(rng, batch.packed.data, net.encoder.width,
+                                                   cfg.embedding_dropout, cfg.spatial_dropout,
+                                                   flat_params[0].dtype)
     outputs, cache, states = net.forward(params, batch.packed, training=True, masks=masks,
                                          bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads,
-                                         states=batch.states, return_states=True)
+                                         states=batch.states, return_states=True, **noise)
     loss, d_outputs = cfg.loss_fn(outputs, batch.y, batch.w)
     if cfg.alpha:
         l2, l2_grads = l2_penalty(net, params, cfg.alpha)

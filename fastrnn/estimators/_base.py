@@ -290,6 +290,22 @@ def format_summary(name, rows):
     return "\n".join(out)
 
 
+def _check_embedding_noise(estimator, net):
+    """Refuse embedding or spatial dropout where there is no embedding to drop from."""
+    for name in ("embedding_dropout", "spatial_dropout"):
+        rate = getattr(estimator, name)
+        if not rate:
+            continue
+        kind = getattr(net, "input_kind", None)
+        if kind is None:
+            raise ValueError(f"{name}={rate!r}: {type(estimator).__name__} does not support "
+                             f"{name}; leave it at 0.0 (dropout applies to its layers' inputs)")
+        if kind != "tokens":
+            given = "float sequences" if kind == "dense" else "one-hot token input"
+            raise ValueError(f"{name}={rate!r} drops embedded tokens or channels, so it needs "
+                             f"token ids with input_encoding='embedding'; this model reads {given}")
+
+
 # ------------------------------------------------------------------------ BaseRNN
 @declare_params
 class BaseRNN(BaseEstimator):
@@ -326,6 +342,8 @@ class BaseRNN(BaseEstimator):
     bptt_truncate: int | None = param(None, _POSITIVE_INT, None)
     dropout: float = param(0.0, _FRACTION)
     recurrent_dropout: float = param(0.0, _FRACTION)
+    embedding_dropout: float = param(0.0, _FRACTION)
+    spatial_dropout: float = param(0.0, _FRACTION)
     # validation and stopping
     early_stopping: bool = param(False, "boolean")
     validation_fraction: float = param(0.1, Interval(numbers.Real, 0, 1, closed="neither"))
@@ -437,6 +455,7 @@ class BaseRNN(BaseEstimator):
             self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         rng = self.rng_
         net = self._network()
+        _check_embedding_noise(self, net)
         if first:
             self.params_ = net.init_params(rng, np.dtype(self.dtype))
             self.optimizer_state_ = make_optimizer(
@@ -457,7 +476,9 @@ class BaseRNN(BaseEstimator):
         cfg = TrainConfig(
             loss_fn=self._loss, metric_fn=self._metric, metric_name=self._metric_name,
             n_epochs=1 if incremental else self.max_iter, bptt_truncate=self.bptt_truncate,
-            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, alpha=self.alpha,
+            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+            embedding_dropout=self.embedding_dropout, spatial_dropout=self.spatial_dropout,
+            alpha=self.alpha,
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
             monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,
             restore_best_weights=self.restore_best_weights, callbacks=callbacks,

@@ -88,6 +88,14 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         (None = full BPTT); the forward pass always reads every step.
     dropout, recurrent_dropout : float, default 0.0
         Fraction of inputs / recurrent state dropped, one mask per sequence.
+    embedding_dropout : float, default 0.0
+        Token ids through an embedding only: fraction of token occurrences
+        whose embedding is zeroed in training (Keras's
+        ``Dropout(p, noise_shape=(batch, timesteps, 1))`` after the embedding).
+    spatial_dropout : float, default 0.0
+        Token ids through an embedding only: fraction of embedding channels
+        zeroed for a whole sequence in training (Keras's ``SpatialDropout1D``
+        after the embedding; both directions see the same channels).
     early_stopping : bool, default False
     validation_fraction : float, default 0.1
         Stratified, seeded hold-out used when ``early_stopping`` and no

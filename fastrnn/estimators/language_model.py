@@ -69,6 +69,10 @@ class RNNLanguageModel(BaseRNN):
     dropout, recurrent_dropout : float, default 0.0
         Fraction of inputs / recurrent state dropped, one mask per stream and
         window.
+    embedding_dropout, spatial_dropout : float, default 0.0
+        Fraction of token occurrences, and of embedding channels (one mask
+        per stream and window), whose embedding is zeroed in training (see
+        :class:`RNNClassifier`).
     early_stopping : bool, default False
         Stop when the validation loss (mean cross-entropy per token, minus
         :meth:`score`) stops improving by ``tol`` for ``n_iter_no_change``

@@ -15,18 +15,41 @@ Every encoder has the same interface:
 - ``init_params(rng, dtype)`` -> its parameters (or None);
 - ``weights(p)`` -> its arrays in Keras ``get_weights()`` order;
 - ``pack(X, mask=None)`` -> :class:`~fastrnn.layers._packing.Packed`;
-- ``layer_input(p, data, start, dropout_mask=None, projected=None)`` -> the
-  first layer's input for one direction (``data`` already reversed for the
-  backward direction);
+- ``layer_input(p, data, start, dropout_mask=None, projected=None,
+  token_scale=None)`` -> the first layer's input for one direction (``data``
+  already reversed for the backward direction; ``token_scale``: embedding
+  dropout, token encoder only);
 - ``backward(p, d_inputs)`` -> the gradient of its parameters (or None),
   given each direction's input gradient as the first layer returns it;
 - ``summary_rows(n_timesteps)`` -> Keras-style summary rows.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._packing import pack_dense, pack_tokens
 from .projection import DenseInput, TokenInput
+
+
+class EmbeddingNoise(NamedTuple):
+    """Training noise on the embedding output, shared by both directions of the first layer.
+
+    Attributes
+    ----------
+    dropped : ndarray of shape (T, B), bool, or None
+        Embedding dropout: the token occurrences (packed layout) whose
+        embedding is zeroed; the others are scaled by ``token_scale``.
+    token_scale : float or None
+        ``1 / (1 - embedding_dropout)``.
+    channels : ndarray of shape (B, D) or None
+        Spatial dropout: one channel mask per sequence, already scaled,
+        applied at every step.
+    """
+
+    dropped: np.ndarray = None
+    token_scale: float = None
+    channels: np.ndarray = None
 
 
 def _sum_directions(d_inputs):
@@ -89,8 +112,30 @@ class TokenEncoder:
         return pack_tokens(X)
 
     @staticmethod
-    def layer_input(p, data, start, dropout_mask=None, projected=None):
-        return TokenInput(data, start, p, dropout_mask, projected)
+    def layer_input(p, data, start, dropout_mask=None, projected=None, token_scale=None):
+        return TokenInput(data, start, p, dropout_mask, projected, token_scale)
+
+    def apply_noise(self, data, noise):
+        """The ids and the per-sequence channel mask of the first layer under ``noise``.
+
+        Parameters
+        ----------
+        data : ndarray of shape (T, B), int
+            Packed ids.
+        noise : EmbeddingNoise
+
+        Returns
+        -------
+        data : ndarray of shape (T, B)
+            ``data`` with dropped occurrences replaced by id ``n_ids`` (zero input).
+        token_scale : float or None
+        channels : ndarray of shape (B, dim) or None
+        """
+        token_scale = None
+        if noise.dropped is not None:
+            data = np.where(noise.dropped, self.n_ids, data)
+            token_scale = noise.token_scale
+        return data, token_scale, noise.channels
 
     @staticmethod
     def backward(p, d_inputs):
@@ -150,7 +195,9 @@ class OneHotEncoder(_Parameterless):
         return pack_tokens(X)
 
     @staticmethod
-    def layer_input(p, data, start, dropout_mask=None, projected=None):
+    def layer_input(p, data, start, dropout_mask=None, projected=None, token_scale=None):
+        if token_scale is not None:
+            raise ValueError("embedding dropout needs an embedding, not one-hot input")
         return TokenInput(data, start, None, dropout_mask, projected)
 
 
@@ -177,9 +224,9 @@ class DenseEncoder(_Parameterless):
         return pack_dense(X, mask)
 
     @staticmethod
-    def layer_input(p, data, start, dropout_mask=None, projected=None):
-        if projected is not None:
-            raise ValueError("projection tables need token input")
+    def layer_input(p, data, start, dropout_mask=None, projected=None, token_scale=None):
+        if projected is not None or token_scale is not None:
+            raise ValueError("projection tables and embedding dropout need token input")
         return DenseInput(data, start, dropout_mask)
 
 

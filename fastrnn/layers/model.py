@@ -162,7 +162,8 @@ class SequenceModel:
         return [layer.token_table(p, embeddings, tokens, n_threads) for p in params["rnn"][0]]
 
     def forward(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
-                n_threads=1, states=None, return_states=False, token_tables=None):
+                n_threads=1, states=None, return_states=False, token_tables=None,
+                embedding_noise=None):
         """Outputs of a packed batch.
 
         Parameters
@@ -187,6 +188,10 @@ class SequenceModel:
             Inference only: per direction, ``(table, lookup)`` of the first
             layer's projections (tables from :meth:`token_tables`), instead of
             projecting this batch's ids.
+        embedding_noise : EmbeddingNoise or None
+            Training only, token input through an embedding: embedding and
+            spatial dropout of the embedding output (both directions see the
+            same noise); ``masks``' first-layer input masks multiply it.
 
         Returns
         -------
@@ -200,7 +205,8 @@ class SequenceModel:
         start = packed.start
         h_last, seq, finals, stack_cache = self._run_stack(
             params, packed, training=training, masks=masks, bptt_truncate=bptt_truncate,
-            n_threads=n_threads, states=states, token_tables=token_tables)
+            n_threads=n_threads, states=states, token_tables=token_tables,
+            embedding_noise=embedding_noise)
         outputs, head_cache = self.head.forward(params[self.head.key], h_last, seq, packed)
         cache = None
         if training:
@@ -210,16 +216,24 @@ class SequenceModel:
         return outputs, cache
 
     def _run_stack(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
-                   n_threads=1, states=None, token_tables=None):
+                   n_threads=1, states=None, token_tables=None, embedding_noise=None):
         """The encoder and the stack: ``(h_last, seq, finals, stack cache)`` (see :meth:`forward`)."""
         start = packed.start
         p_enc = params[self.encoder.key] if self.encoder.key is not None else None
         first_inputs = []
+        ids, token_scale, channels = packed.data, None, None
+        if embedding_noise is not None:
+            if self.input_kind != "tokens":
+                raise ValueError("embedding and spatial dropout need token input through an embedding")
+            ids, token_scale, channels = self.encoder.apply_noise(packed.data, embedding_noise)
         for d in range(self.n_dir):
-            data = packed.data if d == 0 else reverse_packed(packed.data, start)
+            data = ids if d == 0 else reverse_packed(ids, start)
             in_mask = masks[0][d][0] if masks is not None else None
+            if channels is not None:  # the same channels for both directions, times their own mask
+                in_mask = channels if in_mask is None else channels * in_mask
             table = None if token_tables is None else token_tables[d]
-            first_inputs.append(self.encoder.layer_input(p_enc, data, start, in_mask, table))
+            first_inputs.append(self.encoder.layer_input(p_enc, data, start, in_mask, table,
+                                                         token_scale))
         return self.stack.forward(
             params["rnn"], first_inputs, start, masks=masks, states=states, training=training,
             bptt_truncate=bptt_truncate, return_sequences=self.head.needs_sequence,

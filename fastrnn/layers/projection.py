@@ -407,8 +407,9 @@ def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
         raise ValueError("the cells' table is differentiated over its last steps only")
     dA2 = dA.reshape(Tw * B, G)
     dW = matmul(X2[lo:].T, dA2, n_threads)
+    db = column_sums(dA2)
     if inp.frozen:
-        return dW, column_sums(dA2), None
+        return dW, db, None
     dX = matmul(dA2, W.T, n_threads).reshape(Tw, B, -1)
     dX *= inp.dropout_mask[None]
     t0 = ids.shape[0] - Tw
@@ -416,7 +417,7 @@ def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
         dX *= factor[t0:]
     dE = np.empty_like(inp.embeddings)
     get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
-    return dW, column_sums(dA2), dE
+    return dW, db, dE
 
 
 def _rows_of(ctx, used):
