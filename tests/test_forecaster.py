@@ -121,6 +121,19 @@ def test_learns_a_seasonal_series_better_than_the_naive_forecast():
     assert err < 0.5 * naive
 
 
+def test_partial_fit_and_warm_start_continue_training():
+    y = _series()
+    f = RNNForecaster(12, 2, **FAST).partial_fit(y)
+    first = [w.copy() for w in f.get_weights()]
+    f.partial_fit(y)
+    assert f.n_iter_ == 2 and not np.allclose(first[0], f.get_weights()[0])
+    g = RNNForecaster(12, 2, warm_start=True, **FAST).fit(y)
+    g.fit(y)
+    assert g.n_iter_ == 4
+    with pytest.raises(ValueError, match="change the network's shape"):
+        g.set_params(horizon=3).fit(y)
+
+
 def test_update_moves_the_history_on():
     y = _series()
     f = RNNForecaster(12, 2, **FAST).fit(y[:150])

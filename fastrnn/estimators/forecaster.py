@@ -165,6 +165,18 @@ class RNNForecaster(BaseRNN):
         """
         return self._fit((y, X))
 
+    def partial_fit(self, y, X=None):
+        """One epoch over the windows of ``y`` (and ``X``), continuing from the current weights.
+
+        The series' scaling statistics and the history ``predict()`` starts
+        from are those of this call's ``y``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit((y, X), incremental=True)
+
     def _check_quantiles(self):
         if self.quantiles is None:
             return None
@@ -250,8 +262,9 @@ class RNNForecaster(BaseRNN):
                     model_horizon != self.model_horizon_ or len(quantiles if quantiles is not None
                                                                 else ()) != \
                     len(self.quantiles_ if self.quantiles_ is not None else ()):
-                raise ValueError("warm_start: the new data or parameters change the network's "
-                                 "shape (columns of y or X, horizon, quantiles); refit from scratch")
+                raise ValueError("continuing training (warm_start or partial_fit): the new data or "
+                                 "parameters change the network's shape (columns of y or X, "
+                                 "horizon, quantiles); fit from scratch")
         self.panel_, self.n_series_ = panel, len(series)
         self.n_targets_, self.y_ndim_, self.n_covariates_ = k, 1 if one_d else 2, n_cov
         self.model_horizon_, self.quantiles_ = model_horizon, quantiles
