@@ -164,3 +164,35 @@ def test_tagger_on_ragged_floats_returns_lists(data):
     assert set(np.concatenate(pred)) <= {"up", "down"}
     with pytest.raises(ValueError, match=r"y\[0\] has"):
         tagger.score(X, [s[:-1] if len(s) > 1 else [0, 0, 0] for s in steps])
+
+
+def test_per_step_outputs_at_padding_follow_keras_masking(data):
+    """After the last real step a padded position repeats its output; before the first, the
+    output comes from the zero initial state (Dense of zeros: the bias)."""
+    X, _, steps = data
+    tagger = RNNSequenceTagger(**FAST).fit(X, steps)
+    x = X[0]
+    padded = np.zeros((1, len(x) + 4, 2))
+    padded[0, 2:2 + len(x)] = x
+    mask = np.zeros((1, len(x) + 4), dtype=bool)
+    mask[0, 2:2 + len(x)] = True
+    proba = tagger.predict_proba(padded, mask=mask)[0]
+    bias = tagger.get_weights()[-1]
+    expected_before = np.exp(bias) / np.exp(bias).sum()
+    np.testing.assert_allclose(proba[:2], [expected_before] * 2, rtol=1e-9)
+    np.testing.assert_allclose(proba[-2:], [proba[1 + len(x)]] * 2, rtol=1e-12)
+
+
+def test_onnx_export_of_a_model_fitted_on_ragged_floats_reads_unpadded_input(data):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import fastrnn
+
+    X, label, steps = data
+    model = RNNRegressor(**FAST).fit(X, label.astype(float))
+    session = ort.InferenceSession(fastrnn.to_onnx(model).SerializeToString())
+    Z = np.random.default_rng(1).normal(size=(3, 6, 2))
+    out = session.run(None, {session.get_inputs()[0].name: Z.astype(np.float32)})[0]
+    np.testing.assert_allclose(out, model.predict(Z), rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="RNNSequenceRegressor"):
+        fastrnn.to_onnx(RNNSequenceRegressor(**FAST).fit(X, steps))
