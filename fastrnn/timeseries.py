@@ -46,6 +46,13 @@ def _as_series(y, name="y", dtype=np.float64):
     return a.reshape(len(a), -1).astype(dtype, copy=False), a.ndim == 1
 
 
+def _one_series(y, what):
+    """Refuse a list of array series (a panel) where one series is expected."""
+    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1:
+        raise ValueError(f"{what} takes one series (an array of shape (T,) or (T, k)), got a list "
+                         "of series; call it once per series")
+
+
 def _check_positive_int(value, name):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
@@ -94,6 +101,7 @@ def make_windows(y, lookback, horizon=1, X=None, stride=1):
     lookback = _check_positive_int(lookback, "lookback")
     horizon = _check_positive_int(horizon, "horizon")
     stride = _check_positive_int(stride, "stride")
+    _one_series(y, "make_windows")
     values, one_d = _as_series(y)
     T = len(values)
     if lookback + horizon > T:
@@ -295,6 +303,7 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
 
     n_windows = _check_positive_int(n_windows, "n_windows")
     horizon = _check_positive_int(horizon, "horizon")
+    _one_series(y, "backtest")
     values, one_d = _as_series(y)
     cov = None
     if X is not None:

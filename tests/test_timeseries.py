@@ -71,10 +71,12 @@ def test_make_windows_shapes_values_stride_and_covariates():
     (dict(lookback=19, horizon=2), "lookback=19 plus horizon=2"),
     (dict(lookback=3, horizon=0), "horizon must be an int >= 1"),
     (dict(lookback=3, X=np.zeros((5, 1))), "X has 5 steps but y has 20"),
+    (dict(y=[np.arange(20.0)] * 3, lookback=3), "takes one series"),
 ])
 def test_make_windows_errors_name_the_argument(kw, message):
+    kw = {"y": np.arange(20.0), **kw}
     with pytest.raises(ValueError, match=message):
-        make_windows(np.arange(20.0), **kw)
+        make_windows(**kw)
 
 
 def test_series_windows_gather_what_make_windows_writes_out():
@@ -137,6 +139,8 @@ def test_backtest_metrics_of_the_naive_forecast_on_a_line(refit):
     assert res["forecasts"].shape == (3, 4)
     assert res["mase_overall"] == pytest.approx(2.5)
     assert backtest(LastValue(), y, 3, 4, m=5)["mase"][0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="takes one series"):
+        backtest(LastValue(), [y, y], 3, 4)
 
 
 def test_mase_scale_seasonal_and_errors():

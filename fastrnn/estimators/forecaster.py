@@ -473,7 +473,10 @@ class RNNForecaster(BaseRNN):
             ``y=None``: the covariates of the forecast steps, shape
             ``(horizon, n_covariates)`` (a list of them for a panel).  With
             ``y``: covariates aligned with ``y`` followed by those of the
-            forecast steps, ``T + horizon`` rows per series.
+            forecast steps, ``T + horizon`` rows per series.  The direct
+            network reads the covariates of all the fitted ``horizon``
+            steps; for a shorter forecast the steps after it repeat the last
+            row given.
         horizon : int, optional
             Steps to forecast, at most the fitted ``horizon`` (any number
             with ``recursive=True``); default the ``horizon`` parameter.
