@@ -165,6 +165,9 @@ def _check_predictor(model, path):
     if type(est).__name__ == "RNNSequenceTagger":
         raise CLIError(f"{path} is a sequence tagger: use it from Python (predict returns a "
                        "label per token)")
+    if type(est).__name__ == "RNNSequenceRegressor":
+        raise CLIError(f"{path} is a per-step regressor: use it from Python (predict returns a "
+                       "value per step)")
 
 
 def _set_unknown_ids(model, unknown_ids):

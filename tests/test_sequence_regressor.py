@@ -247,3 +247,14 @@ SEQUENCE_REGRESSOR_EXPECTED_FAILED_CHECKS = {
                          expected_failed_checks=lambda est: SEQUENCE_REGRESSOR_EXPECTED_FAILED_CHECKS)
 def test_sequence_regressor_passes_the_common_checks(estimator, check):
     check(estimator)
+
+
+def test_command_line_predict_refuses_a_per_step_regressor(ragged, tmp_path, capsys):
+    from fastrnn.cli import main
+
+    X, y = ragged
+    path = fastrnn.save(RNNSequenceRegressor(**FAST).fit(X, y), tmp_path / "seq.frnn")
+    inputs = tmp_path / "X.npz"
+    np.savez(inputs, x=np.ones((2, 3), dtype=np.int64))
+    assert main(["predict", str(path), str(inputs)]) == 2
+    assert "per-step regressor: use it from Python" in capsys.readouterr().err
