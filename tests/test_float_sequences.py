@@ -154,6 +154,9 @@ def test_ragged_float_input_never_reaches_numpy_inhomogeneous_error():
     assert kind == "dense" and checked.shape == (3, 3, 1) and checked.lengths().tolist() == [3, 1, 2]
     X = [np.ones((2, 3)), [[1.0, 2, 3]]]
     assert check_sequences(X)[0].lengths().tolist() == [2, 1]
+    for X in ([[0.1, None], [0.2]], [0.5, [1.0, 2.0]]):
+        with pytest.raises(ValueError, match="X is a list whose rows differ in length"):
+            check_sequences(X)
 
 
 def test_tagger_on_ragged_floats_returns_lists(data):

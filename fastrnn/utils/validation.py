@@ -169,7 +169,13 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
             except ValueError as exc:
                 raise ValueError(f"X could not be read as token id sequences: {exc}") from None
         else:
-            X = np.asarray(items)
+            try:
+                X = np.asarray(items)
+            except ValueError:  # NumPy's "inhomogeneous shape": rows of different lengths
+                raise ValueError("X is a list whose rows differ in length or shape and are not "
+                                 "all float (or all integer) sequences: pass a list of float "
+                                 "arrays (T_i,) or (T_i, n_features), or of token id lists, "
+                                 "without missing values") from None
     X = np.asarray(X)
     if X.dtype == object:
         X = _object_to_numeric(X)
