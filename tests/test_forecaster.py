@@ -1,5 +1,6 @@
 """RNNForecaster: shapes, covariates, panels, quantiles, recursion, scaling, errors and persistence."""
 
+import json
 import pickle
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import fastrnn
 from fastrnn import RNNForecaster
+from _modelfile import reseal, rewrite
 from fastrnn.timeseries import make_windows
 
 FAST = dict(units=6, max_iter=2, batch_size=16, random_state=0)
@@ -194,3 +196,28 @@ def test_save_load_and_pickle_round_trip_across_backends(tmp_path):
     h = pickle.loads(pickle.dumps(f))
     with fastrnn.use_backend("numpy"):
         np.testing.assert_allclose(h.predict_quantiles(X=future), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("params", "lookback", 30, "n_timesteps_"),
+    ("params", "recursive", True, "model_horizon_"),
+    ("fitted", "n_series_", 4, "n_series_=4"),
+    ("fitted", "y_ndim_", 3, "y_ndim_=3"),
+    ("fitted", "quantiles_", [0.5], "quantiles_"),
+])
+def test_load_refuses_fitted_attributes_that_disagree(tmp_path, section, key, value, message):
+    """Each of these edits loaded before the forecaster checked its state (found by editing files)."""
+    path = fastrnn.save(RNNForecaster(10, 3, **FAST).fit(_series()), tmp_path / "f.fastrnn")
+
+    def edit(name, data):
+        if name != "config.json":
+            return data
+        config = json.loads(data)
+        config["model"][section][key] = value
+        return json.dumps(config).encode()
+
+    bad = tmp_path / "bad.fastrnn"
+    rewrite(path, bad, edit)
+    reseal(bad)
+    with pytest.raises(fastrnn.ModelFileError, match=message):
+        fastrnn.load(bad)

@@ -329,6 +329,36 @@ class RNNForecaster(BaseRNN):
         return SequenceModel.build("dense", self.n_step_features_, None, self._recurrent_layers(),
                                    False, "last", n_out, n_timesteps=self.n_timesteps_)
 
+    def _check_loaded_state(self):
+        """Refuse fitted attributes that disagree with each other or with the parameters (load)."""
+        self._check_params()
+        q = self._check_quantiles()
+        if not isinstance(self.panel_, bool) or not isinstance(self.n_series_, int) or self.n_series_ < 1:
+            raise ValueError("panel_ must be a bool and n_series_ a positive int")
+        if self.y_ndim_ not in (1, 2) or (self.y_ndim_ == 1 and self.n_targets_ != 1):
+            raise ValueError(f"y_ndim_={self.y_ndim_!r} does not fit n_targets_={self.n_targets_!r}")
+        if not (self.panel_ or self.n_series_ == 1):
+            raise ValueError(f"a single-series model has n_series_={self.n_series_}")
+        if (q is None) != (self.quantiles_ is None) or (
+                q is not None and not (isinstance(self.quantiles_, np.ndarray)
+                                       and np.array_equal(self.quantiles_, q))):
+            raise ValueError(f"quantiles_={self.quantiles_!r} does not match quantiles={self.quantiles!r}")
+        if self.model_horizon_ != (1 if self.recursive else self.horizon):
+            raise ValueError(f"model_horizon_={self.model_horizon_!r} does not match horizon and recursive")
+        n, L, k, c = self.n_series_, self.lookback, self.n_targets_, self.n_covariates_
+        if (self.n_timesteps_, self.n_step_features_) != (L + self._n_future(), k + c + (1 if c else 0)):
+            raise ValueError("n_timesteps_ or n_step_features_ does not match the window's shape")
+        shapes = {"y_last_": (n, L, k), "X_last_": (n, L, c), "y_mean_": (n, k), "y_scale_": (n, k),
+                  "X_mean_": (n, c), "X_scale_": (n, c)}
+        for name, shape in shapes.items():
+            a = getattr(self, name)
+            if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype.kind != "f" or \
+                    not np.isfinite(a).all():
+                raise ValueError(f"{name} must be a finite float array of shape {shape}")
+        if not ((self.y_scale_ > 0).all() and (self.X_scale_ > 0).all()):
+            raise ValueError("y_scale_ and X_scale_ must be positive")
+        super()._check_loaded_state()
+
     def _predict_one(self):
         if self.n_covariates_:
             future = np.zeros((self.n_series_, self.model_horizon_, self.n_covariates_))
