@@ -242,8 +242,7 @@ def predict_outputs(net, params, X, batch_size, n_threads):
         # packing and projection hold the GIL, so a batch per thread would serialise them (with
         # two layers the second hand-off costs more than this saves, hence one layer only)
         rows = batch_rows(X, np.arange(len(X)), net.input_kind, n_threads)
-        logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=n_threads)
-        out[rows] = logits
+        out[rows] = _batch_outputs(net, params, X, rows, n_threads)
         return out
     tables = None if net.input_kind == "dense" else _prediction_token_tables(net, params, X, n_threads)
     n_threads = max(1, min(int(n_threads), len(X)))
@@ -256,12 +255,35 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     def run(j):
         for lo in starts[j::n_threads]:
             rows = order[lo:lo + batch_size]
-            logits, _ = net.forward(params, pack_batch(X[rows], net.input_kind), n_threads=1,
-                                    token_tables=tables)
-            out[rows] = logits
+            out[rows] = _batch_outputs(net, params, X, rows, 1, tables)
 
     parallel_for(run, n_threads)
     return out
+
+
+def _batch_outputs(net, params, X, rows, n_threads, tables=None):
+    """Inference outputs of the rows ``rows`` of ``X``.
+
+    A per-step network reading masked floats skips the batch's columns that
+    are padding in every row: each such column's outputs repeat those of the
+    nearest kept column before it (as a padded position repeats the last real
+    step's), and one all-padding column is kept ahead of the first real one
+    for the positions that come before any real step (the initial state's).
+    """
+    batch = X[rows]
+    src = None
+    if net.per_step and isinstance(batch, MaskedSequences):
+        real = batch.mask.any(axis=0)
+        if not real.all():
+            keep = real.copy()
+            first = int(np.argmax(real))
+            keep[max(first - 1, 0)] = True
+            cols = np.flatnonzero(keep)
+            src = np.maximum(np.searchsorted(cols, np.arange(len(keep)), side="right") - 1, 0)
+            batch = MaskedSequences(batch.values[:, cols], batch.mask[:, cols], batch.ragged)
+    logits, _ = net.forward(params, pack_batch(batch, net.input_kind), n_threads=n_threads,
+                            token_tables=tables)
+    return logits if src is None else logits[:, src]
 
 
 def _prediction_token_tables(net, params, X, n_threads):

@@ -93,6 +93,22 @@ def test_batches_put_rows_in_length_order_within_thread_slices():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("n_rows", [3, 40])  # one batch, or several over the threads
+def test_prediction_skipping_all_padding_columns_equals_the_full_forward(n_rows):
+    from fastrnn.layers import Recurrent, SequenceModel, pack_dense
+    from fastrnn.training import predict_outputs
+
+    rng = np.random.default_rng(4)
+    net = SequenceModel.build("dense", 2, None, [Recurrent("gru", 3)], True, "sequence", 2)
+    params = net.init_params(rng, np.float64)
+    mask = rng.random((n_rows, 9)) < 0.6
+    mask[:, [0, 1, 4, 8]] = False  # padding in every row: leading, inner and trailing columns
+    mask[:, 2] = True
+    X = MaskedSequences(rng.normal(size=(n_rows, 9, 2)), mask)
+    full, _ = net.forward(params, pack_dense(X.values, mask))
+    np.testing.assert_allclose(predict_outputs(net, params, X, 16, 2), full, rtol=1e-12, atol=0)
+
+
 def test_validation_data_partial_fit_and_early_stopping_take_masks(data):
     X, label, _ = data
     padded, mask = _padded(X, "post")
