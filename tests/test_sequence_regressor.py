@@ -183,6 +183,7 @@ def test_token_ids_and_equal_length_arrays():
     (lambda y: [np.where(np.arange(len(t)) == 0, np.nan, t) for t in y], "NaN or infinity at a real"),
     (lambda y: _padded(y, "post", 0.0)[0], "list of sequences of different lengths"),
     (lambda y: y[:-1], "different numbers of samples"),
+    (lambda y: _padded(y, "post", 0.0)[0][:-1], "different numbers of samples"),
     (lambda y: None, "requires y"),
 ])
 def test_bad_targets_name_y(ragged, y, message):

@@ -264,6 +264,8 @@ def check_step_targets(Y, X, estimator):
     if isinstance(Y, np.ndarray) and Y.dtype != object:
         if Y.ndim == 1:
             raise ValueError(per_sequence)
+        if len(Y) != n:
+            raise ValueError(f"X and y have different numbers of samples: {n} and {len(Y)}")
         if Y.ndim not in (2, 3) or Y.shape[:2] != (n, T):
             raise ValueError(f"y must have a target for every step of X: X has {n} samples of "
                              f"{T} steps, y has shape {Y.shape}")
