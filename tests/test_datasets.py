@@ -328,3 +328,37 @@ def test_imdb_subset_trains_the_tutorial_gru_to_tutorial_accuracy():
     clf.fit(X, data["y_train"])
     # the tutorial reports ~0.80 with 20,000 reviews; this subset has 5,000
     assert clf.score(X_test, data["y_test"]) > 0.75
+
+
+def test_topic_documents_carry_their_topic_in_keywords():
+    from fastrnn.datasets import make_topic_documents
+
+    X, y = make_topic_documents(400, length=50, n_topics=4, vocab_size=300, words_per_topic=5,
+                                topic_rate=0.2, noise_rate=0.0, random_state=3)
+    assert X.shape == (400, 50) and X.dtype == np.int32 and X.min() >= 2 and X.max() < 300
+    assert set(np.unique(y)) == {0, 1, 2, 3}
+    # a keyword appears 50 * 0.2 / 5 = 2 more times per document of its topic than elsewhere
+    counts = np.array([np.bincount(X[y == k].ravel(), minlength=300) / (y == k).sum()
+                       for k in range(4)])
+    own = counts.argmax(axis=0)
+    excess = counts.max(axis=0) - np.sort(counts, axis=0)[-2]
+    keywords = np.flatnonzero(excess > 1.0)
+    assert len(keywords) == 20 and np.bincount(own[keywords], minlength=4).tolist() == [5] * 4
+    X2, y2 = make_topic_documents(400, length=50, n_topics=4, vocab_size=300, words_per_topic=5,
+                                  topic_rate=0.2, noise_rate=0.0, random_state=3)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    texts, _ = make_topic_documents(2, length=3, return_text=True, random_state=0)
+    assert all(len(t.split()) == 3 and t.startswith("w") for t in texts)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_topics=1), "n_topics"),
+    (dict(vocab_size=50), "vocab_size"),
+    (dict(topic_rate=0.9, noise_rate=0.2), "topic_rate"),
+    (dict(length=0), "length"),
+])
+def test_topic_documents_refuse_bad_arguments(kwargs, match):
+    from fastrnn.datasets import make_topic_documents
+
+    with pytest.raises(ValueError, match=match):
+        make_topic_documents(10, **kwargs)

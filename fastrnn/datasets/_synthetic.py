@@ -67,6 +67,73 @@ def make_long_range_task(n_samples=1000, n_timesteps=None, distance=(1, 20), voc
     return (X, y, dist) if return_distance else (X, y)
 
 
+def make_topic_documents(n_samples=1000, length=200, n_topics=8, vocab_size=2000,
+                         words_per_topic=10, topic_rate=0.04, noise_rate=0.02, return_text=False,
+                         random_state=None):
+    """Long documents whose topic is told by a few scattered keywords: a test of stable training.
+
+    Every document is ``length`` word ids drawn from a Zipf-like background
+    distribution over ids ``2..vocab_size-1``.  Each topic owns
+    ``words_per_topic`` keywords; at every position, with probability
+    ``topic_rate`` the word is a keyword of the document's own topic, and with
+    probability ``noise_rate`` a keyword of a random topic (possibly its own).
+    The label is the topic.  About ``length * topic_rate`` (8 by default)
+    informative words are spread over the whole document, so a recurrent model
+    reading its last state must carry evidence across up to ``length`` steps;
+    long sequences like these are where unclipped gradients of an LSTM explode
+    and training stalls or collapses (see the user guide's training page).
+
+    Parameters
+    ----------
+    n_samples : int, default 1000
+    length : int, default 200
+        Tokens per document.
+    n_topics : int, default 8
+    vocab_size : int, default 2000
+        Ids are ``0 < id < vocab_size``; id 1 is never used (the
+        out-of-vocabulary id of :class:`~fastrnn.TextSequencer`).
+    words_per_topic : int, default 10
+    topic_rate, noise_rate : float, default 0.04 and 0.02
+        Probabilities, per position, of an own-topic keyword and of a keyword
+        of a random topic; ``topic_rate + noise_rate <= 1``.
+    return_text : bool, default False
+        Return strings such as ``"w17 w4 w230 ..."`` (word ``w<i>`` is id ``i``).
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, length), int32, or list of str
+    y : ndarray of shape (n_samples,), int
+        The topic, ``0..n_topics-1``.
+    """
+    if n_topics < 2:
+        raise ValueError(f"n_topics must be at least 2, got {n_topics}")
+    if words_per_topic < 1:
+        raise ValueError(f"words_per_topic must be at least 1, got {words_per_topic}")
+    if vocab_size - 2 < n_topics * words_per_topic:
+        raise ValueError(f"vocab_size={vocab_size} leaves fewer than n_topics * words_per_topic = "
+                         f"{n_topics * words_per_topic} word ids for the keywords")
+    if not (0 <= topic_rate and 0 <= noise_rate and topic_rate + noise_rate <= 1):
+        raise ValueError("topic_rate and noise_rate must be >= 0 with topic_rate + noise_rate <= 1, "
+                         f"got {topic_rate} and {noise_rate}")
+    if length < 1:
+        raise ValueError(f"length must be at least 1, got {length}")
+    rs = check_random_state(random_state)
+    words = np.arange(2, vocab_size)
+    keywords = rs.permutation(words)[:n_topics * words_per_topic].reshape(n_topics, words_per_topic)
+    zipf = 1.0 / np.arange(1, len(words) + 1)
+    y = rs.randint(n_topics, size=n_samples)
+    X = rs.choice(words, size=(n_samples, length), p=zipf / zipf.sum()).astype(np.int32)
+    u = rs.rand(n_samples, length)
+    which = rs.randint(words_per_topic, size=(n_samples, length))
+    topic = np.where(u < topic_rate, y[:, None], rs.randint(n_topics, size=(n_samples, length)))
+    keyword = u < topic_rate + noise_rate
+    X[keyword] = keywords[topic[keyword], which[keyword]]
+    if return_text:
+        X = [" ".join(f"w{t}" for t in row) for row in X.tolist()]
+    return X, y
+
+
 def make_bracket_tagging(n_samples=1000, n_timesteps=20, vocab_size=10, p_bracket=0.15,
                          random_state=None):
     """Tag every token inside brackets: a per-token task that needs memory.
