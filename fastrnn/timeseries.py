@@ -179,18 +179,21 @@ class SeriesWindows:
         return (len(self.starts), self.n_steps, self.n_features)
 
     def __getitem__(self, rows):
-        """The windows numbered ``rows``: ndarray of shape (len(rows), n_steps, n_features)."""
+        """The windows numbered ``rows``: ndarray of shape (len(rows), n_steps, n_features).
+
+        The array is gathered time-major and returned as a transposed view,
+        which is the kernels' layout: packing it copies nothing more.
+        """
         starts = self.starts[rows]
-        past = self.values[starts[:, None] + np.arange(self.lookback)]
+        steps = np.arange(self.lookback)[:, None] + starts[None, :]
         if not self.n_future:
-            return past
-        F, k = self.values.shape[1], self.n_targets
-        out = np.zeros((len(starts), self.n_steps, F + 1), dtype=self.values.dtype)
-        out[:, :self.lookback, :F] = past
-        future = starts[:, None] + self.lookback + np.arange(self.n_future)
-        out[:, self.lookback:, k:F] = self.values[future, k:]
-        out[:, self.lookback:, F] = 1
-        return out
+            return self.values[steps].transpose(1, 0, 2)
+        F, k, L = self.values.shape[1], self.n_targets, self.lookback
+        out = np.zeros((self.n_steps, len(starts), F + 1), dtype=self.values.dtype)
+        out[:L, :, :F] = self.values[steps]
+        out[L:, :, k:F] = self.values[L + np.arange(self.n_future)[:, None] + starts[None, :], k:]
+        out[L:, :, F] = 1
+        return out.transpose(1, 0, 2)
 
     def window_targets(self, rows=None):
         """Targets of the windows ``rows`` (all by default): ndarray of shape (B, horizon * k)."""

@@ -87,29 +87,27 @@ class SktimeRNNForecaster(BaseForecaster):
     def _make(self, values):
         horizon = int(self._steps(self._fh).max())
         lookback = max(1, min(self.lookback, len(values) - horizon))
+        # a constant series cannot be standardised: it is fitted in its own units
+        scale = bool(self.scale and np.ptp(values) > 0)
         return RNNForecaster(lookback, horizon, cell=self.cell, units=self.units,
                              max_iter=self.max_iter, learning_rate=self.learning_rate,
-                             batch_size=self.batch_size, scale=self.scale,
+                             batch_size=self.batch_size, scale=scale,
                              recursive=self.recursive, random_state=self.random_state)
 
     def _fit(self, y, X, fh):
         self._name = y.name
         self._history = np.asarray(y, dtype=np.float64)
-        self.forecaster_ = self._make(self._history).fit(self._scale_safe(self._history))
+        self.forecaster_ = self._make(self._history).fit(self._history)
         return self
-
-    def _scale_safe(self, values):
-        # a constant series cannot be standardised; a tiny ramp leaves its forecasts unchanged
-        # to float precision and keeps scale=True usable on it
-        if self.scale and np.ptp(values) == 0:
-            return values + 1e-9 * np.maximum(1.0, abs(values[0])) * np.linspace(-1, 1, len(values))
-        return values
 
     def _predict(self, fh, X):
         steps = self._steps(fh)
         f = self.forecaster_
         horizon = int(steps.max())
-        history = self._scale_safe(self._history)
+        history = self._history
+        if f.scale and np.ptp(history) == 0:  # constant since the fit: forecast the constant
+            return pd.Series(np.full(len(steps), history[-1]), index=fh.to_absolute_index(self.cutoff),
+                             name=self._name)
         if not f.recursive and horizon > f.horizon:
             raise ValueError(f"fh reaches step {horizon}, beyond the horizon {f.horizon} given "
                              "to fit")
@@ -120,7 +118,7 @@ class SktimeRNNForecaster(BaseForecaster):
     def _update(self, y, X=None, update_params=True):
         self._history = np.concatenate([self._history, np.asarray(y, dtype=np.float64)])
         if update_params:
-            self.forecaster_ = self._make(self._history).fit(self._scale_safe(self._history))
+            self.forecaster_ = self._make(self._history).fit(self._history)
         return self
 
     @classmethod
