@@ -55,18 +55,18 @@ def pack_batch(X, input_kind):
     return pack_dense(X) if input_kind == "dense" else pack_tokens(X)
 
 
-def _real_lengths(X):
-    """Real steps per row of ids or masked floats; None for unpadded floats."""
+def _real_lengths(X, rows):
+    """Real steps of the rows ``rows`` of ids or masked floats (read from the ids or the mask)."""
     if isinstance(X, MaskedSequences):
-        return X.lengths()
-    return None if X.ndim == 3 else (X != 0).sum(axis=1)
+        return X.mask[rows].sum(axis=1)
+    return (X[rows] != 0).sum(axis=1)
 
 
 def batch_rows(X, rows, input_kind, n_threads):
     """Reorder a batch's rows so padding costs nothing (see :func:`balanced_order`)."""
     if (input_kind == "dense" and not isinstance(X, MaskedSequences)) or len(rows) < 2:
         return rows
-    return rows[balanced_order(_real_lengths(X[rows]), n_threads)]
+    return rows[balanced_order(_real_lengths(X, rows), n_threads)]
 
 
 def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
