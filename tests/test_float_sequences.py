@@ -92,7 +92,6 @@ def test_batches_put_rows_in_length_order_within_thread_slices():
     assert sum(len(b.w) for b in batches) == 6
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("n_rows", [3, 40])  # one batch, or several over the threads
 def test_prediction_skipping_all_padding_columns_equals_the_full_forward(n_rows):
     from fastrnn.layers import Recurrent, SequenceModel, pack_dense
@@ -109,6 +108,7 @@ def test_prediction_skipping_all_padding_columns_equals_the_full_forward(n_rows)
     np.testing.assert_allclose(predict_outputs(net, params, X, 16, 2), full, rtol=1e-12, atol=0)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_validation_data_partial_fit_and_early_stopping_take_masks(data):
     X, label, _ = data
     padded, mask = _padded(X, "post")
