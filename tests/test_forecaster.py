@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import (check_get_params_invariance,
+                                            check_no_attributes_set_in_init,
+                                            check_parameters_default_constructible, check_set_params)
 
 import fastrnn
 from fastrnn import RNNForecaster
@@ -27,6 +30,14 @@ def test_positional_lookback_and_horizon_and_sklearn_params():
     assert clone(f).get_params() == f.get_params()
     with pytest.raises(TypeError, match="multiple values"):
         RNNForecaster(24, lookback=12)
+
+
+@pytest.mark.parametrize("check", [check_parameters_default_constructible, check_no_attributes_set_in_init,
+                                   check_get_params_invariance, check_set_params],
+                         ids=lambda c: c.__name__)
+def test_scikit_learn_parameter_checks(check):
+    # the checks of parametrize_with_checks that do not call fit(X, y): fit takes series
+    check("RNNForecaster", RNNForecaster(12, 3, units=4))
 
 
 def test_one_series_predicts_the_horizon_from_the_training_end_or_a_given_history():
