@@ -8,12 +8,13 @@ Usage::
 
 For every configuration (``compare_torch.CONFIGS``: the tutorials' models; C2
 is an LSTM(8) over 16-wide embeddings of 500 ids, C4 an LSTM(32) over 32-wide
-embeddings of 10,000 ids) and backend, four ``RNNClassifier`` models are
+embeddings of 10,000 ids) and backend, five ``RNNClassifier`` models are
 built on the same random full-length rows: without dropout, with
 ``dropout=rate`` (Keras's LSTM input dropout: one channel mask per sequence
 and layer), with ``embedding_dropout=rate`` (whole token occurrences) and
 with ``spatial_dropout=rate`` (one channel mask per sequence on the embedding
-output).  Each is fitted once untimed (building the model and compiling the
+output, Keras's ``SpatialDropout1D``) and with ``spatial_dropout=rate,
+spatial_dropout_shared=True`` (one channel mask per batch).  Each is fitted once untimed (building the model and compiling the
 kernels); then every round times one epoch of ``--n-batches`` batches
 (``fit`` with ``max_iter=1, warm_start=True``) of each model, in an order
 that rotates from round to round so that machine noise hits all of them.
@@ -42,7 +43,7 @@ from compare_torch import (
     timed,
 )
 
-KINDS = ("none", "dropout", "embedding_dropout", "spatial_dropout")
+KINDS = ("none", "dropout", "embedding_dropout", "spatial_dropout", "spatial_shared")
 TINY = ("lstm", 50, 8, (4,), 12, 16, 2)
 
 
@@ -53,6 +54,8 @@ def runner(cfg, X, y, kind, rate, threads, backend):
 
     cell, vocab, emb, units, T, B, n_classes = cfg
     extra = {} if kind == "none" else {kind: rate}
+    if kind == "spatial_shared":
+        extra = {"spatial_dropout": rate, "spatial_dropout_shared": True}
     clf = RNNClassifier(cell=cell, units=units, embedding_dim=emb, vocab_size=vocab, batch_size=B,
                         max_iter=1, warm_start=True, shuffle=False, n_threads=threads,
                         random_state=0, **extra)

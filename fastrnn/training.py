@@ -94,7 +94,8 @@ def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
     return masks
 
 
-def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype):
+def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype,
+                    spatial_shared=False):
     """Embedding and spatial dropout of one batch, shared by both directions (inverted scaling).
 
     Drawn after :func:`dropout_masks`, and only for a positive rate, so the
@@ -117,6 +118,10 @@ def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype):
         (the others scaled by ``1 / (1 - p)``): Keras's ``SpatialDropout1D``
         after the ``Embedding``.
     dtype : dtype
+    spatial_shared : bool, default False
+        Draw one spatial-dropout mask for the whole batch, shape (D,),
+        instead of one per sequence (not Keras's semantics; it is folded into
+        the first layer's kernel, so it costs about nothing).
 
     Returns
     -------
@@ -131,7 +136,8 @@ def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype):
         dropped = rng.random((T, B)) < embedding_dropout
         token_scale = 1.0 / (1.0 - embedding_dropout)
     if spatial_dropout:
-        channels = ((rng.random((B, width)) >= spatial_dropout) / (1.0 - spatial_dropout)).astype(dtype)
+        shape = (width,) if spatial_shared else (B, width)
+        channels = ((rng.random(shape) >= spatial_dropout) / (1.0 - spatial_dropout)).astype(dtype)
     return EmbeddingNoise(dropped, token_scale, channels)
 
 
@@ -180,6 +186,7 @@ class TrainConfig:
     recurrent_dropout: float = 0.0
     embedding_dropout: float = 0.0
     spatial_dropout: float = 0.0
+    spatial_dropout_shared: bool = False
     alpha: float = 0.0
     n_threads: int = 1
     early_stopping: bool = False
@@ -502,7 +509,7 @@ def train_step(net, params, flat_params, optimizer, batch, cfg, rng):
     if cfg.embedding_dropout or cfg.spatial_dropout:
         noise["embedding_noise"] = embedding_noise(rng, batch.packed.data, net.encoder.width,
                                                    cfg.embedding_dropout, cfg.spatial_dropout,
-                                                   flat_params[0].dtype)
+                                                   flat_params[0].dtype, cfg.spatial_dropout_shared)
     outputs, cache, states = net.forward(params, batch.packed, training=True, masks=masks,
                                          bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads,
                                          states=batch.states, return_states=True, **noise)

@@ -26,5 +26,6 @@ def test_tiny_run_reports_every_kind_per_backend(tmp_path):
     compiled = [b for b in ("numba", "cython") if b in fastrnn.AVAILABLE_BACKENDS]
     assert [r["backend"] for r in report["results"]] == compiled
     for row in report["results"]:
-        assert set(row["ratio"]) == {"none", "dropout", "embedding_dropout", "spatial_dropout"}
+        assert set(row["ratio"]) == {"none", "dropout", "embedding_dropout", "spatial_dropout",
+                                     "spatial_shared"}
         assert row["ratio"]["none"] == 1.0 and all(t > 0 for t in row["median_s"].values())

@@ -31,10 +31,10 @@ def _batch(rng, B=3, T=6):
     return pack_tokens(ids), rng.integers(0, 3, size=B), rng.random(B) + 0.5
 
 
-def _noise(rng, packed, embedding=0.0, spatial=0.0, dtype=np.float64):
+def _noise(rng, packed, embedding=0.0, spatial=0.0, dtype=np.float64, shared=False):
     """Noise with at least one dropped real token and one dropped channel when asked for."""
     while True:
-        noise = embedding_noise(rng, packed.data, D, embedding, spatial, dtype)
+        noise = embedding_noise(rng, packed.data, D, embedding, spatial, dtype, shared)
         real = np.arange(packed.data.shape[0])[:, None] >= packed.start[None, :]
         if ((not embedding or (noise.dropped & real).any())
                 and (not spatial or (noise.channels == 0).any())):
@@ -44,8 +44,15 @@ def _noise(rng, packed, embedding=0.0, spatial=0.0, dtype=np.float64):
 KINDS = {
     "embedding": dict(embedding=0.4),
     "spatial": dict(spatial=0.4),
+    "shared": dict(spatial=0.4, shared=True, embedding=0.3),
     "all": dict(embedding=0.3, spatial=0.3, dropout=0.3),
 }
+
+
+def _kind_noise(rng, packed, kind, dtype):
+    rates = KINDS[kind]
+    return _noise(rng, packed, rates.get("embedding", 0.0), rates.get("spatial", 0.0), dtype,
+                  rates.get("shared", False))
 
 
 # every cell and kind on a bidirectional layer (both directions read the noise), and a stacked
@@ -67,7 +74,7 @@ def test_gradients_under_fixed_masks(cell, units, bidirectional, kind):
     masks = None
     if rates.get("dropout"):
         masks = dropout_masks(rng, net, len(y), rates["dropout"], 0.0, np.float64)
-    noise = _noise(rng, packed, rates.get("embedding", 0.0), rates.get("spatial", 0.0))
+    noise = _kind_noise(rng, packed, kind, np.float64)
 
     def loss():
         logits, _ = net.forward(params, packed, training=True, masks=masks, embedding_noise=noise)
@@ -92,7 +99,7 @@ def test_fast_backends_agree_with_the_reference(cell, kind, truncate, backend_un
     masks = None
     if rates.get("dropout"):
         masks = dropout_masks(rng, net, len(y), rates["dropout"], 0.2, np.float32)
-    noise = _noise(rng, packed, rates.get("embedding", 0.0), rates.get("spatial", 0.0), np.float32)
+    noise = _kind_noise(rng, packed, kind, np.float32)
     params = net.init_params(rng, np.float32)
     results = {}
     for backend in ("numpy", backend_under_test):
@@ -169,6 +176,28 @@ def test_both_directions_see_the_same_dropped_tokens_and_channels(bidirectional,
     np.testing.assert_allclose(got, np.concatenate(want), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("with_dropout", [False, True], ids=["alone", "with_dropout"])
+@pytest.mark.parametrize("embedding", [0.0, 0.3], ids=["", "embedding_dropout"])
+def test_a_shared_channel_mask_is_a_mask_per_sequence_that_happens_to_be_equal(embedding,
+                                                                               with_dropout):
+    # The shared mask is folded into the kernel (a table per id); the same mask given to every
+    # sequence goes through the table per (step, sequence): outputs and gradients agree.
+    rng = np.random.default_rng(3)
+    net = _net("lstm", (3,), True)
+    params = net.init_params(rng, np.float64)
+    packed, y, wts = _batch(rng, B=5, T=7)
+    masks = dropout_masks(rng, net, 5, 0.3, 0.0, np.float64) if with_dropout else None
+    shared = _noise(rng, packed, embedding, 0.5, shared=True)
+    tiled = shared._replace(channels=np.tile(shared.channels, (5, 1)))
+    results = []
+    for noise in (shared, tiled):
+        logits, cache = net.forward(params, packed, training=True, masks=masks, embedding_noise=noise)
+        grads = net.backward(params, cache, categorical_crossentropy(logits, y, wts)[1])
+        results.append([logits] + net.weights(grads))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_spatial_dropout_equals_input_dropout_on_a_single_unidirectional_layer(rng):
     # Keras: SpatialDropout1D after the Embedding and LSTM(dropout=p) draw one (B, D) mask per
     # batch of one layer; with the same draws the two fits are the same.
@@ -193,6 +222,8 @@ def test_drawn_fractions_match_the_rates():
     np.testing.assert_allclose(np.unique(noise.channels), [0.0, 1 / 0.8], rtol=1e-6)
     assert noise.channels.dtype == np.float32
     assert embedding_noise(rng, ids, 50, 0.0, 0.0, np.float32) is None
+    shared = embedding_noise(rng, ids, 5000, 0.0, 0.2, np.float32, spatial_shared=True)
+    assert shared.channels.shape == (5000,) and abs((shared.channels == 0).mean() - 0.2) < 0.02
 
 
 def test_a_fit_drops_about_p_of_the_real_tokens(monkeypatch):
@@ -218,12 +249,15 @@ def test_a_fit_drops_about_p_of_the_real_tokens(monkeypatch):
     assert len(seen) == 4 and abs(dropped / real - 0.25) < 0.02
 
 
-@pytest.mark.parametrize("name", ["dropout", "embedding_dropout", "spatial_dropout"])
-def test_inference_is_unaffected(name, rng):
+@pytest.mark.parametrize("rates", [dict(dropout=0.5), dict(embedding_dropout=0.5),
+                                   dict(spatial_dropout=0.5),
+                                   dict(spatial_dropout=0.5, spatial_dropout_shared=True)],
+                         ids=["dropout", "embedding", "spatial", "shared"])
+def test_inference_is_unaffected(rates, rng):
     # The rates act in training only: the same weights predict the same with and without them.
     X = rng.integers(1, 30, size=(30, 8))
     y = rng.integers(0, 2, size=30)
-    clf = RNNClassifier(units=3, embedding_dim=4, max_iter=1, random_state=0, **{name: 0.5}).fit(X, y)
+    clf = RNNClassifier(units=3, embedding_dim=4, max_iter=1, random_state=0, **rates).fit(X, y)
     plain = RNNClassifier(units=3, embedding_dim=4, max_iter=1, random_state=0).fit(X, y)
     plain.set_weights(clf.get_weights())
     np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))

@@ -344,6 +344,7 @@ class BaseRNN(BaseEstimator):
     recurrent_dropout: float = param(0.0, _FRACTION)
     embedding_dropout: float = param(0.0, _FRACTION)
     spatial_dropout: float = param(0.0, _FRACTION)
+    spatial_dropout_shared: bool = param(False, "boolean")
     # validation and stopping
     early_stopping: bool = param(False, "boolean")
     validation_fraction: float = param(0.1, Interval(numbers.Real, 0, 1, closed="neither"))
@@ -478,6 +479,7 @@ class BaseRNN(BaseEstimator):
             n_epochs=1 if incremental else self.max_iter, bptt_truncate=self.bptt_truncate,
             dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
             embedding_dropout=self.embedding_dropout, spatial_dropout=self.spatial_dropout,
+            spatial_dropout_shared=self.spatial_dropout_shared,
             alpha=self.alpha,
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
             monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,

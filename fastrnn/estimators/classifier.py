@@ -96,6 +96,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         Token ids through an embedding only: fraction of embedding channels
         zeroed for a whole sequence in training (Keras's ``SpatialDropout1D``
         after the embedding; both directions see the same channels).
+    spatial_dropout_shared : bool, default False
+        Draw one spatial-dropout mask per mini-batch, shared by all its
+        sequences, instead of one per sequence: not Keras's semantics, but it
+        costs about nothing (the mask is folded into the first layer's kernel),
+        where a mask per sequence costs about what ``dropout`` does.
     early_stopping : bool, default False
     validation_fraction : float, default 0.1
         Stratified, seeded hold-out used when ``early_stopping`` and no

@@ -73,6 +73,9 @@ class RNNLanguageModel(BaseRNN):
         Fraction of token occurrences, and of embedding channels (one mask
         per stream and window), whose embedding is zeroed in training (see
         :class:`RNNClassifier`).
+    spatial_dropout_shared : bool, default False
+        One spatial-dropout mask per window for all streams (see
+        :class:`RNNClassifier`).
     early_stopping : bool, default False
         Stop when the validation loss (mean cross-entropy per token, minus
         :meth:`score`) stops improving by ``tol`` for ``n_iter_no_change``

@@ -117,6 +117,8 @@ class RNNSeq2Seq(BaseRNN):
         Input and recurrent dropout of every encoder and decoder layer.
     embedding_dropout, spatial_dropout : float, default 0.0
         Not supported here: ``fit`` refuses a positive value.
+    spatial_dropout_shared : bool, default False
+        Without effect here (no spatial dropout).
     early_stopping : bool, default True
         Stop when the validation loss (teacher-forced, per token) stops
         improving by ``tol`` for ``n_iter_no_change`` epochs, and keep the best

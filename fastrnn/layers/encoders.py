@@ -42,9 +42,9 @@ class EmbeddingNoise(NamedTuple):
         embedding is zeroed; the others are scaled by ``token_scale``.
     token_scale : float or None
         ``1 / (1 - embedding_dropout)``.
-    channels : ndarray of shape (B, D) or None
-        Spatial dropout: one channel mask per sequence, already scaled,
-        applied at every step.
+    channels : ndarray of shape (B, D) or (D,), or None
+        Spatial dropout: one channel mask per sequence (or, 1-D, one for the
+        whole batch), already scaled, applied at every step.
     """
 
     dropped: np.ndarray = None
@@ -129,7 +129,7 @@ class TokenEncoder:
         data : ndarray of shape (T, B)
             ``data`` with dropped occurrences replaced by id ``n_ids`` (zero input).
         token_scale : float or None
-        channels : ndarray of shape (B, dim) or None
+        channels : ndarray of shape (B, dim) or (dim,), or None
         """
         token_scale = None
         if noise.dropped is not None:

@@ -229,11 +229,14 @@ class SequenceModel:
         for d in range(self.n_dir):
             data = ids if d == 0 else reverse_packed(ids, start)
             in_mask = masks[0][d][0] if masks is not None else None
-            if channels is not None:  # the same channels for both directions, times their own mask
+            shared = None  # one channel mask for the whole batch: folded into the kernel
+            if channels is not None and channels.ndim == 1 and in_mask is None:
+                shared = channels
+            elif channels is not None:  # the same channels for both directions, times their own mask
                 in_mask = channels if in_mask is None else channels * in_mask
             table = None if token_tables is None else token_tables[d]
-            first_inputs.append(self.encoder.layer_input(p_enc, data, start, in_mask, table,
-                                                         token_scale))
+            inp = self.encoder.layer_input(p_enc, data, start, in_mask, table, token_scale)
+            first_inputs.append(inp if shared is None else inp._replace(channel_scale=shared))
         return self.stack.forward(
             params["rnn"], first_inputs, start, masks=masks, states=states, training=training,
             bptt_truncate=bptt_truncate, return_sequences=self.head.needs_sequence,

@@ -52,6 +52,11 @@ class TokenInput(NamedTuple):
     frozen : bool, default False
         The embeddings are not trained: :func:`project_backward` skips their
         gradient (and returns None for it).
+    channel_scale : ndarray of shape (D,) or None
+        Training only, embeddings only, without ``dropout_mask``: one channel
+        mask (already scaled) for every sequence of the batch (shared spatial
+        dropout).  It is folded into the kernel, ``(E[id] * c) @ W =
+        E[id] @ (c[:, None] * W)``, so the table stays one row per id.
     """
 
     ids: np.ndarray
@@ -61,6 +66,7 @@ class TokenInput(NamedTuple):
     projected: tuple = None
     token_scale: float = None
     frozen: bool = False
+    channel_scale: np.ndarray = None
 
 
 class DenseInput(NamedTuple):
@@ -158,7 +164,7 @@ def project(inp, W, b, n_threads=1):
         What :func:`project_backward` needs.
     """
     if isinstance(inp, TokenInput) and inp.projected is not None:  # made once for a prediction
-        if inp.dropout_mask is not None or inp.token_scale is not None:
+        if inp.dropout_mask is not None or inp.token_scale is not None or inp.channel_scale is not None:
             raise ValueError("a precomputed projection table has no input dropout (inference only)")
         table, lookup = inp.projected
         idx = inp.ids if lookup is None else lookup[inp.ids]
@@ -170,8 +176,11 @@ def project(inp, W, b, n_threads=1):
         table = matmul(X2, W, n_threads, bias=b)
         idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
         return table, idx, ("dense", X2)
-    if inp.token_scale is not None and inp.embeddings is None:
-        raise ValueError("embedding dropout (token_scale) needs an embedding, not one-hot input")
+    if (inp.token_scale is not None or inp.channel_scale is not None) and inp.embeddings is None:
+        raise ValueError("embedding dropout (token_scale, channel_scale) needs an embedding, not "
+                         "one-hot input")
+    if inp.channel_scale is not None and inp.dropout_mask is not None:
+        raise ValueError("give channel_scale or dropout_mask, not both (multiply them into the mask)")
     if inp.embeddings is not None and inp.dropout_mask is not None:
         return _project_cells(inp, W, b, n_threads)
     T, B = inp.ids.shape
@@ -206,11 +215,20 @@ def project(inp, W, b, n_threads=1):
     return table + b, idx, ("onehot", tokens, scale)
 
 
+def _channel_kernel(inp, W):
+    """``W`` with the shared channel mask folded in (``inp.channel_scale[:, None] * W``), or ``W``."""
+    if inp.channel_scale is None:
+        return W
+    return np.asarray(inp.channel_scale, W.dtype)[:, None] * W
+
+
 def _token_rows(inp, X_rows, W, b, n_rows, n_threads):
     """``X_rows @ W + b`` (times ``inp.token_scale`` before the bias), then bias-only rows up to ``n_rows``.
 
-    The bias-only rows are those of dropped token occurrences (embedding dropout).
+    The bias-only rows are those of dropped token occurrences (embedding
+    dropout); ``inp.channel_scale`` (shared spatial dropout) is folded into ``W``.
     """
+    W = _channel_kernel(inp, W)
     if inp.token_scale is None:
         return matmul(X_rows, W, n_threads, bias=b)
     table = np.empty((n_rows, W.shape[1]), dtype=np.result_type(X_rows, W))
@@ -374,9 +392,11 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         if inp.token_scale is not None:
             d_rows = d_rows * np.asarray(inp.token_scale, d_rows.dtype)
         dW = matmul(X_rows.T, d_rows, n_threads)
+        if inp.channel_scale is not None:
+            dW *= np.asarray(inp.channel_scale, dW.dtype)[:, None]
         if inp.frozen:
             return dW, db, None
-        dX_rows = matmul(d_rows, W.T, n_threads)
+        dX_rows = matmul(d_rows, _channel_kernel(inp, W).T, n_threads)
         if len(X_rows) == len(inp.embeddings) and X_rows is inp.embeddings:  # every id, in order
             return dW, db, dX_rows
         dE = np.zeros_like(inp.embeddings)
