@@ -11,13 +11,14 @@ is an LSTM(8) over 16-wide embeddings of 500 ids, C4 an LSTM(32) over 32-wide
 embeddings of 10,000 ids) and backend, five ``RNNClassifier`` models are
 built on the same random full-length rows: without dropout, with
 ``dropout=rate`` (Keras's LSTM input dropout: one channel mask per sequence
-and layer), with ``embedding_dropout=rate`` (whole token occurrences) and
+and layer), with ``embedding_dropout=rate`` (whole token occurrences),
 with ``spatial_dropout=rate`` (one channel mask per sequence on the embedding
 output, Keras's ``SpatialDropout1D``) and with ``spatial_dropout=rate,
-spatial_dropout_shared=True`` (one channel mask per batch).  Each is fitted once untimed (building the model and compiling the
-kernels); then every round times one epoch of ``--n-batches`` batches
-(``fit`` with ``max_iter=1, warm_start=True``) of each model, in an order
-that rotates from round to round so that machine noise hits all of them.
+spatial_dropout_shared=True`` (one channel mask per batch).  Each is fitted
+once untimed (building the model and compiling the kernels); then every
+round times one epoch of ``--n-batches`` batches (``fit`` with
+``max_iter=1, warm_start=True``) of each model, in an order that rotates
+from round to round so that machine noise hits all of them.
 Reported per cell: the median epoch time and its ratio to the median
 without dropout.
 

@@ -13,7 +13,6 @@ import fastrnn
 from _model import TOLERANCES, make_ids, numeric_grad
 from fastrnn import RNNClassifier, RNNLanguageModel, RNNSeq2Seq
 from fastrnn.layers import Recurrent, SequenceModel, TokenInput, pack_tokens
-from fastrnn.layers.encoders import EmbeddingNoise
 from fastrnn.layers.projection import project, project_backward
 from fastrnn.losses import categorical_crossentropy
 from fastrnn.training import dropout_masks, embedding_noise
@@ -56,9 +55,10 @@ def _kind_noise(rng, packed, kind, dtype):
 
 
 # every cell and kind on a bidirectional layer (both directions read the noise), and a stacked
-# and a unidirectional network with all three kinds
+# and a unidirectional network with all the kinds at once
 GRADIENT_CASES = [(cell, (3,), True, kind) for cell in ("simple", "lstm", "gru") for kind in KINDS]
-GRADIENT_CASES += [("lstm", (3, 2), False, "all"), ("gru", (2, 2), True, "all"), ("simple", (3,), False, "all")]
+GRADIENT_CASES += [("lstm", (3, 2), False, "all"), ("gru", (2, 2), True, "all"),
+                   ("simple", (3,), False, "all")]
 
 
 @pytest.mark.parametrize("cell, units, bidirectional, kind", GRADIENT_CASES,

@@ -16,7 +16,9 @@ Dropout on token input (training only, see the guide's Dropout section):
   projection depend on the sequence: embeddings get one row per (step,
   sequence) cell, ``(E[id] * m_b) @ W + b``, read in order, and the gradient
   of the embeddings is a scatter of the cells' rows; one-hot input gets one
-  row per distinct (sequence, token) pair.
+  row per distinct (sequence, token) pair;
+- one channel mask for the whole batch (shared spatial dropout) is folded
+  into the kernel, ``E[id] @ (m[:, None] * W) + b``: one row per id again.
 """
 
 from typing import NamedTuple
