@@ -84,7 +84,8 @@ def notify(callbacks, hook, model, **kw):
 
 
 def _format_logs(logs):
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k != "epoch")
+    return " - ".join(f"{k}: {v:.4g}" if k == "lr" else f"{k}: {v:.4f}"
+                      for k, v in logs.items() if k != "epoch")
 
 
 def _stderr_is_terminal():

@@ -6,6 +6,11 @@ Each rule is elementwise, so a large array (an embedding matrix) is updated in
 slices on parallel threads, with the same result as in one piece.  Adam and
 RMSprop run as one fused loop per slice in the backend in use
 (``adam_step``, ``rmsprop_step``); every backend rounds as the NumPy reference.
+
+A parameter whose gradient is None is frozen: :meth:`Optimizer.update` leaves
+it, and its slots, untouched (no step, no weight decay, no moments), as Keras
+leaves a layer with ``trainable=False``.  The learning rate is a plain
+attribute that a schedule may change between steps; the slots are kept.
 """
 
 import numpy as np
@@ -29,10 +34,12 @@ class Optimizer:
 
     def _prepare(self, grads):
         if self.clipvalue is not None:
-            grads = [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+            grads = [None if g is None else np.clip(g, -self.clipvalue, self.clipvalue)
+                     for g in grads]
         if self.clipnorm is not None:
             # Keras clipnorm: each gradient clipped to the norm on its own
-            grads = [g * min(1.0, self.clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
+            grads = [None if g is None else
+                     g * min(1.0, self.clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
                      for g in grads]
         return grads
 
@@ -42,8 +49,9 @@ class Optimizer:
         Parameters
         ----------
         params : list of ndarray
-        grads : list of ndarray
-            Same shapes as ``params``.
+        grads : list of ndarray or None
+            Same shapes as ``params``; None for a frozen parameter, which is
+            left as it is.
         n_threads : int, default 1
             Threads for arrays of at least ``MIN_PARALLEL_SIZE`` elements.
         """
@@ -51,6 +59,8 @@ class Optimizer:
         self.iterations += 1
         kernels = get_kernels()
         for i, (p, g) in enumerate(zip(params, grads)):
+            if g is None:
+                continue
             arrays = (p, np.asarray(g, dtype=p.dtype), *self._slots(i, p))
             if not all(a.flags.c_contiguous for a in arrays):
                 # The compiled steps take 1-D contiguous slices; the NumPy reference is

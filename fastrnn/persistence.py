@@ -14,7 +14,8 @@ A ``.fastrnn`` file is a ZIP archive with three kinds of member:
 
 Loading rebuilds only a fixed set of types (the classes registered with
 :func:`fastrnn._registry.register_model_class`, which are fastrnn's estimators
-and ``TextSequencer``; fastrnn's optimizers; :class:`~sklearn.pipeline.Pipeline`;
+and ``TextSequencer``; fastrnn's optimizers and learning-rate schedules, from
+their fields; :class:`~sklearn.pipeline.Pipeline`;
 plain JSON values, numeric or string arrays, NumPy random generators), reads
 arrays with ``allow_pickle=False`` and checks every checksum and every weight
 shape first, so a file cannot run code, and a truncated, corrupted or edited
@@ -83,6 +84,13 @@ def _optimizer_classes():
     return {cls.__name__: cls for cls in (SGD, RMSprop, Adam)}
 
 
+@functools.cache
+def _schedule_classes():
+    from .schedules import SCHEDULES
+
+    return SCHEDULES
+
+
 # ------------------------------------------------------------------ encoding
 class _Encoder:
     """Turns a model into JSON-able values plus a list of arrays."""
@@ -127,6 +135,8 @@ class _Encoder:
             return {"__model__": self.model(v)}
         if type(v).__name__ in _optimizer_classes() and type(v) is _optimizer_classes()[type(v).__name__]:
             return {"__optimizer__": type(v).__name__, "attrs": self.value(vars(v), where)}
+        if type(v) is _schedule_classes().get(type(v).__name__):  # its fields, rebuilt by load
+            return {"__schedule__": type(v).__name__, "config": self.value(v.get_config(), where)}
         raise TypeError(f"cannot save {where}: objects of type {type(v).__name__} are not "
                         "supported (only numbers, strings, lists, dicts and arrays)")
 
@@ -325,6 +335,12 @@ class _Decoder:
             opt = cls.__new__(cls)
             opt.__dict__.update(attrs)
             return opt
+        if "__schedule__" in v:
+            cls = _schedule_classes().get(v["__schedule__"])
+            config = self.value(v.get("config"))
+            if cls is None or not isinstance(config, dict):
+                raise ModelFileError(f"unknown learning-rate schedule {v['__schedule__']!r}")
+            return cls(**config)
         if any(k.startswith("__") for k in v):
             raise ModelFileError(f"unknown tagged value {sorted(v)!r}")
         return {k: self.value(x) for k, x in v.items()}

@@ -200,6 +200,9 @@ class TrainConfig:
     saturated_fn: object = None
     # the loss of an uninformed prediction (log(n_classes), the targets' variance), or None
     chance_loss: float = None
+    # (epoch, history) -> the epoch's learning rate, set on the optimizer before the epoch and
+    # logged as "lr"; None keeps the optimizer's rate
+    lr_schedule: object = None
 
 
 @dataclass
@@ -571,6 +574,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
+                if cfg.lr_schedule is not None:  # the optimizer's moments are kept
+                    optimizer.learning_rate = float(cfg.lr_schedule(epoch, history))
                 notify(cfg.callbacks, "on_epoch_begin", model, epoch=epoch)
                 total_loss = total_metric = total_w = 0.0
                 saturated = cfg.saturated_fn is not None
@@ -600,6 +605,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 logs = {"loss": total_loss / total_w}
                 if cfg.metric_fn is not None:
                     logs[cfg.metric_name] = total_metric / total_w
+                if cfg.lr_schedule is not None:
+                    logs["lr"] = optimizer.learning_rate
                 if logs["loss"] > DIVERGENCE_RATIO * reference or (
                         saturated and logs["loss"] > reference):
                     for k, v in logs.items():

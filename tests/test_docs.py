@@ -28,7 +28,7 @@ PAGES = sorted(DOCS.rglob("*.rst"))
 #: Public modules whose ``__all__`` (or, without one, public classes and functions) the API page
 #: must cover; a module missing from the installed package is left out.
 PUBLIC_MODULES = ("fastrnn", "fastrnn.text", "fastrnn.datasets", "fastrnn.callbacks", "fastrnn.explain",
-                  "fastrnn.timeseries")
+                  "fastrnn.timeseries", "fastrnn.schedules")
 
 
 def code_blocks(text):

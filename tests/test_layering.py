@@ -10,7 +10,8 @@ The layers, lowest first (``LAYERS`` below holds them as data):
    imported, so it cannot sit below them.
 4. ``data``: ``text`` and ``datasets``.  They import nothing above ``constants``, and
    ``utils.validation`` pads with ``text.pad_sequences``, so they sit below the layers.
-5. ``layers``: ``layers``, ``initializers``, ``losses``, ``optimizers``, ``utils.validation``.
+5. ``layers``: ``layers``, ``initializers``, ``losses``, ``optimizers``, ``schedules``,
+   ``utils.validation``.
 6. ``training``: ``training``, ``callbacks`` (a checkpoint calls the model's own ``save``) and
    ``timeseries`` (a window batch source for the driver; its backtest only clones estimators).
 7. ``persistence``: the file format; it finds classes through ``_registry``.
@@ -50,7 +51,7 @@ LAYERS = [
                  "fastrnn._backend"]),
     ("data", ["fastrnn.text", "fastrnn.datasets"]),
     ("layers", ["fastrnn.layers", "fastrnn.initializers", "fastrnn.losses", "fastrnn.optimizers",
-                "fastrnn.utils.validation"]),
+                "fastrnn.schedules", "fastrnn.utils.validation"]),
     ("training", ["fastrnn.training", "fastrnn.callbacks", "fastrnn.timeseries"]),
     ("persistence", ["fastrnn.persistence"]),
     ("estimators", ["fastrnn.estimators"]),

@@ -62,6 +62,7 @@ from ..layers import POOLINGS, Recurrent, SequenceModel
 from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
+from ..schedules import Schedule, make_schedule
 from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
 from ..utils.validation import check_sequences
 from ._inspection import PooledInspectionMixin
@@ -138,7 +139,8 @@ def _immutable(value):
     """Whether ``value`` cannot change in place (None, numbers, strings, types, tuples of those)."""
     if isinstance(value, tuple):
         return all(map(_immutable, value))
-    return value is None or isinstance(value, (numbers.Number, str, bytes, type, np.dtype))  # bools too
+    return value is None or isinstance(value, (numbers.Number, str, bytes, type, np.dtype,
+                                               Schedule))  # bools too; schedules are frozen
 
 
 @functools.cache
@@ -276,8 +278,65 @@ def check_input_table_size(n_ids, width, dtype, source):
         warn_at_caller(f"{what}; lower vocab_size or embedding_dim if that is not intended")
 
 
-def format_summary(name, rows):
-    """Keras-style ``model.summary()`` text from ``(layer, output shape, n_params)`` rows."""
+def check_embedding_init(estimator):
+    """Raise unless ``embedding_init`` (if any) is a 2-D numeric table ``embedding_dim`` wide.
+
+    Its rows are checked against the vocabulary at fit (:func:`initial_embeddings`).
+    """
+    E = estimator.embedding_init
+    if E is None:
+        return
+    E = np.asarray(E)
+    if E.ndim != 2 or E.dtype.kind not in "biuf":
+        raise ValueError(f"embedding_init must be a 2-D numeric array (vocab_size, embedding_dim), "
+                         f"got {E.dtype} of shape {E.shape}")
+    if E.shape[1] != estimator.embedding_dim:
+        raise ValueError(f"embedding_init has {E.shape[1]} columns but embedding_dim="
+                         f"{estimator.embedding_dim}; pass embedding_dim={E.shape[1]}")
+    vocab_size = getattr(estimator, "vocab_size", None)
+    if vocab_size is not None and E.shape[0] != vocab_size:
+        raise ValueError(f"embedding_init has {E.shape[0]} rows but vocab_size={vocab_size}; "
+                         "they must be equal (or leave vocab_size=None: embedding_init's rows "
+                         "set it)")
+    if getattr(estimator, "input_encoding", "embedding") != "embedding":
+        raise ValueError(f"embedding_init needs input_encoding='embedding', got "
+                         f"{estimator.input_encoding!r}")
+
+
+def initial_embeddings(estimator, params):
+    """A copy of ``embedding_init`` in the model's dtype, checked against its embedding.
+
+    Parameters
+    ----------
+    estimator : BaseRNN
+        With ``embedding_init`` set.
+    params : dict
+        Freshly initialised parameters (their ``"embeddings"`` fix the shape).
+
+    Returns
+    -------
+    ndarray of shape (vocab_size_, embedding_dim)
+    """
+    name = type(estimator).__name__
+    if "embeddings" not in params:
+        raise ValueError(f"embedding_init: this {name} has no embedding to initialise (it needs "
+                         "token-id input read through an embedding)")
+    expected = params["embeddings"].shape
+    E = np.array(estimator.embedding_init, dtype=params["embeddings"].dtype, order="C", copy=True)
+    if E.shape != expected:
+        raise ValueError(f"embedding_init has shape {E.shape} but the model's embedding is "
+                         f"{expected} (vocab_size_ x embedding_dim); its rows must cover every "
+                         "token id")
+    if not np.isfinite(E).all():
+        raise ValueError("embedding_init contains NaN or infinity")
+    return E
+
+
+def format_summary(name, rows, n_frozen=0):
+    """Keras-style ``model.summary()`` text from ``(layer, output shape, n_params)`` rows.
+
+    ``n_frozen`` of the parameters are not trained (a frozen embedding).
+    """
     head = ("Layer (type)", "Output Shape", "Param #")
     w0 = max(len(head[0]), *(len(r[0]) for r in rows)) + 2
     w1 = max(len(head[1]), *(len(r[1]) for r in rows)) + 2
@@ -285,8 +344,8 @@ def format_summary(name, rows):
     out = [f'Model: "{name}"', line, f"{head[0]:<{w0}}{head[1]:<{w1}}{head[2]:>10}", line]
     out += [f"{layer:<{w0}}{shape:<{w1}}{n:>10,}" for layer, shape, n in rows]
     total = sum(r[2] for r in rows)
-    out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-            "Non-trainable params: 0"]
+    out += [line, f"Total params: {total:,}", f"Trainable params: {total - n_frozen:,}",
+            f"Non-trainable params: {n_frozen:,}"]
     return "\n".join(out)
 
 
@@ -327,6 +386,8 @@ class BaseRNN(BaseEstimator):
     use_bias: bool = param(True, "boolean")
     unit_forget_bias: bool = param(True, "boolean")
     embedding_dim: int = param(32, _POSITIVE_INT)
+    embedding_init: np.ndarray | None = param(None, "array-like", None)
+    embedding_trainable: bool = param(True, "boolean")
     # the optimizer
     optimizer: str = param("adam", StrOptions({"sgd", "rmsprop", "adam", "adamw"}))
     learning_rate: float = param(0.001, _POSITIVE_REAL)
@@ -335,6 +396,8 @@ class BaseRNN(BaseEstimator):
     weight_decay: float = param(0.004, _NON_NEGATIVE_REAL)
     clipnorm: float | None = param(None, _POSITIVE_REAL, None)
     clipvalue: float | None = param(None, _POSITIVE_REAL, None)
+    lr_schedule: str | Schedule | None = param(None, StrOptions({"plateau", "cosine"}), Schedule,
+                                               None)
     # the training loop
     batch_size: int = param(32, _POSITIVE_INT)
     max_iter: int = param(10, _POSITIVE_INT)
@@ -420,6 +483,7 @@ class BaseRNN(BaseEstimator):
                     raise ValueError(f"The '{name}' parameter of {type(self).__name__} must be an "
                                      f"int, got {getattr(self, name)!r} (a bool)")
             check_units_and_callbacks(self.units, self.callbacks)
+            check_embedding_init(self)
             self._checked_params = values
         if self.checkpoint_path is not None:
             directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
@@ -459,11 +523,17 @@ class BaseRNN(BaseEstimator):
         _check_embedding_noise(self, net)
         if first:
             self.params_ = net.init_params(rng, np.dtype(self.dtype))
+            if self.embedding_init is not None:
+                self.params_["embeddings"] = initial_embeddings(self, self.params_)
             self.optimizer_state_ = make_optimizer(
                 self.optimizer, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
                 weight_decay=self.weight_decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
             self.history_ = {}
             self.n_iter_ = 0
+        else:  # learning_rate may have changed, or a schedule left another rate
+            self.optimizer_state_.learning_rate = self.learning_rate
+        if first or not incremental:  # fit starts a run; partial_fit continues it
+            self.lr_schedule_start_ = self.n_iter_
         validation = None
         if validation_data is not None:
             validation = self._validation_set(validation_data)
@@ -484,7 +554,8 @@ class BaseRNN(BaseEstimator):
             n_threads=self._resolved_threads(), early_stopping=self.early_stopping,
             monitor=self._monitor(), n_iter_no_change=self.n_iter_no_change, tol=self.tol,
             restore_best_weights=self.restore_best_weights, callbacks=callbacks,
-            saturated_fn=self._saturated, chance_loss=self._chance_loss(data))
+            saturated_fn=self._saturated, chance_loss=self._chance_loss(data),
+            lr_schedule=self._lr_function())
         with engine_scope():
             result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
                            cfg, rng, validation=validation, history=self.history_,
@@ -495,6 +566,25 @@ class BaseRNN(BaseEstimator):
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
                           "validation score stopped improving", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _lr_function(self):
+        """``(epoch, history) -> learning rate`` for the training loop, or None without a schedule.
+
+        Epochs and history are counted from ``lr_schedule_start_``, the first
+        epoch of the current run (see :mod:`fastrnn.schedules`).
+        """
+        schedule = make_schedule(self.lr_schedule)
+        if schedule is None:
+            return None
+        start, base, n_epochs = getattr(self, "lr_schedule_start_", 0), self.learning_rate, self.max_iter
+
+        def learning_rate(epoch, history):
+            done = epoch - start
+            # each log's last ``done`` values (a log that a run's first fit lacked is shorter)
+            run = {k: v[max(len(v) - done, 0):] for k, v in history.items()}
+            return schedule.learning_rate(base, done, n_epochs, run)
+
+        return learning_rate
 
     def _record_history(self, stopped):
         self.loss_curve_ = list(self.history_.get("loss", []))
@@ -589,7 +679,7 @@ class BaseRNN(BaseEstimator):
         raise NotImplementedError
 
     def count_params(self):
-        """Total number of trainable parameters."""
+        """Total number of parameters (a frozen embedding's included, as in Keras)."""
         check_is_fitted(self, "params_")
         return int(sum(w.size for w in self._network().weights(self.params_)))
 
@@ -601,7 +691,9 @@ class BaseRNN(BaseEstimator):
         str
         """
         check_is_fitted(self, "params_")
-        return format_summary(type(self).__name__, self._network().layer_summary())
+        net = self._network()
+        return format_summary(type(self).__name__, net.layer_summary(),
+                              getattr(net, "n_frozen", lambda: 0)())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -685,7 +777,12 @@ class BaseSequenceRNN(BaseRNN):
     def _check_vocabulary(self, X):
         """Set ``vocab_size_`` from ``vocab_size`` or ``X``; refuse or announce a huge input table."""
         top = int(X.max())
-        if self.vocab_size is not None:
+        if self.vocab_size is None and self.embedding_init is not None:  # its rows are the ids
+            rows = len(self.embedding_init)
+            X = self._map_unknown_ids(X, rows, f"embedding_init's {rows} rows")
+            self.vocab_size_ = rows
+            source = f"embedding_init ({rows} rows)"
+        elif self.vocab_size is not None:
             X = self._map_unknown_ids(X, self.vocab_size, f"vocab_size={self.vocab_size}")
             self.vocab_size_ = self.vocab_size
             source = f"vocab_size={self.vocab_size}"
@@ -805,7 +902,8 @@ class BaseSequenceRNN(BaseRNN):
         n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
         return SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
                                    self._recurrent_layers(), self.bidirectional,
-                                   self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_)
+                                   self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_,
+                                   embedding_trainable=self.embedding_trainable)
 
     def _network(self):
         return self._build_network(self.n_outputs_)

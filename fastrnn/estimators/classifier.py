@@ -46,6 +46,17 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     use_bias : bool, default True
     unit_forget_bias : bool, default True
     embedding_dim : int, default 32
+    embedding_init : array-like of shape (vocab_size, embedding_dim) or None, default None
+        Initial embedding, e.g. pretrained word vectors laid out by
+        :func:`fastrnn.text.embedding_matrix` (Keras ``Embedding(weights=...)``).
+        Copied and cast to ``dtype`` at the first fit; its rows set
+        ``vocab_size_`` when ``vocab_size`` is None (larger ids follow
+        ``unknown_ids``).  A warm start or ``partial_fit`` continues from the
+        fitted weights instead.
+    embedding_trainable : bool, default True
+        False freezes the embedding (Keras ``trainable=False``): no gradient
+        is computed for it and no optimizer step, weight decay included,
+        changes it.
     vocab_size : int or None, default None
         Number of token ids; None infers ``max id + 1`` in ``fit`` (with a
         warning when one id lies far above all others).  The first layer's
@@ -68,6 +79,14 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         features themselves are :meth:`transform`'s output.
     optimizer : {"sgd", "rmsprop", "adam", "adamw"}, default "adam"
     learning_rate : float, default 0.001
+    lr_schedule : {"plateau", "cosine"}, fastrnn.schedules.Schedule or None, default None
+        How the learning rate changes from epoch to epoch (recorded in
+        ``history_["lr"]``): "plateau" is
+        :class:`~fastrnn.schedules.ReduceOnPlateau` (halve it when the
+        validation loss stalls for 2 epochs), "cosine" is
+        :class:`~fastrnn.schedules.CosineDecay` (from ``learning_rate`` to 0
+        over ``max_iter`` epochs), or any schedule object.  Every ``fit``
+        starts the schedule again; ``partial_fit`` continues it.
     momentum : float, default 0.0
         SGD only.
     nesterov : bool, default False

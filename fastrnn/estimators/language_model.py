@@ -91,7 +91,8 @@ class RNNLanguageModel(BaseRNN):
 
     The other parameters (``cell``, ``reset_after``, ``activation``,
     ``recurrent_activation``, ``use_bias``, ``unit_forget_bias``,
-    ``embedding_dim``, ``optimizer``, ``momentum``, ``nesterov``,
+    ``embedding_dim``, ``embedding_init`` (its rows must be ``vocab_size_``),
+    ``embedding_trainable``, ``lr_schedule``, ``optimizer``, ``momentum``, ``nesterov``,
     ``weight_decay``, ``clipvalue``, ``alpha``, ``n_iter_no_change``, ``tol``,
     ``restore_best_weights``, ``random_state``, ``verbose``, ``n_threads``,
     ``dtype``, ``callbacks``) are those of :class:`fastrnn.RNNClassifier`.
@@ -133,7 +134,8 @@ class RNNLanguageModel(BaseRNN):
     # ------------------------------------------------------------ helpers
     def _network(self):
         return SequenceModel.build("tokens", self.vocab_size_, self.embedding_dim,
-                                   self._recurrent_layers(), False, SEQUENCE, self.vocab_size_)
+                                   self._recurrent_layers(), False, SEQUENCE, self.vocab_size_,
+                                   embedding_trainable=self.embedding_trainable)
 
     @property
     def _end_id(self):

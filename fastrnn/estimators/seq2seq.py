@@ -131,9 +131,10 @@ class RNNSeq2Seq(BaseRNN):
     ``recurrent_activation``, ``use_bias``, ``unit_forget_bias``,
     ``momentum``, ``nesterov``, ``weight_decay``, ``clipvalue``, ``tol``,
     ``restore_best_weights``, ``random_state``, ``verbose``, ``warm_start``,
-    ``n_threads``, ``dtype``, ``callbacks``, ``checkpoint_path``) are those of
-    :class:`fastrnn.RNNClassifier`; ``alpha`` and ``bptt_truncate`` must keep
-    their defaults (0 and None).
+    ``n_threads``, ``dtype``, ``callbacks``, ``checkpoint_path``, ``lr_schedule``)
+    are those of :class:`fastrnn.RNNClassifier`; ``alpha``, ``bptt_truncate``,
+    ``embedding_init`` and ``embedding_trainable`` must keep their defaults (0,
+    None, None and True).
 
     Attributes
     ----------
@@ -221,6 +222,10 @@ class RNNSeq2Seq(BaseRNN):
                 for u in widths]
 
     def _check_seq2seq_params(self):
+        if self.embedding_init is not None or not self.embedding_trainable:
+            raise ValueError("embedding_init and embedding_trainable=False are for a single "
+                             "embedding; RNNSeq2Seq has a source and a target embedding: leave "
+                             "them at None and True (or load weights with set_weights)")
         if self.alpha:
             raise ValueError(f"alpha={self.alpha!r}: RNNSeq2Seq has no L2 penalty; use "
                              "optimizer='adamw' with weight_decay instead")

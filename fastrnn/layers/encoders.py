@@ -21,7 +21,8 @@ Every encoder has the same interface:
   dropout, token encoder only);
 - ``backward(p, d_inputs)`` -> the gradient of its parameters (or None),
   given each direction's input gradient as the first layer returns it;
-- ``summary_rows(n_timesteps)`` -> Keras-style summary rows.
+- ``summary_rows(n_timesteps)`` -> Keras-style summary rows;
+- ``n_frozen``: how many of its parameters training leaves unchanged.
 """
 
 from typing import NamedTuple
@@ -62,7 +63,7 @@ def _sum_directions(d_inputs):
 
 
 class TokenEncoder:
-    """Token ids through a trainable embedding (Keras ``Embedding(mask_zero=True)``).
+    """Token ids through an embedding (Keras ``Embedding(mask_zero=True)``).
 
     Parameters
     ----------
@@ -70,15 +71,23 @@ class TokenEncoder:
         Vocabulary size ``V``, padding id 0 included.
     dim : int
         Embedding width ``D``.
+    trainable : bool, default True
+        False freezes the embedding (Keras ``trainable=False``): :meth:`backward`
+        gives no gradient (None), which the optimizers read as "leave it".
     """
 
     kind = "tokens"
     key = "embeddings"
     INIT_BLOCK = 1 << 20  # float64 values drawn at a time by init_params
 
-    def __init__(self, n_ids, dim):
+    def __init__(self, n_ids, dim, trainable=True):
         self.n_ids = int(n_ids)
         self.dim = int(dim)
+        self.trainable = bool(trainable)
+
+    @property
+    def n_frozen(self):
+        return 0 if self.trainable else self.n_ids * self.dim
 
     @property
     def width(self):
@@ -111,9 +120,8 @@ class TokenEncoder:
         """Pack a ``(B, T_in)`` id matrix (0 = padding; ``mask`` is not used)."""
         return pack_tokens(X)
 
-    @staticmethod
-    def layer_input(p, data, start, dropout_mask=None, projected=None, token_scale=None):
-        return TokenInput(data, start, p, dropout_mask, projected, token_scale)
+    def layer_input(self, p, data, start, dropout_mask=None, projected=None, token_scale=None):
+        return TokenInput(data, start, p, dropout_mask, projected, token_scale, not self.trainable)
 
     def apply_noise(self, data, noise):
         """The ids and the per-sequence channel mask of the first layer under ``noise``.
@@ -137,9 +145,10 @@ class TokenEncoder:
             token_scale = noise.token_scale
         return data, token_scale, noise.channels
 
-    @staticmethod
-    def backward(p, d_inputs):
-        """Embedding gradient (V, D): the directions' gradients summed."""
+    def backward(self, p, d_inputs):
+        """Embedding gradient (V, D): the directions' gradients summed; None when frozen."""
+        if not self.trainable:
+            return None
         return _sum_directions(d_inputs)
 
     def summary_rows(self, n_timesteps):
@@ -151,6 +160,7 @@ class _Parameterless:
     """What an encoder without parameters of its own answers."""
 
     key = None
+    n_frozen = 0
 
     @staticmethod
     def init_params(rng, dtype=np.float32):
@@ -230,7 +240,7 @@ class DenseEncoder(_Parameterless):
         return DenseInput(data, start, dropout_mask)
 
 
-def make_encoder(input_kind, n_in, embedding_dim=None):
+def make_encoder(input_kind, n_in, embedding_dim=None, embedding_trainable=True):
     """The encoder of an input kind.
 
     Parameters
@@ -240,13 +250,15 @@ def make_encoder(input_kind, n_in, embedding_dim=None):
         Vocabulary size (tokens, onehot) or features per step (dense).
     embedding_dim : int or None
         Embedding width (tokens only).
+    embedding_trainable : bool, default True
+        False freezes the embedding (tokens only).
 
     Returns
     -------
     TokenEncoder, OneHotEncoder or DenseEncoder
     """
     if input_kind == "tokens":
-        return TokenEncoder(n_in, embedding_dim)
+        return TokenEncoder(n_in, embedding_dim, embedding_trainable)
     if input_kind == "onehot":
         return OneHotEncoder(n_in)
     if input_kind == "dense":

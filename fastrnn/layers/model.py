@@ -44,7 +44,7 @@ class SequenceModel:
 
     @classmethod
     def build(cls, input_kind, n_in, embedding_dim, layers, bidirectional, head, n_outputs,
-              n_timesteps=None):
+              n_timesteps=None, embedding_trainable=True):
         """The model of the estimators: one input, a stack, a pooling and ``Dense`` head.
 
         Parameters
@@ -61,12 +61,14 @@ class SequenceModel:
         n_outputs : int
         n_timesteps : int or None
             Input length, needed by the "flatten" head.
+        embedding_trainable : bool, default True
+            False freezes the embedding: no gradient, no update.
 
         Returns
         -------
         SequenceModel
         """
-        encoder = make_encoder(input_kind, n_in, embedding_dim)
+        encoder = make_encoder(input_kind, n_in, embedding_dim, embedding_trainable)
         stack = RecurrentStack(layers, bidirectional)
         return cls(encoder, stack, make_head(head, stack.width, n_outputs, n_timesteps), n_timesteps)
 
@@ -128,6 +130,10 @@ class SequenceModel:
         """Shapes of :meth:`weights`' arrays, without making them (to check loaded weights cheaply)."""
         return (self.encoder.weight_shapes() + self.stack.weight_shapes(self.encoder.width)
                 + self.head.weight_shapes())
+
+    def n_frozen(self):
+        """How many parameters training leaves unchanged (a frozen embedding's)."""
+        return self.encoder.n_frozen
 
     def layer_summary(self):
         """Rows ``(name, output_shape, n_params)`` of a Keras-style summary."""
