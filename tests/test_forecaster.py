@@ -178,6 +178,7 @@ def test_early_stopping_holds_out_the_end_of_each_series():
     (lambda y: RNNForecaster(10, 0, **FAST).fit(y), "'horizon' parameter"),
     (lambda y: RNNForecaster(10, **FAST).fit([y, y[:5]]), r"too long for y\[1\]"),
     (lambda y: RNNForecaster(10, **FAST).fit(np.ones(50)), "y is constant"),
+    (lambda y: RNNForecaster(10, **FAST).fit(np.c_[y, np.ones(200)]), "y is constant in column 1"),
     (lambda y: RNNForecaster(10, **FAST).fit(np.where(np.arange(200) == 7, np.nan, y)),
      "y contains NaN"),
     (lambda y: RNNForecaster(10, **FAST).fit(y).predict(horizon=0), "horizon must be an int >= 1"),

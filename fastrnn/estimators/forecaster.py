@@ -236,8 +236,9 @@ class RNNForecaster(BaseRNN):
         flat = ~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))
         if flat.any():
             if refuse_constant:
-                raise ValueError(f"{name} is constant (standard deviation 0), so scale=True cannot "
-                                 "standardise it; pass scale=False, or drop the series")
+                where = f" in column {int(np.flatnonzero(flat)[0])}" if c > 1 else ""
+                raise ValueError(f"{name} is constant{where} (standard deviation 0), so scale=True "
+                                 "cannot standardise it; pass scale=False, or drop the series")
             std = np.where(flat, 1.0, std)
         return mean, std
 
