@@ -398,14 +398,21 @@ class ShuffledBatches:
     n_threads : int, default 1
         Rows of a token or masked float batch are ordered so that every
         thread's slice has the same amount of real steps (see :func:`batch_rows`).
+    per_step : bool, default False
+        Whether ``y`` has a step axis aligned with ``X``'s (a per-step head).
+        A masked float batch then drops the columns that are padding in every
+        one of its rows, from ``X`` and ``y`` alike: their loss is 0, and the
+        head's work follows the batch's longest sequence, not the data's.
     """
 
-    def __init__(self, X, y, w, batch_size, *, shuffle=True, input_kind="tokens", n_threads=1):
+    def __init__(self, X, y, w, batch_size, *, shuffle=True, input_kind="tokens", n_threads=1,
+                 per_step=False):
         self.X, self.y, self.w = X, y, w
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.input_kind = input_kind
         self.n_threads = n_threads
+        self.per_step = per_step
 
     @property
     def n_batches(self):
@@ -425,8 +432,13 @@ class ShuffledBatches:
         for rows in minibatch_rows(len(self.X), self.batch_size, rng, self.shuffle):
             rows = batch_rows(self.X, rows, self.input_kind, self.n_threads)
             w = self.w[rows]
-            yield Batch(pack_batch(self.X[rows], self.input_kind), self.y[rows], w, None,
-                        float(w.sum()))
+            X, y = self.X[rows], self.y[rows]
+            if self.per_step and isinstance(X, MaskedSequences):
+                real = X.mask.any(axis=0)
+                if not real.all():
+                    cols = np.flatnonzero(real)
+                    X, y = MaskedSequences(X.values[:, cols], X.mask[:, cols], X.ragged), y[:, cols]
+            yield Batch(pack_batch(X, self.input_kind), y, w, None, float(w.sum()))
 
     def carry(self, states):
         """Ignore a step's final states: the next batch holds other sequences."""

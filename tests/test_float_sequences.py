@@ -108,6 +108,38 @@ def test_prediction_skipping_all_padding_columns_equals_the_full_forward(n_rows)
     np.testing.assert_allclose(predict_outputs(net, params, X, 16, 2), full, rtol=1e-12, atol=0)
 
 
+def test_training_batches_drop_all_padding_columns_without_changing_loss_or_gradients():
+    from fastrnn.layers import Recurrent, SequenceModel
+    from fastrnn.losses import sequence_mean_squared_error
+
+    rng = np.random.default_rng(6)
+    n, T = 10, 12
+    lengths = rng.integers(1, 5, size=n)
+    lengths[0] = 4
+    mask = np.arange(T)[None, :] < lengths[:, None]  # columns 4 to 11: padding in every row
+    mask = np.roll(mask, 2, axis=1)  # and columns 0 and 1
+    X = MaskedSequences(rng.normal(size=(n, T, 2)), mask)
+    y = np.where(mask[:, :, None], rng.normal(size=(n, T, 1)), np.nan)
+    net = SequenceModel.build("dense", 2, None, [Recurrent("lstm", 3)], True, "sequence", 1)
+    params = net.init_params(rng, np.float64)
+
+    def run(per_step):
+        source = ShuffledBatches(X, y, np.ones(n), 5, input_kind="dense", per_step=per_step)
+        steps = []
+        for batch in source.batches(np.random.default_rng(0)):
+            out, cache = net.forward(params, batch.packed, training=True)
+            loss, d_out = sequence_mean_squared_error(out, batch.y, batch.w)
+            steps.append((batch.y.shape[1], loss, net.weights(net.backward(params, cache, d_out))))
+        return steps
+
+    trimmed, full = run(True), run(False)
+    assert all(t[0] <= 4 for t in trimmed) and all(f[0] == T for f in full)
+    for (_, loss_t, grads_t), (_, loss_f, grads_f) in zip(trimmed, full):
+        assert loss_t == pytest.approx(loss_f, rel=1e-12)
+        for a, b in zip(grads_t, grads_f):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_validation_data_partial_fit_and_early_stopping_take_masks(data):
     X, label, _ = data

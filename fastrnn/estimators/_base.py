@@ -895,7 +895,8 @@ class BaseSequenceRNN(BaseRNN):
     def _batch_source(self, data):
         X, y, w = data
         return ShuffledBatches(X, y, w, self.batch_size, shuffle=self.shuffle,
-                               input_kind=self.input_kind_, n_threads=self._resolved_threads())
+                               input_kind=self.input_kind_, n_threads=self._resolved_threads(),
+                               per_step=self._head_kind() == "sequence")
 
     # ------------------------------------------------------------ building
     def _build_network(self, n_outputs):
