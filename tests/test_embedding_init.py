@@ -160,6 +160,17 @@ def test_inputs_without_an_embedding_refuse_it():
         RNNSeq2Seq(embedding_trainable=False, max_iter=1).fit(["ab", "cd"], ["ba", "dc"])
 
 
+@pytest.mark.parametrize("kind", ["float", "onehot"])
+def test_freezing_an_embedding_that_the_input_lacks_is_refused(task, kind):
+    X, y = task
+    if kind == "float":
+        X, kw = np.random.default_rng(0).random((len(y), 5, 2)), {}
+    else:
+        kw = {"input_encoding": "onehot"}
+    with pytest.raises(ValueError, match="embedding_trainable=False"):
+        RNNClassifier(embedding_trainable=False, **FAST, **kw).fit(X, y)
+
+
 def test_in_place_changes_are_checked_again(task, table):
     X, y = task
     E = table.copy()

@@ -350,7 +350,13 @@ def format_summary(name, rows, n_frozen=0):
 
 
 def _check_embedding_noise(estimator, net):
-    """Refuse embedding or spatial dropout where there is no embedding to drop from."""
+    """Refuse embedding or spatial dropout, or a frozen embedding, where there is no embedding."""
+    kind = getattr(net, "input_kind", "tokens")
+    if not estimator.embedding_trainable and kind != "tokens":
+        given = "float sequences" if kind == "dense" else "one-hot token input"
+        raise ValueError(f"embedding_trainable=False freezes the embedding of token ids read with "
+                         f"input_encoding='embedding'; this model reads {given}, which has no "
+                         "embedding: leave it at True")
     for name in ("embedding_dropout", "spatial_dropout"):
         rate = getattr(estimator, name)
         if not rate:
@@ -931,7 +937,6 @@ class BasePooledRNN(PooledInspectionMixin, BaseSequenceRNN):
     The pooled features are also the estimator's ``transform`` output; the
     mixin (``_inspection.py``) adds ``attention_weights`` and ``explain``.
     """
-
 
     head: str = param("last", StrOptions(set(POOLINGS)))
 
