@@ -168,6 +168,9 @@ def _check_predictor(model, path):
     if type(est).__name__ == "RNNSequenceRegressor":
         raise CLIError(f"{path} is a per-step regressor: use it from Python (predict returns a "
                        "value per step)")
+    if type(est).__name__ == "RNNForecaster":
+        raise CLIError(f"{path} is a forecaster: use it from Python (predict forecasts the steps "
+                       "after a series)")
 
 
 def _set_unknown_ids(model, unknown_ids):

@@ -233,3 +233,13 @@ def test_load_refuses_fitted_attributes_that_disagree(tmp_path, section, key, va
     reseal(bad)
     with pytest.raises(fastrnn.ModelFileError, match=message):
         fastrnn.load(bad)
+
+
+def test_command_line_predict_refuses_a_forecaster(tmp_path, capsys):
+    from fastrnn.cli import main
+
+    path = fastrnn.save(RNNForecaster(lookback=6, **FAST).fit(_series(60)), tmp_path / "f.frnn")
+    inputs = tmp_path / "X.npz"
+    np.savez(inputs, x=np.ones((2, 3), dtype=np.int64))
+    assert main(["predict", str(path), str(inputs)]) == 2
+    assert "forecaster: use it from Python" in capsys.readouterr().err
