@@ -298,9 +298,11 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
     dict
         ``"origins"`` (n_windows,) int; ``"forecasts"`` (n_windows, horizon)
         or (n_windows, horizon, k); per origin ``"mae"``, ``"rmse"``,
-        ``"mase"`` (n_windows,); and overall ``"mae_overall"`` and
-        ``"rmse_overall"`` (over every forecast step) and ``"mase_overall"``
-        (the mean of the per-origin MASE).
+        ``"mase"`` (n_windows,), NaN at an origin whose training part has a
+        naive error of 0 (a constant series, or one that repeats every ``m``
+        steps); and overall ``"mae_overall"`` and ``"rmse_overall"`` (over
+        every forecast step) and ``"mase_overall"`` (the mean of the
+        per-origin MASE).
     """
     from sklearn.base import clone
 
@@ -318,7 +320,8 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
     origins = T - (n_windows - np.arange(n_windows)) * horizon
     if origins[0] <= m:
         raise ValueError(f"n_windows={n_windows} windows of horizon={horizon} leave "
-                         f"{origins[0]} training steps before the first origin; too few")
+                         f"{origins[0]} training steps before the first origin; MASE with m={m} "
+                         f"needs more than {m}")
 
     def series(a, end):
         return None if a is None else (a[:end, 0] if a is values and one_d else a[:end])
@@ -342,7 +345,8 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
         forecasts.append(pred[:, 0] if one_d else pred)
         mae.append(np.abs(err).mean())
         rmse.append(np.sqrt((err ** 2).mean()))
-        mase.append(mae[-1] / mase_scale(values[:o], m))
+        scale = mase_scale(values[:o], m)
+        mase.append(mae[-1] / scale if scale > 0 else np.nan)  # undefined on a constant past
     mae, rmse, mase = np.array(mae), np.array(rmse), np.array(mase)
     return {"origins": origins, "forecasts": np.array(forecasts), "mae": mae, "rmse": rmse,
             "mase": mase, "mae_overall": float(mae.mean()),

@@ -1,5 +1,7 @@
 """fastrnn.timeseries (windows, the window batch source, backtest) and the pinball loss."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
@@ -141,6 +143,16 @@ def test_backtest_metrics_of_the_naive_forecast_on_a_line(refit):
     assert backtest(LastValue(), y, 3, 4, m=5)["mase"][0] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="takes one series"):
         backtest(LastValue(), [y, y], 3, 4)
+
+
+def test_backtest_on_a_constant_training_part_and_a_season_too_long():
+    y = np.r_[np.ones(40), np.arange(8.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division warning: MASE is undefined there, NaN
+        res = backtest(LastValue(), y, n_windows=2, horizon=4)
+    assert np.isnan(res["mase"][0]) and np.isfinite(res["mase"][1])
+    with pytest.raises(ValueError, match="m=45"):
+        backtest(LastValue(), y, n_windows=2, horizon=4, m=45)
 
 
 def test_mase_scale_seasonal_and_errors():
