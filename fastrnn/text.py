@@ -445,11 +445,13 @@ def _decode(raw, name, lineno):
 
 def _read_text_vectors(f, name, max_words):
     words, seen, table, dim, declared = [], set(), None, None, None
-    lineno = 0
+    n_records = 0  # vector lines, a repeated word's included (what a header counts)
     for lineno, raw in enumerate(f, 1):
         if max_words is not None and len(words) >= max_words:
             break
         line = _decode(raw, name, lineno).rstrip()
+        if lineno == 1:
+            line = line.removeprefix("\ufeff")  # a byte order mark is not part of the first word
         if not line:
             continue
         fields = line.split(" ")
@@ -477,6 +479,7 @@ def _read_text_vectors(f, name, max_words):
                              f"have {dim} (inconsistent dimensions)")
         if table is None:
             table = _Table(dim, None if max_words is None else max_words)
+        n_records += 1
         if word in seen:  # keep the first vector of a word
             continue
         seen.add(word)
@@ -484,9 +487,9 @@ def _read_text_vectors(f, name, max_words):
         table.append(row)
     if dim is None:
         raise ValueError(f"{name} holds no word vectors")
-    if declared is not None and max_words is None and len(words) > declared:
+    if declared is not None and max_words is None and n_records != declared:
         raise ValueError(f"{name}: the header declares {declared} words but the file holds "
-                         f"{len(words)}")
+                         f"{n_records}" + (" (truncated?)" if n_records < declared else ""))
     return words, (table.array() if table is not None else np.empty((0, dim), np.float32))
 
 
@@ -580,7 +583,9 @@ def load_word_vectors(path, max_words=None, binary=False):
     ValueError
         For a malformed line or record (the message gives the line, or the
         word's position in a binary file), vectors of different dimensions,
-        text that is not UTF-8, or a file that ends early.
+        text that is not UTF-8, or a file that ends early (a binary record
+        cut short, or, read without ``max_words``, fewer lines than a header
+        declares).
 
     Examples
     --------

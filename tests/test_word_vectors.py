@@ -142,6 +142,25 @@ def test_malformed_text_files_name_the_line(tmp_path, body, message):
         load_word_vectors(path)
 
 
+def test_a_text_file_shorter_than_its_header_says_is_refused(tmp_path, table):
+    words, vectors = table
+    path = tmp_path / "v.vec"
+    path.write_bytes(write_text(path, words, vectors, header=True).read_bytes().rsplit(b"\n", 3)[0])
+    with pytest.raises(ValueError, match="declares 6 words but the file holds 4.*truncated"):
+        load_word_vectors(path)
+    assert len(load_word_vectors(path, max_words=3)[0]) == 3  # a prefix is all that is asked for
+    path.write_text("3 2\na 1 2\nb 3 4\na 5 6\n", encoding="utf-8")  # a repeated word counts
+    assert load_word_vectors(path)[0] == ["a", "b"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("the 1 2\nfilm 3 4\n", encoding="utf-8-sig")
+    assert load_word_vectors(path)[0] == ["the", "film"]
+    path.write_text("2 2\nthe 1 2\nfilm 3 4\n", encoding="utf-8-sig")
+    assert load_word_vectors(path)[0] == ["the", "film"]
+
+
 def test_bad_bytes_and_bad_arguments(tmp_path, table):
     words, vectors = table
     path = tmp_path / "v.txt"
