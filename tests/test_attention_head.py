@@ -183,6 +183,18 @@ def test_transform_other_heads_and_pandas_output():
                                                                            "rnnregressor1"]
 
 
+def test_fit_transform_reads_the_mask_it_fits_with():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(12, 5, 2))
+    mask = np.ones((12, 5), dtype=bool)
+    mask[:4, 3:] = False
+    X[~mask] = np.nan  # padding may hold NaN
+    y = np.arange(12) % 2
+    clf = RNNClassifier(units=3, head="attention", max_iter=1, random_state=0)
+    feats = clf.fit_transform(X, y, mask=mask)
+    np.testing.assert_array_equal(feats, clf.transform(X, mask=mask))
+
+
 def test_save_load_round_trip(fitted, tmp_path):
     clf, X, _ = fitted
     path = fastrnn.save(clf, tmp_path / "attention.fastrnn")

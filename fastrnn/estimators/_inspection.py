@@ -232,6 +232,22 @@ class PooledInspectionMixin(TransformerMixin):
                 self.params_, pack_batch(X[rows], net.input_kind),
                 self._resolved_threads()).astype(np.float64))
 
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then :meth:`transform` the same ``X``, with the ``mask`` given to ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        **fit_params
+            Passed to ``fit`` (``sample_weight``, ``validation_data``, ``mask``).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+        """
+        return self.fit(X, y, **fit_params).transform(X, mask=fit_params.get("mask"))
+
     @property
     def _n_features_out(self):
         return self._network().head.in_width
