@@ -41,6 +41,12 @@ def test_macro_index_shapes_and_dependence_on_past_inputs():
     assert r2_step > 0.8 > r2_now
 
 
+@pytest.mark.parametrize("n_series", [0, -2, 1.5, True])
+def test_macro_index_refuses_a_bad_number_of_series(n_series):
+    with pytest.raises(ValueError, match="n_series must be a positive int or None"):
+        make_macro_index(20, n_series=n_series, random_state=0)
+
+
 def _jena_csv(n=30):
     header = ",".join(['"Date Time"'] + [f'"{c}"' for c in JENA_CLIMATE_COLUMNS])
     rows = [header]

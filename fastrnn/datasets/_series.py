@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import numbers
 import os
 import tempfile
 import urllib.error
@@ -114,6 +115,9 @@ def make_macro_index(n_steps=1000, n_inputs=3, noise=0.05, *, n_series=None, mem
         raise ValueError(f"memory must be in [0, 1), got {memory}")
     if n_inputs < 1 or n_steps < 4:
         raise ValueError("make_macro_index needs n_inputs >= 1 and n_steps >= 4")
+    if n_series is not None and (isinstance(n_series, bool) or not isinstance(n_series, numbers.Integral)
+                                 or n_series < 1):
+        raise ValueError(f"n_series must be a positive int or None, got {n_series!r}")
     rs = check_random_state(random_state)
     b = rs.normal(size=n_inputs)
     c = rs.normal(size=n_inputs)
