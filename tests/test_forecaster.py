@@ -52,13 +52,50 @@ def test_one_series_predicts_the_horizon_from_the_training_end_or_a_given_histor
 
 def test_training_windows_are_gathered_per_batch_as_make_windows_writes_them():
     y = _series(60)
-    f = RNNForecaster(5, 3, scale=False, dtype="float64", **FAST)
+    f = RNNForecaster(5, 3, scale=False, center_windows=False, dtype="float64", **FAST)
     source = f._fit_data((y, None), None, None, None, reset=True)
     W, t = make_windows(y, 5, 3)
     rows = np.arange(len(W))
     np.testing.assert_array_equal(source[rows], W)
     np.testing.assert_array_equal(source.window_targets(rows), t)
     assert source.values.shape == (60, 1)
+
+
+def test_centred_windows_and_targets_are_relative_to_the_window_mean():
+    y = _series(60)
+    f = RNNForecaster(5, 3, scale=False, dtype="float64", **FAST)
+    source = f._fit_data((y, None), None, None, None, reset=True)
+    W, t = make_windows(y, 5, 3)
+    rows = np.arange(3, len(W), 2)
+    level = W[rows].mean(axis=1)
+    np.testing.assert_allclose(source[rows], W[rows] - level[:, None], atol=1e-12)
+    np.testing.assert_allclose(source.window_targets(rows), t[rows] - level, atol=1e-12)
+    # the held-out part keeps the centring
+    np.testing.assert_allclose(source.subset(rows)[np.arange(2)], W[rows[:2]] - level[:2, None],
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("recursive", [False, True])
+def test_centred_forecasts_follow_a_shift_of_the_level(recursive):
+    # centred windows make the network blind to the level: a shifted history shifts the forecast
+    y = _series()
+    kw = dict(FAST, dtype="float64", scale=False, recursive=recursive)
+    f = RNNForecaster(12, 3, **kw).fit(y)
+    np.testing.assert_allclose(f.predict(y + 7.0), f.predict(y) + 7.0, rtol=1e-9)
+    g = RNNForecaster(12, 3, center_windows=False, **kw).fit(y)
+    assert not np.allclose(g.predict(y + 7.0), g.predict(y) + 7.0, rtol=1e-2)
+
+
+def test_centred_windows_beat_uncentred_ones_on_a_trend_beyond_the_training_range():
+    t = np.arange(400)
+    y = 0.01 * t + np.sin(2 * np.pi * t / 12)
+    kw = dict(units=8, max_iter=8, learning_rate=0.01, random_state=0)
+    errors = {}
+    for center in (True, False):
+        f = RNNForecaster(24, 6, center_windows=center, **kw).fit(y[:300])
+        errors[center] = np.mean([np.abs(f.predict(y[:o]) - y[o:o + 6]).mean()
+                                  for o in range(330, 394, 6)])
+    assert errors[True] < 0.5 * errors[False]
 
 
 def test_multivariate_series_and_panel_shapes():

@@ -26,6 +26,35 @@ def _r2(outputs, y, w):
     return float(r2.mean())
 
 
+class _CenteredWindows(SeriesWindows):
+    """Windows taken relative to their level: each window's mean of the series' past values.
+
+    The past steps' series columns and the targets are minus the level (per
+    column); the future steps' series columns stay 0 (unknown).  A forecast
+    adds :meth:`level` back.
+    """
+
+    def level(self, rows=None):
+        """Mean of each window's past values of the series: ndarray of shape (n_rows, k)."""
+        starts = self.starts if rows is None else self.starts[rows]
+        steps = starts[:, None] + np.arange(self.lookback)
+        return self.values[steps, :self.n_targets].mean(axis=1)
+
+    def __getitem__(self, rows):
+        out = super().__getitem__(rows)  # freshly gathered: centred in place
+        L, k = self.lookback, self.n_targets
+        out[:, :L, :k] -= out[:, :L, :k].mean(axis=1, keepdims=True)
+        return out
+
+    def window_targets(self, rows=None):
+        return super().window_targets(rows) - np.tile(self.level(rows), self.horizon)
+
+    def subset(self, rows):
+        return _CenteredWindows(self.values, self.targets, self.starts[rows], self.lookback,
+                                self.n_future, self.horizon, self.n_targets, self.batch_size,
+                                self.shuffle)
+
+
 @declare_params
 class RNNForecaster(BaseRNN):
     """Recurrent network forecasting the next ``horizon`` steps of one series or a panel.
@@ -66,6 +95,15 @@ class RNNForecaster(BaseRNN):
         map the forecasts back, so raw units of any size train as well as
         standardised ones.  A constant series cannot be standardised (an
         error); a constant covariate column is only centred.
+    center_windows : bool, default True
+        Take each window relative to its level, the mean of the series' past
+        values it reads (per column, after ``scale``): subtracted from those
+        values and from the targets, added back to the forecasts.  The
+        network then learns how the series moves around a window's level, so
+        levels beyond those seen in training (a trend, a level shift) are
+        forecast as familiar ones are, as a linear autoregression does.
+        ``False`` feeds the scaled values as they are, for series whose
+        absolute level tells what comes next.
     recursive : bool, default False
         Train a one-step-ahead network (its own horizon is 1 whatever
         ``horizon`` says) and forecast ``h`` steps by feeding each forecast
@@ -88,7 +126,8 @@ class RNNForecaster(BaseRNN):
     ----------
     params_ : dict
     history_ : dict of str to list
-        Per-epoch ``loss``, ``r2`` (point forecasts, on the scaled values) and,
+        Per-epoch ``loss``, ``r2`` (point forecasts, on the scaled values, relative
+        to each window's level with ``center_windows``) and,
         with validation, ``val_loss``, ``val_r2``.
     loss_curve_ : list of float
     n_iter_ : int
@@ -127,6 +166,7 @@ class RNNForecaster(BaseRNN):
     horizon: int = param(1, _POSITIVE_INT)
     quantiles: tuple | None = param(None, tuple, list, None)
     scale: bool = param(True, "boolean")
+    center_windows: bool = param(True, "boolean")
     recursive: bool = param(False, "boolean")
     shuffle: bool = param(True, "boolean")
 
@@ -292,8 +332,12 @@ class RNNForecaster(BaseRNN):
             starts.append(offset + np.arange(len(s) - need + 1))
             offset += len(s)
         values = np.concatenate(parts)
-        return SeriesWindows(values, values[:, :k], np.concatenate(starts), L, self._n_future(),
-                             model_horizon, k, self.batch_size, self.shuffle)
+        return self._windows_class()(values, values[:, :k], np.concatenate(starts), L,
+                                     self._n_future(), model_horizon, k, self.batch_size,
+                                     self.shuffle)
+
+    def _windows_class(self):
+        return _CenteredWindows if self.center_windows else SeriesWindows
 
     def _batch_source(self, data):
         return data
@@ -392,18 +436,25 @@ class RNNForecaster(BaseRNN):
         starts = np.arange(n) * width
         H = self.model_horizon_
         out = np.empty((n, horizon, k, Q))
+        windows_class = self._windows_class()
+
+        def level(windows):  # what the network's outputs are relative to, (n, k)
+            return windows.level() if self.center_windows else 0.0
+
         with engine_scope():
             if not self.recursive:
-                windows = SeriesWindows(flat, None, starts, L, self._n_future(), H, k)
+                windows = windows_class(flat, None, starts, L, self._n_future(), H, k)
                 raw = predict_outputs(net, self.params_, windows, max(self.batch_size, 256),
                                       self._resolved_threads())
-                out[:] = raw.reshape(n, H, k, Q)[:, :horizon]
+                raw = raw.reshape(n, H, k, Q) + np.reshape(level(windows), (-1, 1, k, 1))
+                out[:] = raw[:, :horizon]
             else:
                 for j in range(horizon):
-                    windows = SeriesWindows(flat, None, starts + j, L, self._n_future(), 1, k)
+                    windows = windows_class(flat, None, starts + j, L, self._n_future(), 1, k)
                     raw = predict_outputs(net, self.params_, windows, max(self.batch_size, 256),
                                           self._resolved_threads())
-                    out[:, j] = raw.reshape(n, k, Q)
+                    raw = raw.reshape(n, k, Q) + np.reshape(level(windows), (-1, k, 1))
+                    out[:, j] = raw
                     flat[starts + L + j, :k] = raw.reshape(n, k)
         out = out * y_scale[:, None, :, None] + y_mean[:, None, :, None]
         # quantile heads are trained apart and may cross: sorting each step's values
@@ -574,6 +625,11 @@ class RNNForecaster(BaseRNN):
             self.X_last_ = np.stack([np.concatenate([old, c])[-L:]
                                      for old, c in zip(self.X_last_, covs)])
         return self
+
+    @classmethod
+    def _params_from_file(cls, params):
+        # files written before ``center_windows`` existed hold networks trained on uncentred windows
+        return params if "center_windows" in params else {**params, "center_windows": False}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
