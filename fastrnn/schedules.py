@@ -71,7 +71,12 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self):
-        """The fields, as a dict (what :func:`fastrnn.save` stores)."""
+        """The fields, as a dict (what :func:`fastrnn.save` stores).
+
+        Returns
+        -------
+        dict of str to float, int or str
+        """
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 

@@ -202,7 +202,18 @@ class SeriesWindows:
         return self.targets[idx].reshape(len(starts), -1)
 
     def subset(self, rows):
-        """The same series with only the windows ``rows``."""
+        """The same series with only the windows ``rows``.
+
+        Parameters
+        ----------
+        rows : ndarray of shape (n_rows,), int or bool
+            Window numbers (or a mask over the windows).
+
+        Returns
+        -------
+        SeriesWindows
+            Sharing ``values`` and ``targets`` with this one (no copy).
+        """
         return SeriesWindows(self.values, self.targets, self.starts[rows], self.lookback,
                              self.n_future, self.horizon, self.n_targets, self.batch_size,
                              self.shuffle)
