@@ -152,7 +152,10 @@ def test_early_stopping_validation_and_history(task):
     clf = _small_clf(max_iter=50, early_stopping=True, n_iter_no_change=2, learning_rate=0.05)
     clf.fit(X, y)
     assert clf.n_iter_ < 50
-    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    # with early stopping, lr_schedule="auto" lowers the rate on a plateau, and logs it
+    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    lr = clf.history_["lr"]
+    assert lr[0] == 0.05 and all(b <= a for a, b in zip(lr, lr[1:]))
     assert clf.validation_scores_ == clf.history_["val_accuracy"]
     assert clf.best_epoch_ == int(np.argmin(clf.history_["val_loss"]))
     # the restored weights are the best epoch's: re-evaluating gives its validation loss back

@@ -241,9 +241,9 @@ def test_onnx_export_of_a_model_fitted_on_ragged_floats_reads_unpadded_input(dat
 
     X, label, steps = data
     model = RNNRegressor(**FAST).fit(X, label.astype(float))
-    session = ort.InferenceSession(fastrnn.to_onnx(model).SerializeToString())
+    runtime = ort.InferenceSession(fastrnn.to_onnx(model).SerializeToString())
     Z = np.random.default_rng(1).normal(size=(3, 6, 2))
-    out = session.run(None, {session.get_inputs()[0].name: Z.astype(np.float32)})[0]
+    out = runtime.run(None, {runtime.get_inputs()[0].name: Z.astype(np.float32)})[0]
     np.testing.assert_allclose(out, model.predict(Z), rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="RNNSequenceRegressor"):
         fastrnn.to_onnx(RNNSequenceRegressor(**FAST).fit(X, steps))

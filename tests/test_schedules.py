@@ -211,3 +211,23 @@ def test_a_custom_schedule_trains_but_is_not_saved(task, tmp_path):
     assert clf.history_["lr"] == [0.01, 0.005, 0.0025]
     with pytest.raises(TypeError, match="cannot save parameter 'lr_schedule'"):
         fastrnn.save(clf, tmp_path / "c.fastrnn")
+
+
+def test_auto_schedule_halves_the_rate_before_early_stopping_and_none_keeps_it():
+    from fastrnn import RNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, size=(60, 6))
+    y = rng.integers(0, 2, 60)  # random labels: the validation loss soon stalls
+    kw = dict(units=4, embedding_dim=4, learning_rate=0.05, max_iter=30, early_stopping=True,
+              n_iter_no_change=3, random_state=0)
+    auto = RNNClassifier(**kw).fit(X, y)
+    lr = auto.history_["lr"]
+    assert lr[0] == 0.05 and min(lr) == 0.025 and auto.stopped_reason_ == "early_stopping"
+    # the first halving comes after n_iter_no_change - 1 = 2 stalled epochs
+    losses = auto.history_["val_loss"]
+    first = lr.index(0.025)
+    assert min(losses[first - 2:first]) >= min(losses[:first - 2]) - 1e-4
+    assert "lr" not in RNNClassifier(**kw, lr_schedule=None).fit(X, y).history_
+    # without early stopping "auto" is a constant rate
+    assert "lr" not in RNNClassifier(**dict(kw, early_stopping=False, max_iter=2)).fit(X, y).history_

@@ -62,7 +62,7 @@ from ..layers import POOLINGS, Recurrent, SequenceModel
 from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
-from ..schedules import Schedule, make_schedule
+from ..schedules import ReduceOnPlateau, Schedule, make_schedule
 from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
 from ..utils.validation import check_sequences
 from ._inspection import PooledInspectionMixin
@@ -400,10 +400,10 @@ class BaseRNN(BaseEstimator):
     momentum: float = param(0.0, _FRACTION)
     nesterov: bool = param(False, "boolean")
     weight_decay: float = param(0.004, _NON_NEGATIVE_REAL)
-    clipnorm: float | None = param(None, _POSITIVE_REAL, None)
+    clipnorm: float | None = param(1.0, _POSITIVE_REAL, None)
     clipvalue: float | None = param(None, _POSITIVE_REAL, None)
-    lr_schedule: str | Schedule | None = param(None, StrOptions({"plateau", "cosine"}), Schedule,
-                                               None)
+    lr_schedule: str | Schedule | None = param("auto", StrOptions({"auto", "plateau", "cosine"}),
+                                               Schedule, None)
     # the training loop
     batch_size: int = param(32, _POSITIVE_INT)
     max_iter: int = param(10, _POSITIVE_INT)
@@ -579,7 +579,13 @@ class BaseRNN(BaseEstimator):
         Epochs and history are counted from ``lr_schedule_start_``, the first
         epoch of the current run (see :mod:`fastrnn.schedules`).
         """
-        schedule = make_schedule(self.lr_schedule)
+        if self.lr_schedule == "auto":
+            # early stopping gives up after n_iter_no_change stalled epochs; a lower rate first
+            # lets a run that stalls on a noisy plateau go on (docs: guide/training)
+            schedule = (ReduceOnPlateau(patience=max(1, self.n_iter_no_change - 1))
+                        if self.early_stopping else None)
+        else:
+            schedule = make_schedule(self.lr_schedule)
         if schedule is None:
             return None
         start, base, n_epochs = getattr(self, "lr_schedule_start_", 0), self.learning_rate, self.max_iter

@@ -79,9 +79,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         features themselves are :meth:`transform`'s output.
     optimizer : {"sgd", "rmsprop", "adam", "adamw"}, default "adam"
     learning_rate : float, default 0.001
-    lr_schedule : {"plateau", "cosine"}, fastrnn.schedules.Schedule or None, default None
+    lr_schedule : {"auto", "plateau", "cosine"}, fastrnn.schedules.Schedule or None, default "auto"
         How the learning rate changes from epoch to epoch (recorded in
-        ``history_["lr"]``): "plateau" is
+        ``history_["lr"]``): "auto" is a plateau schedule with patience
+        ``n_iter_no_change - 1`` when ``early_stopping`` is on and a constant
+        rate otherwise (None: always constant, as Keras); "plateau" is
         :class:`~fastrnn.schedules.ReduceOnPlateau` (halve it when the
         validation loss stalls for 2 epochs), "cosine" is
         :class:`~fastrnn.schedules.CosineDecay` (from ``learning_rate`` to 0
@@ -100,8 +102,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     alpha : float, default 0.0
         L2 penalty ``alpha * sum(W**2)`` on the kernels (not biases or embeddings),
         like a Keras ``l2(alpha)`` regulariser.
-    clipnorm, clipvalue : float or None, default None
-        Per-array gradient clipping, as in Keras optimizers.
+    clipnorm : float or None, default 1.0
+        Per-array gradient clipping, as in Keras optimizers (whose default is
+        None: no clipping).
+    clipvalue : float or None, default None
+        Per-array gradient clipping by value, as in Keras optimizers.
     bptt_truncate : int or None, default None
         Backpropagate through at most the last ``k`` steps of every sequence
         (None = full BPTT); the forward pass always reads every step.
