@@ -23,6 +23,12 @@ from .runtime import n_parts, parallel_for, split_bounds
 MIN_PARALLEL_SIZE = 1 << 18
 
 
+def _clip_norm(g, clipnorm):
+    """``g`` scaled to norm at most ``clipnorm``; ``g`` itself (no copy) when it is within."""
+    scale = min(1.0, clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
+    return g if scale == 1.0 else g * scale  # g * 1.0 equals g, NaN included
+
+
 class Optimizer:
     """Base class: gradient clipping and L2 shared by every rule."""
 
@@ -38,9 +44,7 @@ class Optimizer:
                      for g in grads]
         if self.clipnorm is not None:
             # Keras clipnorm: each gradient clipped to the norm on its own
-            grads = [None if g is None else
-                     g * min(1.0, self.clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
-                     for g in grads]
+            grads = [None if g is None else _clip_norm(g, self.clipnorm) for g in grads]
         return grads
 
     def update(self, params, grads, n_threads=1):
@@ -61,7 +65,8 @@ class Optimizer:
         for i, (p, g) in enumerate(zip(params, grads)):
             if g is None:
                 continue
-            arrays = (p, np.asarray(g, dtype=p.dtype), *self._slots(i, p))
+            # g is only read: a contiguous copy of a strided one keeps the compiled step
+            arrays = (p, np.ascontiguousarray(g, dtype=p.dtype), *self._slots(i, p))
             if not all(a.flags.c_contiguous for a in arrays):
                 # The compiled steps take 1-D contiguous slices; the NumPy reference is
                 # elementwise, so it also takes arrays of any shape and layout.

@@ -259,12 +259,12 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     batch_size = max(1, min(batch_size, -(-len(X) // n_threads)))
     starts = range(0, len(X), batch_size)
     # variable-length floats: batches of similar lengths, so a short row waits for no long one
-    order = (np.argsort(X.lengths(), kind="stable") if isinstance(X, MaskedSequences)
-             else np.arange(len(X)))
+    order = np.argsort(X.lengths(), kind="stable") if isinstance(X, MaskedSequences) else None
 
     def run(j):
         for lo in starts[j::n_threads]:
-            rows = order[lo:lo + batch_size]
+            # in input order, a batch is a slice: a view of X, not a gathered copy
+            rows = slice(lo, lo + batch_size) if order is None else order[lo:lo + batch_size]
             out[rows] = _batch_outputs(net, params, X, rows, 1, tables)
 
     parallel_for(run, n_threads)
@@ -314,7 +314,7 @@ def _prediction_token_tables(net, params, X, n_threads):
         ``token_tables``.
     """
     present = np.zeros(net.n_in, dtype=bool)
-    present[X] = True
+    present[X.reshape(-1)] = True  # a 1-D index: NumPy's 2-D fancy assignment is slower
     present[0] = True
     tokens, lookup = np.flatnonzero(present), None
     if len(tokens) == net.n_in:

@@ -198,7 +198,9 @@ class Recurrent:
             return state[0], H_full, state, None
         Tw = T - t0
         idx_w = np.ascontiguousarray(idx[t0:])
-        start_w = np.clip(start - t0, 0, None).astype(np.int32)
+        # np.clip's argument checks cost more than a small batch's whole packing
+        start_w = (np.ascontiguousarray(start, dtype=np.int32) if t0 == 0
+                   else np.maximum(start - t0, 0).astype(np.int32))
         seq = H_full[t0:] if return_sequences else np.empty((Tw, B, H), dtype)
         new_state, stored = self._run(K, table, idx_w, X[t0:], start_w, state, U, rb, rm, n_threads,
                                       seq, store=True)
