@@ -3,6 +3,7 @@
 Usage::
 
     python bench/forecast_quality.py [--small] [--seed 0] [--threads 2] [--uncentred]
+                                     [--max-iter N]
 
 1. Forecasts of ``make_seasonal_series`` (hourly-like: daily and weekly cycles,
    noise 0.3, a slight trend): MASE at horizons 1 and 24 over rolling origins
@@ -154,14 +155,17 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--uncentred", action="store_true",
                         help="also forecast with center_windows=False")
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="the forecasters' epochs (default: the estimator's)")
     args = parser.parse_args()
     # the estimators' defaults otherwise (LSTM, Adam at 0.001, 10 epochs, batches of 32)
     rnn_kw = dict(cell="lstm", units=16 if args.small else 32, n_threads=args.threads,
                   random_state=args.seed)
+    forecast_kw = {**rnn_kw, **({} if args.max_iter is None else {"max_iter": args.max_iter})}
     t0 = time.perf_counter()
-    seasonal_forecasts(args, rnn_kw)
+    seasonal_forecasts(args, forecast_kw)
     macro_index(args, rnn_kw)
-    raw_units(args, rnn_kw)
+    raw_units(args, forecast_kw)
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
 
 

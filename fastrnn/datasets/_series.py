@@ -84,12 +84,15 @@ def make_macro_index(n_steps=1000, n_inputs=3, noise=0.05, *, n_series=None, mem
     """Input series driving an output series step by step, through a lag and a memory.
 
     The ``n_inputs`` inputs are independent AR(1) processes
-    (``x[t] = 0.9 x[t-1] + 0.3 e_t``).  The output accumulates their effect:
-    ``y[t] = memory * y[t-1] + (1 - memory) * tanh(b . x[t] + c . x[t-3]) + noise * e_t``
-    with fixed random weights ``b`` and ``c``: a per-step regression in which
-    ``y[t]`` depends on the inputs' whole past (through ``memory``) and a lag
-    of 3 steps, so a model reading only ``x[t]`` cannot fit it and a
-    recurrent network reading the inputs in order can.  Use it with
+    (``x[t] = 0.9 x[t-1] + 0.3 e_t``).  The output accumulates their effect
+    and is observed with noise:
+    ``s[t] = memory * s[t-1] + (1 - memory) * tanh(b . x[t] + c . x[t-3])``
+    (``s[-1] = 0``, ``x[t-3] = 0`` for ``t < 3``) and
+    ``y[t] = s[t] + noise * e_t``, with fixed random weights ``b`` and ``c``:
+    a per-step regression in which ``y[t]`` depends on the inputs up to ``t``,
+    their whole past (through ``memory``) with a lag of 3 steps, so a model
+    reading only ``x[t]`` cannot fit it and a recurrent network reading the
+    inputs in order can (up to the noise).  Use it with
     :class:`fastrnn.RNNRegressor` on windows, or per step on the whole
     sequence (``n_series`` sequences for a many-to-many model).
 
