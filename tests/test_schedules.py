@@ -199,6 +199,24 @@ def test_refits_with_a_schedule_skip_the_parameter_checks(task, monkeypatch):
     assert len(calls) == 1  # a frozen schedule is as immutable as a number
 
 
+def test_a_run_reads_only_the_logs_of_its_own_epochs(task):
+    X, y = task
+    seen = []
+
+    @dataclasses.dataclass(frozen=True)
+    class Recorder(Schedule):
+        def learning_rate(self, base, epoch, n_epochs, history):
+            seen.append({k: len(v) for k, v in history.items()})
+            return base
+
+    clf = RNNClassifier(lr_schedule=Recorder(), warm_start=True, **FAST)
+    clf.fit(X, y, validation_data=(X[:20], y[:20]))
+    assert [h.get("val_loss", 0) for h in seen] == [0, 1, 2]
+    seen.clear()
+    clf.fit(X, y)  # a run without validation data: the last run's val_loss is not its own
+    assert [(h.get("loss", 0), h.get("val_loss", 0)) for h in seen] == [(0, 0), (1, 0), (2, 0)]
+
+
 def test_a_custom_schedule_trains_but_is_not_saved(task, tmp_path):
     X, y = task
 

@@ -540,6 +540,8 @@ class BaseRNN(BaseEstimator):
             self.optimizer_state_.learning_rate = self.learning_rate
         if first or not incremental:  # fit starts a run; partial_fit continues it
             self.lr_schedule_start_ = self.n_iter_
+            # each log's length at the run's start: what comes after is the run's own
+            self.lr_schedule_logs_ = {k: len(v) for k, v in self.history_.items()}
         validation = None
         if validation_data is not None:
             validation = self._validation_set(validation_data)
@@ -577,7 +579,8 @@ class BaseRNN(BaseEstimator):
         """``(epoch, history) -> learning rate`` for the training loop, or None without a schedule.
 
         Epochs and history are counted from ``lr_schedule_start_``, the first
-        epoch of the current run (see :mod:`fastrnn.schedules`).
+        epoch of the current run, and each log from its length then,
+        ``lr_schedule_logs_`` (see :mod:`fastrnn.schedules`).
         """
         if self.lr_schedule == "auto":
             # early stopping gives up after n_iter_no_change stalled epochs; a lower rate first
@@ -589,11 +592,14 @@ class BaseRNN(BaseEstimator):
         if schedule is None:
             return None
         start, base, n_epochs = getattr(self, "lr_schedule_start_", 0), self.learning_rate, self.max_iter
+        logs = getattr(self, "lr_schedule_logs_", None)
 
         def learning_rate(epoch, history):
             done = epoch - start
-            # each log's last ``done`` values (a log that a run's first fit lacked is shorter)
-            run = {k: v[max(len(v) - done, 0):] for k, v in history.items()}
+            if logs is None:  # a model saved without the logs' lengths: their last values
+                run = {k: v[max(len(v) - done, 0):] for k, v in history.items()}
+            else:  # a log this run does not write stays empty, not the last run's
+                run = {k: v[logs.get(k, 0):] for k, v in history.items()}
             return schedule.learning_rate(base, done, n_epochs, run)
 
         return learning_rate
