@@ -304,3 +304,21 @@ def test_an_input_table_too_large_is_refused_or_announced_before_it_is_allocated
         RNNClassifier(**FAST, vocab_size=200).fit(X, y)
     with pytest.warns(UserWarning, match=r"input table 200 x 12 float32"):  # one-hot: 4 gates x 3
         RNNClassifier(**FAST, vocab_size=200, input_encoding="onehot").fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor])
+def test_the_flatten_head_refuses_padded_float_sequences(cls):
+    # flattening reads padded steps as steps: the prediction would change with the padding
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 5, 2))
+    y = np.arange(6) % 2
+    mask = np.ones((6, 5), dtype=bool)
+    mask[:3, 3:] = False
+    with pytest.raises(ValueError, match="head='flatten'"):
+        cls(head="flatten", **FAST).fit(X, y, mask=mask)
+    with pytest.raises(ValueError, match="head='flatten'"):
+        cls(head="flatten", **FAST).fit([x[:n] for x, n in zip(X, (3, 5, 4, 5, 5, 5))], y)
+    model = cls(head="flatten", **FAST).fit(X, y, mask=np.ones((6, 5), dtype=bool))  # no padding
+    assert len(model.predict(X)) == 6
+    with pytest.raises(ValueError, match="head='flatten'"):
+        model.predict(X, mask=mask)

@@ -831,6 +831,12 @@ class BaseSequenceRNN(BaseRNN):
         _check_feature_names(self, X, reset=reset)
         X, kind = check_sequences(X, mask=mask)
         if isinstance(X, MaskedSequences):  # padded here: made once in the model's dtype
+            if self._head_kind() == "flatten" and not X.mask.all():
+                # flattening reads the padded steps as steps: the padding would change the output
+                raise ValueError("head='flatten' reads a fixed number of steps and cannot skip "
+                                 "padding; for float sequences of different lengths (a list, or "
+                                 "a mask with padding) use head='last', 'mean', 'max' or "
+                                 "'attention'")
             X = MaskedSequences(X.values.astype(self.dtype, copy=False), X.mask, X.ragged)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
