@@ -2,7 +2,8 @@
 
 An estimator's ``lr_schedule`` is None (a constant ``learning_rate``), a
 name ("plateau", "cosine": the default :class:`ReduceOnPlateau` and
-:class:`CosineDecay`) or a schedule object.  Before every epoch the training
+:class:`CosineDecay`; "auto", the default, is a plateau schedule under
+early stopping and a constant rate otherwise) or a schedule object.  Before every epoch the training
 loop sets the optimizer's learning rate to
 ``schedule.learning_rate(learning_rate, epoch, max_iter, history)`` and
 records it in ``history_["lr"]``; the optimizer's state (Adam's moments,
