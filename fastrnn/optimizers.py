@@ -23,9 +23,30 @@ from .runtime import n_parts, parallel_for, split_bounds
 MIN_PARALLEL_SIZE = 1 << 18
 
 
+#: Elements per dot product in :func:`_sum_squares`, and the size from which it takes them.
+NORM_BLOCK, MIN_BLOCKED_NORM = 1024, 1 << 16
+
+
+def _sum_squares(g):
+    """``(g * g).sum()``; from :data:`MIN_BLOCKED_NORM` elements on, without the temporary
+    ``g * g``: one dot product per block of :data:`NORM_BLOCK` elements, the blocks' sums added
+    pairwise (as accurate as NumPy's sum; a single BLAS dot over a whole embedding gradient
+    accumulates a visible rounding error).  Smaller arrays: NumPy's sum, whose call costs less."""
+    if g.size < MIN_BLOCKED_NORM:
+        return (g * g).sum()
+    flat = g.reshape(-1)
+    n = flat.size - flat.size % NORM_BLOCK
+    tail = flat[n:]
+    total = np.dot(tail, tail)
+    if n:
+        blocks = flat[:n].reshape(-1, NORM_BLOCK)
+        total = np.einsum("ij,ij->i", blocks, blocks).sum() + total
+    return total
+
+
 def _clip_norm(g, clipnorm):
     """``g`` scaled to norm at most ``clipnorm``; ``g`` itself (no copy) when it is within."""
-    scale = min(1.0, clipnorm / max(float(np.sqrt((g * g).sum())), 1e-12))
+    scale = min(1.0, clipnorm / max(float(np.sqrt(_sum_squares(g))), 1e-12))
     return g if scale == 1.0 else g * scale  # g * 1.0 equals g, NaN included
 
 

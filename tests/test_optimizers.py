@@ -110,3 +110,17 @@ def test_non_contiguous_parameters_follow_the_same_rule(rng):
         opt.update([p], [g])
     assert p.flags.f_contiguous
     np.testing.assert_allclose(p, _keras_adam(p0, grads, 0.01), rtol=1e-12, atol=1e-14)
+
+
+def test_clipnorm_scales_to_the_norm_and_leaves_gradients_within_it_as_they_are(rng):
+    from fastrnn.optimizers import MIN_BLOCKED_NORM, _clip_norm, _sum_squares
+
+    # above MIN_BLOCKED_NORM (summed by blocks) and not a multiple of the block
+    g = rng.normal(size=MIN_BLOCKED_NORM * 3 + 7).astype(np.float32)
+    exact = np.sqrt((g.astype(np.float64) ** 2).sum())
+    assert _sum_squares(g).dtype == np.float32
+    np.testing.assert_allclose(np.sqrt(_sum_squares(g)), exact, rtol=1e-6)
+    clipped = _clip_norm(g, 1.0)
+    np.testing.assert_allclose(np.linalg.norm(clipped.astype(np.float64)), 1.0, rtol=1e-5)
+    small = rng.normal(size=(4, 3)).astype(np.float32) * 1e-3
+    assert _clip_norm(small, 1.0) is small  # within the norm: no copy
