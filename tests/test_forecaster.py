@@ -193,6 +193,19 @@ def test_update_moves_the_history_on():
                                .predict(y), rtol=0.1, atol=0.05)
 
 
+def test_update_refuses_covariates_or_columns_the_fit_did_not_have():
+    y = _series()
+    f = RNNForecaster(12, 2, **FAST).fit(y[:150])
+    with pytest.raises(ValueError, match="X was given, but the model was fitted without covariates"):
+        f.update(y[150:], X=np.zeros((50, 1)))
+    with pytest.raises(ValueError, match=r"y has shape \(50, 2\), the model was fitted on series of 1"):
+        f.update(np.c_[y[150:], y[150:]])
+    g = RNNForecaster(12, 2, **FAST).fit(y[:150], X=np.c_[y[:150]])
+    with pytest.raises(ValueError, match="X has 2 columns, the model was fitted with 1"):
+        g.update(y[150:], X=np.zeros((50, 2)))
+    np.testing.assert_array_equal(f.y_last_[0, :, 0], y[138:150])  # refused updates change nothing
+
+
 def test_early_stopping_holds_out_the_end_of_each_series():
     y = _series()
     f = RNNForecaster(12, 3, early_stopping=True, validation_fraction=0.2, n_iter_no_change=1,

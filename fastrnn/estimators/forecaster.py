@@ -461,6 +461,26 @@ class RNNForecaster(BaseRNN):
         # (monotone rearrangement) returns the same set of values, ordered
         return np.sort(out, axis=3) if Q > 1 else out
 
+    def _check_X_given(self, X, needs):
+        """Refuse ``X`` missing when fitted with covariates (``needs`` says why), or given without."""
+        if X is None and self.n_covariates_:
+            raise ValueError(f"X is missing: the model was fitted with {self.n_covariates_} "
+                             f"covariate column(s), so {needs}")
+        if X is not None and not self.n_covariates_:
+            raise ValueError("X was given, but the model was fitted without covariates")
+
+    def _check_columns(self, panel, series, one_d, covs):
+        """Refuse new series (and covariates) whose columns differ from the fitted ones."""
+        for i, s in enumerate(series):
+            if s.shape[1] != self.n_targets_ or one_d != (self.y_ndim_ == 1):
+                shape = (len(s),) if one_d else s.shape
+                raise ValueError(f"{'y[%d]' % i if panel else 'y'} has shape {shape}, the model "
+                                 f"was fitted on series of {self.n_targets_} column(s), "
+                                 f"{self.y_ndim_}-D")
+        if covs and covs[0].shape[1] != self.n_covariates_:
+            raise ValueError(f"X has {covs[0].shape[1]} columns, the model was fitted with "
+                             f"{self.n_covariates_}")
+
     def _prepare(self, y, X, horizon):
         """Histories, covariates and statistics for a forecast of ``horizon`` steps."""
         check_is_fitted(self, "params_")
@@ -474,12 +494,8 @@ class RNNForecaster(BaseRNN):
                              f"model forecasts (fitted with horizon={self.model_horizon_}); refit "
                              "with a larger horizon, or use recursive=True")
         n_cov, L = self.n_covariates_, self.lookback
-        if X is None and n_cov:
-            raise ValueError(f"X is missing: the model was fitted with {n_cov} covariate "
-                             f"column(s), so predict needs their values for the {horizon} "
-                             "forecast steps (and, with y, for y's steps before them)")
-        if X is not None and not n_cov:
-            raise ValueError("X was given, but the model was fitted without covariates")
+        self._check_X_given(X, f"predict needs their values for the {horizon} forecast steps "
+                               "(and, with y, for y's steps before them)")
         # the network reads model_horizon_ future covariate steps even when fewer are forecast
         pad = self.model_horizon_ - horizon if (n_cov and not self.recursive) else 0
         if y is None:
@@ -503,23 +519,17 @@ class RNNForecaster(BaseRNN):
             panel = self.panel_
         else:
             panel, series, one_d, covs = self._series_list(y, X, horizon)
+            self._check_columns(panel, series, one_d, covs)
             for i, s in enumerate(series):
-                name = f"y[{i}]" if panel else "y"
-                if s.shape[1] != self.n_targets_ or one_d != (self.y_ndim_ == 1):
-                    raise ValueError(f"{name} has shape {np.shape(s)}, the model was fitted on "
-                                     f"series of {self.n_targets_} column(s), "
-                                     f"{self.y_ndim_}-D")
                 if len(s) < L:
-                    raise ValueError(f"{name} has {len(s)} steps, fewer than lookback={L}")
+                    raise ValueError(f"{'y[%d]' % i if panel else 'y'} has {len(s)} steps, fewer "
+                                     f"than lookback={L}")
             stats = [self._stats(s, f"y[{i}]" if panel else "y", True) for i, s in enumerate(series)]
             y_mean = np.array([m for m, _ in stats])
             y_scale = np.array([s for _, s in stats])
             hist = np.stack([s[-L:] for s in series])
             hist_X = future = X_mean = X_scale = None
             if n_cov:
-                if covs[0].shape[1] != n_cov:
-                    raise ValueError(f"X has {covs[0].shape[1]} columns, the model was fitted "
-                                     f"with {n_cov}")
                 xstats = [self._stats(c[:len(s)], "X", False) for c, s in zip(covs, series)]
                 X_mean = np.array([m for m, _ in xstats])
                 X_scale = np.array([s for _, s in xstats])
@@ -611,13 +621,12 @@ class RNNForecaster(BaseRNN):
         self
         """
         check_is_fitted(self, "params_")
-        if X is None and self.n_covariates_:
-            raise ValueError("X is missing: the model was fitted with covariates, so update needs "
-                             "those of the new steps")
-        panel, series, _, covs = self._series_list(y, X, 0)
+        self._check_X_given(X, "update needs those of the new steps")
+        panel, series, one_d, covs = self._series_list(y, X, 0)
         if panel != self.panel_ or len(series) != self.n_series_:
             raise ValueError(f"y must have the training data's form: "
                              f"{'a list of %d series' % self.n_series_ if self.panel_ else 'one series'}")
+        self._check_columns(panel, series, one_d, covs)
         L = self.lookback
         self.y_last_ = np.stack([np.concatenate([old, s])[-L:]
                                  for old, s in zip(self.y_last_, series)])
