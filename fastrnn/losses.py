@@ -204,6 +204,37 @@ def sequence_mean_squared_error(outputs, y, w):
     return loss, grad
 
 
+def r2(outputs, y, w=None):
+    """R^2 of ``outputs`` against ``y`` per output, averaged over outputs: scikit-learn's ``r2_score``.
+
+    Parameters
+    ----------
+    outputs, y : ndarray of shape (n_samples, n_outputs)
+    w : ndarray of shape (n_samples,), optional
+        Sample weights (``r2_score``'s ``sample_weight``).
+
+    Returns
+    -------
+    float
+        An output whose targets are constant scores 1 if predicted exactly,
+        else 0 (``r2_score`` with ``force_finite=True``).  0.0 when the
+        weights sum to 0.
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    outputs = np.asarray(outputs, dtype=np.float64).reshape(y.shape)
+    if w is not None and np.sum(w) == 0:
+        return 0.0
+    weight = 1.0 if w is None else np.asarray(w, dtype=np.float64)[:, None]
+    ss_res = (weight * (y - outputs) ** 2).sum(axis=0)
+    ss_tot = (weight * (y - np.average(y, axis=0, weights=w)) ** 2).sum(axis=0)
+    # exact comparisons with 0, as r2_score's, so the two agree on every input
+    scores = np.ones(y.shape[1])
+    valid = (ss_res != 0) & (ss_tot != 0)
+    scores[valid] = 1 - ss_res[valid] / ss_tot[valid]
+    scores[(ss_res != 0) & (ss_tot == 0)] = 0.0
+    return float(scores.mean())
+
+
 def sequence_r2(outputs, y, w):
     """R^2 over the real steps (``y`` not NaN), weighted per sequence, averaged over outputs.
 
@@ -215,18 +246,7 @@ def sequence_r2(outputs, y, w):
     Returns
     -------
     float
-        An output whose targets are constant scores 1 if predicted exactly, else 0
-        (scikit-learn's ``r2_score``).
+        :func:`r2` of the real steps, each weighted by its sequence's weight.
     """
     keep = ~np.isnan(y[:, :, 0])
-    step_w = np.broadcast_to(w[:, None], keep.shape)[keep][:, None]
-    yk, ok = y[keep], outputs[keep]
-    total = step_w.sum()
-    if total == 0:
-        return 0.0
-    mean = (yk * step_w).sum(axis=0) / total
-    ss_res = (((yk - ok) ** 2) * step_w).sum(axis=0)
-    ss_tot = (((yk - mean) ** 2) * step_w).sum(axis=0)
-    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1),
-                  np.where(ss_res == 0, 1.0, 0.0))
-    return float(r2.mean())
+    return r2(outputs[keep], y[keep], np.broadcast_to(w[:, None], keep.shape)[keep])

@@ -387,6 +387,29 @@ def test_regressor_multi_output_and_r2(rng):
     assert set(reg1.history_) == {"loss", "r2"}
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_every_r2_metric_is_scikit_learns_r2_score(rng, weighted):
+    from sklearn.metrics import r2_score
+
+    from fastrnn import RNNForecaster
+    from fastrnn.losses import sequence_r2
+
+    n = 30
+    # quarter weights and constants 0.5, -2.0 keep a constant column's weighted mean exact, as
+    # both sides test the spread against 0 exactly
+    w = rng.integers(1, 9, size=n) / 4 if weighted else np.ones(n)
+    y = np.column_stack([rng.normal(size=n), np.full(n, 0.5), np.full(n, -2.0)])
+    # random column, constant column predicted exactly, constant column predicted off by 1e-8
+    out = np.column_stack([y[:, 0] + rng.normal(size=n), y[:, 1], y[:, 2] + 1e-8])
+    metrics = {"regressor": RNNRegressor()._metric, "forecaster": RNNForecaster(4)._metric,
+               "sequence": lambda o, t, w: sequence_r2(o[:, None], t[:, None], w)}
+    for cols in ([0], [1], [2], [0, 1, 2]):
+        expected = r2_score(y[:, cols], out[:, cols], sample_weight=w if weighted else None)
+        for name, metric in metrics.items():
+            assert metric(out[:, cols], y[:, cols], w) == pytest.approx(expected, rel=1e-12), (name, cols)
+    assert r2_score(y[:, [1]], out[:, [1]]) == 1.0  # the constant cases this checks
+
+
 @pytest.mark.parametrize("X,y,message", [
     (np.zeros((0, 5), int), np.zeros(0), "empty"),
     (np.ones((4, 5), int), np.array([0, 1, 0]), "different numbers of samples"),

@@ -8,22 +8,13 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..layers import SequenceModel
-from ..losses import mean_squared_error, pinball_loss
+from ..losses import mean_squared_error, pinball_loss, r2
 from ..runtime import engine_scope
 from ..timeseries import SeriesWindows, _as_series
 from ..training import predict_outputs
 from ._base import BaseRNN, declare_params, param
 
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
-
-
-def _r2(outputs, y, w):
-    """Weighted R^2 averaged over the output columns (as RNNRegressor's metric)."""
-    mean = (y * w[:, None]).sum(axis=0) / w.sum()
-    ss_res = (((y - outputs) ** 2) * w[:, None]).sum(axis=0)
-    ss_tot = (((y - mean) ** 2) * w[:, None]).sum(axis=0)
-    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-    return float(r2.mean())
 
 
 class _CenteredWindows(SeriesWindows):
@@ -180,7 +171,7 @@ class RNNForecaster(BaseRNN):
 
     @property
     def _metric(self):
-        return _r2 if getattr(self, "quantiles_", None) is None else None
+        return r2 if getattr(self, "quantiles_", None) is None else None
 
     @property
     def _metric_name(self):

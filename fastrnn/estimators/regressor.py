@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
-from ..losses import mean_squared_error
+from ..losses import mean_squared_error, r2
 from ._base import BasePooledRNN
 
 
@@ -80,12 +80,7 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
         mean = (y * w[:, None]).sum(axis=0) / w.sum()
         return float((((y - mean) ** 2) * w[:, None]).sum(axis=0).mean() / w.sum())
 
-    def _metric(self, outputs, y, w):
-        mean = (y * w[:, None]).sum(axis=0) / w.sum()
-        ss_res = (((y - outputs) ** 2) * w[:, None]).sum(axis=0)
-        ss_tot = (((y - mean) ** 2) * w[:, None]).sum(axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-        return float(r2.mean())
+    _metric = staticmethod(r2)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
