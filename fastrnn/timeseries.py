@@ -212,11 +212,12 @@ class SeriesWindows:
         Returns
         -------
         SeriesWindows
-            Sharing ``values`` and ``targets`` with this one (no copy).
+            Of this one's class, sharing ``values`` and ``targets`` with it (no
+            copy).
         """
-        return SeriesWindows(self.values, self.targets, self.starts[rows], self.lookback,
-                             self.n_future, self.horizon, self.n_targets, self.batch_size,
-                             self.shuffle)
+        return type(self)(self.values, self.targets, self.starts[rows], self.lookback,
+                          self.n_future, self.horizon, self.n_targets, self.batch_size,
+                          self.shuffle)
 
     # ------------------------------------------------------- batch source
     @property

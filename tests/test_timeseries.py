@@ -104,6 +104,19 @@ def test_series_windows_gather_what_make_windows_writes_out():
     np.testing.assert_array_equal(win[:, 3], [0] * 5 + [1] * 3)
 
 
+def test_series_windows_subset_keeps_the_class_and_shares_the_series():
+    class Doubled(SeriesWindows):
+        def __getitem__(self, rows):
+            return 2 * super().__getitem__(rows)
+
+    values = np.arange(20.0)[:, None]
+    source = Doubled(values, values, np.arange(14), 4, 0, 3, 1, batch_size=5, shuffle=False)
+    part = source.subset(np.array([3, 9]))
+    assert type(part) is Doubled and part.values is values
+    assert (part.batch_size, part.shuffle) == (5, False)
+    np.testing.assert_array_equal(part[np.arange(2)], source[np.array([3, 9])])
+
+
 def test_windows_with_regressor_time_series_split_and_grid_search():
     y = np.sin(np.arange(140) * 2 * np.pi / 12)
     W, t = make_windows(y, lookback=12, horizon=1)

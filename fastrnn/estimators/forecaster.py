@@ -40,11 +40,6 @@ class _CenteredWindows(SeriesWindows):
     def window_targets(self, rows=None):
         return super().window_targets(rows) - np.tile(self.level(rows), self.horizon)
 
-    def subset(self, rows):
-        return _CenteredWindows(self.values, self.targets, self.starts[rows], self.lookback,
-                                self.n_future, self.horizon, self.n_targets, self.batch_size,
-                                self.shuffle)
-
 
 @declare_params
 class RNNForecaster(BaseRNN):
