@@ -75,6 +75,22 @@ def test_centred_windows_and_targets_are_relative_to_the_window_mean():
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("center", [True, False], ids=["centred", "uncentred"])
+def test_chance_loss_is_the_variance_of_the_targets_the_loss_is_on(center):
+    y = np.linspace(0, 100, 300) + _series(300)  # a trend: centred targets vary far less
+    f = RNNForecaster(12, 3, center_windows=center, dtype="float64", **FAST)
+    source = f._fit_data((y, None), None, None, None, reset=True)
+    targets = source.window_targets()
+    assert f._chance_loss(source) == pytest.approx(targets.var(axis=0).mean(), rel=1e-12)
+    if center:
+        assert f._chance_loss(source) < 0.01 * source.values.var()
+    # past the sample size, a spread sample of windows estimates it
+    long = f._fit_data((np.linspace(0, 100, 3000) + _series(3000), None), None, None, None,
+                       reset=True)
+    full = long.window_targets().var(axis=0).mean()
+    assert len(long.starts) > 2048 and f._chance_loss(long) == pytest.approx(full, rel=0.2)
+
+
 @pytest.mark.parametrize("recursive", [False, True])
 def test_centred_forecasts_follow_a_shift_of_the_level(recursive):
     # centred windows make the network blind to the level: a shifted history shifts the forecast
