@@ -87,17 +87,18 @@ class Optimizer:
             if g is None:
                 continue
             # g is only read: a contiguous copy of a strided one keeps the compiled step
-            arrays = (p, np.ascontiguousarray(g, dtype=p.dtype), *self._slots(i, p))
-            if not all(a.flags.c_contiguous for a in arrays):
+            g = np.ascontiguousarray(g, dtype=p.dtype)
+            slots = self._slots(i, p)
+            if not (p.flags.c_contiguous and all(s.flags.c_contiguous for s in slots)):
                 # The compiled steps take 1-D contiguous slices; the NumPy reference is
                 # elementwise, so it also takes arrays of any shape and layout.
-                self._step(_reference, *arrays)
+                self._step(_reference, p, g, *slots)
                 continue
-            flat = [a.reshape(-1) for a in arrays]  # views: every array is contiguous
-            parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
-            if parts <= 1:
+            flat = [p.reshape(-1), g.reshape(-1)] + [s.reshape(-1) for s in slots]  # views
+            if n_threads <= 1 or p.size < MIN_PARALLEL_SIZE:  # one part (see n_parts)
                 self._step(kernels, *flat)
                 continue
+            parts = n_parts(n_threads, p.size, MIN_PARALLEL_SIZE, p.size)
             bounds = split_bounds(p.size, parts)
             parallel_for(lambda j: self._step(kernels, *(a[slice(*bounds[j])] for a in flat)),
                          parts)
