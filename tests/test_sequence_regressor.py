@@ -192,6 +192,21 @@ def test_bad_targets_name_y(ragged, y, message):
         RNNSequenceRegressor(**FAST).fit(X, y(targets))
 
 
+def test_continued_training_refuses_y_of_the_other_form(ragged):
+    X, y = ragged
+    column = [t[:, None] for t in y]  # the same values, as vectors of one output
+    model = RNNSequenceRegressor(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="y holds a vector per step .*, but the model was fitted "
+                                         "on y holding one value per step"):
+        model.partial_fit(X, column)
+    warm = RNNSequenceRegressor(warm_start=True, **FAST).fit(X, column)
+    with pytest.raises(ValueError, match="y holds one value per step .*, but the model was fitted "
+                                         "on y holding a vector per step"):
+        warm.fit(X, y)
+    assert warm.y_ndim_ == 3 and warm.n_iter_ == 2
+    assert warm.predict(X)[0].shape == (len(X[0]), 1)
+
+
 def test_nan_targets_at_padded_steps_are_ignored(ragged):
     X, y = ragged
     Xp, mask = _padded(X, "post")

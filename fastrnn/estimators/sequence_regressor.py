@@ -116,6 +116,13 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         if reset:
             self.y_ndim_ = 2 if scalar else 3
             self.n_outputs_ = values.shape[1]
+        elif (2 if scalar else 3) != self.y_ndim_:
+            # predict's form follows y_ndim_: a y of the other form would change it silently
+            forms = {2: "one value per step (2-D padded, or a list of 1-D sequences)",
+                     3: "a vector per step (3-D padded, or a list of 2-D sequences)"}
+            raise ValueError(f"y holds {forms[2 if scalar else 3]}, but the model was fitted on "
+                             f"y holding {forms[self.y_ndim_]}; give y in that form, or fit "
+                             "from scratch")
         elif values.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {values.shape[1]} outputs per step, the model has "
                              f"{self.n_outputs_}")
