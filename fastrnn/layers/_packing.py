@@ -72,7 +72,7 @@ def pack_tokens(ids):
     ids = np.asarray(ids)
     real = ids != 0
     B, T_in = real.shape
-    if T_in and real.all():  # no padding (fixed-length data): a transpose, no search
+    if B and T_in and real.all():  # no padding (fixed-length data): a transpose, no search
         positions = np.broadcast_to(np.arange(T_in), (B, T_in))
         return Packed(np.ascontiguousarray(ids.T, dtype=np.int32), np.zeros(B, dtype=np.int32),
                       positions)
