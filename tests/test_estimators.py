@@ -410,6 +410,23 @@ def test_every_r2_metric_is_scikit_learns_r2_score(rng, weighted):
     assert r2_score(y[:, [1]], out[:, [1]]) == 1.0  # the constant cases this checks
 
 
+@pytest.mark.parametrize("cls, method", [
+    *((RNNClassifier, m) for m in ("fit", "decision_function", "predict_proba", "predict_log_proba",
+                                   "predict", "score", "transform")),
+    *((RNNRegressor, m) for m in ("fit", "predict", "score", "transform")),
+], ids=lambda v: getattr(v, "__name__", v))
+def test_methods_taking_a_mask_document_it_with_its_shape(cls, method):
+    import inspect
+    import re
+
+    doc = inspect.getdoc(getattr(cls, method))
+    lines = doc.splitlines()
+    assert len(lines) > 1 and lines[1] == "", "a blank line after the one-line summary"
+    assert "\nParameters\n----------\n" in doc and "\nReturns\n-------\n" in doc
+    assert re.search(r"^mask : array-like of shape \(n_samples, n_timesteps\), bool", doc, re.M)
+    assert re.search(r"^X : array-like of shape \(n_samples, n_timesteps\)", doc, re.M)
+
+
 @pytest.mark.parametrize("X,y,message", [
     (np.zeros((0, 5), int), np.zeros(0), "empty"),
     (np.ones((4, 5), int), np.array([0, 1, 0]), "different numbers of samples"),

@@ -29,7 +29,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     ``(n_samples, n_timesteps, n_features)``, padded anywhere in a row if a
     ``mask`` marks the real steps, or a list of float arrays of shapes
     ``(T_i,)`` or ``(T_i, n_features)`` (variable lengths).  Padding costs no
-    computation and changes no prediction.
+    computation and changes no prediction; ``head="flatten"`` reads a fixed
+    number of steps, so it refuses padded float sequences (a list of
+    different lengths, or a ``mask`` with padding).
 
     Parameters
     ----------
@@ -284,14 +286,40 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
 
     # ---------------------------------------------------------------- predict
     def decision_function(self, X, mask=None):
-        """Logits: shape (n_samples,) for two classes, (n_samples, n_classes) otherwise."""
+        """Logits of the output layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays of shapes ``(T_i,)`` or ``(T_i, n_features)``;
+            as in :meth:`fit`.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            One logit per sample for two classes (the second class's), else
+            one per class, columns in ``classes_`` order.
+        """
         out = self._forward_fast(X, mask)
         return out[:, 0] if out.shape[1] == 1 else out
 
     def predict_proba(self, X, mask=None):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order.
+        """Class probabilities.
 
-        ``mask`` (n_samples, n_timesteps) marks the real steps of padded float ``X``.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays of shapes ``(T_i,)`` or ``(T_i, n_features)``;
+            as in :meth:`fit`.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; each row sums to 1.
         """
         out = self._forward_fast(X, mask)
         if out.shape[1] == 1:
@@ -300,17 +328,57 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         return softmax(out)
 
     def predict_log_proba(self, X, mask=None):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays; as in :meth:`fit`.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            ``-inf`` where a probability rounds to 0.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X, mask))
 
     def predict(self, X, mask=None):
-        """Predicted labels (original label values)."""
+        """Predicted labels: the most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays; as in :meth:`fit`.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values from ``classes_`` (the original labels).
+        """
         proba = self.predict_proba(X, mask)
         return self.classes_[proba.argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None, mask=None):
-        """Accuracy of :meth:`predict` on ``X`` (with ``mask``, as in :meth:`fit`) against ``y``."""
+        """Accuracy of :meth:`predict` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays; as in :meth:`fit`.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        float
+        """
         return float(accuracy_score(y, self.predict(X, mask), sample_weight=sample_weight))
 
     def __sklearn_tags__(self):

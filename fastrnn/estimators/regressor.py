@@ -35,10 +35,20 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
     _loss = staticmethod(mean_squared_error)
 
     def fit(self, X, y, sample_weight=None, validation_data=None, mask=None):
-        """Train on ``X``, ``y`` (shape (n_samples,) or (n_samples, n_outputs)).
+        """Train on ``X``, ``y``.
 
-        ``X``, ``validation_data`` and ``mask`` (the real steps of padded float
-        ``X``) as in :meth:`fastrnn.RNNClassifier.fit`.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays of shapes ``(T_i,)`` or ``(T_i, n_features)``;
+            as in :meth:`fastrnn.RNNClassifier.fit`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative, not all 0.
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, mask_val), optional
+            Overrides ``validation_fraction``.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
 
         Returns
         -------
@@ -89,13 +99,38 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
         return tags
 
     def predict(self, X, mask=None):
-        """Predictions, shape (n_samples,) or (n_samples, n_outputs) like the training ``y``.
+        """Predicted values.
 
-        ``mask`` (n_samples, n_timesteps) marks the real steps of padded float ``X``.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays of shapes ``(T_i,)`` or ``(T_i, n_features)``;
+            as in :meth:`fastrnn.RNNClassifier.fit`.
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The shape of the training ``y`` (``y_ndim_``).
         """
         out = self._forward_fast(X, mask)
         return out[:, 0] if self.y_ndim_ == 1 else out
 
     def score(self, X, y, sample_weight=None, mask=None):
-        """R^2 of :meth:`predict` (uniform average over outputs), as scikit-learn's regressors."""
+        """R^2 of :meth:`predict` (uniform average over outputs), as scikit-learn's regressors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps) or (n_samples, n_timesteps, n_features)
+            Or a list of float arrays; as in :meth:`predict`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+        mask : array-like of shape (n_samples, n_timesteps), bool, optional
+            For padded float ``X``: True at real steps, False at padding.
+
+        Returns
+        -------
+        float
+        """
         return float(r2_score(y, self.predict(X, mask), sample_weight=sample_weight))
