@@ -300,7 +300,7 @@ def fastrnn_runner(cfg, X, y, threads, backend="numba", bptt=None):
     cell, vocab, emb, units, T, B, n_classes = cfg
     clf = RNNClassifier(cell=cell, units=units, embedding_dim=emb, vocab_size=vocab, batch_size=B,
                         max_iter=1, warm_start=True, shuffle=False, n_threads=threads,
-                        bptt_truncate=bptt, random_state=0)
+                        bptt_truncate=bptt, clipnorm=None, random_state=0)  # PyTorch's loop: no clipping
     with fastrnn.use_backend(backend):
         clf.fit(X, y)  # builds the model and compiles the kernels (not timed)
 

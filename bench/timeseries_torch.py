@@ -62,7 +62,7 @@ def fastrnn_weather(X, y, units, batch, threads):
     from fastrnn import RNNRegressor
 
     model = RNNRegressor(cell="lstm", units=units, batch_size=batch, max_iter=1, warm_start=True,
-                         shuffle=True, n_threads=threads, random_state=0)
+                         shuffle=True, n_threads=threads, clipnorm=None, random_state=0)
     model.fit(X[:batch], y[:batch])  # compiles and allocates outside the timing
     return (lambda: model.fit(X, y)), (lambda: model.predict(X))
 
@@ -119,7 +119,7 @@ def fastrnn_panel(X, y, units, batch, threads):
     from fastrnn import RNNSequenceRegressor
 
     model = RNNSequenceRegressor(cell="gru", units=units, batch_size=batch, max_iter=1,
-                                 warm_start=True, n_threads=threads, random_state=0)
+                                 warm_start=True, n_threads=threads, clipnorm=None, random_state=0)
     model.fit(X[:batch], y[:batch])
     return (lambda: model.fit(X, y)), (lambda: model.predict(X))
 
