@@ -247,3 +247,14 @@ def test_onnx_export_of_a_model_fitted_on_ragged_floats_reads_unpadded_input(dat
     np.testing.assert_allclose(out, model.predict(Z), rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="RNNSequenceRegressor"):
         fastrnn.to_onnx(RNNSequenceRegressor(**FAST).fit(X, steps))
+
+
+def test_float32_input_is_read_without_a_float64_copy():
+    X = np.random.default_rng(0).normal(size=(6, 5, 2)).astype(np.float32)
+    checked, kind = check_sequences(X)
+    assert kind == "dense" and checked.dtype == np.float32 and np.shares_memory(checked, X)
+    assert check_sequences(X.astype(np.float16))[0].dtype == np.float64
+    y = X.sum(axis=(1, 2))
+    model = RNNRegressor(units=3, max_iter=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.predict(X), model.predict(X.astype(np.float64)), rtol=1e-6,
+                               atol=1e-7)

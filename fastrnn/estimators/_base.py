@@ -838,6 +838,8 @@ class BaseSequenceRNN(BaseRNN):
                                  "a mask with padding) use head='last', 'mean', 'max' or "
                                  "'attention'")
             X = MaskedSequences(X.values.astype(self.dtype, copy=False), X.mask, X.ragged)
+        elif kind == "dense":  # cast once, here, not in every batch's products
+            X = X.astype(self.dtype, copy=False)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
                 "onehot" if self.input_encoding == "onehot" else "tokens")

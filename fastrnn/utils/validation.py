@@ -207,7 +207,8 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
         return np.ascontiguousarray(X, dtype=np.int32), "tokens"
     if X.dtype.kind == "c":
         raise ValueError("Complex data not supported: X holds complex numbers")
-    X = np.asarray(X, dtype=np.float64)
+    # float32 input stays float32: a float32 model would otherwise read a float64 copy cast back
+    X = np.asarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
     if X.ndim == 2:
         X = X[:, :, None]
     if mask is not None:
