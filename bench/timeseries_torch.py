@@ -187,7 +187,23 @@ def compare(name, n, make_fast, make_torch, data, rounds, settle, threads):
 
 
 # ----------------------------------------------------------------- (c) memory
+def _reset_peak_rss():
+    """Forget the peak inherited from the parent (Linux copies it across fork and exec)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # elsewhere the peak includes the parent's at fork time
+
+
 def _maxrss_bytes():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     # Linux reports kilobytes, macOS bytes
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
@@ -195,6 +211,7 @@ def _maxrss_bytes():
 
 def rss_child(steps, lookback, units, batch, threads):
     """Run in the child: fit the forecaster on ``steps`` steps and print JSON memory figures."""
+    _reset_peak_rss()
     from fastrnn import RNNForecaster
     from fastrnn.datasets import make_seasonal_series
 
