@@ -12,6 +12,31 @@ import numpy as np
 from ._npz import load_npz
 
 
+def csv_rows(reader, n_fields, source):
+    """Yield the non-empty rows after a CSV header, refusing a row of another width.
+
+    Parameters
+    ----------
+    reader : csv.reader
+        Positioned after the header (line 1).
+    n_fields : int
+        Fields per row (the header's).
+    source : str
+        The file, named in the error.
+
+    Yields
+    ------
+    list of str
+    """
+    for line_no, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != n_fields:
+            raise ValueError(f"{source}, line {line_no}: {len(row)} fields, the header has "
+                             f"{n_fields}")
+        yield row
+
+
 def _delimiter(path, sample):
     if path.lower().endswith((".tsv", ".tab")):
         return "\t"
@@ -52,12 +77,7 @@ def read_table(path, columns):
                              f"{', '.join(header)})")
         index = {c: header.index(c) for c in wanted}
         out = {c: [] for c in wanted}
-        for line_no, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}, line {line_no}: {len(row)} fields, the header has "
-                                 f"{len(header)}")
+        for row in csv_rows(reader, len(header), path):
             for c, i in index.items():
                 out[c].append(row[i])
     if not out[wanted[0]]:

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from ._base import RemoteFileMetadata, fetch_file, file_digest, get_data_home
+from ._files import csv_rows
 
 #: The archive Keras's weather tutorial downloads (one CSV inside, about 13.6 MB zipped).
 JENA_CLIMATE_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -149,12 +150,7 @@ def _read_jena_csv(text, source):
         raise ValueError(f"{source} is not the Jena climate CSV: its header should start with "
                          f'"Date Time" followed by the measured columns, got {header[:3]}')
     times, rows = [], []
-    for line_no, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise ValueError(f"{source}, line {line_no}: {len(row)} fields, the header has "
-                             f"{len(header)}")
+    for row in csv_rows(reader, len(header), source):
         times.append(row[0])
         rows.append(row[1:])
     if not rows:

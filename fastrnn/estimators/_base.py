@@ -223,6 +223,14 @@ def check_weights_usable(w, what="sample_weight"):
         raise ValueError(f"{what} sums to 0 (every weight is zero): no sample would count")
 
 
+def float_targets(y):
+    """Regression targets as float64; ``ValueError`` unless every value reads as a number."""
+    try:
+        return np.asarray(y).astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("y must be numeric for a regressor") from None
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ..losses import mean_squared_error, r2
-from ._base import BasePooledRNN
+from ._base import BasePooledRNN, float_targets
 
 
 class RNNRegressor(RegressorMixin, BasePooledRNN):
@@ -63,17 +63,11 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        y = np.asarray(y)
-        if y.dtype.kind not in "iufb":
-            try:
-                y = y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError("y must be numeric for a regressor") from None
+        y = float_targets(y)
         if y.ndim not in (1, 2):
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
         if n_samples is not None and len(y) != n_samples:
             raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
-        y = y.astype(np.float64)
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity")
         y2 = y[:, None] if y.ndim == 1 else y

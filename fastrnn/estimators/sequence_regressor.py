@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
 from ..utils.validation import check_step_targets, real_steps
-from ._base import BaseSequenceRNN, check_sample_weight
+from ._base import BaseSequenceRNN, check_sample_weight, float_targets
 
 
 def per_step_output(out, X, squeeze):
@@ -101,13 +101,7 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         return self._fit(X, y, sample_weight, incremental=True, mask=mask)
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
-        values = check_step_targets(y, X, type(self).__name__)
-        if values.dtype.kind not in "iufb":
-            try:
-                values = values.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError("y must be numeric for a regressor") from None
-        values = values.astype(np.float64)
+        values = float_targets(check_step_targets(y, X, type(self).__name__))
         if not np.isfinite(values).all():
             raise ValueError("y contains NaN or infinity at a real step of X")
         scalar = values.ndim == 1  # one value per step, not a vector
