@@ -11,7 +11,7 @@ import pytest
 import fastrnn
 from _model import make_ids, numeric_grad
 from fastrnn.layers import Recurrent
-from fastrnn.layers.attention import LuongAttention
+from fastrnn.layers.attention import AttentionMemory, LuongAttention
 from fastrnn.layers.seq2seq import Seq2SeqModel, pack_pairs
 from fastrnn.losses import sequence_crossentropy
 
@@ -47,6 +47,31 @@ def test_attention_gradients_by_central_differences(score):
     memory[~mask] = 0.0
     _close(d_m, numeric_grad(loss, memory))
 
+
+
+@pytest.mark.parametrize("score", ["dot", "general"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_attention_step_gives_the_forward_pass(score, n_threads):
+    """Decoding's attention (memory made once, k queries per row) is the teacher-forced one."""
+    rng = np.random.default_rng(1)
+    B, k, Ts, W = 4, 3, 5, 3
+    att = LuongAttention(score, W, W, 2)
+    p = att.init_params(rng, np.float64)
+    queries, memory = rng.normal(size=(B, k, W)), rng.normal(size=(B, Ts, W))
+    mask = np.ones((B, Ts), dtype=bool)
+    mask[1, :2] = False
+    mask[2, 3:] = False
+    mask[3] = False  # no real step: zero weights, zero context
+    memory[~mask] = 0.0
+    out, weights, _ = att.forward(p, queries, memory, mask, n_threads=n_threads)
+    mem = AttentionMemory.make(memory, mask)
+    step_out, step_weights = att.step(p, queries, mem)
+    np.testing.assert_allclose(step_out, out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(step_weights, weights, rtol=1e-12, atol=1e-14)
+    assert np.all(step_weights[3] == 0)
+    rows = np.array([3, 0])
+    part_out, _ = att.step(p, queries[rows], mem.take(rows))
+    np.testing.assert_allclose(part_out, out[rows], rtol=1e-12, atol=1e-14)
 
 def _model(cell, units, bidirectional, attention, V_src=6, V_tgt=7):
     n_dir = 2 if bidirectional else 1

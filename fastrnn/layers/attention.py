@@ -11,12 +11,19 @@ attention without input feeding).  Scores:
 - ``"general"``: ``e_tj = h_t @ W_a @ s_j``.
 
 The recurrent parts run in the kernels; attention over all decoder steps of a
-batch at once is a few batched matrix products, done here in NumPy.
+batch at once is a few batched matrix products, done here in NumPy.  Products
+with a weight matrix are made on the rows of all steps at once (one 2-D
+product, split over the engine's threads), never one small product per row.
+Decoding reads the memory through :class:`AttentionMemory`, made once per
+decoding, and :meth:`LuongAttention.step`.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
 from ..initializers import glorot_uniform
+from ..utils.linalg import matmul
 
 #: Attention scores.
 SCORES = ("dot", "general")
@@ -30,6 +37,41 @@ def _masked_softmax(scores, mask):
     e = np.where(mask, np.exp(z - top), 0.0)
     total = e.sum(axis=-1, keepdims=True)
     return e / np.where(total > 0, total, 1.0)
+
+
+class AttentionMemory(NamedTuple):
+    """The encoder outputs as every decoding step's attention reads them.
+
+    Attributes
+    ----------
+    memory : ndarray of shape (B, Ts, Wm)
+        C-contiguous, zero at padded steps.
+    bias : ndarray of shape (B, Ts)
+        Added to the scores: 0 at real steps, ``-inf`` at padded ones (0
+        throughout a row without a real step, whose weights are then zeroed).
+    empty : ndarray of shape (B,), bool, or None
+        Rows without a real step (None when there is none).
+    """
+
+    memory: np.ndarray
+    bias: np.ndarray
+    empty: np.ndarray = None
+
+    @classmethod
+    def make(cls, memory, memory_mask):
+        """From encoder outputs ``(B, Ts, Wm)`` (zero at padded steps) and their mask ``(B, Ts)``."""
+        memory = np.ascontiguousarray(memory)
+        bias = np.where(memory_mask, 0.0, -np.inf).astype(memory.dtype)
+        empty = ~memory_mask.any(axis=1)
+        if empty.any():
+            bias[empty] = 0.0
+        return cls(memory, bias, empty if empty.any() else None)
+
+    def take(self, rows):
+        """The memory of some rows (indices or a boolean mask)."""
+        empty = None if self.empty is None else self.empty[rows]
+        return AttentionMemory(self.memory[rows], self.bias[rows],
+                               empty if empty is not None and empty.any() else None)
 
 
 class LuongAttention:
@@ -91,7 +133,7 @@ class LuongAttention:
         return [(f"attention ({kind})", f"(None, {n_timesteps or 'None'}, {self.units})",
                  self.count_params())]
 
-    def forward(self, p, queries, memory, memory_mask, memory_is_masked=False):
+    def forward(self, p, queries, memory, memory_mask, memory_is_masked=False, n_threads=1):
         """Attentional outputs and attention weights.
 
         Parameters
@@ -106,6 +148,8 @@ class LuongAttention:
         memory_is_masked : bool, default False
             ``memory`` already holds zeros at its padded steps (a decoder
             attending to one encoding at every step zeroes it once).
+        n_threads : int, default 1
+            Threads for the products with the kernels.
 
         Returns
         -------
@@ -118,13 +162,58 @@ class LuongAttention:
         """
         if not memory_is_masked:  # padding never leaks in
             memory = np.where(memory_mask[:, :, None], memory, 0)
-        keys = queries @ p["score_kernel"] if self.score == "general" else queries
+        B, Tq, Wq = queries.shape
+        Wm = self.memory_width
+        keys = queries
+        if self.score == "general":
+            keys = matmul(queries.reshape(-1, Wq), p["score_kernel"], n_threads).reshape(B, Tq, Wm)
         scores = keys @ memory.transpose(0, 2, 1)
         weights = _masked_softmax(scores, memory_mask[:, None, :]).astype(queries.dtype)
-        context = weights @ memory
-        joined = np.concatenate([context, queries], axis=-1)
-        out = np.tanh(joined @ p["kernel"] + p["bias"])
-        return out, weights, (queries, keys, memory, weights, joined, out)
+        joined = np.empty((B, Tq, Wm + Wq), dtype=queries.dtype)
+        np.matmul(weights, memory, out=joined[..., :Wm])  # the context
+        joined[..., Wm:] = queries
+        out = matmul(joined.reshape(-1, Wm + Wq), p["kernel"], n_threads, bias=p["bias"])
+        out = np.tanh(out, out=out).reshape(B, Tq, self.units)
+        return out, weights, (queries, keys, memory, weights, joined, out, n_threads)
+
+    def step(self, p, queries, mem):
+        """Attentional outputs of ``k`` queries per memory row, for decoding (no cache).
+
+        What :meth:`forward` computes for these queries, with the memory made
+        once per decoding.
+
+        Parameters
+        ----------
+        p : dict
+        queries : ndarray of shape (B, k, Wq)
+            Decoder outputs: ``k`` per row of ``mem`` (a beam's hypotheses).
+        mem : AttentionMemory
+            Of the same ``B`` rows.
+
+        Returns
+        -------
+        out : ndarray of shape (B, k, A)
+        weights : ndarray of shape (B, k, Ts)
+        """
+        B, k, Wq = queries.shape
+        Wm = self.memory_width
+        keys = queries
+        if self.score == "general":
+            keys = (queries.reshape(-1, Wq) @ p["score_kernel"]).reshape(B, k, Wm)
+        weights = keys @ mem.memory.transpose(0, 2, 1)
+        # the masked softmax of forward: exp(-inf) is exactly the zero it puts there
+        weights += mem.bias[:, None, :]
+        weights -= weights.max(axis=-1, keepdims=True)
+        np.exp(weights, out=weights)
+        weights /= weights.sum(axis=-1, keepdims=True)
+        if mem.empty is not None:
+            weights[mem.empty] = 0.0
+        joined = np.empty((B, k, Wm + Wq), dtype=queries.dtype)
+        np.matmul(weights, mem.memory, out=joined[..., :Wm])
+        joined[..., Wm:] = queries
+        out = joined.reshape(-1, Wm + Wq) @ p["kernel"]
+        out += p["bias"]
+        return np.tanh(out, out=out).reshape(B, k, self.units), weights
 
     def backward(self, p, cache, d_out):
         """Gradients given the gradient on the attentional outputs.
@@ -144,13 +233,14 @@ class LuongAttention:
         d_memory : ndarray of shape (B, Ts, Wm)
             Zero at padded source steps.
         """
-        queries, keys, memory, weights, joined, out = cache
+        queries, keys, memory, weights, joined, out, n_threads = cache
         Wm = self.memory_width
+        B, Tq, Wq = queries.shape
         d_pre = d_out * (1.0 - out * out)
-        flat_joined = joined.reshape(-1, joined.shape[-1])
+        flat_joined = joined.reshape(-1, Wm + Wq)
         flat_d = d_pre.reshape(-1, self.units)
-        grads = {"kernel": flat_joined.T @ flat_d, "bias": flat_d.sum(axis=0)}
-        d_joined = d_pre @ p["kernel"].T
+        grads = {"kernel": matmul(flat_joined.T, flat_d, n_threads), "bias": flat_d.sum(axis=0)}
+        d_joined = matmul(flat_d, p["kernel"].T, n_threads).reshape(B, Tq, Wm + Wq)
         d_context, d_queries = d_joined[..., :Wm], d_joined[..., Wm:]
         d_memory = weights.transpose(0, 2, 1) @ d_context
         d_weights = d_context @ memory.transpose(0, 2, 1)
@@ -158,9 +248,10 @@ class LuongAttention:
         d_keys = d_scores @ memory
         d_memory = d_memory + d_scores.transpose(0, 2, 1) @ keys
         if self.score == "general":
-            grads["score_kernel"] = (queries.reshape(-1, self.query_width).T
-                                     @ d_keys.reshape(-1, Wm))
-            d_queries = d_queries + d_keys @ p["score_kernel"].T
+            flat_d_keys = d_keys.reshape(-1, Wm)
+            grads["score_kernel"] = matmul(queries.reshape(-1, Wq).T, flat_d_keys, n_threads)
+            d_queries = d_queries + matmul(flat_d_keys, p["score_kernel"].T,
+                                           n_threads).reshape(B, Tq, Wq)
         else:
             d_queries = d_queries + d_keys
         return grads, d_queries, d_memory

@@ -22,7 +22,9 @@ import numpy as np
 
 from ..initializers import glorot_uniform
 from ._packing import Packed, pack_tokens
-from .attention import LuongAttention
+from ..runtime.threads import n_parts, parallel_for, split_bounds
+from ..utils.linalg import MIN_PARALLEL_MACS, matmul
+from .attention import AttentionMemory, LuongAttention
 from .encoders import TokenEncoder
 from .stack import RecurrentStack, reverse_packed
 
@@ -233,15 +235,60 @@ class Seq2SeqModel:
                         for d in range(2)])
         return out
 
-    def _outputs(self, params, queries, memory, memory_mask, memory_is_masked=False):
+    def _outputs(self, params, queries, memory, memory_mask, memory_is_masked=False, n_threads=1):
         """Logits (B, Tq, V) from decoder outputs (B, Tq, W); attention weights or None."""
         weights = att_cache = None
         feats = queries
         if self.attention is not None:
             feats, weights, att_cache = self.attention.forward(
-                params["attention"], queries, memory, memory_mask, memory_is_masked)
-        logits = feats @ params["dense"]["kernel"] + params["dense"]["bias"]
+                params["attention"], queries, memory, memory_mask, memory_is_masked, n_threads)
+        B, Tq, A = feats.shape
+        logits = matmul(feats.reshape(-1, A), params["dense"]["kernel"], n_threads,
+                        bias=params["dense"]["bias"]).reshape(B, Tq, self.n_outputs)
         return logits, weights, (feats, att_cache)
+
+    def _step_outputs(self, params, h, mem, n_threads=1):
+        """Logits of one decoding step from the decoder's outputs, attention included.
+
+        Parameters
+        ----------
+        params : dict
+        h : ndarray of shape (B, k, W)
+            The top decoder layer's outputs: ``k`` per row of ``mem``.
+        mem : AttentionMemory or None
+            The rows' memory (None without attention).
+        n_threads : int, default 1
+            Blocks of rows go to the engine's threads, each block's products
+            made by one single-threaded BLAS call per product.
+
+        Returns
+        -------
+        logits : ndarray of shape (B, k, V)
+        weights : ndarray of shape (B, k, Ts) or None
+        """
+        B, k, W = h.shape
+        V = self.n_outputs
+        kernel, bias = params["dense"]["kernel"], params["dense"]["bias"]
+        if self.attention is None:
+            logits = matmul(h.reshape(-1, W), kernel, n_threads, bias=bias)
+            return logits.reshape(B, k, V), None
+        att = self.attention
+        logits = np.empty((B, k, V), dtype=h.dtype)
+        weights = np.empty((B, k, mem.memory.shape[1]), dtype=h.dtype)
+
+        def rows(lo, hi):
+            feats, weights[lo:hi] = att.step(params["attention"], h[lo:hi],
+                                              mem.take(slice(lo, hi)))
+            out = logits[lo:hi].reshape(-1, V)
+            np.matmul(feats.reshape(-1, att.units), kernel, out=out)
+            out += bias
+
+        work = B * k * (att.units * (att.query_width + att.memory_width + V)
+                        + 2 * mem.memory.shape[1] * att.memory_width)
+        parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, B)
+        bounds = split_bounds(B, parts)
+        parallel_for(lambda j: rows(*bounds[j]), parts)
+        return logits, weights
 
     # ----------------------------------------------------------- forward
     def forward(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
@@ -295,11 +342,12 @@ class Seq2SeqModel:
             n_threads=n_threads)
         real = _real_steps(target)
         queries = np.where(real[:, :, None], seq.transpose(1, 0, 2), 0)  # padded steps: no input
-        logits, weights, out_cache = self._outputs(params, queries, memory, memory_mask)
+        logits, weights, out_cache = self._outputs(params, queries, memory, memory_mask,
+                                                   n_threads=n_threads)
         cache = None
         if training:
             cache = {"enc": enc_cache, "dec": dec_cache, "out": out_cache, "real": real,
-                     "packed": packed}
+                     "packed": packed, "n_threads": n_threads}
         result = (logits, cache)
         if return_states:
             result += (finals,)
@@ -326,10 +374,12 @@ class Seq2SeqModel:
         packed = cache["packed"]
         feats, att_cache = cache["out"]
         V = self.n_outputs
+        n_threads = cache["n_threads"]
+        B, Td, A = feats.shape
         flat_d = d_outputs.reshape(-1, V)
-        grads = {"dense": {"kernel": feats.reshape(-1, feats.shape[-1]).T @ flat_d,
+        grads = {"dense": {"kernel": matmul(feats.reshape(-1, A).T, flat_d, n_threads),
                            "bias": flat_d.sum(axis=0)}}
-        d_feats = d_outputs @ params["dense"]["kernel"].T
+        d_feats = matmul(flat_d, params["dense"]["kernel"].T, n_threads).reshape(B, Td, A)
         d_memory = None
         if self.attention is not None:
             grads["attention"], d_queries, d_memory = self.attention.backward(
@@ -395,17 +445,22 @@ class Seq2SeqModel:
         weights : ndarray of shape (B, Ts) or None
             Attention weights of the step.
         """
+        mem = None if memory is None else AttentionMemory.make(memory, memory_mask)
+        h, finals = self._decoder_step(params, ids, states, n_threads, table)
+        logits, weights = self._step_outputs(params, h[:, None, :], mem, n_threads)
+        return logits[:, 0], finals, (None if weights is None else weights[:, 0])
+
+    def _decoder_step(self, params, ids, states, n_threads, table):
+        """The decoder stack's outputs (B, W) and states after one step on ``ids`` (B,)."""
         B = len(ids)
-        data = np.ascontiguousarray(np.asarray(ids, dtype=np.int32)[None, :])
+        data = np.asarray(ids, dtype=np.int32).reshape(1, B)
         start = np.zeros(B, dtype=np.int32)
         projected = None if table is None else (table, None)
         first = [self.target_encoder.layer_input(params["target_embeddings"], data, start,
                                                  None, projected)]
         h_last, _, finals, _ = self.decoder.forward(params["decoder"], first, start, states=states,
                                                     n_threads=n_threads)
-        logits, weights, _ = self._outputs(params, h_last[:, None, :], memory, memory_mask,
-                                           memory_is_masked=True)
-        return logits[:, 0], finals, (None if weights is None else weights[:, 0])
+        return h_last, finals
 
     # -------------------------------------------------------- evaluation
     def evaluate(self, params, X, y, w, cfg, batch_size=256):
@@ -501,10 +556,15 @@ class Seq2SeqModel:
         if K < 1:
             raise ValueError(f"beam_width must be >= 1, got {beam_width}")
         memory, mask, states = self.encode(params, source, n_threads)
+        mem = None if memory is None else AttentionMemory.make(memory, mask)
         table = self.target_table(params, n_threads)
         N, V = source.start.shape[0], self.n_outputs
         banned = np.zeros(V, dtype=bool)
         banned[list(banned_ids)] = True
+        if K == 1:
+            return self._greedy(params, mem, states, table, start_id, end_id, max_length,
+                                length_penalty, banned, n_threads)
+        mem_rows = np.arange(N)  # the rows whose memory ``mem`` holds
         best_score = np.full(N, -np.inf)
         best = [[] for _ in range(N)]
         n_finished = np.zeros(N, dtype=np.int64)
@@ -514,9 +574,21 @@ class Seq2SeqModel:
         last = np.full(N, start_id, dtype=np.int64)
         n_keep = min(2 * K, V)
         for t in range(max_length + 1):
-            logits, states, _ = self.step(params, last, states,
-                                          None if memory is None else memory[row], mask[row],
-                                          n_threads, table)
+            h, states = self._decoder_step(params, last, states, n_threads, table)
+            # the live hypotheses of a source row side by side, ``slot`` apart
+            rows, first = np.unique(row, return_index=True)
+            slot = np.arange(len(row)) - np.repeat(first, np.diff(np.append(first, len(row))))
+            local = np.searchsorted(rows, row)
+            width = int(slot.max()) + 1
+            if mem is None:
+                logits = self._step_outputs(params, h[:, None, :], None, n_threads)[0][:, 0]
+            else:
+                if len(rows) != len(mem_rows):  # rows only ever finish: fewer means others
+                    mem, mem_rows = mem.take(np.searchsorted(mem_rows, rows)), rows
+                # one memory row attended by all its hypotheses at once
+                grid = np.zeros((len(rows), width, h.shape[1]), dtype=h.dtype)
+                grid[local, slot] = h
+                logits = self._step_outputs(params, grid, mem, n_threads)[0][local, slot]
             logp = _log_softmax(logits.astype(np.float64))
             logp[:, banned] = -np.inf
             if t == max_length:  # out of room: the end token only
@@ -526,10 +598,6 @@ class Seq2SeqModel:
             hyp_tok = np.argpartition(-cand, n_keep - 1, axis=1)[:, :n_keep]
             hyp_sc = np.take_along_axis(cand, hyp_tok, axis=1)
             # one row of candidates per source row: its hypotheses' side by side
-            rows, first = np.unique(row, return_index=True)
-            slot = np.arange(len(row)) - np.repeat(first, np.diff(np.append(first, len(row))))
-            local = np.searchsorted(rows, row)
-            width = int(slot.max()) + 1
             table_c = np.full((len(rows), width * n_keep), -np.inf)
             table_t = np.zeros((len(rows), width * n_keep), dtype=np.int64)
             for s in range(width):
@@ -564,6 +632,48 @@ class Seq2SeqModel:
             scores = top_sc[r_loc, j]
             last = tok[r_loc, j]
             states = [[tuple(s[parent] for s in st[0])] for st in states]
+        return best, best_score
+
+    def _greedy(self, params, mem, states, table, start_id, end_id, max_length, length_penalty,
+                banned, n_threads):
+        """:meth:`decode` with ``beam_width=1``: each row's most probable token at every step.
+
+        The outputs and scores of a beam of one (ties go to the lowest id),
+        without a beam's bookkeeping: finished rows leave the batch, their
+        states and memory gathered only at the steps where some rows finish.
+        """
+        N, V = len(states[0][0][0]), self.n_outputs
+        live = np.arange(N)  # the source row of every decoded row
+        last = np.full(N, start_id, dtype=np.int64)
+        scores = np.zeros(N)
+        best_score = np.full(N, -np.inf)
+        tokens = np.zeros((N, max_length), dtype=np.int64)
+        length = np.full(N, -1, dtype=np.int64)  # -1: no output (a row whose scores failed)
+        for t in range(max_length + 1):
+            h, states = self._decoder_step(params, last, states, n_threads, table)
+            logits = self._step_outputs(params, h[:, None, :], mem, n_threads)[0][:, 0]
+            logp = _log_softmax(logits.astype(np.float64))
+            logp[:, banned] = -np.inf
+            if t == max_length:  # out of room: the end token only
+                logp[:, np.arange(V) != end_id] = -np.inf
+            tok = logp.argmax(axis=1)
+            scores = scores + logp[np.arange(len(tok)), tok]
+            valid = np.isfinite(scores)  # a beam drops a row without a finite candidate
+            ends = tok == end_id
+            done = ends & valid
+            if done.any():
+                best_score[live[done]] = scores[done] / float(t + 1) ** length_penalty
+                length[live[done]] = t
+            going = valid & ~ends
+            if not going.all():
+                if not going.any():
+                    break
+                live, tok, scores = live[going], tok[going], scores[going]
+                states = [[tuple(s[going] for s in st[0])] for st in states]
+                mem = None if mem is None else mem.take(going)
+            tokens[live, t] = tok
+            last = tok
+        best = [tokens[r, :n].tolist() if n >= 0 else [] for r, n in enumerate(length)]
         return best, best_score
 
 
