@@ -37,7 +37,7 @@ import numpy as np
 
 from .callbacks import notify
 from .layers import pack_dense, pack_tokens
-from .layers._packing import MaskedSequences, balanced_order
+from .layers._packing import MaskedSequences, balanced_order, pack_unpadded_rows
 from .layers.encoders import EmbeddingNoise
 from .runtime import parallel_for
 
@@ -413,10 +413,33 @@ class ShuffledBatches:
         self.input_kind = input_kind
         self.n_threads = n_threads
         self.per_step = per_step
+        self._lengths = None  # every row's real length, read once (see _row_lengths)
+        self._orders = {}  # batch size -> the row order of a batch of equal lengths
 
     @property
     def n_batches(self):
         return n_minibatches(len(self.X), self.batch_size)
+
+    def _row_lengths(self):
+        """Real length of every row of ``X``, or None when :func:`batch_rows` never reorders.
+
+        Read once for the source instead of once per batch and epoch: the same
+        lengths :func:`batch_rows` reads from each batch's rows.
+        """
+        if self.input_kind == "dense" and not isinstance(self.X, MaskedSequences):
+            return None
+        if self._lengths is None:
+            self._lengths = _real_lengths(self.X, slice(None))
+        return self._lengths
+
+    def _order(self, rows, lengths, uniform):
+        """``rows`` in :func:`batch_rows`'s order, from the source's lengths."""
+        if uniform:  # equal lengths: the order depends on the batch size alone
+            order = self._orders.get(len(rows))
+            if order is None:
+                order = self._orders[len(rows)] = balanced_order(lengths[rows], self.n_threads)
+            return rows[order]
+        return rows[balanced_order(lengths[rows], self.n_threads)]
 
     def batches(self, rng):
         """Yield the epoch's batches.
@@ -429,9 +452,18 @@ class ShuffledBatches:
         ------
         Batch
         """
+        lengths = self._row_lengths()
+        uniform = lengths is not None and len(lengths) > 0 and lengths.min() == lengths.max()
+        # ids without any padding: each batch is a gather and a transpose (see pack_unpadded_rows)
+        unpadded = (uniform and not isinstance(self.X, MaskedSequences)
+                    and self.X.shape[1] > 0 and lengths[0] == self.X.shape[1])
         for rows in minibatch_rows(len(self.X), self.batch_size, rng, self.shuffle):
-            rows = batch_rows(self.X, rows, self.input_kind, self.n_threads)
+            if lengths is not None and len(rows) >= 2:
+                rows = self._order(rows, lengths, uniform)
             w = self.w[rows]
+            if unpadded and len(rows):
+                yield Batch(pack_unpadded_rows(self.X, rows), self.y[rows], w, None, float(w.sum()))
+                continue
             X, y = self.X[rows], self.y[rows]
             if self.per_step and isinstance(X, MaskedSequences):
                 real = X.mask.any(axis=0)

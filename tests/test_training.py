@@ -293,6 +293,40 @@ def test_shuffled_batches_draw_one_permutation_per_epoch():
     assert sorted(y[order[:4]].tolist()) == sorted(batches[0].y.tolist())
 
 
+
+@pytest.mark.parametrize("padding", ["none", "some", "uniform"])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_shuffled_batches_read_the_lengths_once_and_pack_as_each_batch_alone(padding, n_threads,
+                                                                              monkeypatch):
+    import fastrnn.training as training
+    from fastrnn.layers import pack_tokens
+    from fastrnn.layers._packing import balanced_order
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, N_IDS, size=(11, 6))
+    if padding == "some":
+        X[2, :3] = 0
+        X[5, 4:] = 0
+    elif padding == "uniform":  # every row two steps long
+        X[:, :4] = 0
+    reads = []
+    real_lengths = training._real_lengths
+    monkeypatch.setattr(training, "_real_lengths", lambda X, rows: reads.append(rows) or
+                        real_lengths(X, rows))
+    source = ShuffledBatches(X, np.arange(11), np.ones(11), 4, input_kind="tokens", n_threads=n_threads)
+    for epoch in range(2):
+        drawn = training.minibatch_rows(11, 4, np.random.default_rng(epoch))
+        for batch, rows in zip(source.batches(np.random.default_rng(epoch)), drawn):
+            rows = rows[balanced_order((X[rows] != 0).sum(axis=1), n_threads)]  # per batch
+            np.testing.assert_array_equal(batch.y, rows)  # y is the row index
+            want = pack_tokens(X[rows])
+            for got, expected in zip(batch.packed, want):
+                assert got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)
+            assert batch.packed.data.flags.c_contiguous
+    assert len(reads) == 1  # once for the source, not once per batch and epoch
+
+
 def test_bptt_truncate_means_the_last_k_steps_of_a_window():
     """``bptt_truncate`` at or above the window is full BPTT in the window; below it differs."""
     def weights(bptt):
