@@ -11,7 +11,16 @@ A parameter whose gradient is None is frozen: :meth:`Optimizer.update` leaves
 it, and its slots, untouched (no step, no weight decay, no moments), as Keras
 leaves a layer with ``trainable=False``.  The learning rate is a plain
 attribute that a schedule may change between steps; the slots are kept.
+
+Small parameters (below :data:`FUSED_BELOW` elements) are updated together:
+their gradients and values are copied into one flat buffer, stepped by one
+call, and copied back, and their slots are views of flat buffers kept for
+that purpose.  A small model's update is then one kernel call instead of one
+per array; each element goes through the same operations, so the result is
+the same to the bit.
 """
+
+import weakref
 
 import numpy as np
 
@@ -21,6 +30,52 @@ from .runtime import n_parts, parallel_for, split_bounds
 
 #: Arrays with fewer elements are updated on one thread (a thread hand-off costs more).
 MIN_PARALLEL_SIZE = 1 << 18
+
+#: Parameters with fewer elements are updated together, in one step over flat copies (a call per
+#: array costs more than copying such arrays).
+FUSED_BELOW = 1 << 14
+
+# optimizer -> its _FusedGroup; outside the instance so that a saved or pickled optimizer holds
+# only its rule's state
+_fused_groups = weakref.WeakKeyDictionary()
+
+
+class _FusedGroup:
+    """Flat buffers for the small parameters ``indices`` of one optimizer.
+
+    ``slots[k]`` holds slot ``k`` of every parameter of the group, and the
+    optimizer's slot dicts hold views of it (``views[k][j]`` for parameter
+    ``indices[j]``), so the group stays valid until someone replaces a slot.
+    """
+
+    def __init__(self, indices, params, stores):
+        self.indices = indices
+        self.shapes = [params[i].shape for i in indices]
+        self.dtype = params[indices[0]].dtype
+        ends = np.cumsum([params[i].size for i in indices]).tolist()
+        self.bounds = list(zip([0] + ends[:-1], ends))
+        n = ends[-1]
+        self.values = np.empty(n, self.dtype)
+        self.grads = np.empty(n, self.dtype)
+        self.slots, self.views = [], []
+        for store in stores:
+            flat = np.zeros(n, self.dtype)  # a slot is created as zeros on first use
+            views = []
+            for i, shape, (lo, hi) in zip(indices, self.shapes, self.bounds):
+                if i in store:
+                    flat[lo:hi] = np.ravel(store[i])
+                store[i] = flat[lo:hi].reshape(shape)
+                views.append(store[i])
+            self.slots.append(flat)
+            self.views.append(views)
+
+    def matches(self, indices, params, stores):
+        """Whether this group still serves ``params[indices]`` with the slots in ``stores``."""
+        return (indices == self.indices and len(stores) == len(self.views)
+                and all(params[i].shape == shape and params[i].dtype == self.dtype
+                        for i, shape in zip(indices, self.shapes))
+                and all(store.get(i) is view for store, views in zip(stores, self.views)
+                        for i, view in zip(indices, views)))
 
 
 #: Elements per dot product in :func:`_sum_squares`, and the size from which it takes them.
@@ -83,8 +138,9 @@ class Optimizer:
         grads = self._prepare(grads)
         self.iterations += 1
         kernels = get_kernels()
+        fused = self._update_small(kernels, params, grads)
         for i, (p, g) in enumerate(zip(params, grads)):
-            if g is None:
+            if g is None or i in fused:
                 continue
             # g is only read: a contiguous copy of a strided one keeps the compiled step
             g = np.ascontiguousarray(g, dtype=p.dtype)
@@ -103,9 +159,40 @@ class Optimizer:
             parallel_for(lambda j: self._step(kernels, *(a[slice(*bounds[j])] for a in flat)),
                          parts)
 
+    def _update_small(self, kernels, params, grads):
+        """Step the small C-contiguous parameters of the first one's dtype in one call.
+
+        Returns
+        -------
+        indices : list of int
+            The parameters updated here (none when fewer than two qualify).
+        """
+        indices = [i for i, (p, g) in enumerate(zip(params, grads))
+                   if g is not None and p.size < FUSED_BELOW and p.flags.c_contiguous]
+        if indices:
+            dtype = params[indices[0]].dtype
+            indices = [i for i in indices if params[i].dtype == dtype]
+        if len(indices) < 2:
+            return ()
+        stores = self._slot_stores()
+        group = _fused_groups.get(self)
+        if group is None or not group.matches(indices, params, stores):
+            group = _fused_groups[self] = _FusedGroup(indices, params, stores)
+        # the same cast as the per-array path's ascontiguousarray(g, dtype=p.dtype)
+        np.concatenate([grads[i].reshape(-1) for i in indices], out=group.grads, casting="unsafe")
+        np.concatenate([params[i].reshape(-1) for i in indices], out=group.values)
+        self._step(kernels, group.values, group.grads, *group.slots)
+        for i, (lo, hi) in zip(indices, group.bounds):
+            params[i].reshape(-1)[...] = group.values[lo:hi]
+        return indices
+
+    def _slot_stores(self):
+        """The dicts holding the rule's state arrays, one per slot (parameter index -> array)."""
+        return ()
+
     def _slots(self, i, p):
         """The state arrays of parameter ``i`` (created as zeros on first use)."""
-        return ()
+        return tuple(self._slot(store, i, p) for store in self._slot_stores())
 
     @staticmethod
     def _slot(store, i, p):
@@ -128,8 +215,8 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.velocity = {}
 
-    def _slots(self, i, p):
-        return () if self.momentum == 0 else (self._slot(self.velocity, i, p),)
+    def _slot_stores(self):
+        return () if self.momentum == 0 else (self.velocity,)
 
     def _step(self, kernels, p, g, v=None):
         if v is None:
@@ -152,8 +239,8 @@ class RMSprop(Optimizer):
         self.epsilon = epsilon
         self.acc = {}
 
-    def _slots(self, i, p):
-        return (self._slot(self.acc, i, p),)
+    def _slot_stores(self):
+        return (self.acc,)
 
     def _step(self, kernels, p, g, a):
         kernels.rmsprop_step(p, g, a, self.learning_rate, self.rho, self.epsilon)
@@ -172,8 +259,8 @@ class Adam(Optimizer):
         self.m = {}
         self.v = {}
 
-    def _slots(self, i, p):
-        return self._slot(self.m, i, p), self._slot(self.v, i, p)
+    def _slot_stores(self):
+        return self.m, self.v
 
     def _step(self, kernels, p, g, m, v):
         t = self.iterations

@@ -124,3 +124,42 @@ def test_clipnorm_scales_to_the_norm_and_leaves_gradients_within_it_as_they_are(
     np.testing.assert_allclose(np.linalg.norm(clipped.astype(np.float64)), 1.0, rtol=1e-5)
     small = rng.normal(size=(4, 3)).astype(np.float32) * 1e-3
     assert _clip_norm(small, 1.0) is small  # within the norm: no copy
+
+
+
+@pytest.mark.parametrize("name, kw", [("adam", {}), ("adamw", {"weight_decay": 0.05}), ("rmsprop", {}),
+                                      ("sgd", {}), ("sgd", {"momentum": 0.9, "nesterov": True})])
+def test_small_parameters_stepped_together_equal_one_array_at_a_time(name, kw, rng, monkeypatch):
+    from fastrnn.optimizers import FUSED_BELOW
+
+    small = [(50, 4), (4, 12), (12,), (3, 1), ()]
+    params = [rng.normal(size=s).astype(np.float32) for s in small]
+    params.append(rng.normal(size=FUSED_BELOW + 5).astype(np.float32))  # large: on its own
+    params.append(np.asfortranarray(rng.normal(size=(6, 5)).astype(np.float32)))  # not C-contiguous
+    params.append(rng.normal(size=7))  # float64 among float32
+    opt = make_optimizer(name, 0.01, **kw)
+    alone = [make_optimizer(name, 0.01, **kw) for _ in params]  # one array per optimizer
+    step, sizes = type(opt)._step, []
+    monkeypatch.setattr(type(opt), "_step",
+                        lambda self, kernels, p, *a: sizes.append(p.size) or step(self, kernels, p, *a))
+    together, apart = [p.copy(order="K") for p in params], [p.copy(order="K") for p in params]
+    for t in range(4):
+        grads = [rng.normal(size=p.shape) for p in params]
+        if t == 2:
+            grads[1] = None  # frozen for a step: its slots are left as they are
+            if name.startswith("adam"):  # a slot replaced from outside is read, not the old view
+                opt.m[0], alone[0].m[0] = opt.m[0] + 1, alone[0].m[0] + 1
+        sizes.clear()
+        opt.update(together, grads)
+        # the small arrays in one step, then one step per other array
+        assert sizes == [sum(p.size for p, g in zip(params[:5], grads) if g is not None)] + [
+            p.size for p in params[5:]]
+        for p, g, o in zip(apart, grads, alone):
+            o.update([p], [g])
+        for a, b in zip(together, apart):
+            assert a.dtype == b.dtype and a.flags.c_contiguous == b.flags.c_contiguous
+            np.testing.assert_array_equal(a, b)
+    for attr in ("m", "v", "acc", "velocity"):
+        for i, slot in getattr(opt, attr, {}).items():  # still one slot array per parameter
+            np.testing.assert_array_equal(slot, getattr(alone[i], attr)[0])
+            assert slot.shape == params[i].shape
