@@ -408,17 +408,22 @@ class RNNSeq2Seq(BaseRNN):
     def _decode_ids(self, sources, beam_width, max_output_length):
         net = self._network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
-        out = []
+        out = [None] * len(sources)
         step = max(self.batch_size, 256)
+        # sources of similar lengths decode together: less padding in the attention memory,
+        # and a batch's rows (whose outputs' lengths often follow their sources') end together
+        order = np.argsort([len(r) for r in sources], kind="stable")
         with engine_scope():
             for lo in range(0, len(sources), step):
-                src = pad_sequences([r.tolist() for r in sources[lo:lo + step]], dtype="int32")
+                rows = order[lo:lo + step]
+                src = pad_sequences([sources[i].tolist() for i in rows], dtype="int32")
                 batch = Seq2SeqModel.batch(src, np.full((len(src), 1), START, np.int32))[0]
                 ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
                                     max_length=max_output_length, beam_width=beam_width,
                                     length_penalty=self.length_penalty, banned_ids=banned,
                                     n_threads=self._resolved_threads())
-                out.extend(ids)
+                for i, r in zip(rows, ids):
+                    out[i] = r
         return out
 
     def _to_output(self, ids):

@@ -413,7 +413,8 @@ class Seq2SeqModel:
         memory, mask, states, _ = self._encode(params, source, training=False, masks=None,
                                                bptt_truncate=None, n_threads=n_threads)
         if memory is not None:  # once here rather than at every step's attention
-            memory = np.where(mask[:, :, None], memory, 0).astype(memory.dtype, copy=False)
+            memory = np.array(memory, order="C")  # one copy, rows contiguous for the steps
+            memory[~mask] = 0
         return memory, mask, states
 
     def target_table(self, params, n_threads=1):
