@@ -30,6 +30,7 @@ through at most the last ``k`` steps of what the network reads in one step (a
 sequence, or a window).
 """
 
+import collections
 import warnings
 from dataclasses import dataclass, field
 
@@ -258,11 +259,22 @@ def predict_outputs(net, params, X, batch_size, n_threads):
     n_threads = max(1, min(int(n_threads), len(X)))
     batch_size = max(1, min(batch_size, -(-len(X) // n_threads)))
     starts = range(0, len(X), batch_size)
-    # variable-length floats: batches of similar lengths, so a short row waits for no long one
-    order = np.argsort(X.lengths(), kind="stable") if isinstance(X, MaskedSequences) else None
+    order = None
+    if isinstance(X, MaskedSequences):
+        # variable-length floats: batches of similar lengths, so a short row waits for no long
+        # one, the longest first (below)
+        order = np.argsort(X.lengths(), kind="stable")
+        starts = starts[::-1]
+    # Each thread takes the next batch when it finishes one, so the threads end together
+    # (a fixed share of the batches each left one thread all the long ones).
+    todo = collections.deque(starts)
 
     def run(j):
-        for lo in starts[j::n_threads]:
+        while True:
+            try:
+                lo = todo.popleft()
+            except IndexError:
+                return
             # in input order, a batch is a slice: a view of X, not a gathered copy
             rows = slice(lo, lo + batch_size) if order is None else order[lo:lo + batch_size]
             out[rows] = _batch_outputs(net, params, X, rows, 1, tables)

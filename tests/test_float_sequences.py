@@ -258,3 +258,21 @@ def test_float32_input_is_read_without_a_float64_copy():
     model = RNNRegressor(units=3, max_iter=2, random_state=0).fit(X, y)
     np.testing.assert_allclose(model.predict(X), model.predict(X.astype(np.float64)), rtol=1e-6,
                                atol=1e-7)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_prediction_batches_taken_by_the_threads_in_turn_cover_every_row_once(n_threads):
+    # the threads share one queue of batches (longest first); any split must give the outputs of
+    # one thread, row for row
+    from fastrnn.training import predict_outputs
+
+    rng = np.random.default_rng(5)
+    X = [rng.normal(size=(int(n), 2)) for n in rng.integers(1, 30, size=23)]
+    y = [np.cumsum(x[:, 0]) for x in X]
+    model = RNNSequenceRegressor(units=4, max_iter=1, batch_size=8, random_state=0).fit(X, y)
+    Xv = model._validate_X(X, reset=False)
+    one = predict_outputs(model._network(), model.params_, Xv, 3, 1)
+    many = predict_outputs(model._network(), model.params_, Xv, 3, n_threads)
+    np.testing.assert_array_equal(many, one)
+    expected = np.stack([model.predict([x])[0][-1] for x in X])
+    np.testing.assert_allclose(one[np.arange(len(X)), Xv.lengths() - 1, 0], expected, rtol=1e-5)
