@@ -52,7 +52,9 @@ Where the two differ:
   weighs slightly differently.  PyTorch's ``Adam`` otherwise keeps its defaults.
 - **Greedy loop.**  PyTorch's loop steps every row of a batch until all rows
   have emitted the end token (or reached the maximum length); fastrnn drops
-  finished rows.  Both never emit padding or the start token.
+  finished rows.  ``predict`` also groups the sources by length into its
+  batches of 256 (outputs returned in the input order); the PyTorch loop takes
+  them in the given order.  Both never emit padding or the start token.
 - **Input.**  fastrnn's ``fit`` and ``predict`` take the id lists and pad them
   in every call (their public API); PyTorch's arrays are padded once, before
   the timing.

@@ -223,3 +223,6 @@ def test_greedy_decoding_follows_the_argmax_step_by_step():
             path.append(token)
         assert out[b] == path
         np.testing.assert_allclose(scores[b], total / (len(path) + 1))
+    # by the largest logit, without the log-softmax: the same tokens
+    assert model.decode(params, batch.source, start_id=1, end_id=2, max_length=6,
+                        banned_ids=banned, return_scores=False) == (out, None)

@@ -421,7 +421,7 @@ class RNNSeq2Seq(BaseRNN):
                 ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
                                     max_length=max_output_length, beam_width=beam_width,
                                     length_penalty=self.length_penalty, banned_ids=banned,
-                                    n_threads=self._resolved_threads())
+                                    n_threads=self._resolved_threads(), return_scores=False)
                 for i, r in zip(rows, ids):
                     out[i] = r
         return out

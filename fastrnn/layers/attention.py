@@ -176,7 +176,7 @@ class LuongAttention:
         out = np.tanh(out, out=out).reshape(B, Tq, self.units)
         return out, weights, (queries, keys, memory, weights, joined, out, n_threads)
 
-    def step(self, p, queries, mem):
+    def step(self, p, queries, mem, weights=None):
         """Attentional outputs of ``k`` queries per memory row, for decoding (no cache).
 
         What :meth:`forward` computes for these queries, with the memory made
@@ -189,6 +189,8 @@ class LuongAttention:
             Decoder outputs: ``k`` per row of ``mem`` (a beam's hypotheses).
         mem : AttentionMemory
             Of the same ``B`` rows.
+        weights : ndarray of shape (B, k, Ts), optional
+            Out: the attention weights (a new array by default).
 
         Returns
         -------
@@ -200,7 +202,9 @@ class LuongAttention:
         keys = queries
         if self.score == "general":
             keys = (queries.reshape(-1, Wq) @ p["score_kernel"]).reshape(B, k, Wm)
-        weights = keys @ mem.memory.transpose(0, 2, 1)
+        if weights is None:
+            weights = np.empty((B, k, mem.memory.shape[1]), dtype=queries.dtype)
+        np.matmul(keys, mem.memory.transpose(0, 2, 1), out=weights)
         # the masked softmax of forward: exp(-inf) is exactly the zero it puts there
         weights += mem.bias[:, None, :]
         weights -= weights.max(axis=-1, keepdims=True)

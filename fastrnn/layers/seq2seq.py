@@ -277,8 +277,8 @@ class Seq2SeqModel:
         weights = np.empty((B, k, mem.memory.shape[1]), dtype=h.dtype)
 
         def rows(lo, hi):
-            feats, weights[lo:hi] = att.step(params["attention"], h[lo:hi],
-                                              mem.take(slice(lo, hi)))
+            feats, _ = att.step(params["attention"], h[lo:hi], mem.take(slice(lo, hi)),
+                                weights[lo:hi])
             out = logits[lo:hi].reshape(-1, V)
             np.matmul(feats.reshape(-1, att.units), kernel, out=out)
             out += bias
@@ -519,7 +519,7 @@ class Seq2SeqModel:
 
     # ---------------------------------------------------------- decoding
     def decode(self, params, source, *, start_id, end_id, max_length, beam_width=1,
-               length_penalty=1.0, banned_ids=(), n_threads=1):
+               length_penalty=1.0, banned_ids=(), n_threads=1, return_scores=True):
         """Greedy (``beam_width=1``) or beam search over a batch of sources.
 
         Every step runs the decoder once for all live hypotheses of all rows
@@ -545,12 +545,16 @@ class Seq2SeqModel:
         banned_ids : sequence of int
             Ids never emitted (padding, start, unknown).
         n_threads : int, default 1
+        return_scores : bool, default True
+            False: greedy decoding picks each step's token by the largest
+            logit, without the log-softmax over the vocabulary that its
+            scores need (the same tokens), and returns None for them.
 
         Returns
         -------
         outputs : list of list of int
             Per row, the best hypothesis's ids, without the start and end ids.
-        scores : ndarray of shape (N,)
+        scores : ndarray of shape (N,) or None
             Their normalised log-probabilities.
         """
         K = int(beam_width)
@@ -564,7 +568,7 @@ class Seq2SeqModel:
         banned[list(banned_ids)] = True
         if K == 1:
             return self._greedy(params, mem, states, table, start_id, end_id, max_length,
-                                length_penalty, banned, n_threads)
+                                length_penalty, banned, n_threads, return_scores)
         mem_rows = np.arange(N)  # the rows whose memory ``mem`` holds
         best_score = np.full(N, -np.inf)
         best = [[] for _ in range(N)]
@@ -636,7 +640,7 @@ class Seq2SeqModel:
         return best, best_score
 
     def _greedy(self, params, mem, states, table, start_id, end_id, max_length, length_penalty,
-                banned, n_threads):
+                banned, n_threads, return_scores=True):
         """:meth:`decode` with ``beam_width=1``: each row's most probable token at every step.
 
         The outputs and scores of a beam of one (ties go to the lowest id),
@@ -652,18 +656,24 @@ class Seq2SeqModel:
         length = np.full(N, -1, dtype=np.int64)  # -1: no output (a row whose scores failed)
         for t in range(max_length + 1):
             h, states = self._decoder_step(params, last, states, n_threads, table)
-            logits = self._step_outputs(params, h[:, None, :], mem, n_threads)[0][:, 0]
-            logp = _log_softmax(logits.astype(np.float64))
-            logp[:, banned] = -np.inf
+            z = self._step_outputs(params, h[:, None, :], mem, n_threads)[0][:, 0]
+            if return_scores:
+                z = _log_softmax(z.astype(np.float64))
+            # (a log-softmax moves a row's logits by one constant: the same largest one)
+            z[:, banned] = -np.inf
             if t == max_length:  # out of room: the end token only
-                logp[:, np.arange(V) != end_id] = -np.inf
-            tok = logp.argmax(axis=1)
-            scores = scores + logp[np.arange(len(tok)), tok]
-            valid = np.isfinite(scores)  # a beam drops a row without a finite candidate
+                z[:, np.arange(V) != end_id] = -np.inf
+            tok = z.argmax(axis=1)
+            top = z[np.arange(len(tok)), tok]
+            if return_scores:
+                scores = scores + top
+            # a beam drops a row without a finite candidate (NaN or infinite logits)
+            valid = np.isfinite(top)
             ends = tok == end_id
             done = ends & valid
             if done.any():
-                best_score[live[done]] = scores[done] / float(t + 1) ** length_penalty
+                if return_scores:
+                    best_score[live[done]] = scores[done] / float(t + 1) ** length_penalty
                 length[live[done]] = t
             going = valid & ~ends
             if not going.all():
@@ -675,7 +685,7 @@ class Seq2SeqModel:
             tokens[live, t] = tok
             last = tok
         best = [tokens[r, :n].tolist() if n >= 0 else [] for r, n in enumerate(length)]
-        return best, best_score
+        return best, (best_score if return_scores else None)
 
 
 def _log_softmax(z):
