@@ -23,20 +23,33 @@ from typing import NamedTuple
 import numpy as np
 
 from ..initializers import glorot_uniform
-from ..utils.linalg import matmul
+from ..runtime.threads import n_parts, parallel_for, split_bounds
+from ..utils.linalg import MIN_PARALLEL_MACS, matmul
 
 #: Attention scores.
 SCORES = ("dot", "general")
 
 
-def _masked_softmax(scores, mask):
-    """Softmax over the last axis where ``mask`` (broadcast) is True; zero elsewhere."""
-    z = np.where(mask, scores, -np.inf)
-    top = z.max(axis=-1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)  # a row with no real step: all weights zero
-    e = np.where(mask, np.exp(z - top), 0.0)
-    total = e.sum(axis=-1, keepdims=True)
-    return e / np.where(total > 0, total, 1.0)
+def _softmax_into(scores, bias, empty):
+    """Masked softmax over the last axis of ``scores`` (B, k, Ts), in place.
+
+    ``bias`` (B, Ts) holds 0 at real steps and ``-inf`` at padded ones, whose
+    weights come out exactly 0; rows ``empty`` (a (B,) mask, or None) have no
+    real step and get zero weights.
+    """
+    scores += bias[:, None, :]
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    if empty is not None:
+        scores[empty] = 0.0
+
+
+def _over_row_blocks(fn, B, n_threads, work):
+    """``fn(lo, hi)`` over blocks of the ``B`` rows, on up to ``n_threads`` of the engine's threads."""
+    parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, B)
+    bounds = split_bounds(B, parts)
+    parallel_for(lambda j: fn(*bounds[j]), parts)
 
 
 class AttentionMemory(NamedTuple):
@@ -160,21 +173,30 @@ class LuongAttention:
         cache : tuple
             For :meth:`backward`.
         """
-        if not memory_is_masked:  # padding never leaks in
-            memory = np.where(memory_mask[:, :, None], memory, 0)
         B, Tq, Wq = queries.shape
         Wm = self.memory_width
+        if not memory_is_masked:  # padding never leaks in (not even a NaN)
+            memory = np.array(memory, order="C")
+            memory[~memory_mask] = 0
+        mem = AttentionMemory.make(memory, memory_mask)
         keys = queries
         if self.score == "general":
             keys = matmul(queries.reshape(-1, Wq), p["score_kernel"], n_threads).reshape(B, Tq, Wm)
-        scores = keys @ memory.transpose(0, 2, 1)
-        weights = _masked_softmax(scores, memory_mask[:, None, :]).astype(queries.dtype)
+        Ts = mem.memory.shape[1]
+        weights = np.empty((B, Tq, Ts), dtype=queries.dtype)
         joined = np.empty((B, Tq, Wm + Wq), dtype=queries.dtype)
-        np.matmul(weights, memory, out=joined[..., :Wm])  # the context
-        joined[..., Wm:] = queries
+
+        def rows(lo, hi):
+            w, m = weights[lo:hi], mem.memory[lo:hi]
+            np.matmul(keys[lo:hi], m.transpose(0, 2, 1), out=w)
+            _softmax_into(w, mem.bias[lo:hi], None if mem.empty is None else mem.empty[lo:hi])
+            np.matmul(w, m, out=joined[lo:hi, :, :Wm])  # the context
+            joined[lo:hi, :, Wm:] = queries[lo:hi]
+
+        _over_row_blocks(rows, B, n_threads, 2 * B * Tq * Ts * Wm)
         out = matmul(joined.reshape(-1, Wm + Wq), p["kernel"], n_threads, bias=p["bias"])
         out = np.tanh(out, out=out).reshape(B, Tq, self.units)
-        return out, weights, (queries, keys, memory, weights, joined, out, n_threads)
+        return out, weights, (queries, keys, mem.memory, weights, joined, out, n_threads)
 
     def step(self, p, queries, mem, weights=None):
         """Attentional outputs of ``k`` queries per memory row, for decoding (no cache).
@@ -205,13 +227,7 @@ class LuongAttention:
         if weights is None:
             weights = np.empty((B, k, mem.memory.shape[1]), dtype=queries.dtype)
         np.matmul(keys, mem.memory.transpose(0, 2, 1), out=weights)
-        # the masked softmax of forward: exp(-inf) is exactly the zero it puts there
-        weights += mem.bias[:, None, :]
-        weights -= weights.max(axis=-1, keepdims=True)
-        np.exp(weights, out=weights)
-        weights /= weights.sum(axis=-1, keepdims=True)
-        if mem.empty is not None:
-            weights[mem.empty] = 0.0
+        _softmax_into(weights, mem.bias, mem.empty)
         joined = np.empty((B, k, Wm + Wq), dtype=queries.dtype)
         np.matmul(weights, mem.memory, out=joined[..., :Wm])
         joined[..., Wm:] = queries
@@ -245,12 +261,20 @@ class LuongAttention:
         flat_d = d_pre.reshape(-1, self.units)
         grads = {"kernel": matmul(flat_joined.T, flat_d, n_threads), "bias": flat_d.sum(axis=0)}
         d_joined = matmul(flat_d, p["kernel"].T, n_threads).reshape(B, Tq, Wm + Wq)
-        d_context, d_queries = d_joined[..., :Wm], d_joined[..., Wm:]
-        d_memory = weights.transpose(0, 2, 1) @ d_context
-        d_weights = d_context @ memory.transpose(0, 2, 1)
-        d_scores = weights * (d_weights - (d_weights * weights).sum(axis=-1, keepdims=True))
-        d_keys = d_scores @ memory
-        d_memory = d_memory + d_scores.transpose(0, 2, 1) @ keys
+        Ts = memory.shape[1]
+        d_memory = np.empty((B, Ts, Wm), dtype=d_joined.dtype)
+        d_keys = np.empty((B, Tq, Wm), dtype=d_joined.dtype)
+
+        def rows(lo, hi):
+            w, m, d_context = weights[lo:hi], memory[lo:hi], d_joined[lo:hi, :, :Wm]
+            np.matmul(w.transpose(0, 2, 1), d_context, out=d_memory[lo:hi])
+            d_weights = d_context @ m.transpose(0, 2, 1)
+            d_scores = w * (d_weights - (d_weights * w).sum(axis=-1, keepdims=True))
+            np.matmul(d_scores, m, out=d_keys[lo:hi])
+            d_memory[lo:hi] += d_scores.transpose(0, 2, 1) @ keys[lo:hi]
+
+        _over_row_blocks(rows, B, n_threads, 4 * B * Tq * Ts * Wm)
+        d_queries = d_joined[..., Wm:]
         if self.score == "general":
             flat_d_keys = d_keys.reshape(-1, Wm)
             grads["score_kernel"] = matmul(queries.reshape(-1, Wq).T, flat_d_keys, n_threads)
