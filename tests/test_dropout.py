@@ -298,3 +298,18 @@ def test_the_language_model_trains_with_embedding_and_spatial_dropout():
                           embedding_dropout=0.2, spatial_dropout=0.2).fit(texts)
     plain = RNNLanguageModel(units=4, embedding_dim=3, window=5, max_iter=2, random_state=0).fit(texts)
     assert np.isfinite(lm.loss_curve_).all() and lm.loss_curve_ != plain.loss_curve_
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_frozen_embedding_under_channel_masks_stays_unchanged(cell, rng):
+    # LSTM reads the masked vectors in its step product, GRU through a table row per cell:
+    # neither may hand the frozen table a gradient
+    X, y = rng.integers(1, 20, size=(40, 12)), rng.integers(0, 2, 40)
+    table = rng.normal(size=(20, 6)).astype(np.float32)
+    common = dict(cell=cell, units=4, embedding_dim=6, embedding_init=table, random_state=0)
+    clf = RNNClassifier(embedding_trainable=False, dropout=0.3, spatial_dropout=0.2,
+                        embedding_dropout=0.1, max_iter=2, **common).fit(X, y)
+    assert np.array_equal(clf.params_["embeddings"], table)
+    untrained = RNNClassifier(max_iter=1, learning_rate=1e-12, **common).fit(X, y)
+    assert not np.array_equal(clf.params_["rnn"][0][0]["kernel"],
+                              untrained.params_["rnn"][0][0]["kernel"])

@@ -140,9 +140,25 @@ def project_tokens(embeddings, W, b, tokens, n_threads=1):
     return matmul(X_rows, W, n_threads, bias=b)
 
 
+def _masked(X, mask, out=None):
+    """``X * mask[None]`` for ``X`` (T, B, F) and ``mask`` (B, F), into ``out`` (new by default).
+
+    Multiplied as ``(T, B * F)`` by ``(B * F,)``: NumPy's broadcast over a
+    short last axis runs one short inner loop per (step, row), several times
+    slower than one long loop per step.  ``out`` (``X`` itself for in place)
+    must be C-contiguous.
+    """
+    T, B, F = X.shape
+    if out is None:
+        out = np.empty(X.shape, dtype=np.result_type(X, mask))
+    np.multiply(X.reshape(T, B * F), np.asarray(mask, out.dtype).reshape(B * F),
+                out=out.reshape(T, B * F))
+    return out
+
+
 def _dropped(inp):
     """The float input of ``inp`` (:class:`DenseInput`) times its input-dropout mask, if any."""
-    return inp.X if inp.dropout_mask is None else inp.X * inp.dropout_mask[None]
+    return inp.X if inp.dropout_mask is None else _masked(inp.X, inp.dropout_mask)
 
 
 def project(inp, W, b, n_threads=1):
@@ -270,8 +286,7 @@ def _project_cells(inp, W, b, n_threads):
     """
     T, B = inp.ids.shape
     ids, factor = _cell_factors(inp)
-    X = inp.embeddings[ids]
-    X *= inp.dropout_mask[None]
+    X = _masked(np.take(inp.embeddings, ids, axis=0), inp.dropout_mask)
     if factor is not None:
         X *= factor
     X2 = X.reshape(T * B, -1)
@@ -280,8 +295,19 @@ def _project_cells(inp, W, b, n_threads):
     return table, idx, ("cells", X2, ids, factor)
 
 
+def reads_stacked(inp):
+    """Whether an LSTM reads ``inp`` in its step product (:func:`stacked_input`), not from a table.
+
+    Float input, and embeddings under a channel mask per sequence (input or
+    spatial dropout, training only): those have one projection per cell
+    either way, and in the step's product it costs no ``(T, B, 4H)`` table
+    written and read back nor the products of that table and its gradient.
+    """
+    return isinstance(inp, DenseInput) or (inp.embeddings is not None and inp.dropout_mask is not None)
+
+
 def stacked_input(inp, W, b, U):
-    """Dense input as the LSTM kernels read it: in each step's product, not through a table.
+    """Input as the LSTM kernels read it: in each step's product, not through a table.
 
     The kernels' step product is then ``[x_t, h_{t-1} * mask] @ [W; U]``, so
     the input projection costs no ``(T, B, 4H)`` table written and read back,
@@ -290,8 +316,10 @@ def stacked_input(inp, W, b, U):
 
     Parameters
     ----------
-    inp : DenseInput
-        ``T`` steps, ``B`` rows, ``F`` features.
+    inp : DenseInput or TokenInput
+        ``T`` steps, ``B`` rows, ``F`` features; a :class:`TokenInput` is
+        read as its embedded vectors times its channel mask (and embedding
+        dropout's factor), see :func:`reads_stacked`.
     W : ndarray of shape (F, G)
         Input kernel.
     b : ndarray of shape (G,)
@@ -313,12 +341,19 @@ def stacked_input(inp, W, b, U):
         What :func:`project_backward` needs.
     """
     dtype = U.dtype
-    T, B, F = inp.X.shape
-    X = _dropped(inp)
+    if isinstance(inp, DenseInput):
+        X, extra = _dropped(inp), ()
+    else:
+        ids, factor = _cell_factors(inp)
+        X = _masked(np.take(inp.embeddings, ids, axis=0), inp.dropout_mask)
+        if factor is not None:
+            X *= factor
+        extra = (ids, factor)
+    T, B, F = X.shape
     X = np.ascontiguousarray(X, dtype=dtype)
     WU = np.concatenate([np.asarray(W, dtype=dtype), U])
     idx = np.zeros((T, B), dtype=np.int32)
-    return np.asarray(b, dtype=dtype)[None], idx, X, WU, ("stacked", X.reshape(T * B, F))
+    return np.asarray(b, dtype=dtype)[None], idx, X, WU, ("stacked", X.reshape(T * B, F), *extra)
 
 
 def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=None):
@@ -366,13 +401,16 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         dA2 = dA.reshape(Tw * B, G)
         dW = matmul(X2[t0 * B:].T, dA2, n_threads)
         if kind == "stacked":
+            if isinstance(inp, TokenInput):
+                return dW, column_sums(dA2), _stacked_tokens_backward(inp, ctx, d_input, t0, start,
+                                                                      n_threads)
             dX = d_input
         else:
             dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
             dX[:t0] = 0.0  # the truncated steps; the product fills the rest
             matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
         if inp.dropout_mask is not None:
-            dX *= inp.dropout_mask[None]
+            dX = _masked(dX, inp.dropout_mask, out=dX if dX.flags.c_contiguous else None)
         return dW, column_sums(dA2), dX
     if kind == "cells":
         return _cells_backward(inp, ctx, dA, idx, start, W, n_threads)
@@ -416,6 +454,19 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
     return dW, db, None
 
 
+def _stacked_tokens_backward(inp, ctx, d_read, t0, start, n_threads):
+    """The embeddings' gradient (V, D) from the kernels' gradient on the masked vectors they read."""
+    if inp.frozen:
+        return None
+    _, _, ids, factor = ctx
+    dX = _masked(d_read[t0:], inp.dropout_mask)
+    if factor is not None:
+        dX *= factor[t0:]
+    dE = np.empty_like(inp.embeddings)
+    get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
+    return dE
+
+
 def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
     """:func:`project_backward` for one table row per cell (:func:`_project_cells`).
 
@@ -433,7 +484,7 @@ def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
     if inp.frozen:
         return dW, db, None
     dX = matmul(dA2, W.T, n_threads).reshape(Tw, B, -1)
-    dX *= inp.dropout_mask[None]
+    _masked(dX, inp.dropout_mask, out=dX)
     t0 = ids.shape[0] - Tw
     if factor is not None:
         dX *= factor[t0:]

@@ -12,7 +12,7 @@ import numpy as np
 from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
-from .projection import DenseInput, project, project_backward, project_tokens, stacked_input
+from .projection import project, project_backward, project_tokens, reads_stacked, stacked_input
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
@@ -170,7 +170,7 @@ class Recurrent:
         dtype = W.dtype
         U = np.ascontiguousarray(params["recurrent_kernel"], dtype=dtype)
         b_in, rb = self._biases(params, dtype)
-        if self.cell == "lstm" and isinstance(inp, DenseInput):
+        if self.cell == "lstm" and reads_stacked(inp):
             # the step's product reads x_t (no table of projections): U becomes [W; U]
             table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
         else:
