@@ -441,7 +441,11 @@ class ShuffledBatches:
         if self.input_kind == "dense" and not isinstance(self.X, MaskedSequences):
             return None
         if self._lengths is None:
-            self._lengths = _real_lengths(self.X, slice(None))
+            X = self.X
+            if not isinstance(X, MaskedSequences) and X.size and X.all():  # no padding: no count
+                self._lengths = np.full(len(X), X.shape[1], dtype=np.intp)
+            else:
+                self._lengths = _real_lengths(X, slice(None))
         return self._lengths
 
     def _order(self, rows, lengths, uniform):
@@ -651,8 +655,9 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                         total_metric += cfg.metric_fn(outputs, batch.y, batch.w) * batch.weight
                     total_w += batch.weight
                     saturated = saturated and cfg.saturated_fn(outputs)
-                    notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
-                           n_batches=source.n_batches, loss=total_loss / total_w)
+                    if cfg.callbacks:
+                        notify(cfg.callbacks, "on_batch_end", model, epoch=epoch, batch=bi,
+                               n_batches=source.n_batches, loss=total_loss / total_w)
                 if stopped:
                     break
                 if not all(np.isfinite(p).all() for p in flat_params):

@@ -102,12 +102,13 @@ class Recurrent:
 
     def _biases(self, params, dtype):
         G = self.n_gates * self.units
+        rb = np.zeros(G, dtype) if self.cell == "gru" else None  # only the GRU kernels read one
         if not self.use_bias:
-            return np.zeros(G, dtype), np.zeros(G, dtype)
+            return np.zeros(G, dtype), rb
         bias = params["bias"]
         if self.reset_after:
             return bias[0], np.ascontiguousarray(bias[1])
-        return bias, np.zeros(G, dtype)
+        return bias, rb
 
     def token_table(self, params, embeddings, tokens, n_threads=1):
         """Input projections ``x @ W + b`` of the vocabulary ids ``tokens``, one row each.
@@ -181,8 +182,10 @@ class Recurrent:
         H = self.units
         start = inp.start
         if state is None:
-            state = tuple(np.zeros((B, H), dtype) for _ in range(2 if self.cell == "lstm" else 1))
-        state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
+            state = ((np.zeros((B, H), dtype), np.zeros((B, H), dtype)) if self.cell == "lstm"
+                     else (np.zeros((B, H), dtype),))
+        else:
+            state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
         rm = np.empty((0, H), dtype) if rec_mask is None else np.ascontiguousarray(rec_mask, dtype)
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
         t0 = 0
