@@ -276,3 +276,23 @@ def test_prediction_batches_taken_by_the_threads_in_turn_cover_every_row_once(n_
     np.testing.assert_array_equal(many, one)
     expected = np.stack([model.predict([x])[0][-1] for x in X])
     np.testing.assert_allclose(one[np.arange(len(X)), Xv.lengths() - 1, 0], expected, rtol=1e-5)
+
+
+def test_unpacked_outputs_repeat_the_last_real_state_or_the_initial_one():
+    from fastrnn.layers import pack_dense, unpack_sequence
+
+    rng = np.random.default_rng(7)
+    B, T, H = 6, 9, 3
+    mask = np.zeros((B, T), bool)
+    for b, (lo, hi) in enumerate([(0, 9), (3, 9), (0, 4), (2, 6), (8, 9), (0, 1)]):
+        mask[b, lo:hi] = True
+    packed = pack_dense(rng.normal(size=(B, T, 2)), mask)
+    H_seq = rng.normal(size=(packed.data.shape[0], B, H))
+    h0 = rng.normal(size=(B, H))
+    out = unpack_sequence(packed, H_seq, h0)
+    for b in range(B):
+        real = np.flatnonzero(mask[b])
+        states = H_seq[H_seq.shape[0] - len(real):, b]  # right-aligned: the last steps are real
+        for t in range(T):
+            seen = np.count_nonzero(real <= t)
+            np.testing.assert_array_equal(out[b, t], states[seen - 1] if seen else h0[b])

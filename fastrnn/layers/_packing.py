@@ -211,9 +211,18 @@ def unpack_sequence(packed, H_seq, h0):
     -------
     ndarray of shape (B, T_in, H)
     """
-    B = H_seq.shape[1]
-    ext = np.concatenate([H_seq, h0[None]], axis=0)  # index -1 -> h0
-    return ext[packed.positions, np.arange(B)[:, None]]
+    T, B, H = H_seq.shape
+    positions = packed.positions
+    # one gather from the (T * B, H) rows, not a copy of H_seq with h0 appended and then a
+    # two-index gather; the positions before any real step (-1) take h0 afterwards
+    rows = positions * B + np.arange(B)[:, None]
+    before = positions < 0
+    any_before = before.any()
+    out = np.take(H_seq.reshape(T * B, H), np.where(before, 0, rows) if any_before else rows, axis=0)
+    if any_before:
+        b = np.nonzero(before)[0]
+        out[before] = h0[b]
+    return out
 
 
 def pack_sequence_grad(packed, dY, n_steps):
