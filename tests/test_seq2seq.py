@@ -1,5 +1,6 @@
 """RNNSeq2Seq: fitting, decoding (greedy, beam), scoring, attention, persistence and bad input."""
 
+import copy
 import itertools
 import warnings
 
@@ -88,6 +89,20 @@ def test_greedy_and_beam_search_decode_each_row_as_alone(fitted):
         alone = [model.predict([x], beam_width=beam)[0] for x in X[:6]]
         assert together == alone
 
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_decoding_batches_shared_by_threads_cover_every_source_in_order(fitted, n_threads):
+    # sources sorted by length, cut into batches that the threads take from one queue: every
+    # source decoded once and returned in the input order, as decoded alone
+    model, X, _ = fitted
+    X = [X[i] + X[i + 1][:i % 3] for i in range(7)]  # lengths 3 to 7, out of order
+    alone = [model.predict([x])[0] for x in X]
+    threaded = copy.deepcopy(model).set_params(n_threads=n_threads)
+    for beam in (1, 2):
+        assert threaded.predict(X, beam_width=beam) == [model.predict([x], beam_width=beam)[0]
+                                                        for x in X]
+    assert threaded.predict(X) == alone
 
 def test_beam_search_with_every_hypothesis_is_exhaustive_search():
     """Beam wide enough to keep every output up to the length limit finds the best normalised one."""

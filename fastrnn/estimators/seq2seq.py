@@ -1,5 +1,6 @@
 """RNNSeq2Seq: an encoder-decoder with Luong attention, trained with teacher forcing."""
 
+import collections
 import math
 import numbers
 import warnings
@@ -12,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..layers import Recurrent
 from ..layers.seq2seq import Seq2SeqModel, _log_softmax
 from ..losses import sequence_accuracy, sequence_crossentropy
-from ..runtime import engine_scope
+from ..runtime import engine_scope, parallel_for
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
 from ._base import BaseRNN, declare_params, param
@@ -406,24 +407,43 @@ class RNNSeq2Seq(BaseRNN):
         return self._encode_sources(X)
 
     def _decode_ids(self, sources, beam_width, max_output_length):
+        """Decoded ids (model ids, no start or end id) of every source, in the input order.
+
+        Sources of similar lengths decode together (less padding in the
+        attention memory, and a batch's rows, whose outputs' lengths often
+        follow their sources', end together), in batches of
+        ``max(batch_size, 256)`` rows, fewer when that leaves a thread
+        without one.  The threads take the batches from one queue, longest
+        first, each batch decoded on one thread: one hand-off per batch
+        rather than several per output step.  The batches depend on the
+        thread count, not on which thread takes which.
+        """
         net = self._network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
         out = [None] * len(sources)
-        step = max(self.batch_size, 256)
-        # sources of similar lengths decode together: less padding in the attention memory,
-        # and a batch's rows (whose outputs' lengths often follow their sources') end together
+        n_threads = max(1, min(self._resolved_threads(), len(sources)))
+        size = max(1, min(max(self.batch_size, 256), -(-len(sources) // n_threads)))
         order = np.argsort([len(r) for r in sources], kind="stable")
-        with engine_scope():
-            for lo in range(0, len(sources), step):
-                rows = order[lo:lo + step]
+        todo = collections.deque(range(0, len(sources), size)[::-1])
+
+        def run(j):
+            while True:
+                try:
+                    lo = todo.popleft()
+                except IndexError:
+                    return
+                rows = order[lo:lo + size]
                 src = pad_sequences([sources[i].tolist() for i in rows], dtype="int32")
                 batch = Seq2SeqModel.batch(src, np.full((len(src), 1), START, np.int32))[0]
                 ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
                                     max_length=max_output_length, beam_width=beam_width,
                                     length_penalty=self.length_penalty, banned_ids=banned,
-                                    n_threads=self._resolved_threads(), return_scores=False)
+                                    n_threads=1, return_scores=False)
                 for i, r in zip(rows, ids):
                     out[i] = r
+
+        with engine_scope():
+            parallel_for(run, n_threads)
         return out
 
     def _to_output(self, ids):
