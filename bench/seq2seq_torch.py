@@ -53,8 +53,10 @@ Where the two differ:
 - **Greedy loop.**  PyTorch's loop steps every row of a batch until all rows
   have emitted the end token (or reached the maximum length); fastrnn drops
   finished rows.  ``predict`` also groups the sources by length into its
-  batches of 256 (outputs returned in the input order); the PyTorch loop takes
-  them in the given order.  Both never emit padding or the start token.
+  batches of 256 (outputs returned in the input order) and decodes one batch
+  per thread at a time, where PyTorch's loop takes the batches in the given
+  order, one after the other, each step's operations using both threads.
+  Both never emit padding or the start token.
 - **Input.**  fastrnn's ``fit`` and ``predict`` take the id lists and pad them
   in every call (their public API); PyTorch's arrays are padded once, before
   the timing.
