@@ -296,3 +296,30 @@ def test_unpacked_outputs_repeat_the_last_real_state_or_the_initial_one():
         for t in range(T):
             seen = np.count_nonzero(real <= t)
             np.testing.assert_array_equal(out[b, t], states[seen - 1] if seen else h0[b])
+
+
+@pytest.mark.parametrize("padding", ["none", "pre", "post", "inner"])
+def test_the_sequence_gradient_is_the_adjoint_of_unpacking(padding):
+    from fastrnn.layers import pack_dense, pack_sequence_grad, unpack_sequence
+
+    rng = np.random.default_rng(8)
+    B, T, H = 5, 8, 3
+    mask = np.ones((B, T), bool)
+    if padding == "pre":
+        mask[:, :3] = False
+    elif padding == "post":
+        mask[1:, 5:] = False
+    elif padding == "inner":
+        mask[:, 2:4] = False
+        mask[0, 6:] = False
+    packed = pack_dense(rng.normal(size=(B, T, 2)), mask)
+    n = packed.data.shape[0]
+    H_seq, h0, dY = rng.normal(size=(n, B, H)), rng.normal(size=(B, H)), rng.normal(size=(B, T, H))
+    dH, dh0 = pack_sequence_grad(packed, dY, n)
+    # <unpack(H_seq, h0), dY> = <H_seq, dH> + <h0, dh0> for every H_seq and h0
+    np.testing.assert_allclose(np.sum(unpack_sequence(packed, H_seq, h0) * dY),
+                               np.sum(H_seq * dH) + np.sum(h0 * dh0), rtol=1e-12)
+    expected = np.zeros((n + 1, B, H))
+    np.add.at(expected, (packed.positions, np.arange(B)[:, None]), dY)  # the definition
+    np.testing.assert_array_equal(dH, expected[:-1])
+    np.testing.assert_array_equal(dh0, expected[-1])

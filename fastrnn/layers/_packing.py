@@ -241,7 +241,18 @@ def pack_sequence_grad(packed, dY, n_steps):
     """
     B, _, H = dY.shape
     acc = np.zeros((n_steps + 1, B, H), dtype=dY.dtype)
-    np.add.at(acc, (packed.positions, np.arange(B)[:, None]), dY)
+    positions = packed.positions
+    rows = np.where(positions < 0, n_steps, positions) * B + np.arange(B)[:, None]
+    # A real step's position is new in its row, a padded one repeats the one before it (or is
+    # -1, h0's).  The new ones are distinct rows, so they are assigned; np.add.at, slow per
+    # element, only sums the repeats, after them: each row's terms still add in step order.
+    new = positions >= 0
+    new[:, 1:] &= positions[:, 1:] != positions[:, :-1]
+    flat = acc.reshape(-1, H)
+    flat[rows[new]] = dY[new]
+    repeats = ~new
+    if repeats.any():
+        np.add.at(flat, rows[repeats], dY[repeats])
     return acc[:-1], acc[-1]
 
 
