@@ -21,7 +21,7 @@ after every call (see ``compare_torch.py`` for why):
   PyTorch epoch over the same pairs (shuffled, teacher forcing, Adam);
 - greedy decoding of ``--n-decode`` sources in each: ``predict(X)`` and a
   PyTorch loop of one decoder step per output token under ``torch.no_grad``,
-  256 sources at a time (the rows ``predict`` decodes at once);
+  512 sources at a time (the rows of one of ``predict``'s greedy batches);
 - beam search, ``predict(X, beam_width=5)`` (fastrnn only).
 
 Reported: medians over the rounds, in samples/s (training) and sources/s
@@ -53,7 +53,7 @@ Where the two differ:
 - **Greedy loop.**  PyTorch's loop steps every row of a batch until all rows
   have emitted the end token (or reached the maximum length); fastrnn drops
   finished rows.  ``predict`` also groups the sources by length into its
-  batches of 256 (outputs returned in the input order) and decodes one batch
+  batches of 512 (outputs returned in the input order) and decodes one batch
   per thread at a time, where PyTorch's loop takes the batches in the given
   order, one after the other, each step's operations using both threads.
   Both never emit padding or the start token.
@@ -77,8 +77,9 @@ from compare_torch import environment_report, format_report, reexec_without_forc
 
 #: Model-side target ids (as RNNSeq2Seq keeps them): padding, start, end; user ids shifted by 2.
 PAD, START, END, SHIFT = 0, 1, 2, 2
-#: Rows decoded at once by the PyTorch loop, as RNNSeq2Seq.predict does (max(batch_size, 256)).
-DECODE_ROWS = 256
+#: Rows decoded at once by the PyTorch loop, as in one of RNNSeq2Seq.predict's greedy batches
+#: (max(batch_size, 512) for this vocabulary).
+DECODE_ROWS = 512
 
 FULL = dict(units=256, embedding_dim=64, batch_size=64, length=(25, 35), vocab=26,
             n_batches=16, n_decode=1024, decode_epochs=3)

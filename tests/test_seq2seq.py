@@ -91,13 +91,18 @@ def test_greedy_and_beam_search_decode_each_row_as_alone(fitted):
 
 
 
-@pytest.mark.parametrize("n_threads", [2, 3])
-def test_decoding_batches_shared_by_threads_cover_every_source_in_order(fitted, n_threads):
-    # sources sorted by length, cut into batches that the threads take from one queue: every
-    # source decoded once and returned in the input order, as decoded alone
+@pytest.mark.parametrize("n_threads,logits_cap", [(2, None), (3, None), (1, 3), (2, 3)])
+def test_decoding_batches_shared_by_threads_cover_every_source_in_order(fitted, n_threads,
+                                                                         logits_cap, monkeypatch):
+    # sources sorted by length, cut into batches that the threads take from one queue (batches
+    # of 3 or 1 sources when a step's logits are capped at 3 rows' worth): every source decoded
+    # once and returned in the input order, as decoded alone
     model, X, _ = fitted
     X = [X[i] + X[i + 1][:i % 3] for i in range(7)]  # lengths 3 to 7, out of order
     alone = [model.predict([x])[0] for x in X]
+    if logits_cap is not None:
+        n_outputs = model.n_target_ids_ + 2
+        monkeypatch.setattr(fastrnn.estimators.seq2seq, "DECODE_LOGITS", logits_cap * n_outputs)
     threaded = copy.deepcopy(model).set_params(n_threads=n_threads)
     for beam in (1, 2):
         assert threaded.predict(X, beam_width=beam) == [model.predict([x], beam_width=beam)[0]

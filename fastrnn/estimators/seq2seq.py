@@ -22,6 +22,8 @@ from ._base import BaseRNN, declare_params, param
 PAD, START, END = 0, 1, 2
 #: Target ids are the target vocabulary's (or the user's) ids shifted by this much.
 TARGET_OFFSET = 2
+#: Most logits (rows x hypotheses x target ids) of one decoding step of one batch.
+DECODE_LOGITS = 1 << 24
 #: Word-level tokens: words, and every other non-space character on its own.
 WORD_PATTERN = r"\w+|[^\w\s]"
 
@@ -412,17 +414,21 @@ class RNNSeq2Seq(BaseRNN):
         Sources of similar lengths decode together (less padding in the
         attention memory, and a batch's rows, whose outputs' lengths often
         follow their sources', end together), in batches of
-        ``max(batch_size, 256)`` rows, fewer when that leaves a thread
-        without one.  The threads take the batches from one queue, longest
-        first, each batch decoded on one thread: one hand-off per batch
-        rather than several per output step.  The batches depend on the
-        thread count, not on which thread takes which.
+        ``max(batch_size, 512)`` sources (greedy) or ``max(batch_size, 256)``
+        (beam search), fewer when a step's logits would exceed
+        :data:`DECODE_LOGITS` values or a thread would get no batch.  The
+        threads take the batches from one queue, longest first, each batch
+        decoded on one thread: one hand-off per batch rather than several per
+        output step.  The batches depend on the thread count, not on which
+        thread takes which.
         """
         net = self._network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
         out = [None] * len(sources)
         n_threads = max(1, min(self._resolved_threads(), len(sources)))
-        size = max(1, min(max(self.batch_size, 256), -(-len(sources) // n_threads)))
+        size = max(self.batch_size, 512 if beam_width == 1 else 256)
+        size = min(size, DECODE_LOGITS // (beam_width * net.n_outputs))
+        size = max(1, min(size, -(-len(sources) // n_threads)))
         order = np.argsort([len(r) for r in sources], kind="stable")
         todo = collections.deque(range(0, len(sources), size)[::-1])
 
