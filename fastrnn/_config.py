@@ -4,7 +4,10 @@
     Force a backend: ``numba``, ``cython`` or ``numpy``.
 ``FASTRNN_FASTMATH``
     ``1`` lets Numba reassociate floating-point sums (off by default, so that
-    results stay reproducible against the NumPy reference).
+    results stay reproducible against the NumPy reference).  Without it the
+    recurrent kernels may still fuse a multiply and an add into one rounding
+    (as the Cython kernels do, compiled with GCC's default contraction); the
+    optimizer steps never do.
 ``FASTRNN_NUMBA_CACHE``
     ``0`` turns off Numba's on-disk cache (useful when several processes share
     a read-only install).
@@ -44,7 +47,7 @@ def _env_flag(name, default):
     return value.strip().lower() not in ("0", "false", "no", "off")
 
 
-FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn"} if _env_flag("FASTRNN_FASTMATH", False) else False
+FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn"} if _env_flag("FASTRNN_FASTMATH", False) else {"contract"}
 NUMBA_CACHE = _env_flag("FASTRNN_NUMBA_CACHE", True)
 FLUSH_DENORMALS = _env_flag("FASTRNN_FLUSH_DENORMALS", True)
 
