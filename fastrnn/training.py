@@ -30,7 +30,6 @@ through at most the last ``k`` steps of what the network reads in one step (a
 sequence, or a window).
 """
 
-import collections
 import warnings
 from dataclasses import dataclass, field
 
@@ -40,7 +39,7 @@ from .callbacks import notify
 from .layers import pack_dense, pack_tokens
 from .layers._packing import MaskedSequences, balanced_order, pack_unpadded_rows
 from .layers.encoders import EmbeddingNoise
-from .runtime import parallel_for
+from .runtime import parallel_queue
 
 #: An epoch whose training loss exceeds this multiple of the reference loss (the first step's,
 #: ``TrainConfig.chance_loss``, ``DIVERGENCE_FLOOR``: the largest) ends the fit as diverged.
@@ -265,21 +264,14 @@ def predict_outputs(net, params, X, batch_size, n_threads):
         # one, the longest first (below)
         order = np.argsort(X.lengths(), kind="stable")
         starts = starts[::-1]
-    # Each thread takes the next batch when it finishes one, so the threads end together
-    # (a fixed share of the batches each left one thread all the long ones).
-    todo = collections.deque(starts)
 
-    def run(j):
-        while True:
-            try:
-                lo = todo.popleft()
-            except IndexError:
-                return
-            # in input order, a batch is a slice: a view of X, not a gathered copy
-            rows = slice(lo, lo + batch_size) if order is None else order[lo:lo + batch_size]
-            out[rows] = _batch_outputs(net, params, X, rows, 1, tables)
+    def run(lo):
+        # in input order, a batch is a slice: a view of X, not a gathered copy
+        rows = slice(lo, lo + batch_size) if order is None else order[lo:lo + batch_size]
+        out[rows] = _batch_outputs(net, params, X, rows, 1, tables)
 
-    parallel_for(run, n_threads)
+    # each thread takes the next batch when it finishes one, so the threads end together
+    parallel_queue(run, starts, n_threads)
     return out
 
 

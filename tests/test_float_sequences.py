@@ -276,6 +276,10 @@ def test_prediction_batches_taken_by_the_threads_in_turn_cover_every_row_once(n_
     np.testing.assert_array_equal(many, one)
     expected = np.stack([model.predict([x])[0][-1] for x in X])
     np.testing.assert_allclose(one[np.arange(len(X)), Xv.lengths() - 1, 0], expected, rtol=1e-5)
+    # the estimator's own batches, which depend on the thread count: the same values
+    single = model.set_params(n_threads=1).predict(X)
+    for got, want in zip(model.set_params(n_threads=n_threads).predict(X), single):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
 def test_unpacked_outputs_repeat_the_last_real_state_or_the_initial_one():

@@ -48,6 +48,29 @@ def test_attention_gradients_by_central_differences(score):
     _close(d_m, numeric_grad(loss, memory))
 
 
+@pytest.mark.parametrize("score", ["dot", "general"])
+def test_attention_over_row_blocks_on_threads_equals_one_block(score, monkeypatch):
+    """Forward and backward split into blocks of rows give what one block gives, bit for bit."""
+    from fastrnn.utils import linalg
+
+    rng = np.random.default_rng(4)
+    B, Tq, Ts, W = 7, 3, 5, 4
+    att = LuongAttention(score, W, W, 3)
+    p = att.init_params(rng, np.float64)
+    queries, memory = rng.normal(size=(B, Tq, W)), rng.normal(size=(B, Ts, W))
+    mask = rng.random((B, Ts)) < 0.7
+    mask[2] = False
+    d_out = rng.normal(size=(B, Tq, 3))
+    results = []
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0 if n_threads > 1 else 1 << 60)
+        out, weights, cache = att.forward(p, queries, memory, mask, n_threads=n_threads)
+        grads, d_q, d_m = att.backward(p, cache, d_out)
+        results.append([out, weights, d_q, d_m, *grads.values()])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
 
 @pytest.mark.parametrize("score", ["dot", "general"])
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -226,3 +249,13 @@ def test_greedy_decoding_follows_the_argmax_step_by_step():
     # by the largest logit, without the log-softmax: the same tokens
     assert model.decode(params, batch.source, start_id=1, end_id=2, max_length=6,
                         banned_ids=banned, return_scores=False) == (out, None)
+    # a NaN or +inf logit, even at a banned id, fails the row with or without scores
+    for bad in (np.nan, np.inf):
+        broken = {**params, "dense": dict(params["dense"])}
+        broken["dense"]["bias"] = params["dense"]["bias"].copy()
+        broken["dense"]["bias"][0] = bad
+        for return_scores in (True, False):
+            with np.errstate(invalid="ignore"):  # the log-softmax of such a row is NaN
+                ids, _ = model.decode(broken, batch.source, start_id=1, end_id=2, max_length=6,
+                                      banned_ids=banned, return_scores=return_scores)
+            assert ids == [[]] * len(out)

@@ -439,3 +439,35 @@ def test_cython_kernels_run_their_batch_slices_on_the_engine_pool(cell, monkeypa
     np.testing.assert_allclose(out[2][0], out[1][0], rtol=1e-6, atol=1e-6)
     for key in out[1][1]:
         np.testing.assert_allclose(out[2][1][key], out[1][1][key], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_parallel_queue_runs_every_item_once_in_the_order_given(n_threads):
+    from fastrnn.runtime import parallel_queue
+
+    taken, lock = [], threading.Lock()
+
+    def fn(item):
+        with lock:
+            taken.append(item)
+        time.sleep(0.001 * (item % 3))  # uneven work
+
+    parallel_queue(fn, range(20), n_threads)
+    assert sorted(taken) == list(range(20))
+    assert taken[:n_threads] == sorted(taken[:n_threads])  # taken from the front
+    parallel_queue(fn, [], n_threads)  # nothing to do
+
+
+def test_parallel_queue_drops_the_items_not_taken_when_one_raises():
+    from fastrnn.runtime import parallel_queue
+
+    ran = []
+
+    def fn(item):
+        if item == 2:
+            raise RuntimeError("bad item")
+        ran.append(item)
+
+    with pytest.raises(RuntimeError, match="bad item"):
+        parallel_queue(fn, range(100), 2)
+    assert len(ran) < 99  # the queue was emptied, not drained

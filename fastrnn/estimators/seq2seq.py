@@ -1,6 +1,5 @@
 """RNNSeq2Seq: an encoder-decoder with Luong attention, trained with teacher forcing."""
 
-import collections
 import math
 import numbers
 import warnings
@@ -13,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..layers import Recurrent
 from ..layers.seq2seq import Seq2SeqModel, _log_softmax
 from ..losses import sequence_accuracy, sequence_crossentropy
-from ..runtime import engine_scope, parallel_for
+from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
 from ._base import BaseRNN, declare_params, param
@@ -24,6 +23,8 @@ PAD, START, END = 0, 1, 2
 TARGET_OFFSET = 2
 #: Most logits (rows x hypotheses x target ids) of one decoding step of one batch.
 DECODE_LOGITS = 1 << 24
+#: Sources per decoding batch (at least; ``batch_size`` when larger): greedy, beam search.
+GREEDY_BATCH, BEAM_BATCH = 512, 256
 #: Word-level tokens: words, and every other non-space character on its own.
 WORD_PATTERN = r"\w+|[^\w\s]"
 
@@ -414,42 +415,40 @@ class RNNSeq2Seq(BaseRNN):
         Sources of similar lengths decode together (less padding in the
         attention memory, and a batch's rows, whose outputs' lengths often
         follow their sources', end together), in batches of
-        ``max(batch_size, 512)`` sources (greedy) or ``max(batch_size, 256)``
-        (beam search), fewer when a step's logits would exceed
-        :data:`DECODE_LOGITS` values or a thread would get no batch.  The
-        threads take the batches from one queue, longest first, each batch
-        decoded on one thread: one hand-off per batch rather than several per
-        output step.  The batches depend on the thread count, not on which
-        thread takes which.
+        ``max(batch_size, GREEDY_BATCH)`` sources (greedy) or
+        ``max(batch_size, BEAM_BATCH)`` (beam search), fewer when a step's
+        logits would exceed :data:`DECODE_LOGITS` values or a thread would get
+        no batch.  The threads take the batches from one queue, longest first,
+        each batch decoded on one thread: one hand-off per batch rather than
+        several per output step (a single batch gets all the threads).  The
+        batches depend on the thread count, not on which thread takes which.
         """
         net = self._network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
         out = [None] * len(sources)
-        n_threads = max(1, min(self._resolved_threads(), len(sources)))
-        size = max(self.batch_size, 512 if beam_width == 1 else 256)
+        threads = self._resolved_threads()
+        n_threads = max(1, min(threads, len(sources)))
+        size = max(self.batch_size, GREEDY_BATCH if beam_width == 1 else BEAM_BATCH)
         size = min(size, DECODE_LOGITS // (beam_width * net.n_outputs))
         size = max(1, min(size, -(-len(sources) // n_threads)))
         order = np.argsort([len(r) for r in sources], kind="stable")
-        todo = collections.deque(range(0, len(sources), size)[::-1])
+        starts = range(0, len(sources), size)
+        # one batch (one source): its products get the threads (a queue task runs on one)
+        inner = threads if len(starts) == 1 else 1
 
-        def run(j):
-            while True:
-                try:
-                    lo = todo.popleft()
-                except IndexError:
-                    return
-                rows = order[lo:lo + size]
-                src = pad_sequences([sources[i].tolist() for i in rows], dtype="int32")
-                batch = Seq2SeqModel.batch(src, np.full((len(src), 1), START, np.int32))[0]
-                ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
-                                    max_length=max_output_length, beam_width=beam_width,
-                                    length_penalty=self.length_penalty, banned_ids=banned,
-                                    n_threads=1, return_scores=False)
-                for i, r in zip(rows, ids):
-                    out[i] = r
+        def run(lo):
+            rows = order[lo:lo + size]
+            src = pad_sequences([sources[i].tolist() for i in rows], dtype="int32")
+            batch = Seq2SeqModel.batch(src, np.full((len(src), 1), START, np.int32))[0]
+            ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
+                                max_length=max_output_length, beam_width=beam_width,
+                                length_penalty=self.length_penalty, banned_ids=banned,
+                                n_threads=inner, return_scores=False)
+            for i, r in zip(rows, ids):
+                out[i] = r
 
         with engine_scope():
-            parallel_for(run, n_threads)
+            parallel_queue(run, starts[::-1], n_threads)  # the longest first
         return out
 
     def _to_output(self, ids):

@@ -225,6 +225,17 @@ def unpack_sequence(packed, H_seq, h0):
     return out
 
 
+def real_positions(packed):
+    """Which input positions hold a real step, (B, T_in) bool.
+
+    A real position is one whose packed step (``packed.positions``) is a new
+    one: padded positions repeat the step before them, or have none (-1).
+    """
+    before = np.concatenate([np.full((packed.positions.shape[0], 1), -1), packed.positions[:, :-1]],
+                            axis=1)
+    return packed.positions > before
+
+
 def pack_sequence_grad(packed, dY, n_steps):
     """Adjoint of :func:`unpack_sequence`: sum input-position gradients per packed step.
 
@@ -243,11 +254,10 @@ def pack_sequence_grad(packed, dY, n_steps):
     acc = np.zeros((n_steps + 1, B, H), dtype=dY.dtype)
     positions = packed.positions
     rows = np.where(positions < 0, n_steps, positions) * B + np.arange(B)[:, None]
-    # A real step's position is new in its row, a padded one repeats the one before it (or is
-    # -1, h0's).  The new ones are distinct rows, so they are assigned; np.add.at, slow per
-    # element, only sums the repeats, after them: each row's terms still add in step order.
-    new = positions >= 0
-    new[:, 1:] &= positions[:, 1:] != positions[:, :-1]
+    # Real positions are distinct packed rows, so they are assigned; np.add.at, slow per
+    # element, only sums the padded positions' repeats, after them: each row's terms still
+    # add in step order.
+    new = real_positions(packed)
     flat = acc.reshape(-1, H)
     flat[rows[new]] = dY[new]
     repeats = ~new

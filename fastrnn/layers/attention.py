@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..initializers import glorot_uniform
-from ..runtime.threads import n_parts, parallel_for, split_bounds
-from ..utils.linalg import MIN_PARALLEL_MACS, matmul
+from ..runtime.denormals import call_flushing
+from ..utils.linalg import matmul, over_row_blocks
 
 #: Attention scores.
 SCORES = ("dot", "general")
@@ -45,11 +45,27 @@ def _softmax_into(scores, bias, empty):
         scores[empty] = 0.0
 
 
-def _over_row_blocks(fn, B, n_threads, work):
-    """``fn(lo, hi)`` over blocks of the ``B`` rows, on up to ``n_threads`` of the engine's threads."""
-    parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, B)
-    bounds = split_bounds(B, parts)
-    parallel_for(lambda j: fn(*bounds[j]), parts)
+def _attend(keys, queries, mem, weights, joined, lo, hi):
+    """Attention weights and ``[context; query]`` of the rows ``[lo, hi)``, into ``weights``, ``joined``.
+
+    ``keys`` (B, k, Wm) are the queries (B, k, Wq) as the scores read them.
+    """
+    w, m = weights[lo:hi], mem.memory[lo:hi]
+    Wm = m.shape[2]
+    np.matmul(keys[lo:hi], m.transpose(0, 2, 1), out=w)
+    _softmax_into(w, mem.bias[lo:hi], None if mem.empty is None else mem.empty[lo:hi])
+    np.matmul(w, m, out=joined[lo:hi, :, :Wm])  # the context
+    joined[lo:hi, :, Wm:] = queries[lo:hi]
+
+
+def masked_memory(memory, memory_mask):
+    """A C-contiguous copy of ``memory`` (B, Ts, Wm) with zeros at the padded steps of ``memory_mask``.
+
+    Padding never leaks into the attention, not even a NaN.
+    """
+    memory = np.array(memory, order="C")
+    memory[~memory_mask] = 0
+    return memory
 
 
 class AttentionMemory(NamedTuple):
@@ -146,7 +162,7 @@ class LuongAttention:
         return [(f"attention ({kind})", f"(None, {n_timesteps or 'None'}, {self.units})",
                  self.count_params())]
 
-    def forward(self, p, queries, memory, memory_mask, memory_is_masked=False, n_threads=1):
+    def forward(self, p, queries, memory, memory_mask, n_threads=1):
         """Attentional outputs and attention weights.
 
         Parameters
@@ -158,9 +174,6 @@ class LuongAttention:
             Encoder outputs; padded steps may hold anything.
         memory_mask : ndarray of shape (B, Ts), bool
             True at the real source steps.
-        memory_is_masked : bool, default False
-            ``memory`` already holds zeros at its padded steps (a decoder
-            attending to one encoding at every step zeroes it once).
         n_threads : int, default 1
             Threads for the products with the kernels.
 
@@ -175,10 +188,7 @@ class LuongAttention:
         """
         B, Tq, Wq = queries.shape
         Wm = self.memory_width
-        if not memory_is_masked:  # padding never leaks in (not even a NaN)
-            memory = np.array(memory, order="C")
-            memory[~memory_mask] = 0
-        mem = AttentionMemory.make(memory, memory_mask)
+        mem = AttentionMemory.make(masked_memory(memory, memory_mask), memory_mask)
         keys = queries
         if self.score == "general":
             keys = matmul(queries.reshape(-1, Wq), p["score_kernel"], n_threads).reshape(B, Tq, Wm)
@@ -186,14 +196,8 @@ class LuongAttention:
         weights = np.empty((B, Tq, Ts), dtype=queries.dtype)
         joined = np.empty((B, Tq, Wm + Wq), dtype=queries.dtype)
 
-        def rows(lo, hi):
-            w, m = weights[lo:hi], mem.memory[lo:hi]
-            np.matmul(keys[lo:hi], m.transpose(0, 2, 1), out=w)
-            _softmax_into(w, mem.bias[lo:hi], None if mem.empty is None else mem.empty[lo:hi])
-            np.matmul(w, m, out=joined[lo:hi, :, :Wm])  # the context
-            joined[lo:hi, :, Wm:] = queries[lo:hi]
-
-        _over_row_blocks(rows, B, n_threads, 2 * B * Tq * Ts * Wm)
+        over_row_blocks(lambda lo, hi: _attend(keys, queries, mem, weights, joined, lo, hi),
+                        B, n_threads, 2 * B * Tq * Ts * Wm)
         out = matmul(joined.reshape(-1, Wm + Wq), p["kernel"], n_threads, bias=p["bias"])
         out = np.tanh(out, out=out).reshape(B, Tq, self.units)
         return out, weights, (queries, keys, mem.memory, weights, joined, out, n_threads)
@@ -223,16 +227,12 @@ class LuongAttention:
         Wm = self.memory_width
         keys = queries
         if self.score == "general":
-            keys = (queries.reshape(-1, Wq) @ p["score_kernel"]).reshape(B, k, Wm)
+            keys = matmul(queries.reshape(-1, Wq), p["score_kernel"]).reshape(B, k, Wm)
         if weights is None:
             weights = np.empty((B, k, mem.memory.shape[1]), dtype=queries.dtype)
-        np.matmul(keys, mem.memory.transpose(0, 2, 1), out=weights)
-        _softmax_into(weights, mem.bias, mem.empty)
         joined = np.empty((B, k, Wm + Wq), dtype=queries.dtype)
-        np.matmul(weights, mem.memory, out=joined[..., :Wm])
-        joined[..., Wm:] = queries
-        out = joined.reshape(-1, Wm + Wq) @ p["kernel"]
-        out += p["bias"]
+        call_flushing(_attend, (keys, queries, mem, weights, joined, 0, B))
+        out = matmul(joined.reshape(-1, Wm + Wq), p["kernel"], bias=p["bias"])
         return np.tanh(out, out=out).reshape(B, k, self.units), weights
 
     def backward(self, p, cache, d_out):
@@ -265,7 +265,7 @@ class LuongAttention:
         d_memory = np.empty((B, Ts, Wm), dtype=d_joined.dtype)
         d_keys = np.empty((B, Tq, Wm), dtype=d_joined.dtype)
 
-        def rows(lo, hi):
+        def block(lo, hi):
             w, m, d_context = weights[lo:hi], memory[lo:hi], d_joined[lo:hi, :, :Wm]
             np.matmul(w.transpose(0, 2, 1), d_context, out=d_memory[lo:hi])
             d_weights = d_context @ m.transpose(0, 2, 1)
@@ -273,7 +273,7 @@ class LuongAttention:
             np.matmul(d_scores, m, out=d_keys[lo:hi])
             d_memory[lo:hi] += d_scores.transpose(0, 2, 1) @ keys[lo:hi]
 
-        _over_row_blocks(rows, B, n_threads, 4 * B * Tq * Ts * Wm)
+        over_row_blocks(block, B, n_threads, 4 * B * Tq * Ts * Wm)
         d_queries = d_joined[..., Wm:]
         if self.score == "general":
             flat_d_keys = d_keys.reshape(-1, Wm)

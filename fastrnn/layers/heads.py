@@ -22,7 +22,7 @@ import numpy as np
 
 from ..initializers import glorot_uniform
 from ..utils.linalg import column_sums
-from ._packing import pack_sequence_grad, unpack_sequence
+from ._packing import pack_sequence_grad, real_positions, unpack_sequence
 
 #: Poolings of a many-to-one head.
 POOLINGS = ("last", "flatten", "mean", "max", "attention")
@@ -183,17 +183,6 @@ class DenseHead:
         b_idx, h_idx = np.indices(arg.shape)
         d_seq[arg, b_idx, h_idx] = d_feats * real.any(axis=0)[:, None]
         return None, d_seq
-
-
-def real_positions(packed):
-    """Which input positions hold a real step, (B, T_in) bool.
-
-    A real position is one whose packed step (``packed.positions``) is a new
-    one: padded positions repeat the step before them, or have none (-1).
-    """
-    before = np.concatenate([np.full((packed.positions.shape[0], 1), -1), packed.positions[:, :-1]],
-                            axis=1)
-    return packed.positions > before
 
 
 class AttentionHead(DenseHead):

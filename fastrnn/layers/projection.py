@@ -13,10 +13,12 @@ Dropout on token input (training only, see the guide's Dropout section):
   alone (its input vector is zero); the other rows are ``s * E[id] @ W + b``
   with ``s = 1 / (1 - p)``, so the table stays one row per id;
 - a channel mask per sequence (input dropout, spatial dropout) makes the
-  projection depend on the sequence: embeddings get one row per (step,
-  sequence) cell, ``(E[id] * m_b) @ W + b``, read in order, and the gradient
-  of the embeddings is a scatter of the cells' rows; one-hot input gets one
-  row per distinct (sequence, token) pair;
+  projection depend on the sequence: an LSTM reads the masked embedded
+  vectors ``E[id] * m_b`` in its step's product (:func:`stacked_input`), other
+  cells get one table row per (step, sequence) cell, ``(E[id] * m_b) @ W +
+  b``, read in order; either way the gradient of the embeddings is a scatter
+  of the cells' input gradients; one-hot input gets one row per distinct
+  (sequence, token) pair;
 - one channel mask for the whole batch (shared spatial dropout) is folded
   into the kernel, ``E[id] @ (m[:, None] * W) + b``: one row per id again.
 """
@@ -274,6 +276,34 @@ def _cell_factors(inp):
     return np.where(kept, ids, 0).astype(np.int32), factor
 
 
+def _masked_vectors(inp):
+    """The embedded vectors of every cell of ``inp`` times its channel mask and token factor.
+
+    Returns
+    -------
+    X : ndarray of shape (T, B, D)
+    ids, factor
+        As from :func:`_cell_factors`, for :func:`_embedding_grad`.
+    """
+    ids, factor = _cell_factors(inp)
+    X = _masked(np.take(inp.embeddings, ids, axis=0), inp.dropout_mask)
+    if factor is not None:
+        X *= factor
+    return X, ids, factor
+
+
+def _embedding_grad(inp, dX, ids, factor, start, n_threads):
+    """The embeddings' gradient (V, D) from ``dX`` (Tw, B, D), the gradient on the last ``Tw``
+    steps' masked vectors (:func:`_masked_vectors`); ``dX`` is overwritten."""
+    t0 = ids.shape[0] - dX.shape[0]
+    _masked(dX, inp.dropout_mask, out=dX)
+    if factor is not None:
+        dX *= factor[t0:]
+    dE = np.empty_like(inp.embeddings)
+    get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
+    return dE
+
+
 def _project_cells(inp, W, b, n_threads):
     """Embeddings under a channel mask per sequence: one table row per (step, sequence) cell.
 
@@ -285,10 +315,7 @@ def _project_cells(inp, W, b, n_threads):
     embeddings.
     """
     T, B = inp.ids.shape
-    ids, factor = _cell_factors(inp)
-    X = _masked(np.take(inp.embeddings, ids, axis=0), inp.dropout_mask)
-    if factor is not None:
-        X *= factor
+    X, ids, factor = _masked_vectors(inp)
     X2 = X.reshape(T * B, -1)
     table = matmul(X2, W, n_threads, bias=b)
     idx = np.arange(T * B, dtype=np.int32).reshape(T, B)
@@ -302,6 +329,14 @@ def reads_stacked(inp):
     spatial dropout, training only): those have one projection per cell
     either way, and in the step's product it costs no ``(T, B, 4H)`` table
     written and read back nor the products of that table and its gradient.
+
+    Parameters
+    ----------
+    inp : TokenInput or DenseInput
+
+    Returns
+    -------
+    bool
     """
     return isinstance(inp, DenseInput) or (inp.embeddings is not None and inp.dropout_mask is not None)
 
@@ -344,10 +379,7 @@ def stacked_input(inp, W, b, U):
     if isinstance(inp, DenseInput):
         X, extra = _dropped(inp), ()
     else:
-        ids, factor = _cell_factors(inp)
-        X = _masked(np.take(inp.embeddings, ids, axis=0), inp.dropout_mask)
-        if factor is not None:
-            X *= factor
+        X, ids, factor = _masked_vectors(inp)
         extra = (ids, factor)
     T, B, F = X.shape
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -459,12 +491,7 @@ def _stacked_tokens_backward(inp, ctx, d_read, t0, start, n_threads):
     if inp.frozen:
         return None
     _, _, ids, factor = ctx
-    dX = _masked(d_read[t0:], inp.dropout_mask)
-    if factor is not None:
-        dX *= factor[t0:]
-    dE = np.empty_like(inp.embeddings)
-    get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
-    return dE
+    return _embedding_grad(inp, d_read[t0:], ids, factor, start, n_threads)  # d_read: scratch
 
 
 def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
@@ -484,13 +511,7 @@ def _cells_backward(inp, ctx, dA, idx, start, W, n_threads):
     if inp.frozen:
         return dW, db, None
     dX = matmul(dA2, W.T, n_threads).reshape(Tw, B, -1)
-    _masked(dX, inp.dropout_mask, out=dX)
-    t0 = ids.shape[0] - Tw
-    if factor is not None:
-        dX *= factor[t0:]
-    dE = np.empty_like(inp.embeddings)
-    get_kernels().scatter_rows(dX, np.ascontiguousarray(ids[t0:]), start, dE, n_threads)
-    return dW, db, dE
+    return dW, db, _embedding_grad(inp, dX, ids, factor, start, n_threads)
 
 
 def _rows_of(ctx, used):

@@ -22,9 +22,8 @@ import numpy as np
 
 from ..initializers import glorot_uniform
 from ._packing import Packed, pack_tokens
-from ..runtime.threads import n_parts, parallel_for, split_bounds
-from ..utils.linalg import MIN_PARALLEL_MACS, matmul
-from .attention import AttentionMemory, LuongAttention
+from ..utils.linalg import matmul, over_row_blocks
+from .attention import AttentionMemory, LuongAttention, masked_memory
 from .encoders import TokenEncoder
 from .stack import RecurrentStack, reverse_packed
 
@@ -235,13 +234,13 @@ class Seq2SeqModel:
                         for d in range(2)])
         return out
 
-    def _outputs(self, params, queries, memory, memory_mask, memory_is_masked=False, n_threads=1):
+    def _outputs(self, params, queries, memory, memory_mask, n_threads=1):
         """Logits (B, Tq, V) from decoder outputs (B, Tq, W); attention weights or None."""
         weights = att_cache = None
         feats = queries
         if self.attention is not None:
             feats, weights, att_cache = self.attention.forward(
-                params["attention"], queries, memory, memory_mask, memory_is_masked, n_threads)
+                params["attention"], queries, memory, memory_mask, n_threads)
         B, Tq, A = feats.shape
         logits = matmul(feats.reshape(-1, A), params["dense"]["kernel"], n_threads,
                         bias=params["dense"]["bias"]).reshape(B, Tq, self.n_outputs)
@@ -276,18 +275,14 @@ class Seq2SeqModel:
         logits = np.empty((B, k, V), dtype=h.dtype)
         weights = np.empty((B, k, mem.memory.shape[1]), dtype=h.dtype)
 
-        def rows(lo, hi):
+        def block(lo, hi):
             feats, _ = att.step(params["attention"], h[lo:hi], mem.take(slice(lo, hi)),
                                 weights[lo:hi])
-            out = logits[lo:hi].reshape(-1, V)
-            np.matmul(feats.reshape(-1, att.units), kernel, out=out)
-            out += bias
+            matmul(feats.reshape(-1, att.units), kernel, out=logits[lo:hi].reshape(-1, V), bias=bias)
 
         work = B * k * (att.units * (att.query_width + att.memory_width + V)
                         + 2 * mem.memory.shape[1] * att.memory_width)
-        parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, B)
-        bounds = split_bounds(B, parts)
-        parallel_for(lambda j: rows(*bounds[j]), parts)
+        over_row_blocks(block, B, n_threads, work)
         return logits, weights
 
     # ----------------------------------------------------------- forward
@@ -413,8 +408,7 @@ class Seq2SeqModel:
         memory, mask, states, _ = self._encode(params, source, training=False, masks=None,
                                                bptt_truncate=None, n_threads=n_threads)
         if memory is not None:  # once here rather than at every step's attention
-            memory = np.array(memory, order="C")  # one copy, rows contiguous for the steps
-            memory[~mask] = 0
+            memory = masked_memory(memory, mask)
         return memory, mask, states
 
     def target_table(self, params, n_threads=1):
@@ -659,7 +653,12 @@ class Seq2SeqModel:
             z = self._step_outputs(params, h[:, None, :], mem, n_threads)[0][:, 0]
             if return_scores:
                 z = _log_softmax(z.astype(np.float64))
-            # (a log-softmax moves a row's logits by one constant: the same largest one)
+                failed = None
+            else:
+                # (a log-softmax moves a row's logits by one constant: the same largest one)
+                # A NaN, an infinite largest logit or no finite one makes a row's log-softmax
+                # NaN throughout: such a row fails, as with scores, whatever is banned below.
+                failed = ~np.isfinite(z.max(axis=1))
             z[:, banned] = -np.inf
             if t == max_length:  # out of room: the end token only
                 z[:, np.arange(V) != end_id] = -np.inf
@@ -668,7 +667,7 @@ class Seq2SeqModel:
             if return_scores:
                 scores = scores + top
             # a beam drops a row without a finite candidate (NaN or infinite logits)
-            valid = np.isfinite(top)
+            valid = np.isfinite(top) if failed is None else np.isfinite(top) & ~failed
             ends = tok == end_id
             done = ends & valid
             if done.any():

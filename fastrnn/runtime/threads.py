@@ -291,6 +291,40 @@ def parallel_for(fn, n_tasks, wake_from_task=False):
         pool.busy.release()
 
 
+def parallel_queue(fn, items, n_threads):
+    """Call ``fn(item)`` for every item of ``items``, each thread taking the next one when it is done.
+
+    Work of uneven size (batches of different lengths, given longest first)
+    then ends at about the same time on every thread, where a fixed share per
+    thread can leave one thread the long items.  Which thread runs an item
+    does not change its result.  When a call raises, the items not yet taken
+    are dropped and the exception propagates (see :func:`parallel_for`).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(item)``; its return value is ignored.
+    items : iterable
+        Taken in order.
+    n_threads : int
+    """
+    todo = collections.deque(items)
+
+    def take(_):
+        while True:
+            try:
+                item = todo.popleft()
+            except IndexError:
+                return
+            try:
+                fn(item)
+            except BaseException:
+                todo.clear()
+                raise
+
+    parallel_for(take, max(1, min(int(n_threads), len(todo))) if todo else 0)
+
+
 def split_bounds(n, n_parts):
     """``[(lo, hi), ...]``: ``n`` items in ``n_parts`` contiguous slices of ``ceil(n / n_parts)``."""
     size = -(-n // n_parts) if n_parts else n

@@ -174,3 +174,24 @@ def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_thre
         matmul(aux.reshape(T * B, H).T, dA[:, :, 2 * H:].reshape(T * B, H), n_threads,
                out=dU[:, 2 * H:])
         drb[:] = 0.0
+
+
+def over_row_blocks(fn, n_rows, n_threads, work):
+    """``fn(lo, hi)`` over contiguous blocks of ``n_rows`` rows, on the engine's threads.
+
+    Each block runs with denormals flushed (see the module notes); one block
+    when ``work`` (the multiply-adds of all rows) is below
+    :data:`MIN_PARALLEL_MACS`.  Every block owns its rows, so the result does
+    not depend on the thread count when ``fn`` computes each row alone.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(lo, hi)``: the work of rows ``[lo, hi)``.
+    n_rows : int
+    n_threads : int
+    work : int
+    """
+    parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_rows)
+    bounds = split_bounds(n_rows, parts)
+    _flushing_parallel_for(lambda j: fn(*bounds[j]), parts)
