@@ -17,7 +17,9 @@ their gradients and values are copied into one flat buffer, stepped by one
 call, and copied back, and their slots are views of flat buffers kept for
 that purpose.  A small model's update is then one kernel call instead of one
 per array; each element goes through the same operations, so the result is
-the same to the bit.
+the same to the bit.  The first fused update replaces such a parameter's slot
+arrays in the slot dicts by those views: read the slots from the dicts, not
+from a reference kept from before.
 """
 
 import weakref
@@ -138,7 +140,7 @@ class Optimizer:
         grads = self._prepare(grads)
         self.iterations += 1
         kernels = get_kernels()
-        fused = self._update_small(kernels, params, grads)
+        fused = set(self._update_small(kernels, params, grads))
         for i, (p, g) in enumerate(zip(params, grads)):
             if g is None or i in fused:
                 continue
@@ -164,8 +166,8 @@ class Optimizer:
 
         Returns
         -------
-        indices : list of int
-            The parameters updated here (none when fewer than two qualify).
+        indices : sequence of int
+            The parameters updated here (empty when fewer than two qualify).
         """
         indices = [i for i, (p, g) in enumerate(zip(params, grads))
                    if g is not None and p.size < FUSED_BELOW and p.flags.c_contiguous]

@@ -19,4 +19,3 @@ def test_binary_crossentropy_and_its_gradient_follow_the_formula(dtype, rng):
     np.testing.assert_allclose(loss, (per * w).sum() / w.sum(), rtol=rtol)
     assert grad.shape == (len(z), 1) and grad.dtype == dtype
     np.testing.assert_allclose(grad[:, 0], (p - y) * w / w.sum(), rtol=rtol, atol=atol)
-

@@ -126,7 +126,6 @@ def test_clipnorm_scales_to_the_norm_and_leaves_gradients_within_it_as_they_are(
     assert _clip_norm(small, 1.0) is small  # within the norm: no copy
 
 
-
 @pytest.mark.parametrize("name, kw", [("adam", {}), ("adamw", {"weight_decay": 0.05}), ("rmsprop", {}),
                                       ("sgd", {}), ("sgd", {"momentum": 0.9, "nesterov": True})])
 def test_small_parameters_stepped_together_equal_one_array_at_a_time(name, kw, rng, monkeypatch):

@@ -11,7 +11,6 @@ import fastrnn
 from _model import CELLS, INPUTS, SCENARIOS, Case, Problem, cell_id, numeric_grad
 
 
-
 def _assert_close(actual, numeric, what):
     # central differences (eps=1e-5) carry an O(eps^2 f''') error: relative 1e-5, and an
     # absolute floor scaled to the largest entry for the unbounded (linear/relu) cases

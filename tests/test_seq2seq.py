@@ -90,7 +90,6 @@ def test_greedy_and_beam_search_decode_each_row_as_alone(fitted):
         assert together == alone
 
 
-
 @pytest.mark.parametrize("n_threads,logits_cap", [(2, None), (3, None), (1, 3), (2, 3)])
 def test_decoding_batches_shared_by_threads_cover_every_source_in_order(fitted, n_threads,
                                                                          logits_cap, monkeypatch):

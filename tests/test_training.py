@@ -293,7 +293,6 @@ def test_shuffled_batches_draw_one_permutation_per_epoch():
     assert sorted(y[order[:4]].tolist()) == sorted(batches[0].y.tolist())
 
 
-
 @pytest.mark.parametrize("padding", ["none", "some", "uniform"])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_shuffled_batches_read_the_lengths_once_and_pack_as_each_batch_alone(padding, n_threads,

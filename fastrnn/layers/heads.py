@@ -146,7 +146,8 @@ class DenseHead:
             flat_feats, flat_d = feats.reshape(-1, feats.shape[-1]), d_out.reshape(-1, self.n_outputs)
             grads = {"kernel": flat_feats.T @ flat_d, "bias": column_sums(flat_d)}
         else:
-            grads = {"kernel": feats.T @ d_out, "bias": np.add.reduce(d_out, axis=0)}  # sum(axis=0)
+            # np.add.reduce: the sum without ndarray.sum's Python-level dispatch
+            grads = {"kernel": feats.T @ d_out, "bias": np.add.reduce(d_out, axis=0)}
         d_feats = d_out @ p["kernel"].T
         d_last, d_seq = self._pool_backward(d_feats, seq, packed)
         return grads, d_last, d_seq
