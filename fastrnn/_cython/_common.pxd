@@ -106,11 +106,15 @@ cdef inline void activate_grad_into(const floating* y, floating* out, int n, int
 # gemm_block_width in fastrnn/kernels/_blas.py).
 cdef inline int gemm_block_width(int m, int k, int n) noexcept nogil:
     cdef long long mk = <long long>m * k
-    cdef long long width
+    cdef long long widest, blocks, per_block
     if mk == 0 or mk * n <= SMALL_GEMM_MACS:
         return n
-    width = SMALL_GEMM_MACS // mk // 8 * 8
-    return <int>width if width >= 8 else n
+    widest = SMALL_GEMM_MACS // mk // 8 * 8
+    if widest < 8:
+        return n
+    blocks = (n + widest - 1) // widest
+    per_block = (n + blocks - 1) // blocks
+    return <int>((per_block + 7) // 8 * 8)
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const floating* A, int lda,

@@ -69,12 +69,13 @@ def test_gemm_into_rejects_mixed_dtypes_and_strided_arrays():
 
 
 @pytest.mark.parametrize("m, k, n, width", [
-    (32, 256, 768, 120),   # 6.3 million multiply-adds: the widest multiple of 8 under 1e6 / 8192
-    (32, 768, 256, 40),
-    (32, 128, 512, 240),
+    (32, 256, 768, 112),   # 6.3 million multiply-adds: 7 calls (120 columns each at most), 6 x 112 + 96
+    (32, 768, 256, 40),    # 7 calls of at most 40: 6 x 40 + 16 (37 is no multiple of 8)
+    (32, 128, 512, 176),   # 3 calls: 176 + 176 + 160, not 240 + 240 + 32
+    (256, 32, 128, 64),    # 1,048,576: 64 + 64, not 120 + 8
     (64, 32, 128, 128),    # 262,144: one call
     (10, 100, 1000, 1000),  # exactly 1e6: one call
-    (10, 100, 1001, 1000),
+    (10, 100, 1001, 504),
     (128, 1024, 128, 128),  # 8 columns would be 1,048,576: one call
     (0, 5, 9, 9),
     (5, 0, 9, 9),
@@ -88,4 +89,8 @@ def test_gemm_block_width_stays_within_the_small_product_limit(m, k, n, width):
     # the same rule in gemm_into's generated code
     assert njit(lambda m, k, n: block_width_of(m, k, n))(m, k, n) == width
     if width < n:
-        assert width % 8 == 0 and m * k * width <= SMALL_GEMM_MACS < m * k * (width + 8)
+        widest = SMALL_GEMM_MACS // (m * k) // 8 * 8
+        # within the limit, in as few calls as the widest blocks take, as even as multiples of 8
+        assert width % 8 == 0 and m * k * width <= SMALL_GEMM_MACS
+        assert -(-n // width) == -(-n // widest)
+        assert width - 8 < -(-n // -(-n // widest)) <= width
