@@ -1,6 +1,6 @@
 """Resident memory (RSS) of a C4 training run, fastrnn against PyTorch.
 
-    python bench/memory.py [--n-batches 4] [--threads 2] [--json PATH]
+    python bench/memory.py [--n-batches 4] [--threads 2] [--json PATH] [--no-reexec]
 
 Each framework runs in a fresh interpreter, which reads its RSS at three
 points: before importing the framework, after importing it (and making the
@@ -14,6 +14,10 @@ in MB:
 - ``training adds``: the peak over the RSS after import, the memory the
   training run itself takes;
 - ``peak``: the process's peak.
+
+The header (machine, BLAS kernel, versions) is ``compare_torch.py``'s; if
+``OPENBLAS_CORETYPE`` or ``OPENBLAS_L2_SIZE`` is set, the script runs itself
+again without them, and the children inherit that environment.
 
 For fastrnn the script also states what one batch stores for the backward
 pass (each step's states and gates, and the gradient on the input
@@ -75,10 +79,16 @@ def main():
     parser.add_argument("--n-batches", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--no-reexec", action="store_true",
+                        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if the environment sets them")
     args = parser.parse_args()
     here = __file__.rsplit("/", 1)[0]
     sys.path.insert(0, here)
-    from compare_torch import CONFIGS
+    from compare_torch import CONFIGS, environment_report, format_report, reexec_without_forced_blas
+
+    reexec_without_forced_blas(sys.argv[1:])
+    for line in format_report(environment_report()):
+        print(line)
 
     results = {}
     for framework in ("fastrnn", "torch"):

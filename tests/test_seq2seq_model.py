@@ -20,13 +20,19 @@ def _close(g, num):
     np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8 + 1e-6 * np.abs(num).max())
 
 
-@pytest.mark.parametrize("score", ["dot", "general"])
-def test_attention_gradients_by_central_differences(score):
-    rng = np.random.default_rng(0)
-    B, Tq, Ts, W = 3, 4, 5, 3
-    att = LuongAttention(score, W, W, 2)
+def _attention_problem(score, seed, B, Tq, Ts, W, units):
+    """An attention layer, its float64 parameters, queries (B, Tq, W), memory (B, Ts, W) and the rng."""
+    rng = np.random.default_rng(seed)
+    att = LuongAttention(score, W, W, units)
     p = att.init_params(rng, np.float64)
     queries, memory = rng.normal(size=(B, Tq, W)), rng.normal(size=(B, Ts, W))
+    return att, p, queries, memory, rng
+
+
+@pytest.mark.parametrize("score", ["dot", "general"])
+def test_attention_gradients_by_central_differences(score):
+    B, Tq, Ts = 3, 4, 5
+    att, p, queries, memory, rng = _attention_problem(score, 0, B, Tq, Ts, W=3, units=2)
     mask = np.ones((B, Ts), dtype=bool)
     mask[1, :2] = False  # pre-padded row
     mask[2, 3:] = False  # post-padded row
@@ -53,11 +59,8 @@ def test_attention_over_row_blocks_on_threads_equals_one_block(score, monkeypatc
     """Forward and backward split into blocks of rows give what one block gives, bit for bit."""
     from fastrnn.utils import linalg
 
-    rng = np.random.default_rng(4)
-    B, Tq, Ts, W = 7, 3, 5, 4
-    att = LuongAttention(score, W, W, 3)
-    p = att.init_params(rng, np.float64)
-    queries, memory = rng.normal(size=(B, Tq, W)), rng.normal(size=(B, Ts, W))
+    B, Tq, Ts = 7, 3, 5
+    att, p, queries, memory, rng = _attention_problem(score, 4, B, Tq, Ts, W=4, units=3)
     mask = rng.random((B, Ts)) < 0.7
     mask[2] = False
     d_out = rng.normal(size=(B, Tq, 3))
@@ -76,11 +79,8 @@ def test_attention_over_row_blocks_on_threads_equals_one_block(score, monkeypatc
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_attention_step_gives_the_forward_pass(score, n_threads):
     """Decoding's attention (memory made once, k queries per row) is the teacher-forced one."""
-    rng = np.random.default_rng(1)
-    B, k, Ts, W = 4, 3, 5, 3
-    att = LuongAttention(score, W, W, 2)
-    p = att.init_params(rng, np.float64)
-    queries, memory = rng.normal(size=(B, k, W)), rng.normal(size=(B, Ts, W))
+    B, k, Ts = 4, 3, 5
+    att, p, queries, memory, _ = _attention_problem(score, 1, B, k, Ts, W=3, units=2)
     mask = np.ones((B, Ts), dtype=bool)
     mask[1, :2] = False
     mask[2, 3:] = False
@@ -95,6 +95,7 @@ def test_attention_step_gives_the_forward_pass(score, n_threads):
     rows = np.array([3, 0])
     part_out, _ = att.step(p, queries[rows], mem.take(rows))
     np.testing.assert_allclose(part_out, out[rows], rtol=1e-12, atol=1e-14)
+
 
 def _model(cell, units, bidirectional, attention, V_src=6, V_tgt=7):
     n_dir = 2 if bidirectional else 1

@@ -322,7 +322,7 @@ def parallel_queue(fn, items, n_threads):
                 todo.clear()
                 raise
 
-    parallel_for(take, max(1, min(int(n_threads), len(todo))) if todo else 0)
+    parallel_for(take, min(max(1, int(n_threads)), len(todo)))
 
 
 def split_bounds(n, n_parts):

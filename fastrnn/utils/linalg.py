@@ -27,6 +27,30 @@ def _product(A, B, out, bias):
 MIN_PARALLEL_MACS = 2_000_000
 
 
+def over_row_blocks(fn, n_rows, n_threads, work):
+    """``fn(lo, hi)`` over contiguous blocks of ``n_rows`` rows, on the engine's threads.
+
+    Each block runs with denormals flushed (see the module notes); one block
+    when ``work`` (the multiply-adds of all rows) is below
+    :data:`MIN_PARALLEL_MACS`.  Every block owns its rows, so the result does
+    not depend on the thread count when ``fn`` computes each row alone.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(lo, hi)``: the work of rows ``[lo, hi)``.
+    n_rows : int
+    n_threads : int
+    work : int
+    """
+    parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_rows)
+    if parts <= 1:  # the common case of small products: no split, no hand-off
+        call_flushing(fn, (0, n_rows))
+        return
+    bounds = split_bounds(n_rows, parts)
+    _flushing_parallel_for(lambda j: fn(*bounds[j]), parts)
+
+
 def matmul(A, B, n_threads=1, out=None, bias=None):
     """``A @ B`` (``+ bias``) for 2-D arrays, the rows of ``A`` split over ``n_threads`` threads.
 
@@ -52,17 +76,7 @@ def matmul(A, B, n_threads=1, out=None, bias=None):
     n = B.shape[1]
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(A, B))
-    parts = n_parts(n_threads, m * k * n, MIN_PARALLEL_MACS, m)
-    if parts <= 1:
-        call_flushing(_product, (A, B, out, bias))
-        return out
-    bounds = split_bounds(m, parts)
-
-    def rows(j):
-        lo, hi = bounds[j]
-        _product(A[lo:hi], B, out[lo:hi], bias)
-
-    _flushing_parallel_for(rows, parts)
+    over_row_blocks(lambda lo, hi: _product(A[lo:hi], B, out[lo:hi], bias), m, n_threads, m * k * n)
     return out
 
 
@@ -174,24 +188,3 @@ def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_thre
         matmul(aux.reshape(T * B, H).T, dA[:, :, 2 * H:].reshape(T * B, H), n_threads,
                out=dU[:, 2 * H:])
         drb[:] = 0.0
-
-
-def over_row_blocks(fn, n_rows, n_threads, work):
-    """``fn(lo, hi)`` over contiguous blocks of ``n_rows`` rows, on the engine's threads.
-
-    Each block runs with denormals flushed (see the module notes); one block
-    when ``work`` (the multiply-adds of all rows) is below
-    :data:`MIN_PARALLEL_MACS`.  Every block owns its rows, so the result does
-    not depend on the thread count when ``fn`` computes each row alone.
-
-    Parameters
-    ----------
-    fn : callable
-        ``fn(lo, hi)``: the work of rows ``[lo, hi)``.
-    n_rows : int
-    n_threads : int
-    work : int
-    """
-    parts = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_rows)
-    bounds = split_bounds(n_rows, parts)
-    _flushing_parallel_for(lambda j: fn(*bounds[j]), parts)
