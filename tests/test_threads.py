@@ -105,8 +105,10 @@ def _outer_sum_by_steps(h0, H_seq, rec_mask, dA):
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_step_outer_sum_is_the_sum_of_per_step_products(masked, monkeypatch, rng):
+@pytest.mark.parametrize("block_rows", [1024, 10, 4])
+def test_step_outer_sum_is_the_sum_of_per_step_products(masked, block_rows, monkeypatch, rng):
     monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)  # one block; two steps; one step
     T, B, H, G = 6, 5, 3, 7
     h0, H_seq, dA = rng.normal(size=(B, H)), rng.normal(size=(T, B, H)), rng.normal(size=(T, B, G))
     rec_mask = rng.random((B, H)) if masked else np.empty((0, H))

@@ -98,14 +98,20 @@ def column_sums(A):
     return call_flushing(np.matmul, (np.ones(A.shape[0], dtype=A.dtype), A))
 
 
+#: :func:`step_outer_sum` sums products over about this many rows each: a product over
+#: all ``T B`` rows of a small model runs slower than its pieces (its operands leave the cache).
+OUTER_SUM_ROWS = 1024
+
+
 def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     """Gradient of a recurrent kernel: ``sum_t (h_{t-1} * mask).T @ dA[t]``, ``h_{-1} = h0``.
 
-    One large product over all steps (and all rows) after the backward time
-    loop, instead of a thin one per step inside it.  Padded steps contribute
-    nothing because their ``dA`` is zero.  On several threads each thread sums
-    a block of steps and the blocks are added in order, so every thread reads
-    only its share of ``dA`` (the largest array here).
+    A few large products over blocks of steps (about :data:`OUTER_SUM_ROWS`
+    rows each) after the backward time loop, instead of a thin one per step
+    inside it.  Padded steps contribute nothing because their ``dA`` is zero.
+    On several threads each thread sums a block of steps and the blocks are
+    added in order, so every thread reads only its share of ``dA`` (the
+    largest array here).
 
     Parameters
     ----------
@@ -133,15 +139,17 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
     dA = np.ascontiguousarray(dA)  # a gate slice of dA: one copy, not one per block
 
+    steps = max(1, OUTER_SUM_ROWS // max(B, 1))
+
     def block(lo, hi, acc):
         """``acc[...] =`` the sum of the per-step products of steps ``[lo, hi)``."""
         if lo == 0:
             np.matmul(first.T, dA[0], out=acc)
         else:
             acc[...] = 0.0
-        lo = max(lo, 1)
-        if hi > lo:
-            acc += prev[lo - 1:hi - 1].reshape(-1, H).T @ dA[lo:hi].reshape(-1, G)
+        for first_step in range(max(lo, 1), hi, steps):
+            stop = min(hi, first_step + steps)
+            acc += prev[first_step - 1:stop - 1].reshape(-1, H).T @ dA[first_step:stop].reshape(-1, G)
 
     parts = n_parts(n_threads, T * B * H * G, MIN_PARALLEL_MACS, T)
     if parts <= 1:
