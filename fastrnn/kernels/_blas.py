@@ -1,4 +1,4 @@
-"""A lean matrix product for the Numba kernels: BLAS ``gemm`` calls, no checks.
+"""Low-level helpers of the Numba kernels: a lean BLAS ``gemm`` (no checks) and a row prefetch.
 
 ``np.dot(a, b, out)`` inside a jitted function brings Numba's general
 implementation (layout dispatch, copies of non-contiguous operands, shape and
@@ -16,6 +16,11 @@ are.  :func:`gemm_into` therefore splits a larger product into column blocks
 of at most :data:`SMALL_GEMM_MACS` multiply-adds.  Each output element is
 still one dot product over the whole inner dimension.  On a BLAS without that kernel the blocks cost
 one call each.
+
+A token model's projection table (vocabulary x gates) is often larger than
+the cache, and each step reads one random row of it per sequence:
+:func:`prefetch_row` lets a kernel request those rows before the step's
+product, so they arrive while the product runs.
 """
 
 from llvmlite import ir
@@ -154,3 +159,38 @@ def gemm_into(typingctx, a, b, out):
         return context.get_dummy_value()
 
     return types.none(a, b, out), codegen
+
+
+#: Bytes per cache line, the stride of :func:`prefetch_row`.
+CACHE_LINE_BYTES = 64
+
+
+@intrinsic
+def prefetch_row(typingctx, table, row):
+    """Ask the CPU to start loading ``table[row]`` into its caches (jitted code only).
+
+    One ``llvm.prefetch`` (read, keep in every level) per cache line of the
+    row of the C-contiguous 2-D ``table``; no effect on results.  A kernel
+    issues it for the rows it will read a few microseconds later, so a table
+    larger than the cache is read while a product runs, not at its use.
+    """
+    if not (_c_matrix(table) and isinstance(row, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        arr = context.make_array(sig.args[0])(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        width = cgutils.unpack_tuple(builder, arr.shape, 2)[1]
+        row_ptr = builder.gep(arr.data, [builder.mul(context.cast(builder, args[1], sig.args[1], types.intp),
+                                                     width)])
+        step = ir.Constant(intp, max(1, CACHE_LINE_BYTES // context.get_abi_sizeof(
+            context.get_data_type(sig.args[0].dtype))))
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [_VOIDP, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), width, step, intp) as (col, _):
+            builder.call(fn, (builder.bitcast(builder.gep(row_ptr, [col]), _VOIDP), ir.Constant(i32, 0),
+                              ir.Constant(i32, 3), ir.Constant(i32, 1)))
+        return context.get_dummy_value()
+
+    return types.none(table, row), codegen

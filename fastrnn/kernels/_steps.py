@@ -6,7 +6,7 @@ from numba.extending import overload
 from .._config import FASTMATH_FLAGS
 from .._constants import ACT_SIGMOID, ACT_TANH
 from ._activations import activate_inplace, tanh_rational32
-from ._blas import gemm_into
+from ._blas import gemm_into, prefetch_row
 from ._compile import INLINE, INNER, is_f32
 
 
@@ -60,6 +60,19 @@ def lstm_output_row(zb, tc, hb, gates, t, b):
     for k in range(H):
         hb[k] = zb[3 * H + k] * tc[k]
     store_gates_row(zb, gates, t, b)
+
+
+@njit(**INNER)
+def prefetch_step_rows(table, idx, start, t, lo, hi):
+    """Start loading the ``table`` rows that step ``t`` reads for the real rows of ``[lo, hi)``.
+
+    Called before the step's product: a token table larger than the cache is
+    then read while the product runs (a one-row table is left alone).
+    """
+    if table.shape[0] > 1:
+        for b in range(lo, hi):
+            if start[b] <= t:
+                prefetch_row(table, idx[t, b])
 
 
 @njit(**INNER)

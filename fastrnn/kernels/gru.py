@@ -7,7 +7,7 @@ from ..utils.linalg import gru_recurrent_grads
 from ._activations import activate_grad_into, activate_inplace
 from ._blas import gemm_into
 from ._compile import jit_chunk, per_activation
-from ._steps import active_end
+from ._steps import active_end, prefetch_step_rows
 from ._sync import raise_flag
 
 
@@ -27,6 +27,7 @@ def _forward_kernel(act, rec_act):
         use_mask = rec_mask.shape[0] > 0
         for t in range(T):
             end = active_end(start, lo, hi, t)
+            prefetch_step_rows(table, idx, start, t, lo, end)
             for b in range(lo, end):
                 for k in range(H):
                     hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]

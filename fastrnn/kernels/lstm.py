@@ -20,6 +20,7 @@ from ._steps import (
     lstm_gates,
     lstm_gates_tanh_sigmoid,
     lstm_output_row,
+    prefetch_step_rows,
     store_gates_row,
 )
 from ._sync import raise_flag
@@ -50,6 +51,7 @@ def _forward_kernel(act, rec_act, by_chunk):
         store_g = gates.shape[0] > 0
         for t in range(T):
             end = active_end(start, lo, hi, t)
+            prefetch_step_rows(table, idx, start, t, lo, end)
             if end > lo:
                 input_recurrent_forward_step(X, t, U, rec_mask, h_out, xh, z, lo, end)
             for b in range(lo, hi):

@@ -6,7 +6,7 @@ from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
 from ._activations import activate_grad_into, activate_inplace
 from ._compile import jit_chunk, per_activation
-from ._steps import active_end, recurrent_backward_step, recurrent_forward_step
+from ._steps import active_end, prefetch_step_rows, recurrent_backward_step, recurrent_forward_step
 from ._sync import raise_flag
 
 
@@ -22,6 +22,7 @@ def _forward_kernel(act):
         store = H_seq.shape[0] > 0
         for t in range(T):
             end = active_end(start, lo, hi, t)
+            prefetch_step_rows(table, idx, start, t, lo, end)
             if end > lo:
                 recurrent_forward_step(U, rec_mask, h_out, hm, z, lo, end)
                 for b in range(lo, end):

@@ -94,3 +94,30 @@ def test_gemm_block_width_stays_within_the_small_product_limit(m, k, n, width):
         assert width % 8 == 0 and m * k * width <= SMALL_GEMM_MACS
         assert -(-n // width) == -(-n // widest)
         assert width - 8 < -(-n // -(-n // widest)) <= width
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [1, 15, 16, 17, 768])
+def test_prefetch_step_rows_emits_prefetches_and_changes_nothing(dtype, width):
+    from numba import njit
+
+    from fastrnn.kernels._steps import prefetch_step_rows
+
+    @njit(nogil=True)
+    def read_step(table, idx, start, t):
+        prefetch_step_rows(table, idx, start, t, 0, idx.shape[1])
+        total = 0.0
+        for b in range(idx.shape[1]):
+            if start[b] <= t:
+                total += table[idx[t, b]].sum()
+        return total
+
+    rng = np.random.default_rng(0)
+    table = rng.normal(size=(50, width)).astype(dtype)
+    idx, start = rng.integers(0, 50, size=(3, 6)), np.array([0, 1, 2, 3, 0, 0])
+    before = table.copy()
+    for t in range(3):
+        real = start <= t
+        np.testing.assert_allclose(read_step(table, idx, start, t), table[idx[t, real]].sum(), rtol=1e-5)
+    np.testing.assert_array_equal(table, before)
+    assert "llvm.prefetch" in read_step.inspect_llvm(read_step.signatures[0])
