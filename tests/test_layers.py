@@ -197,6 +197,33 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("window", [1, 3, 4])
+def test_float_input_projected_by_windows_of_steps_gives_one_pass_outputs(cell, window, rng, monkeypatch):
+    from fastrnn.layers import recurrent
+
+    layer = Recurrent(cell["cell"], 4, reset_after=cell.get("reset_after", True))
+    params = layer.init_params(rng, 3, np.float64)
+    lengths = (9, 2, 6, 0, 4)  # rows starting in different windows, one all padding
+    mask = np.arange(10)[None, :] >= 10 - np.array(lengths)[:, None]
+    packed = pack_dense(rng.normal(size=(5, 10, 3)), mask)
+    inp = DenseInput(packed.data, packed.start)
+    state = tuple(rng.normal(size=(5, 4)) for _ in range(2 if cell["cell"] == "lstm" else 1))
+    whole = layer.forward(params, inp, state, return_sequences=True)
+    monkeypatch.setattr(recurrent, "WINDOW_TABLE_BYTES", 0)
+    monkeypatch.setattr(recurrent, "MIN_WINDOW_STEPS", window)
+    calls = []
+    run = layer._run
+    monkeypatch.setattr(layer, "_run", lambda *a, **k: calls.append(1) or run(*a, **k))
+    windows = layer.forward(params, inp, state, return_sequences=True)
+    np.testing.assert_allclose(windows[0], whole[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(windows[1], whole[1], rtol=1e-12, atol=1e-14)
+    for got, ref in zip(windows[2], whole[2]):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    # an LSTM reads float input in its step product, with no table to split
+    assert len(calls) == (1 if cell["cell"] == "lstm" else -(-packed.data.shape[0] // window))
+
+
 @pytest.mark.parametrize("dropout", [False, True], ids=["plain", "input_dropout"])
 def test_an_lstm_reads_dense_input_in_its_step_product_as_a_table_would_give_it(dropout, rng):
     # An LSTM over float input multiplies [x_t, h] by [W; U] at each step (its table holds only the

@@ -12,9 +12,16 @@ import numpy as np
 from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
-from .projection import project, project_backward, project_tokens, reads_stacked, stacked_input
+from ..utils.linalg import matmul
+from .projection import DenseInput, project, project_backward, project_tokens, reads_stacked, stacked_input
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
+
+#: Float input is projected a window of steps at a time at inference when its whole table
+#: would be larger than this: a window's table is read back from the cache, not from memory.
+WINDOW_TABLE_BYTES = 1 << 20
+#: Fewest steps in such a window (each window costs a kernel call).
+MIN_WINDOW_STEPS = 8
 
 
 def activation_code(name):
@@ -174,6 +181,9 @@ class Recurrent:
         if self.cell == "lstm" and reads_stacked(inp):
             # the step's product reads x_t (no table of projections): U becomes [W; U]
             table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
+        elif not training and window_steps(inp, W):
+            return self._infer_by_windows(K, params, inp, state, U, rb, rec_mask, return_sequences,
+                                          n_threads)
         else:
             table, idx, pctx = project(inp, W, b_in, n_threads)
             X = np.empty((idx.shape[0], idx.shape[1], 0), dtype)
@@ -213,6 +223,38 @@ class Recurrent:
             "n_threads": n_threads,
         }
         return new_state[0], H_full, new_state, cache
+
+    def _infer_by_windows(self, K, params, inp, state, U, rb, rec_mask, return_sequences, n_threads):
+        """:meth:`forward` at inference on float input, projected :func:`window_steps` steps at a time.
+
+        Each window's table is made just before the kernels read it, so it is
+        read from the cache; the state carries over from window to window, and
+        a row whose first real step lies past a window leaves that window's
+        state as it found it, so the outputs are those of one pass.
+        """
+        W = params["kernel"]
+        dtype = W.dtype
+        b_in, _ = self._biases(params, dtype)
+        T, B, F = inp.X.shape
+        H = self.units
+        if state is None:
+            state = tuple(np.zeros((B, H), dtype) for _ in range(2 if self.cell == "lstm" else 1))
+        else:
+            state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
+        rm = np.empty((0, H), dtype) if rec_mask is None else np.ascontiguousarray(rec_mask, dtype)
+        H_full = np.empty((T, B, H), dtype) if return_sequences else None
+        steps = window_steps(inp, W)
+        no_input = np.empty((steps, B, 0), dtype)
+        for lo in range(0, T, steps):
+            hi = min(T, lo + steps)
+            table = matmul(np.ascontiguousarray(inp.X[lo:hi], dtype=dtype).reshape(-1, F), W, n_threads,
+                           bias=b_in)
+            idx = np.arange((hi - lo) * B, dtype=np.int32).reshape(hi - lo, B)
+            start = np.maximum(inp.start - lo, 0).astype(np.int32)
+            seq = H_full[lo:hi] if return_sequences else np.empty((0, B, H), dtype)
+            state = self._run(K, table, idx, no_input[:hi - lo], start, state, U, rb, rm, n_threads, seq,
+                              store=False)[0]
+        return state[0], H_full, state, None
 
     def _run(self, K, table, idx, X, start, state, U, rb, rm, n_threads, seq, store):
         T, B = idx.shape
@@ -308,3 +350,27 @@ class Recurrent:
         if t0 > 0:
             d_state0 = tuple(np.zeros_like(d) for d in d_state0)
         return grads, d_input, d_state0
+
+
+def window_steps(inp, W):
+    """Steps per window of :meth:`Recurrent._infer_by_windows` for ``inp`` and input kernel ``W``.
+
+    The steps whose table fits :data:`WINDOW_TABLE_BYTES`, at least
+    :data:`MIN_WINDOW_STEPS`; 0 when one table for all the steps is as good
+    (it is no larger than a window's, or the input is tokens or has a dropout
+    mask).
+
+    Parameters
+    ----------
+    inp : TokenInput or DenseInput
+    W : ndarray of shape (F, G)
+
+    Returns
+    -------
+    int
+    """
+    if not isinstance(inp, DenseInput) or inp.dropout_mask is not None:
+        return 0
+    T, B, _ = inp.X.shape
+    steps = max(MIN_WINDOW_STEPS, WINDOW_TABLE_BYTES // max(1, B * W.shape[1] * W.dtype.itemsize))
+    return steps if steps < T else 0
