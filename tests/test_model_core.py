@@ -148,6 +148,33 @@ def test_masked_float_steps_cost_nothing_and_change_nothing(cell, head):
             np.testing.assert_allclose(batch[b], alone[0], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("head", ["last", "mean", "max", "sequence", "attention"])
+@pytest.mark.parametrize("input_kind", ["tokens", "dense"])
+def test_inference_outputs_are_the_training_pass_outputs(head, input_kind):
+    """Inference (a per-step head's Dense layer on the packed steps) gives the training outputs."""
+    rng = np.random.default_rng(3)
+    n_in = 9 if input_kind == "tokens" else 3
+    model = SequenceModel.build(input_kind, n_in, 4 if input_kind == "tokens" else None,
+                                [Recurrent("gru", 5)], False, head, 3)
+    params = model.init_params(rng, np.float64)
+    head_params = params[model.head.key]
+    head_params["bias"] = rng.normal(size=head_params["bias"].shape)  # zeros would hide the h0 rows
+    if input_kind == "tokens":
+        X = rng.integers(1, n_in, size=(4, 7))
+        X[0, :3] = 0  # pre-padding: positions before any real step
+        X[1, 5:] = 0  # post-padding: positions after the last one
+        X[2, 2:4] = 0
+        packed = model.pack(X)
+    else:
+        X = rng.normal(size=(4, 7, 3))
+        mask = np.ones((4, 7), dtype=bool)
+        mask[0, :3], mask[1, 5:], mask[2, 2:4] = False, False, False
+        packed = model.pack(X, mask)
+    inferred, _ = model.forward(params, packed)
+    trained, _ = model.forward(params, packed, training=True)
+    np.testing.assert_allclose(inferred, trained, rtol=1e-12, atol=1e-13)
+
+
 def test_parts_refuse_what_they_cannot_do():
     with pytest.raises(ValueError, match="input_kind"):
         SequenceModel.build("images", 3, None, [Recurrent("gru", 2)], False, "last", 1)

@@ -127,6 +127,25 @@ class DenseHead:
         feats = self.pool(p, h_last, seq, packed)
         return feats @ p["kernel"] + p["bias"], (feats, seq, packed)
 
+    def predict(self, p, h_last, seq, packed):
+        """The outputs of :meth:`forward` alone, for inference.
+
+        A per-step ("sequence") head of no more outputs than features applies
+        its Dense layer to the packed steps and then maps them to the input
+        positions, so the gather moves ``n_outputs`` values per position
+        instead of ``W`` (a position before any real step reads the zero
+        state: its output is the bias).
+
+        Returns
+        -------
+        ndarray of shape (B, n_outputs) or (B, T_in, n_outputs)
+        """
+        if self.pooling != SEQUENCE or self.n_outputs > seq.shape[2]:
+            return self.forward(p, h_last, seq, packed)[0]
+        T, B, W = seq.shape
+        steps = (seq.reshape(T * B, W) @ p["kernel"] + p["bias"]).reshape(T, B, -1)
+        return unpack_sequence(packed, steps, np.broadcast_to(p["bias"], (B, self.n_outputs)))
+
     def pool(self, p, h_last, seq, packed):
         """The features the Dense layer reads: (B, in_width), or (B, T_in, W) for "sequence"."""
         return self._pool(h_last, seq, packed)

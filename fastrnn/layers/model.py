@@ -213,10 +213,12 @@ class SequenceModel:
             params, packed, training=training, masks=masks, bptt_truncate=bptt_truncate,
             n_threads=n_threads, states=states, token_tables=token_tables,
             embedding_noise=embedding_noise)
-        outputs, head_cache = self.head.forward(params[self.head.key], h_last, seq, packed)
         cache = None
         if training:
+            outputs, head_cache = self.head.forward(params[self.head.key], h_last, seq, packed)
             cache = {"stack": stack_cache, "head": head_cache, "start": start}
+        else:
+            outputs = self.head.predict(params[self.head.key], h_last, seq, packed)
         if return_states:
             return outputs, cache, finals
         return outputs, cache
