@@ -1,4 +1,4 @@
-# Shared inline helpers of the Cython kernels: activations, row-major GEMM, step helpers, atomics.
+# Inline helpers shared by the Cython kernels: activations, row-major GEMM, steps, prefetch, atomics.
 from cython cimport floating
 from libc.stdint cimport int64_t
 from libc.math cimport exp, tanh
@@ -140,6 +140,41 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const flo
             blas.sgemm(&tb, &ta, &nb, &m, &k, &one, <float*>(B + c0), &ldb, <float*>A, &lda,
                        &beta, C + c0, &ldc)
         c0 += width
+
+
+# A token table larger than the cache: the forward kernels ask for each step's table rows before
+# the step's product, so they arrive while it runs (prefetch_step_rows of the Numba kernels).
+cdef extern from *:
+    """
+    #include <stddef.h>
+    #include <stdint.h>
+    #define FASTRNN_CACHE_LINE_BYTES 64
+    static inline void fastrnn_prefetch_bytes(const void* p, size_t n) {
+    #if defined(__GNUC__) || defined(__clang__)
+        /* one read prefetch, kept in every level, per cache line that [p, p + n) touches */
+        uintptr_t a = (uintptr_t)p & ~(uintptr_t)(FASTRNN_CACHE_LINE_BYTES - 1);
+        uintptr_t e = (uintptr_t)p + n;
+        for (; a < e; a += FASTRNN_CACHE_LINE_BYTES)
+            __builtin_prefetch((const void*)a, 0, 3);
+    #else
+        (void)p; (void)n;
+    #endif
+    }
+    """
+    void prefetch_bytes "fastrnn_prefetch_bytes" (const void* p, size_t n) noexcept nogil
+
+
+cdef inline void prefetch_step_rows(const floating[:, ::1] table, const int[:, ::1] idx,
+                                    const int[::1] start, int t, int lo, int end) noexcept nogil:
+    # Start loading the table rows that step t reads for the real rows of [lo, end); a one-row
+    # table (a bias) stays in the cache anyway.
+    cdef int b
+    cdef size_t row_bytes = table.shape[1] * sizeof(floating)
+    if table.shape[0] <= 1:
+        return
+    for b in range(lo, end):
+        if start[b] <= t:
+            prefetch_bytes(&table[idx[t, b], 0], row_bytes)
 
 
 cdef inline int chunk_lo(int B, int n_chunks, int j) noexcept nogil:

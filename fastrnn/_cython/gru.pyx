@@ -8,7 +8,7 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, gemm, raise_flag)
+    activate_grad, activate_inplace, active_end, gemm, prefetch_step_rows, raise_flag)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -26,6 +26,7 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
     raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T):
         end = active_end(start, lo, hi, t)
+        prefetch_step_rows(table, idx, start, t, lo, end)
         for b in range(lo, end):
             for k in range(H):
                 hm[b, k] = h_out[b, k] * rec_mask[b, k] if use_mask else h_out[b, k]

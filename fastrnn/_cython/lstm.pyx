@@ -9,8 +9,8 @@ from libc.stdint cimport int64_t
 
 from fastrnn._cython._constants cimport BY_CHUNK_BELOW
 from fastrnn._cython._common cimport (
-    activate_grad_into, activate_inplace, active_end, gemm, input_recurrent_backward_step, raise_flag,
-    tanh_rational32)
+    activate_grad_into, activate_inplace, active_end, gemm, input_recurrent_backward_step,
+    prefetch_step_rows, raise_flag, tanh_rational32)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx,
@@ -41,6 +41,7 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx,
     cdef const float* xf
     for t in range(T):
         end = active_end(start, lo, hi, t)
+        prefetch_step_rows(table, idx, start, t, lo, end)
         if end > lo:
             # z = [x_t, h * mask] @ U: U stacks the input kernel over the recurrent one (F = 0:
             # no input, the table holds its projection)

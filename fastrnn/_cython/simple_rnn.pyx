@@ -8,7 +8,8 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 from fastrnn._cython._common cimport (
-    activate_grad, activate_inplace, active_end, gemm, raise_flag, recurrent_backward_step)
+    activate_grad, activate_inplace, active_end, gemm, prefetch_step_rows, raise_flag,
+    recurrent_backward_step)
 
 
 cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, const int[::1] start,
@@ -22,6 +23,7 @@ cdef void _forward_chunk(const floating[:, ::1] table, const int[:, ::1] idx, co
     raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
     for t in range(T):
         end = active_end(start, lo, hi, t)
+        prefetch_step_rows(table, idx, start, t, lo, end)
         if end > lo:
             for b in range(lo, end):
                 for k in range(H):
