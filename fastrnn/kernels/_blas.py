@@ -169,8 +169,8 @@ CACHE_LINE_BYTES = 64
 def prefetch_row(typingctx, table, row):
     """Ask the CPU to start loading ``table[row]`` into its caches (jitted code only).
 
-    One ``llvm.prefetch`` (read, keep in every level) per cache line of the
-    row of the C-contiguous 2-D ``table``; no effect on results.  A kernel
+    One ``llvm.prefetch`` (read, keep in every level) per cache line that
+    the row of the C-contiguous 2-D ``table`` touches; no effect on results.  A kernel
     issues it for the rows it will read a few microseconds later, so a table
     larger than the cache is read while a product runs, not at its use.
     """
@@ -181,16 +181,19 @@ def prefetch_row(typingctx, table, row):
         arr = context.make_array(sig.args[0])(context, builder, args[0])
         intp = context.get_value_type(types.intp)
         width = cgutils.unpack_tuple(builder, arr.shape, 2)[1]
-        row_ptr = builder.gep(arr.data, [builder.mul(context.cast(builder, args[1], sig.args[1], types.intp),
-                                                     width)])
-        step = ir.Constant(intp, max(1, CACHE_LINE_BYTES // context.get_abi_sizeof(
-            context.get_data_type(sig.args[0].dtype))))
+        row = context.cast(builder, args[1], sig.args[1], types.intp)
+        item = context.get_abi_sizeof(context.get_data_type(sig.args[0].dtype))
+        first = builder.ptrtoint(builder.gep(arr.data, [builder.mul(row, width)]), intp)
+        end = builder.add(first, builder.mul(width, ir.Constant(intp, item)))
+        # from the line holding the row's first byte: a row need not start on a line
+        line = ir.Constant(intp, CACHE_LINE_BYTES)
+        aligned = builder.and_(first, ir.Constant(intp, -CACHE_LINE_BYTES))
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [_VOIDP, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), width, step, intp) as (col, _):
-            builder.call(fn, (builder.bitcast(builder.gep(row_ptr, [col]), _VOIDP), ir.Constant(i32, 0),
-                              ir.Constant(i32, 3), ir.Constant(i32, 1)))
+        with cgutils.for_range_slice(builder, aligned, end, line, intp) as (address, _):
+            builder.call(fn, (builder.inttoptr(address, _VOIDP), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                              ir.Constant(i32, 1)))
         return context.get_dummy_value()
 
     return types.none(table, row), codegen
