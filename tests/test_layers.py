@@ -197,6 +197,30 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+@pytest.mark.parametrize("padding", ["pre", "post", "interior"])
+@pytest.mark.parametrize("n_features", [None, 3])
+def test_packing_by_row_slices_equals_packing_by_cells(padding, n_features, rng, monkeypatch):
+    from fastrnn.layers import _packing
+
+    lengths = np.array([7, 0, 3, 12, 1])
+    cols = np.arange(12)[None, :]
+    real = {"pre": cols >= 12 - lengths[:, None], "post": cols < lengths[:, None],
+            "interior": (cols % 2 == 1) & (cols < 2 * lengths[:, None])}[padding]
+    shape = (5, 12) if n_features is None else (5, 12, n_features)
+    values = rng.normal(size=shape).astype(np.float32)
+    fill = () if n_features is None else (n_features,)
+    packed = {}
+    for name, least in (("slices", 0), ("cells", 10**9)):
+        monkeypatch.setattr(_packing, "SLICED_PACK_MIN_VALUES", least)
+        packed[name] = _packing._pack(values, real, fill, values.dtype)
+    for a, b in zip(packed["slices"], packed["cells"]):
+        np.testing.assert_array_equal(a, b)
+    if padding != "interior":  # the real values, in order, end at the last packed step
+        for b, n in enumerate(real.sum(axis=1)):
+            np.testing.assert_array_equal(packed["slices"].data[len(packed["slices"].data) - n:, b],
+                                          values[b][real[b]])
+
+
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 @pytest.mark.parametrize("window", [1, 3, 4])
 def test_float_input_projected_by_windows_of_steps_gives_one_pass_outputs(cell, window, rng, monkeypatch):

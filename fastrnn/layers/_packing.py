@@ -38,15 +38,28 @@ class Packed(NamedTuple):
         return self.data.shape[0]
 
 
+#: When every row's real steps are one slice, rows of at least this many values (steps x
+#: features) are copied a slice at a time: a Python step per row against NumPy's per value.
+SLICED_PACK_MIN_VALUES = 100
+
+
 def _pack(values, real, fill_shape, dtype):
     B, T_in = real.shape
     lengths = real.sum(axis=1)
     T = max(int(lengths.max(initial=0)), 1)
     start = (T - lengths).astype(np.int32)
     rank = np.cumsum(real, axis=1) - 1  # index of each real step within its row
-    rows, cols = np.nonzero(real)
     out = np.zeros((T, B) + fill_shape, dtype=dtype)
-    out[start[rows] + rank[rows, cols], rows] = values[rows, cols]
+    runs = real[:, 0].astype(np.int64) + (real[:, 1:] & ~real[:, :-1]).sum(axis=1)
+    if runs.max(initial=0) <= 1 and T_in * int(np.prod(fill_shape)) >= SLICED_PACK_MIN_VALUES:
+        # pre- or post-padding: each row's real steps are one slice, copied as one block
+        # (a scatter of every cell costs more per cell than a row's slice costs per row)
+        first = real.argmax(axis=1)
+        for b in np.flatnonzero(lengths):
+            out[start[b]:, b] = values[b, first[b]:first[b] + lengths[b]]
+    else:
+        rows, cols = np.nonzero(real)
+        out[start[rows] + rank[rows, cols], rows] = values[rows, cols]
     positions = np.where(rank >= 0, start[:, None] + rank, -1)
     return Packed(out, start, positions)
 

@@ -90,7 +90,9 @@ def _ragged_floats(rows):
     lengths = np.array([len(row) for row in rows])
     if n_features == 0:
         raise ValueError("X has 0 features per step")
-    values = np.zeros((len(rows), int(lengths.max()), n_features))
+    # float32 rows stay float32 (half the memory of float64); integers become float64
+    dtype = np.result_type(np.float32, *{row.dtype for row in rows})
+    values = np.zeros((len(rows), int(lengths.max()), n_features), dtype=dtype)
     mask = np.arange(values.shape[1])[None, :] < lengths[:, None]
     for i, row in enumerate(rows):
         values[i, :len(row)] = row.reshape(len(row), n_features)
