@@ -24,6 +24,11 @@ BY_CHUNK_BELOW = 16
 #: (see :func:`fastrnn.kernels._blas.gemm_block_width`).
 SMALL_GEMM_MACS = 1_000_000
 
+#: A product of at least this many rows and multiply-adds is one BLAS call, not split: over
+#: that many rows OpenBLAS's packed path amortises its copies and beats the small blocks.
+PACKED_GEMM_MIN_ROWS = 64
+PACKED_GEMM_MIN_MACS = 4_000_000
+
 #: A spinning pool thread yields its CPU (``sched_yield``) every this many polls.
 YIELD_EVERY = 256
 

@@ -15,7 +15,9 @@ AVX-512 builds run a "small matrix" kernel that reads the operands where they
 are.  :func:`gemm_into` therefore splits a larger product into column blocks
 of at most :data:`SMALL_GEMM_MACS` multiply-adds.  Each output element is
 still one dot product over the whole inner dimension.  On a BLAS without that kernel the blocks cost
-one call each.
+one call each.  A product of many rows (prediction's batches of 256) is one call again once it
+is large (:data:`PACKED_GEMM_MIN_ROWS`, :data:`PACKED_GEMM_MIN_MACS`): the copies are then paid
+for by the rows, and the packed kernel beats small column blocks.
 
 A token model's projection table (vocabulary x gates) is often larger than
 the cache, and each step reads one random row of it per sequence:
@@ -29,7 +31,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
-from .._constants import SMALL_GEMM_MACS
+from .._constants import PACKED_GEMM_MIN_MACS, PACKED_GEMM_MIN_ROWS, SMALL_GEMM_MACS
 
 
 _CHAR = ir.IntType(8)
@@ -44,7 +46,9 @@ def gemm_block_width(m, k, n):
     """Columns per BLAS call of :func:`gemm_into` for ``(m, k) @ (k, n)``.
 
     All ``n`` when the product has at most :data:`SMALL_GEMM_MACS`
-    multiply-adds (or none).  Else as few calls as the widest multiple of 8
+    multiply-adds (or none), or when it is large enough for OpenBLAS's packed
+    path: at least :data:`PACKED_GEMM_MIN_ROWS` rows and
+    :data:`PACKED_GEMM_MIN_MACS` multiply-adds.  Else as few calls as the widest multiple of 8
     columns within that limit needs, their columns shared as evenly as
     multiples of 8 allow: a last block of a few columns costs a call for
     little work (128 columns as 120 + 8 ran slower than as 64 + 64).  All
@@ -54,6 +58,8 @@ def gemm_block_width(m, k, n):
     """
     mk = m * k
     if mk == 0 or mk * n <= SMALL_GEMM_MACS:
+        return n
+    if m >= PACKED_GEMM_MIN_ROWS and mk * n >= PACKED_GEMM_MIN_MACS:
         return n
     widest = SMALL_GEMM_MACS // mk // 8 * 8
     if widest < 8:
@@ -69,8 +75,11 @@ def _block_width_ir(builder, m, k, n):
     const = lambda v: ir.Constant(ty, v)  # noqa: E731
     mk = builder.mul(m, k)
     limit = const(SMALL_GEMM_MACS)
-    whole = builder.or_(builder.icmp_signed("==", mk, const(0)),
-                        builder.icmp_signed("<=", builder.mul(mk, n), limit))
+    macs = builder.mul(mk, n)
+    packed = builder.and_(builder.icmp_signed(">=", m, const(PACKED_GEMM_MIN_ROWS)),
+                          builder.icmp_signed(">=", macs, const(PACKED_GEMM_MIN_MACS)))
+    whole = builder.or_(builder.or_(builder.icmp_signed("==", mk, const(0)),
+                                    builder.icmp_signed("<=", macs, limit)), packed)
     safe_mk = builder.select(whole, const(1), mk)  # no division by zero on the unused branch
     widest = builder.mul(builder.sdiv(builder.sdiv(limit, safe_mk), const(8)), const(8))
     too_narrow = builder.icmp_signed("<", widest, const(8))

@@ -77,17 +77,23 @@ def test_gemm_into_rejects_mixed_dtypes_and_strided_arrays():
     (10, 100, 1000, 1000),  # exactly 1e6: one call
     (10, 100, 1001, 504),
     (128, 1024, 128, 128),  # 8 columns would be 1,048,576: one call
+    (256, 128, 512, 512),   # 16.8 million over 256 rows: OpenBLAS's packed path, one call
+    (64, 128, 512, 512),    # 4.2 million over 64 rows: one call
+    (63, 128, 512, 104),    # one row fewer: 5 calls, 4 x 104 + 96
     (0, 5, 9, 9),
     (5, 0, 9, 9),
 ])
 def test_gemm_block_width_stays_within_the_small_product_limit(m, k, n, width):
     from numba import njit
 
+    from fastrnn._constants import PACKED_GEMM_MIN_MACS, PACKED_GEMM_MIN_ROWS
     from fastrnn.kernels._blas import SMALL_GEMM_MACS, block_width_of, gemm_block_width
 
     assert gemm_block_width(m, k, n) == width
     # the same rule in gemm_into's generated code
     assert njit(lambda m, k, n: block_width_of(m, k, n))(m, k, n) == width
+    if m >= PACKED_GEMM_MIN_ROWS and m * k * n >= PACKED_GEMM_MIN_MACS:
+        assert width == n  # large enough for the packed path: one call
     if width < n:
         widest = SMALL_GEMM_MACS // (m * k) // 8 * 8
         # within the limit, in as few calls as the widest blocks take, as even as multiples of 8
