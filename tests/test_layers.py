@@ -197,6 +197,23 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+def test_window_steps_fit_the_window_bytes_per_thread():
+    from fastrnn.layers.recurrent import MIN_WINDOW_STEPS, WINDOW_TABLE_BYTES, window_steps
+
+    W = np.zeros((4, 192), np.float32)  # a GRU(64)'s input kernel: 768 bytes a row
+    step_bytes = 256 * 768
+    long = DenseInput(np.zeros((500, 256, 4), np.float32), np.zeros(256, np.int32))
+    one = max(MIN_WINDOW_STEPS, WINDOW_TABLE_BYTES // step_bytes)
+    assert window_steps(long, W) == one
+    assert window_steps(long, W, n_threads=4) == max(MIN_WINDOW_STEPS, 4 * WINDOW_TABLE_BYTES // step_bytes)
+    short = DenseInput(np.zeros((one, 256, 4), np.float32), np.zeros(256, np.int32))
+    assert window_steps(short, W) == 0  # one window would hold it all
+    dropped = long._replace(dropout_mask=np.ones((256, 4), np.float32))
+    assert window_steps(dropped, W) == 0
+    tokens = TokenInput(np.zeros((500, 256), np.int32), np.zeros(256, np.int32), None)
+    assert window_steps(tokens, W) == 0
+
+
 @pytest.mark.parametrize("padding", ["pre", "post", "interior"])
 @pytest.mark.parametrize("n_features", [None, 3])
 def test_packing_by_row_slices_equals_packing_by_cells(padding, n_features, rng, monkeypatch):

@@ -181,7 +181,7 @@ class Recurrent:
         if self.cell == "lstm" and reads_stacked(inp):
             # the step's product reads x_t (no table of projections): U becomes [W; U]
             table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
-        elif not training and window_steps(inp, W):
+        elif not training and window_steps(inp, W, n_threads):
             return self._infer_by_windows(K, params, inp, state, U, rb, rec_mask, return_sequences,
                                           n_threads)
         else:
@@ -243,7 +243,7 @@ class Recurrent:
             state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
         rm = np.empty((0, H), dtype) if rec_mask is None else np.ascontiguousarray(rec_mask, dtype)
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
-        steps = window_steps(inp, W)
+        steps = window_steps(inp, W, n_threads)
         no_input = np.empty((steps, B, 0), dtype)
         for lo in range(0, T, steps):
             hi = min(T, lo + steps)
@@ -352,18 +352,20 @@ class Recurrent:
         return grads, d_input, d_state0
 
 
-def window_steps(inp, W):
+def window_steps(inp, W, n_threads=1):
     """Steps per window of :meth:`Recurrent._infer_by_windows` for ``inp`` and input kernel ``W``.
 
-    The steps whose table fits :data:`WINDOW_TABLE_BYTES`, at least
-    :data:`MIN_WINDOW_STEPS`; 0 when one table for all the steps is as good
-    (it is no larger than a window's, or the input is tokens or has a dropout
-    mask).
+    The steps whose table fits :data:`WINDOW_TABLE_BYTES` per thread (each
+    thread reads its own rows' share), at least :data:`MIN_WINDOW_STEPS`; 0
+    when one table for all the steps is as good (it is no larger than a
+    window's, or the input is tokens or has a dropout mask).
 
     Parameters
     ----------
     inp : TokenInput or DenseInput
     W : ndarray of shape (F, G)
+    n_threads : int, default 1
+        Threads the kernels split the rows over.
 
     Returns
     -------
@@ -372,5 +374,7 @@ def window_steps(inp, W):
     if not isinstance(inp, DenseInput) or inp.dropout_mask is not None:
         return 0
     T, B, _ = inp.X.shape
-    steps = max(MIN_WINDOW_STEPS, WINDOW_TABLE_BYTES // max(1, B * W.shape[1] * W.dtype.itemsize))
+    threads = max(1, min(int(n_threads), B))
+    steps = max(MIN_WINDOW_STEPS,
+                WINDOW_TABLE_BYTES * threads // max(1, B * W.shape[1] * W.dtype.itemsize))
     return steps if steps < T else 0
