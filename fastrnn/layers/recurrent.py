@@ -178,25 +178,25 @@ class Recurrent:
         dtype = W.dtype
         U = np.ascontiguousarray(params["recurrent_kernel"], dtype=dtype)
         b_in, rb = self._biases(params, dtype)
-        if self.cell == "lstm" and reads_stacked(inp):
-            # the step's product reads x_t (no table of projections): U becomes [W; U]
-            table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
-        elif not training and window_steps(inp, W, n_threads):
-            return self._infer_by_windows(K, params, inp, state, U, rb, rec_mask, return_sequences,
-                                          n_threads)
-        else:
-            table, idx, pctx = project(inp, W, b_in, n_threads)
-            X = np.empty((idx.shape[0], idx.shape[1], 0), dtype)
-        table = np.ascontiguousarray(table, dtype=dtype)
-        T, B = idx.shape
-        H = self.units
         start = inp.start
+        B = start.shape[0]
+        H = self.units
         if state is None:
             state = ((np.zeros((B, H), dtype), np.zeros((B, H), dtype)) if self.cell == "lstm"
                      else (np.zeros((B, H), dtype),))
         else:
             state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
         rm = np.empty((0, H), dtype) if rec_mask is None else np.ascontiguousarray(rec_mask, dtype)
+        if self.cell == "lstm" and reads_stacked(inp):
+            # the step's product reads x_t (no table of projections): U becomes [W; U]
+            table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
+        elif not training and window_steps(inp, W, n_threads):
+            return self._infer_by_windows(K, inp, W, b_in, state, U, rb, rm, return_sequences, n_threads)
+        else:
+            table, idx, pctx = project(inp, W, b_in, n_threads)
+            X = np.empty((idx.shape[0], idx.shape[1], 0), dtype)
+        table = np.ascontiguousarray(table, dtype=dtype)
+        T = idx.shape[0]
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
         t0 = 0
         if training and bptt_truncate is not None and bptt_truncate < T:
@@ -224,7 +224,7 @@ class Recurrent:
         }
         return new_state[0], H_full, new_state, cache
 
-    def _infer_by_windows(self, K, params, inp, state, U, rb, rec_mask, return_sequences, n_threads):
+    def _infer_by_windows(self, K, inp, W, b_in, state, U, rb, rm, return_sequences, n_threads):
         """:meth:`forward` at inference on float input, projected :func:`window_steps` steps at a time.
 
         Each window's table is made just before the kernels read it, so it is
@@ -232,16 +232,9 @@ class Recurrent:
         a row whose first real step lies past a window leaves that window's
         state as it found it, so the outputs are those of one pass.
         """
-        W = params["kernel"]
         dtype = W.dtype
-        b_in, _ = self._biases(params, dtype)
         T, B, F = inp.X.shape
         H = self.units
-        if state is None:
-            state = tuple(np.zeros((B, H), dtype) for _ in range(2 if self.cell == "lstm" else 1))
-        else:
-            state = tuple(np.ascontiguousarray(s, dtype=dtype) for s in state)
-        rm = np.empty((0, H), dtype) if rec_mask is None else np.ascontiguousarray(rec_mask, dtype)
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
         steps = window_steps(inp, W, n_threads)
         no_input = np.empty((steps, B, 0), dtype)
