@@ -207,6 +207,13 @@ def test_ragged_float_input_never_reaches_numpy_inhomogeneous_error():
             check_sequences(X)
 
 
+def test_ragged_float32_sequences_stay_float32_and_others_become_float64():
+    f32 = [np.ones((3, 2), np.float32), np.zeros((1, 2), np.float32)]
+    assert check_sequences(f32)[0].dtype == np.float32
+    for other in ([f32[0], np.zeros((1, 2), np.float64)], [np.ones((2, 2), np.float16), f32[1]]):
+        assert check_sequences(other)[0].dtype == np.float64
+
+
 def test_tagger_on_ragged_floats_returns_lists(data):
     X, _, steps = data
     tagger = RNNSequenceTagger(**FAST).fit(X, [np.where(s, "up", "down") for s in steps])

@@ -197,6 +197,13 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+def test_packing_input_without_steps_gives_one_empty_step():
+    for ids in (np.zeros((2, 0), int), np.zeros((0, 0), int)):
+        packed = pack_tokens(ids)
+        assert packed.data.shape == (1, len(ids))
+        np.testing.assert_array_equal(packed.start, np.ones(len(ids)))
+
+
 def test_window_steps_fit_the_window_bytes_per_thread():
     from fastrnn.layers.recurrent import MIN_WINDOW_STEPS, WINDOW_TABLE_BYTES, window_steps
 
@@ -223,6 +230,8 @@ def test_packing_by_row_slices_equals_packing_by_cells(padding, n_features, rng,
     cols = np.arange(12)[None, :]
     real = {"pre": cols >= 12 - lengths[:, None], "post": cols < lengths[:, None],
             "interior": (cols % 2 == 1) & (cols < 2 * lengths[:, None])}[padding]
+    if padding != "interior":
+        real[0] = (cols[0] >= 2) & (cols[0] < 9)  # padded on both sides: still one run
     shape = (5, 12) if n_features is None else (5, 12, n_features)
     values = rng.normal(size=shape).astype(np.float32)
     fill = () if n_features is None else (n_features,)
@@ -240,7 +249,9 @@ def test_packing_by_row_slices_equals_packing_by_cells(padding, n_features, rng,
 
 @pytest.mark.parametrize("cell", CELLS, ids=cell_id)
 @pytest.mark.parametrize("window", [1, 3, 4])
-def test_float_input_projected_by_windows_of_steps_gives_one_pass_outputs(cell, window, rng, monkeypatch):
+@pytest.mark.parametrize("n_threads, masked", [(1, False), (2, True)])
+def test_float_input_projected_by_windows_of_steps_gives_one_pass_outputs(cell, window, n_threads, masked,
+                                                                          rng, monkeypatch):
     from fastrnn.layers import recurrent
 
     layer = Recurrent(cell["cell"], 4, reset_after=cell.get("reset_after", True))
@@ -250,13 +261,15 @@ def test_float_input_projected_by_windows_of_steps_gives_one_pass_outputs(cell, 
     packed = pack_dense(rng.normal(size=(5, 10, 3)), mask)
     inp = DenseInput(packed.data, packed.start)
     state = tuple(rng.normal(size=(5, 4)) for _ in range(2 if cell["cell"] == "lstm" else 1))
-    whole = layer.forward(params, inp, state, return_sequences=True)
+    run_kw = dict(return_sequences=True, n_threads=n_threads,
+                  rec_mask=rng.integers(0, 2, size=(5, 4)) * 2.0 if masked else None)
+    whole = layer.forward(params, inp, state, **run_kw)
     monkeypatch.setattr(recurrent, "WINDOW_TABLE_BYTES", 0)
     monkeypatch.setattr(recurrent, "MIN_WINDOW_STEPS", window)
     calls = []
     run = layer._run
     monkeypatch.setattr(layer, "_run", lambda *a, **k: calls.append(1) or run(*a, **k))
-    windows = layer.forward(params, inp, state, return_sequences=True)
+    windows = layer.forward(params, inp, state, **run_kw)
     np.testing.assert_allclose(windows[0], whole[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(windows[1], whole[1], rtol=1e-12, atol=1e-14)
     for got, ref in zip(windows[2], whole[2]):

@@ -148,14 +148,15 @@ def test_masked_float_steps_cost_nothing_and_change_nothing(cell, head):
             np.testing.assert_allclose(batch[b], alone[0], rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("head", ["last", "mean", "max", "sequence", "attention"])
+@pytest.mark.parametrize("head, n_outputs", [("last", 3), ("mean", 3), ("max", 3), ("sequence", 3),
+                                             ("sequence", 8), ("attention", 3)])
 @pytest.mark.parametrize("input_kind", ["tokens", "dense"])
-def test_inference_outputs_are_the_training_pass_outputs(head, input_kind):
+def test_inference_outputs_are_the_training_pass_outputs(head, n_outputs, input_kind):
     """Inference (a per-step head's Dense layer on the packed steps) gives the training outputs."""
     rng = np.random.default_rng(3)
     n_in = 9 if input_kind == "tokens" else 3
     model = SequenceModel.build(input_kind, n_in, 4 if input_kind == "tokens" else None,
-                                [Recurrent("gru", 5)], False, head, 3)
+                                [Recurrent("gru", 5)], False, head, n_outputs)  # 8 > width 5
     params = model.init_params(rng, np.float64)
     head_params = params[model.head.key]
     head_params["bias"] = rng.normal(size=head_params["bias"].shape)  # zeros would hide the h0 rows

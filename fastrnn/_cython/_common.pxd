@@ -103,7 +103,8 @@ cdef inline void activate_grad_into(const floating* y, floating* out, int n, int
 
 # Columns per BLAS call when gemm splits a product without transposes into column blocks of at
 # most SMALL_GEMM_MACS multiply-adds, so that OpenBLAS's AVX-512 "small matrix" kernel runs it on
-# the operands in place instead of packing the whole recurrent kernel on every step (the rule of
+# the operands in place instead of packing the whole recurrent kernel on every step; a product of
+# PACKED_GEMM_MIN_ROWS rows and PACKED_GEMM_MIN_MACS multiply-adds stays one call (the rule of
 # gemm_block_width in fastrnn/kernels/_blas.py).
 cdef inline int gemm_block_width(int m, int k, int n) noexcept nogil:
     cdef long long mk = <long long>m * k

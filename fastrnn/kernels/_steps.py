@@ -124,8 +124,8 @@ def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     """Backward through ``h_{t-1} @ U`` for rows ``[lo, end)`` at step ``t`` (SimpleRNN, LSTM).
 
     Sets, for the real rows, ``dh = (dA[t] @ U.T) * mask``, the gradient carried
-    to step ``t - 1``.  The gradient on ``U`` is one product after the time loop
-    (:func:`fastrnn.utils.linalg.step_outer_sum`).
+    to step ``t - 1``.  The gradient on ``U`` is summed after the time loop, over
+    blocks of steps (:func:`fastrnn.utils.linalg.step_outer_sum`).
     """
     H = dh.shape[1]
     use_mask = rec_mask.shape[0] > 0

@@ -50,7 +50,7 @@ def _pack(values, real, fill_shape, dtype):
     start = (T - lengths).astype(np.int32)
     rank = np.cumsum(real, axis=1) - 1  # index of each real step within its row
     out = np.zeros((T, B) + fill_shape, dtype=dtype)
-    runs = real[:, 0].astype(np.int64) + (real[:, 1:] & ~real[:, :-1]).sum(axis=1)
+    runs = (real[:, :1].sum(axis=1) + (real[:, 1:] & ~real[:, :-1]).sum(axis=1)) if T_in else lengths
     if runs.max(initial=0) <= 1 and T_in * int(np.prod(fill_shape)) >= SLICED_PACK_MIN_VALUES:
         # pre- or post-padding: each row's real steps are one slice, copied as one block
         # (a scatter of every cell costs more per cell than a row's slice costs per row)

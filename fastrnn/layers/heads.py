@@ -136,6 +136,11 @@ class DenseHead:
         instead of ``W`` (a position before any real step reads the zero
         state: its output is the bias).
 
+        Parameters
+        ----------
+        p, h_last, seq, packed
+            As for :meth:`forward`.
+
         Returns
         -------
         ndarray of shape (B, n_outputs) or (B, T_in, n_outputs)

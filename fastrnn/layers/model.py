@@ -31,7 +31,8 @@ class SequenceModel:
     head : DenseHead or AttentionHead
         Or any head with the same interface (``key``, ``needs_sequence``,
         ``per_step``, ``n_outputs``, ``init_params``, ``weights``,
-        ``forward``, ``backward``, ``summary_rows``).
+        ``forward``, ``backward``, ``summary_rows``; optionally ``predict``,
+        used at inference instead of ``forward``).
     n_timesteps : int or None
         Input length, for the summary (and the "flatten" head).
     """
@@ -218,7 +219,10 @@ class SequenceModel:
             outputs, head_cache = self.head.forward(params[self.head.key], h_last, seq, packed)
             cache = {"stack": stack_cache, "head": head_cache, "start": start}
         else:
-            outputs = self.head.predict(params[self.head.key], h_last, seq, packed)
+            # predict is optional in a head's interface: forward's outputs are the same
+            predict = getattr(self.head, "predict", None)
+            outputs = (predict(params[self.head.key], h_last, seq, packed) if predict is not None
+                       else self.head.forward(params[self.head.key], h_last, seq, packed)[0])
         if return_states:
             return outputs, cache, finals
         return outputs, cache

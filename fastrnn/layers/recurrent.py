@@ -12,13 +12,15 @@ import numpy as np
 from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
+from ..runtime.chunks import n_chunks
 from ..utils.linalg import matmul
 from .projection import DenseInput, project, project_backward, project_tokens, reads_stacked, stacked_input
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
-#: Float input is projected a window of steps at a time at inference when its whole table
-#: would be larger than this: a window's table is read back from the cache, not from memory.
+#: At inference, float input is projected a window of steps at a time when a window whose
+#: table holds this much per thread has fewer steps than the input (see window_steps): a
+#: window's table is read back from the cache, not from memory.
 WINDOW_TABLE_BYTES = 1 << 20
 #: Fewest steps in such a window (each window costs a kernel call).
 MIN_WINDOW_STEPS = 8
@@ -240,8 +242,9 @@ class Recurrent:
         no_input = np.empty((steps, B, 0), dtype)
         for lo in range(0, T, steps):
             hi = min(T, lo + steps)
-            table = matmul(np.ascontiguousarray(inp.X[lo:hi], dtype=dtype).reshape(-1, F), W, n_threads,
-                           bias=b_in)
+            # as project() computes it: in the input's type, then cast (same rounding)
+            table = np.ascontiguousarray(
+                matmul(np.ascontiguousarray(inp.X[lo:hi]).reshape(-1, F), W, n_threads, bias=b_in), dtype=dtype)
             idx = np.arange((hi - lo) * B, dtype=np.int32).reshape(hi - lo, B)
             start = np.maximum(inp.start - lo, 0).astype(np.int32)
             seq = H_full[lo:hi] if return_sequences else np.empty((0, B, H), dtype)
@@ -367,7 +370,7 @@ def window_steps(inp, W, n_threads=1):
     if not isinstance(inp, DenseInput) or inp.dropout_mask is not None:
         return 0
     T, B, _ = inp.X.shape
-    threads = max(1, min(int(n_threads), B))
+    threads = n_chunks(B, n_threads)  # the slices the kernels split the rows into
     steps = max(MIN_WINDOW_STEPS,
                 WINDOW_TABLE_BYTES * threads // max(1, B * W.shape[1] * W.dtype.itemsize))
     return steps if steps < T else 0

@@ -90,8 +90,8 @@ def _ragged_floats(rows):
     lengths = np.array([len(row) for row in rows])
     if n_features == 0:
         raise ValueError("X has 0 features per step")
-    # float32 rows stay float32 (half the memory of float64); integers become float64
-    dtype = np.result_type(np.float32, *{row.dtype for row in rows})
+    # float32 rows stay float32 (half the memory of float64); any other mix becomes float64
+    dtype = np.float32 if all(row.dtype == np.float32 for row in rows) else np.float64
     values = np.zeros((len(rows), int(lengths.max()), n_features), dtype=dtype)
     mask = np.arange(values.shape[1])[None, :] < lengths[:, None]
     for i, row in enumerate(rows):
