@@ -14,7 +14,7 @@ from fastrnn.runtime import threads
 from fastrnn.runtime.cpus import X86
 from fastrnn.runtime.threads import parallel_for, split_bounds
 from fastrnn.utils import linalg
-from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum
+from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum, transposed_product
 
 
 def test_parallel_for_runs_every_task_once_on_several_threads():
@@ -108,7 +108,7 @@ def _outer_sum_by_steps(h0, H_seq, rec_mask, dA):
 @pytest.mark.parametrize("block_rows", [1024, 10, 4])
 def test_step_outer_sum_is_the_sum_of_per_step_products(masked, block_rows, monkeypatch, rng):
     monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
-    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)  # one block; two steps; one step
+    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)  # one block; two steps; under one step
     T, B, H, G = 6, 5, 3, 7
     h0, H_seq, dA = rng.normal(size=(B, H)), rng.normal(size=(T, B, H)), rng.normal(size=(T, B, G))
     rec_mask = rng.random((B, H)) if masked else np.empty((0, H))
@@ -116,6 +116,18 @@ def test_step_outer_sum_is_the_sum_of_per_step_products(masked, block_rows, monk
     for n_threads in (1, 2):
         np.testing.assert_allclose(step_outer_sum(h0, H_seq, rec_mask, dA, n_threads), expected,
                                    rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [0, 1, 7, 30])
+@pytest.mark.parametrize("block_rows", [1024, 4, 1])
+def test_transposed_product_sums_its_row_blocks_to_the_product(m, block_rows, monkeypatch, rng):
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)
+    X, D = rng.normal(size=(m, 3)), rng.normal(size=(m, 5))
+    for n_threads in (1, 2, 3):
+        got = transposed_product(X, D, n_threads)
+        assert got.shape == (3, 5)
+        np.testing.assert_allclose(got, X.T @ D, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("reset_after", [0, 1])

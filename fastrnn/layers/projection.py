@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend import get_kernels
-from ..utils.linalg import column_sums, matmul
+from ..utils.linalg import column_sums, matmul, transposed_product
 
 
 class TokenInput(NamedTuple):
@@ -431,7 +431,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         X2 = ctx[1]
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
-        dW = matmul(X2[t0 * B:].T, dA2, n_threads)
+        dW = transposed_product(X2[t0 * B:], dA2, n_threads)
         if kind == "stacked":
             if isinstance(inp, TokenInput):
                 return dW, column_sums(dA2), _stacked_tokens_backward(inp, ctx, d_input, t0, start,

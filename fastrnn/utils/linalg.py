@@ -103,15 +103,58 @@ def column_sums(A):
 OUTER_SUM_ROWS = 1024
 
 
+def transposed_product(X, D, n_threads=1):
+    """``X.T @ D`` for tall ``X`` and ``D``: a weight gradient summed over many rows.
+
+    Summed over blocks of about :data:`OUTER_SUM_ROWS` rows, as in
+    :func:`step_outer_sum` (one product over all the rows of a thin ``X``
+    runs slower than its pieces); on several threads each thread sums a range
+    of blocks and the ranges are added in order.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, f)
+    D : ndarray of shape (m, g)
+    n_threads : int, default 1
+
+    Returns
+    -------
+    ndarray of shape (f, g)
+    """
+    m, f = X.shape
+    g = D.shape[1]
+    dtype = np.result_type(X, D)
+    n_blocks = max(1, -(-m // OUTER_SUM_ROWS))
+    bounds = split_bounds(m, n_blocks)
+
+    def block_range(first, stop, acc):
+        """``acc[...] =`` the sum of the products of blocks ``[first, stop)``."""
+        acc[...] = 0.0
+        for lo, hi in bounds[first:stop]:
+            acc += X[lo:hi].T @ D[lo:hi]
+
+    out = np.empty((f, g), dtype=dtype)
+    parts = n_parts(n_threads, m * f * g, MIN_PARALLEL_MACS, n_blocks)
+    if parts <= 1:
+        call_flushing(block_range, (0, n_blocks, out))
+        return out
+    ranges = split_bounds(n_blocks, parts)
+    partial = np.empty((parts, f, g), dtype=dtype)
+    _flushing_parallel_for(lambda j: block_range(*ranges[j], partial[j]), parts)
+    out[...] = partial[0]
+    for j in range(1, parts):
+        out += partial[j]
+    return out
+
+
 def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     """Gradient of a recurrent kernel: ``sum_t (h_{t-1} * mask).T @ dA[t]``, ``h_{-1} = h0``.
 
-    A few large products over blocks of steps (about :data:`OUTER_SUM_ROWS`
-    rows each) after the backward time loop, instead of a thin one per step
-    inside it.  Padded steps contribute nothing because their ``dA`` is zero.
-    On several threads each thread sums a block of steps and the blocks are
-    added in order, so every thread reads only its share of ``dA`` (the
-    largest array here).
+    After the backward time loop: the first step's product, plus the
+    products of all later steps' rows as one :func:`transposed_product`
+    (blocks of about :data:`OUTER_SUM_ROWS` rows), instead of a thin product
+    per step inside the loop.  Padded steps contribute nothing because their
+    ``dA`` is zero.
 
     Parameters
     ----------
@@ -138,29 +181,9 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     first = h0 * rec_mask if masked else h0
     prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
     dA = np.ascontiguousarray(dA)  # a gate slice of dA: one copy, not one per block
-
-    steps = max(1, OUTER_SUM_ROWS // max(B, 1))
-
-    def block(lo, hi, acc):
-        """``acc[...] =`` the sum of the per-step products of steps ``[lo, hi)``."""
-        if lo == 0:
-            np.matmul(first.T, dA[0], out=acc)
-        else:
-            acc[...] = 0.0
-        for first_step in range(max(lo, 1), hi, steps):
-            stop = min(hi, first_step + steps)
-            acc += prev[first_step - 1:stop - 1].reshape(-1, H).T @ dA[first_step:stop].reshape(-1, G)
-
-    parts = n_parts(n_threads, T * B * H * G, MIN_PARALLEL_MACS, T)
-    if parts <= 1:
-        call_flushing(block, (0, T, out))
-        return out
-    bounds = split_bounds(T, parts)
-    partial = np.empty((parts, H, G), dtype=out.dtype)
-    _flushing_parallel_for(lambda j: block(*bounds[j], partial[j]), parts)
-    out[...] = partial[0]
-    for j in range(1, parts):
-        out += partial[j]
+    call_flushing(_product, (first.T, dA[0], out, None))
+    if T > 1:
+        out += transposed_product(prev.reshape(-1, H), dA[1:].reshape(-1, G), n_threads)
     return out
 
 
