@@ -197,6 +197,28 @@ def test_dense_input_without_mask_uses_every_step(rng):
     assert not np.allclose(h, h_short)
 
 
+@pytest.mark.parametrize("cell", CELLS, ids=cell_id)
+@pytest.mark.parametrize("dropout", [False, True])
+def test_raw_float_input_without_its_gradient_gives_the_same_parameter_gradients(cell, dropout, rng):
+    layer = Recurrent(cell["cell"], 4, reset_after=cell.get("reset_after", True))
+    params = layer.init_params(rng, 3, np.float64)
+    mask = np.arange(6)[None, :] >= np.array([0, 2, 5])[:, None]
+    packed = pack_dense(rng.normal(size=(3, 6, 3)), mask)
+    in_mask = rng.integers(0, 2, size=(3, 3)) * 2.0 if dropout else None
+    inp = DenseInput(packed.data, packed.start, in_mask)
+    d_last, d_seq = rng.normal(size=(3, 4)), rng.normal(size=(packed.data.shape[0], 3, 4))
+    runs = []
+    for input_grad in (True, False):
+        _, _, _, cache = layer.forward(params, inp, training=True, return_sequences=True)
+        runs.append(layer.backward(params, cache, d_last=d_last, d_seq=d_seq, input_grad=input_grad))
+    (g_all, d_in, d0_all), (g_params, no_input, d0) = runs
+    assert d_in.shape == packed.data.shape and no_input is None
+    for key in g_all:
+        np.testing.assert_allclose(g_params[key], g_all[key], rtol=1e-12, atol=1e-14)
+    for got, ref in zip(d0, d0_all):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+
+
 def test_packing_input_without_steps_gives_one_empty_step():
     for ids in (np.zeros((2, 0), int), np.zeros((0, 0), int)):
         packed = pack_tokens(ids)

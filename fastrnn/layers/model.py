@@ -314,7 +314,7 @@ class SequenceModel:
             params[self.head.key], cache["head"], d_outputs)
         grads["rnn"], d_inputs, d_states0 = self.stack.backward(
             params["rnn"], cache["stack"], cache["start"], d_last=d_last, d_seq=d_seq,
-            d_finals=d_finals)
+            d_finals=d_finals, input_grad=self.encoder.key is not None)
         if self.encoder.key is not None:
             grads[self.encoder.key] = self.encoder.backward(params[self.encoder.key], d_inputs)
         if return_state_grads:

@@ -388,7 +388,7 @@ def stacked_input(inp, W, b, U):
     return np.asarray(b, dtype=dtype)[None], idx, X, WU, ("stacked", X.reshape(T * B, F), *extra)
 
 
-def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=None):
+def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=None, input_grad=True):
     """Gradients of the projection, given the kernels' ``dA`` for steps ``t0:``.
 
     Parameters
@@ -414,14 +414,17 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         For input the kernels read themselves (:func:`stacked_input`): their
         gradient on it (zero on the truncated steps), scaled here by the
         input-dropout mask.
+    input_grad : bool, default True
+        False: float input's gradient is not wanted (a network's raw input),
+        and is neither computed nor returned.
 
     Returns
     -------
     dW : ndarray of shape (n_in, G)
     db : ndarray of shape (G,)
     d_input : ndarray or None
-        ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot
-        or frozen embeddings.
+        ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot,
+        frozen embeddings or float input without ``input_grad``.
     """
     kind = ctx[0]
     if kind == "projected":
@@ -437,11 +440,13 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
                 return dW, column_sums(dA2), _stacked_tokens_backward(inp, ctx, d_input, t0, start,
                                                                       n_threads)
             dX = d_input
+        elif not input_grad:
+            dX = None
         else:
             dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
             dX[:t0] = 0.0  # the truncated steps; the product fills the rest
             matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
-        if inp.dropout_mask is not None:
+        if dX is not None and inp.dropout_mask is not None:
             dX = _masked(dX, inp.dropout_mask, out=dX if dX.flags.c_contiguous else None)
         return dW, column_sums(dA2), dX
     if kind == "cells":

@@ -274,7 +274,7 @@ class Recurrent:
                       int(self.reset_after), n_threads, seq, gates, aux, h_out)
         return (h_out,), (gates, aux)
 
-    def backward(self, params, cache, d_last=None, d_seq=None, d_state=None):
+    def backward(self, params, cache, d_last=None, d_seq=None, d_state=None, input_grad=True):
         """Backpropagate through the stored window.
 
         Parameters
@@ -289,13 +289,17 @@ class Recurrent:
             truncation window are ignored.
         d_state : tuple of ndarray of shape (B, H), optional
             Gradient on the final ``(h,)`` / ``(h, c)`` carried in from a later window.
+        input_grad : bool, default True
+            False: the gradient on float input is not wanted (a network's raw
+            input); the kernels then skip it.
 
         Returns
         -------
         grads : dict
             Same keys and shapes as ``params``.
         d_input : ndarray or None
-            ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot.
+            ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot
+            (and for float input without ``input_grad``).
         d_state0 : tuple of ndarray of shape (B, H)
             Gradient on the initial state (zeros when the window was truncated).
         """
@@ -326,10 +330,15 @@ class Recurrent:
             dc0 = np.empty((B, H), dtype)
             C_seq, gates = cache["stored"]
             F = U.shape[0] - H
-            d_read = np.empty((cache["T"], B, F), dtype)
-            d_read[:t0] = 0.0
+            if input_grad or not isinstance(cache["inp"], DenseInput):
+                d_read = np.empty((cache["T"], B, F), dtype)
+                d_read[:t0] = 0.0
+                dX = d_read[t0:]
+            else:  # raw float input: only the recurrent rows of [W; U] carry a gradient back
+                U = U[F:]
+                dX = np.empty((Tw, B, 0), dtype)
             K.lstm_backward(start, state0[0], state0[1], U, rm, self.act, self.rec_act, nt, H_seq,
-                            C_seq, gates, dH, dh, dc, dA, d_read[t0:], dU, dh0, dc0)
+                            C_seq, gates, dH, dh, dc, dA, dX, dU, dh0, dc0)
             d_state0 = (dh0, dc0)
         else:
             gates, aux = cache["stored"]
@@ -338,7 +347,7 @@ class Recurrent:
                            nt, H_seq, gates, aux, dH, dh, dA, dU, drb, dh0)
             d_state0 = (dh0,)
         dW, db, d_input = project_backward(cache["inp"], cache["pctx"], dA, cache["idx"], start,
-                                           params["kernel"], t0, nt, d_input=d_read)
+                                           params["kernel"], t0, nt, d_input=d_read, input_grad=input_grad)
         grads["kernel"] = dW
         grads["recurrent_kernel"] = dU
         if self.use_bias:

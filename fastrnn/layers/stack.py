@@ -183,7 +183,7 @@ class RecurrentStack:
             h_last = _join(lasts)
         return h_last, x_seq, finals, (caches if training else None)
 
-    def backward(self, params, cache, start, d_last=None, d_seq=None, d_finals=None):
+    def backward(self, params, cache, start, d_last=None, d_seq=None, d_finals=None, input_grad=True):
         """Gradients of the stack's parameters, its first input and its initial states.
 
         Parameters
@@ -199,6 +199,9 @@ class RecurrentStack:
         d_finals : list, optional
             Gradient on the final states, ``d_finals[i][d]`` a tuple like the
             state itself (or None), e.g. from a decoder that started from them.
+        input_grad : bool, default True
+            False: the first layer's gradient on float input is not wanted
+            (the network's raw input) and is not computed.
 
         Returns
         -------
@@ -228,7 +231,8 @@ class RecurrentStack:
                     if d == 1:
                         ds = reverse_packed(ds, start)
                 d_state = None if d_finals is None or d_finals[i] is None else d_finals[i][d]
-                g, d_in, d0 = layer.backward(p, c, d_last=dl, d_seq=ds, d_state=d_state)
+                g, d_in, d0 = layer.backward(p, c, d_last=dl, d_seq=ds, d_state=d_state,
+                                             input_grad=input_grad or i > 0)
                 layer_grads.append(g)
                 layer_d0.append(d0)
                 if i == 0:
