@@ -98,9 +98,10 @@ def column_sums(A):
     return call_flushing(np.matmul, (np.ones(A.shape[0], dtype=A.dtype), A))
 
 
-#: :func:`step_outer_sum` sums products over about this many rows each: a product over
-#: all ``T B`` rows of a small model runs slower than its pieces (its operands leave the cache).
-OUTER_SUM_ROWS = 1024
+#: :func:`transposed_product` (and :func:`step_outer_sum`) sum products over about this many
+#: rows each: a product over all ``T B`` rows runs slower than its pieces, and blocks give the
+#: threads their shares.
+OUTER_SUM_ROWS = 4096
 
 
 def transposed_product(X, D, n_threads=1):
