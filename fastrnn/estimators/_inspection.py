@@ -26,8 +26,7 @@ from sklearn.base import TransformerMixin, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ..layers import DenseEncoder, SequenceModel, pack_dense, reverse_packed
-from ..layers._packing import MaskedSequences
-from ..layers._packing import real_positions
+from ..layers._packing import MaskedSequences, real_positions
 from ..losses import sigmoid, softmax
 from ..runtime import engine_scope
 from ..training import pack_batch, predict_outputs

@@ -13,7 +13,6 @@ from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
 from ..runtime.chunks import n_chunks
-from ..utils.linalg import matmul
 from .projection import DenseInput, project, project_backward, project_tokens, reads_stacked, stacked_input
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
@@ -235,18 +234,16 @@ class Recurrent:
         state as it found it, so the outputs are those of one pass.
         """
         dtype = W.dtype
-        T, B, F = inp.X.shape
+        T, B, _ = inp.X.shape
         H = self.units
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
         steps = window_steps(inp, W, n_threads)
         no_input = np.empty((steps, B, 0), dtype)
         for lo in range(0, T, steps):
             hi = min(T, lo + steps)
-            # as project() computes it: in the input's type, then cast (same rounding)
-            table = np.ascontiguousarray(
-                matmul(np.ascontiguousarray(inp.X[lo:hi]).reshape(-1, F), W, n_threads, bias=b_in), dtype=dtype)
-            idx = np.arange((hi - lo) * B, dtype=np.int32).reshape(hi - lo, B)
             start = np.maximum(inp.start - lo, 0).astype(np.int32)
+            table, idx, _ = project(DenseInput(inp.X[lo:hi], start), W, b_in, n_threads)
+            table = np.ascontiguousarray(table, dtype=dtype)
             seq = H_full[lo:hi] if return_sequences else np.empty((0, B, H), dtype)
             state = self._run(K, table, idx, no_input[:hi - lo], start, state, U, rb, rm, n_threads, seq,
                               store=False)[0]
