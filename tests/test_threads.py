@@ -1,5 +1,6 @@
 """The thread pool helpers, the products split over it, and the work that uses them."""
 
+import os
 import threading
 import time
 
@@ -11,7 +12,7 @@ from fastrnn.datasets import make_long_range_task
 from fastrnn._constants import YIELD_EVERY
 from fastrnn.optimizers import MIN_PARALLEL_SIZE, make_optimizer
 from fastrnn.runtime import threads
-from fastrnn.runtime.cpus import X86
+from fastrnn.runtime.cpus import X86, current_cpu, keep_thread_off, thread_cpus
 from fastrnn.runtime.threads import parallel_for, split_bounds
 from fastrnn.utils import linalg
 from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum, transposed_product
@@ -485,3 +486,51 @@ def test_parallel_queue_drops_the_items_not_taken_when_one_raises():
     with pytest.raises(RuntimeError, match="bad item"):
         parallel_queue(fn, range(100), 2)
     assert len(ran) < 99  # the queue was emptied, not drained
+
+
+
+_CAN_PLACE = (hasattr(os, "sched_setaffinity") and current_cpu() is not None
+              and len(os.sched_getaffinity(0)) >= 2)
+
+
+@pytest.mark.skipif(not _CAN_PLACE, reason="needs CPU affinity calls and two CPUs")
+def test_keep_thread_off_takes_one_cpu_away_unless_it_is_the_last():
+    allowed = thread_cpus()
+    cpu = min(allowed)
+    hold = threading.Event()
+    other = threading.Thread(target=hold.wait, args=(30,))
+    other.start()
+    try:
+        keep_thread_off(other.native_id, allowed, cpu)
+        assert os.sched_getaffinity(other.native_id) == allowed - {cpu}
+        keep_thread_off(other.native_id, {cpu}, cpu)
+        assert os.sched_getaffinity(other.native_id) == {cpu}
+    finally:
+        hold.set()
+        other.join()
+
+
+@pytest.mark.skipif(not _CAN_PLACE, reason="needs CPU affinity calls and two CPUs")
+def test_pool_threads_run_off_the_callers_cpu_and_follow_it_when_it_moves(monkeypatch):
+    _fresh_pool(monkeypatch, 1000)
+    allowed = os.sched_getaffinity(0)
+    parallel_for(lambda j: None, 2)  # the pool thread starts with all the caller's CPUs
+    seen = {}
+
+    def task(j):
+        if j == 0:
+            time.sleep(0.01)  # time for the pool thread to take task 1
+        seen[j] = (threading.get_native_id(), current_cpu())
+
+    try:
+        for cpu in sorted(allowed)[:2] * 2:
+            os.sched_setaffinity(0, {cpu})  # the caller runs on ``cpu``
+            seen.clear()
+            parallel_for(task, 2)
+            worker_tid = threads._pool.workers[0].thread.native_id
+            assert os.sched_getaffinity(worker_tid) == allowed - {cpu}
+            if seen[1][0] == worker_tid:
+                assert seen[1][1] != cpu
+            time.sleep(0.005)  # past the spin: the next call wakes a sleeping thread
+    finally:
+        os.sched_setaffinity(0, allowed)

@@ -11,7 +11,8 @@ than a hand-off: a batch's time loop, a whole batch of a prediction, a large
 matrix product or optimizer update. A pool thread that is late anyway (a virtual
 CPU back from idle, another runtime's threads spinning on the cores) does not
 hold the caller up: the caller takes the tasks no thread has started once its
-own is done.
+own is done.  The pool's threads are kept off the caller's CPU (see
+:meth:`_Pool.keep_off`).
 The flags that start and end a job are raised from GIL-free code where a
 backend provides it (Numba): a pool thread reports a finished job after it has
 let the GIL go, and a compiled kernel running task 0 starts the first pool
@@ -31,6 +32,7 @@ import time
 import numpy as np
 
 from .._config import SPIN_US
+from .cpus import current_cpu, keep_thread_off, thread_cpus
 
 _spin_wait = None
 _signal_then_spin = None
@@ -150,7 +152,9 @@ class _Worker:
         self.spins = spins
         self.jobs = collections.deque()
         self.seq = 0
-        threading.Thread(target=self._loop, name=name, daemon=True).start()
+        self.cpus = thread_cpus()  # the creator's, which the thread inherits
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
 
     def _loop(self):
         self.go.wait_for(1, self.spins)
@@ -180,10 +184,26 @@ class _Pool:
         self.busy = threading.Lock()
         self.spins = _spin_budget()
         self.workers = []
+        self.kept_off = None  # the CPU that the threads are kept off
 
     def grow(self, n):
         while len(self.workers) < n:
             self.workers.append(_Worker(self.spins, f"fastrnn-{len(self.workers) + 1}"))
+            self.kept_off = None  # the new thread may run anywhere
+
+    def keep_off(self, cpu):
+        """Keep the threads off ``cpu``, the CPU of the thread handing out tasks (None: unknown).
+
+        A thread woken from a sleep or from a wait for the GIL is often put on
+        its waker's CPU by the scheduler of a small virtual machine; on the
+        caller's CPU it would take turns with the caller for milliseconds.
+        Changed only when the caller's CPU changes (one system call per thread).
+        """
+        if cpu is not None and cpu != self.kept_off:
+            for worker in self.workers:
+                if worker.cpus is not None:
+                    keep_thread_off(worker.thread.native_id, worker.cpus, cpu)
+            self.kept_off = cpu
 
 
 def _get_pool():
@@ -243,6 +263,7 @@ def parallel_for(fn, n_tasks, wake_from_task=False):
         return
     try:
         pool.grow(n_tasks - 1)
+        pool.keep_off(current_cpu())
         todo = collections.deque(range(1, n_tasks))
         errors = {}
         joined = []  # workers that may have taken a task (each marks itself before taking one)
