@@ -39,15 +39,17 @@ One training call is an epoch of ``--n-batches`` batches (16 by default; a tutor
 epoch has about 300).  From 16 batches on, the C2 and C5 ratios stop moving
 (C2: 3.40 at 16 batches and 3.40 at 64, against 2.34 at 4, one run each).
 
-Every timed call is followed by a pause of ``--settle-ms`` milliseconds (20 by
-default; 0 turns it off), outside the timing, so that each call starts once the
-other framework's idle threads have stopped.  After each call PyTorch's OpenMP
-threads keep polling for work (a busy wait) and held one of a two-core
-machine's cores for 8-10 ms, measured from their scheduler statistics
-(``/proc/<pid>/task/*/schedstat``); fastrnn's pool threads poll for 1 ms
-(``FASTRNN_SPIN_US``).  Without the pause, the call after PyTorch's shares its
-first milliseconds with that wait, which only happens because both frameworks
-run in one process.  C5, 15 rounds, medians: fastrnn trained 40,353 samples/s
+Every timed call is followed, outside the timing, by a wait until no other
+thread of the process has run for 2 ms (read from the threads' scheduler
+statistics, ``/proc/self/task/*/schedstat``, on Linux; at most 1 s) and then a
+pause of ``--settle-ms`` milliseconds (20 by default; 0 turns both off), so that
+each call starts once the other frameworks' idle threads have stopped.  After
+each call PyTorch's OpenMP threads keep polling for work (a busy wait) and held
+one of a two-core machine's cores for 8-10 ms, ONNX Runtime's for 25-30 ms (so a
+fixed 20 ms pause did not cover them); fastrnn's pool threads poll for 1 ms
+(``FASTRNN_SPIN_US``).  Without the wait, the call after another framework's
+shares its first milliseconds with that polling, which only happens because
+the frameworks run in one process.  C5, 15 rounds, medians: fastrnn trained 40,353 samples/s
 after its own call, 35,529 right after PyTorch's and 38,450 after PyTorch's and a
 20 ms pause; PyTorch 8,216 and 8,198 samples/s without and with the pause.  With
 PyTorch's threads told to sleep at once (``OMP_WAIT_POLICY=PASSIVE``) PyTorch
@@ -95,6 +97,7 @@ import pathlib
 import platform
 import statistics
 import sys
+import threading
 import time
 import warnings
 
@@ -104,6 +107,9 @@ TORCH_RECOMMENDED = "2.14.1"
 FORCED_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REEXEC_MARK = "FASTRNN_BENCH_UNSET"  # set by the re-executed run: what it removed
 ORT_THREADS = 2
+# After a timed call, wait until the other threads have used under QUIET_CPU_NS of CPU in
+# QUIET_WINDOW_S (at most QUIET_LIMIT_S), then pause --settle-ms.
+QUIET_WINDOW_S, QUIET_CPU_NS, QUIET_LIMIT_S = 0.002, 100_000, 1.0
 ORT_BATCH = 256
 PEAK_REPEATS = 3
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
@@ -440,12 +446,55 @@ def onnx_runner(exporter, torch_model, fastrnn_model, X, threads=ORT_THREADS):
     return infer
 
 
+def _other_threads_cpu_ns():
+    """CPU time (ns) of this process's threads other than the caller, or None off Linux."""
+    me = str(threading.get_native_id())
+    total = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        if tid == me:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended meanwhile
+    return total
+
+
+def wait_until_quiet(window=QUIET_WINDOW_S, limit=QUIET_LIMIT_S):
+    """Sleep until no other thread of this process has run for ``window`` seconds (at most ``limit``).
+
+    The idle threads of every framework here poll for work for a while after
+    a call (see the module notes); this waits them out.  Off Linux it returns
+    at once.
+    """
+    before = _other_threads_cpu_ns()
+    if before is None:
+        return
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        time.sleep(window)
+        now = _other_threads_cpu_ns()
+        if now - before < QUIET_CPU_NS:
+            return
+        before = now
+
+
 def timed(fn, settle=0.0):
-    """Seconds that ``fn()`` took; then sleep ``settle`` seconds (untimed, see the module notes)."""
+    """Seconds that ``fn()`` took; then, untimed, wait for quiet and sleep ``settle`` seconds.
+
+    With ``settle`` 0 nothing is waited for (see the module notes).
+    """
     t0 = time.perf_counter()
     fn()
     elapsed = time.perf_counter() - t0
-    time.sleep(settle)
+    if settle > 0:
+        wait_until_quiet()
+        time.sleep(settle)
     return elapsed
 
 
@@ -465,7 +514,8 @@ def main(argv=None):
                         help="with --data imdb: a file holding load_imdb() output "
                              "(default: $FASTRNN_IMDB_NPZ)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed pause after every timed call (0: none)")
+                        help="untimed pause after every timed call, once the other threads are idle "
+                             "(0: neither the pause nor the wait)")
     parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
     parser.add_argument("--no-onnx", action="store_true", help="leave out the ONNX Runtime column")
     parser.add_argument("--peak-n", type=int, default=2048,
