@@ -300,6 +300,12 @@ def _batch_outputs(net, params, X, rows, n_threads, tables=None):
     return logits if src is None else logits[:, src]
 
 
+#: A prediction projects the whole vocabulary, without first finding the ids its input holds,
+#: when that costs at most this many multiply-adds per id of the input (finding them costs
+#: about as much: a pass over the ids that marks each one).
+PROJECT_ALL_MACS_PER_ID = 32
+
+
 def _prediction_token_tables(net, params, X, n_threads):
     """The first layer's projections of the ids in ``X``, made once for all of a prediction's batches.
 
@@ -309,7 +315,8 @@ def _prediction_token_tables(net, params, X, n_threads):
     of 200 random ids below 20,000, in 4 batches, projected about 18,500 ids
     per batch, 74,000 rows in all, against 20,000 at most now).  Id 0
     (padding) always has a row: padded cells read one, though the kernels never
-    use it.
+    use it.  A vocabulary that costs little to project
+    (:data:`PROJECT_ALL_MACS_PER_ID`) is projected whole, without that search.
 
     Returns
     -------
@@ -317,6 +324,10 @@ def _prediction_token_tables(net, params, X, n_threads):
         Per direction, for :meth:`fastrnn.layers.SequenceModel.forward`'s
         ``token_tables``.
     """
+    layer = net.layers[0]
+    row_macs = net.encoder.width * layer.n_gates * layer.units * len(params["rnn"][0])
+    if net.n_in * row_macs <= PROJECT_ALL_MACS_PER_ID * X.size:  # a small vocabulary: all of it
+        return [(table, None) for table in net.token_tables(params, None, n_threads)]
     present = np.zeros(net.n_in, dtype=bool)
     present[X.reshape(-1)] = True  # a 1-D index: NumPy's 2-D fancy assignment is slower
     present[0] = True

@@ -433,12 +433,21 @@ def test_prediction_is_the_same_in_one_batch_or_many(cell, head, stacked, rng):
     np.testing.assert_allclose(per_thread, per_row, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("project_all", [False, True])
 @pytest.mark.parametrize("input_kind, all_ids", [("tokens", False), ("tokens", True), ("onehot", False)])
-def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids, rng, monkeypatch):
-    """The tables made once per prediction give each batch what its own projection would."""
+def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids, project_all, rng,
+                                                           monkeypatch):
+    """The tables made once per prediction give each batch what its own projection would.
+
+    ``project_all``: the vocabulary is cheap enough to project whole, without
+    finding the ids the input holds first.
+    """
+    from fastrnn import training
     from fastrnn.layers import pack_tokens, recurrent
     from fastrnn.layers import SequenceModel
     from fastrnn.training import _prediction_token_tables, predict_outputs
+
+    monkeypatch.setattr(training, "PROJECT_ALL_MACS_PER_ID", 10**9 if project_all else 0)
 
     V = 15
     net = SequenceModel.build(input_kind, V, 4, [Recurrent("lstm", 5), Recurrent("gru", 3)], True, "last", 2)
@@ -450,8 +459,8 @@ def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids,
     tables = _prediction_token_tables(net, params, X, n_threads=2)
     assert len(tables) == 2  # one per direction
     table, lookup = tables[0]
-    assert (lookup is None) == all_ids
-    assert len(table) == (V if all_ids else 9)  # the ids that occur, and 0 (padding)
+    assert (lookup is None) == (all_ids or project_all)
+    assert len(table) == (V if all_ids or project_all else 9)  # the ids that occur, and 0 (padding)
     packed = pack_tokens(X[5:17])
     with_tables, _ = net.forward(params, packed, token_tables=tables)
     own, _ = net.forward(params, packed)
@@ -464,9 +473,9 @@ def test_a_prediction_projects_its_ids_once_for_all_batches(input_kind, all_ids,
             token_inputs.append(inp.projected is not None)
         return real_project(inp, *args)
 
-    monkeypatch.setattr(recurrent, "project", spy)
-    batched = predict_outputs(net, params, X, batch_size=6, n_threads=2)  # 7 batches, tables once
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(recurrent, "project", spy)
+        batched = predict_outputs(net, params, X, batch_size=6, n_threads=2)  # 7 batches, tables once
     assert token_inputs == [True] * 14  # 7 batches, 2 directions
     per_batch = np.concatenate([net.forward(params, pack_tokens(X[i:i + 6]))[0] for i in range(0, 40, 6)])
     np.testing.assert_allclose(batched, per_batch, rtol=1e-12, atol=1e-12)
@@ -498,3 +507,17 @@ def test_token_tables_are_refused_in_training(rng):
     with pytest.raises(ValueError, match="inference only"):
         net.forward(params, pack_tokens(X), training=True,
                     token_tables=[(t, None) for t in net.token_tables(params, np.arange(6))])
+
+
+def test_a_prediction_projects_a_small_vocabulary_whole_and_looks_up_the_ids_of_a_large_one(rng):
+    from fastrnn.layers import SequenceModel
+    from fastrnn.training import PROJECT_ALL_MACS_PER_ID, _prediction_token_tables
+
+    for V, n_rows, whole in ((50, 200, True), (5000, 4, False)):
+        net = SequenceModel.build("tokens", V, 8, [Recurrent("lstm", 4)], False, "last", 1)
+        params = net.init_params(rng, np.float32)
+        X = rng.integers(1, 40, size=(n_rows, 10))
+        assert (V * 8 * 16 <= PROJECT_ALL_MACS_PER_ID * X.size) == whole
+        (table, lookup), = _prediction_token_tables(net, params, X, n_threads=1)
+        assert (lookup is None) == whole
+        assert len(table) == (V if whole else len(np.unique(X)) + 1)  # with 0 (padding)
