@@ -20,7 +20,10 @@ script prints their values and re-executes itself once without them (so that
 OpenBLAS picks its kernel from the CPU, as for a user), unless ``--no-reexec``
 is given, in which case the header says the forced values are in effect.
 
-For every configuration, each round times one training epoch slice (forward,
+For every configuration, after one untimed round of every call (``WARMUP_ROUNDS``:
+the first call after building the other frameworks' models ran slower, in
+fastrnn up to 40% on C2, from memory faulted in afresh and threads still busy
+from the export), each round times one training epoch slice (forward,
 loss, backward, Adam update over ``n_batches`` batches) and one inference pass,
 first in fastrnn (public ``RNNClassifier``: ``fit`` with ``max_iter=1,
 warm_start=True`` and ``predict_proba``), then in PyTorch (``nn.Embedding`` +
@@ -110,6 +113,8 @@ ORT_THREADS = 2
 # After a timed call, wait until the other threads have used under QUIET_CPU_NS of CPU in
 # QUIET_WINDOW_S (at most QUIET_LIMIT_S), then pause --settle-ms.
 QUIET_WINDOW_S, QUIET_CPU_NS, QUIET_LIMIT_S = 0.002, 100_000, 1.0
+#: Untimed rounds of every call before the timed ones (see the module notes).
+WARMUP_ROUNDS = 1
 ORT_BATCH = 256
 PEAK_REPEATS = 3
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
@@ -560,20 +565,16 @@ def main(argv=None):
             pt_train, pt_infer = torch_runner(cfg, X, y, args.threads, args.bptt)
             ort_infer = (onnx_runner(exporter, pt_infer.model, runners[0][1].model, X)
                          if exporter else None)
-            pt_train()  # warm-up
-            if ort_infer:
-                ort_infer()  # warm-up
-            times = {k: [] for k in ("ft", "pt", "fi", "pi", "oi", "f2", "i2")}
-            for _ in range(args.rounds):
-                times["ft"].append(timed(runners[0][0], settle))
-                times["pt"].append(timed(pt_train, settle))
-                times["fi"].append(timed(runners[0][1], settle))
-                times["pi"].append(timed(pt_infer, settle))
-                if ort_infer:
-                    times["oi"].append(timed(ort_infer, settle))
-                if len(runners) > 1:
-                    times["f2"].append(timed(runners[1][0], settle))
-                    times["i2"].append(timed(runners[1][1], settle))
+            calls = [("ft", runners[0][0]), ("pt", pt_train), ("fi", runners[0][1]),
+                     ("pi", pt_infer)]
+            calls += [("oi", ort_infer)] if ort_infer else []
+            calls += [("f2", runners[1][0]), ("i2", runners[1][1])] if len(runners) > 1 else []
+            times = {k: [] for k, _ in calls}
+            for rnd in range(WARMUP_ROUNDS + args.rounds):
+                for key, call in calls:
+                    seconds = timed(call, settle)
+                    if rnd >= WARMUP_ROUNDS:
+                        times[key].append(seconds)
             rate = {k: n / statistics.median(v) for k, v in times.items() if v}
             gflops = (flops_train / n * rate["ft"] / 1e9, flops_infer / n * rate["fi"] / 1e9)
             label = name + ("*" if flush else "")
