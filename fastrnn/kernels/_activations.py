@@ -15,7 +15,7 @@ from .._constants import (
     TANH32_P,
     TANH32_Q,
 )
-from ._compile import INLINE, INNER, is_f32
+from ._compile import INLINE, INNER, is_f32, wide_vectors
 
 
 # tanh(x) ~ x P(x^2) / Q(x^2) on [-9, 9] (clamped outside; coefficients in fastrnn._constants):
@@ -32,6 +32,7 @@ _ONE32, _HALF32, _CLAMP32 = _F32(1.0), _F32(0.5), _F32(9.0)
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def tanh_rational32(x):
     """Branch-free tanh of a float32 scalar in float32 arithmetic, accurate to 3.7e-7."""
+    wide_vectors()
     p0, p1, p2, p3, p4 = _P32
     q1, q2, q3, q4 = _Q32
     x = min(max(x, -_CLAMP32), _CLAMP32)
@@ -54,15 +55,29 @@ def fast_sigmoid(x):
 @overload(fast_tanh, jit_options=INLINE)
 def _fast_tanh(x):
     if is_f32(x):
-        return lambda x: tanh_rational32(x)
-    return lambda x: math.tanh(x)
+        def rational(x):
+            wide_vectors()
+            return tanh_rational32(x)
+        return rational
+
+    def libm(x):
+        wide_vectors()
+        return math.tanh(x)
+    return libm
 
 
 @overload(fast_sigmoid, jit_options=INLINE)
 def _fast_sigmoid(x):
     if is_f32(x):
-        return lambda x: _HALF32 + _HALF32 * tanh_rational32(_HALF32 * x)
-    return lambda x: 1.0 / (1.0 + math.exp(-x))
+        def rational(x):
+            wide_vectors()
+            return _HALF32 + _HALF32 * tanh_rational32(_HALF32 * x)
+        return rational
+
+    def libm(x):
+        wide_vectors()
+        return 1.0 / (1.0 + math.exp(-x))
+    return libm
 
 
 def tanh_form_scale(G, lo, hi, dtype):
@@ -101,6 +116,8 @@ def tanh_form_scale(G, lo, hi, dtype):
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_inplace(v, code):
     """Apply activation ``code`` to the 1-D array ``v`` in place, one tight loop per code."""
+    # No wide_vectors(): mostly called on one row's values, too few for a 512-bit loop
+    # (SimpleRNN(32) predicted slower with it).
     n = v.shape[0]
     if code == ACT_TANH:
         for i in range(n):
@@ -123,6 +140,7 @@ def activate_rows_into(src, dst, code):
     A row's loop of H values is too short for LLVM's vector loop at small H
     (see :data:`BY_CHUNK_BELOW`).
     """
+    wide_vectors()
     n = src.shape[0] * src.shape[1]
     s = src.reshape(n)
     d = dst.reshape(n)
@@ -142,6 +160,7 @@ def activate_grad_into(y, out, code):
     formula's would (a float32 ``out`` was slower there); the GRU kernel
     passes one of the data type, which is faster for its float32 training.
     """
+    wide_vectors()
     n = y.shape[0]
     if code == ACT_TANH:
         for i in range(n):

@@ -3,6 +3,7 @@
 import functools
 
 from numba import njit, types
+from numba.extending import intrinsic
 
 from .._config import FASTMATH_FLAGS, NUMBA_CACHE
 
@@ -41,3 +42,29 @@ INNER = dict(INLINE, cache=NUMBA_CACHE)
 def is_f32(x):
     """Whether the Numba type ``x`` is float32 (for an ``@overload`` choosing its implementation)."""
     return isinstance(x, types.Float) and x.bitwidth == 32
+
+
+#: LLVM's function attribute for the widest vectors its loop vectoriser may use.
+_WIDE_VECTORS = '"prefer-vector-width"="512"'
+
+
+@intrinsic
+def wide_vectors(typingctx):
+    """Let LLVM vectorise the calling function's loops with 512-bit registers (jitted code only).
+
+    On AVX-512 CPUs LLVM otherwise uses 256-bit vectors (older Xeons lowered
+    their clock for 512-bit instructions), which takes twice the instructions
+    for a row of gates.  It marks the LLVM function being compiled, so the
+    kernels and the helpers they inline call it first (a helper is vectorised
+    when it is compiled, before it is inlined), except helpers whose loops run
+    over one row's few values, which a 512-bit loop can leave scalar.  Results
+    do not change (the loops hold no reduction that could be reordered); CPUs
+    without AVX-512 keep their own width.
+    """
+    def codegen(context, builder, signature, args):
+        # FunctionAttributes.add accepts only LLVM's enum attributes; a string one goes in as is.
+        set.add(builder.function.attributes, _WIDE_VECTORS)
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+

@@ -7,12 +7,13 @@ from .._config import FASTMATH_FLAGS
 from .._constants import ACT_SIGMOID, ACT_TANH
 from ._activations import activate_inplace, tanh_rational32
 from ._blas import gemm_into, prefetch_row
-from ._compile import INLINE, INNER, is_f32
+from ._compile import INLINE, INNER, is_f32, wide_vectors
 
 
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def lstm_gates(zb, xb, act, rec_act):
     """``zb = activated gates of zb + xb`` for an LSTM row (``i, f, c~, o``), one loop per gate."""
+    wide_vectors()
     H = zb.shape[0] // 4
     for k in range(4 * H):
         zb[k] += xb[k]
@@ -35,11 +36,13 @@ def lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
 def _lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
     if is_f32(zb.dtype):
         def one_loop(zb, xb, scale, offset):
+            wide_vectors()
             for k in range(zb.shape[0]):
                 zb[k] = offset[k] + scale[k] * tanh_rational32(scale[k] * (zb[k] + xb[k]))
         return one_loop
 
     def per_gate(zb, xb, scale, offset):
+        wide_vectors()
         lstm_gates(zb, xb, ACT_TANH, ACT_SIGMOID)
     return per_gate
 
@@ -47,6 +50,7 @@ def _lstm_gates_tanh_sigmoid(zb, xb, scale, offset):
 @njit(**INNER)
 def store_gates_row(zb, gates, t, b):
     """``gates[t, b] = zb`` when the gates are stored (``gates`` not empty)."""
+    wide_vectors()
     if gates.shape[0] > 0:
         gb = gates[t, b]
         for k in range(zb.shape[0]):
@@ -56,6 +60,7 @@ def store_gates_row(zb, gates, t, b):
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def lstm_output_row(zb, tc, hb, gates, t, b):
     """``hb = o * tc`` for an LSTM row (``tc``: its ``act(c)``); ``gates[t, b] = zb`` when stored."""
+    wide_vectors()
     H = hb.shape[0]
     for k in range(H):
         hb[k] = zb[3 * H + k] * tc[k]
@@ -69,6 +74,7 @@ def prefetch_step_rows(table, idx, start, t, lo, hi):
     Called before the step's product: a token table larger than the cache is
     then read while the product runs (a one-row table is left alone).
     """
+    wide_vectors()
     if table.shape[0] > 1:
         for b in range(lo, hi):
             if start[b] <= t:
@@ -78,6 +84,7 @@ def prefetch_step_rows(table, idx, start, t, lo, hi):
 @njit(**INNER)
 def active_end(start, lo, hi, t):
     """One past the last row of ``[lo, hi)`` that is real at step ``t`` (``lo`` if none)."""
+    wide_vectors()
     end = lo
     for b in range(lo, hi):
         if start[b] <= t:
@@ -88,6 +95,7 @@ def active_end(start, lo, hi, t):
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def recurrent_forward_step(U, rec_mask, h, hm, z, lo, end):
     """``z = (h * mask) @ U`` for rows ``[lo, end)`` (SimpleRNN, LSTM); ``hm`` holds ``h * mask``."""
+    wide_vectors()
     if rec_mask.shape[0] > 0:
         for b in range(lo, end):
             for k in range(h.shape[1]):
@@ -105,6 +113,7 @@ def input_recurrent_forward_step(X, t, U, rec_mask, h, xh, z, lo, end):
     projection is part of its recurrent product and no ``(T, B, 4H)`` table of
     projections is made.  ``X`` of width 0 is no input: :func:`recurrent_forward_step`.
     """
+    wide_vectors()
     F = X.shape[2]
     if F == 0:
         recurrent_forward_step(U, rec_mask, h, xh, z, lo, end)
@@ -127,6 +136,7 @@ def recurrent_backward_step(start, UT, rec_mask, dA, dh, dhm, t, lo, end):
     to step ``t - 1``.  The gradient on ``U`` is summed after the time loop, over
     blocks of steps (:func:`fastrnn.utils.linalg.step_outer_sum`).
     """
+    wide_vectors()
     H = dh.shape[1]
     use_mask = rec_mask.shape[0] > 0
     gemm_into(dA[t, lo:end], UT, dhm[lo:end])
@@ -148,6 +158,7 @@ def input_recurrent_backward_step(start, UT, rec_mask, dA, dh, dxh, dX, t, lo, e
     (``UT`` contiguous); the caller zeroes ``dX[t]`` on the other rows.  ``dX``
     of width 0 is no input: :func:`recurrent_backward_step`.
     """
+    wide_vectors()
     F = dX.shape[2]
     if F == 0:
         recurrent_backward_step(start, UT, rec_mask, dA, dh, dxh, t, lo, end)

@@ -1,11 +1,12 @@
 """Scatter-add of per-step input gradients into table rows (Numba)."""
 
 from ..runtime.threads import parallel_for, scatter_parts, split_bounds
-from ._compile import jit_chunk
+from ._compile import jit_chunk, wide_vectors
 
 
 @jit_chunk
 def _scatter_columns(dA, idx, start, d_table, lo, hi):
+    wide_vectors()
     # Column indices written as ``lo + k`` with ``lo >= 0`` checked: LLVM then drops Numba's
     # negative-index wraparound and vectorises the loop (``range(lo, hi)`` was 4x slower).
     if lo < 0:

@@ -6,7 +6,7 @@ from ..runtime.chunks import run_chunks
 from ..utils.linalg import gru_recurrent_grads
 from ._activations import activate_grad_into, activate_inplace
 from ._blas import gemm_into
-from ._compile import jit_chunk, per_activation
+from ._compile import jit_chunk, per_activation, wide_vectors
 from ._steps import active_end, prefetch_step_rows
 from ._sync import raise_flag
 
@@ -18,6 +18,7 @@ def _forward_kernel(act, rec_act):
     @jit_chunk
     def forward_rows(table, idx, start, U, Uzr, Uh, rb, rec_mask, reset_after, H_seq, gates, aux, h_out,
                      rec, rzr, ra, rh, hm, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
@@ -112,6 +113,7 @@ def _backward_kernel(act, rec_act):
     @jit_chunk
     def backward_rows(start, h0, UT, UzrT, UhT, rec_mask, reset_after, H_seq, gates, aux, dH_seq, dA, dh,
                       hm, dhm, dhz, dzh, dra, drec, dzr, deriv, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = h0.shape[1]

@@ -12,7 +12,7 @@ from ._activations import (
     fast_tanh,
     tanh_form_scale,
 )
-from ._compile import jit_chunk, per_activation
+from ._compile import jit_chunk, per_activation, wide_vectors
 from ._steps import (
     active_end,
     input_recurrent_backward_step,
@@ -43,6 +43,7 @@ def _forward_kernel(act, rec_act, by_chunk):
     @jit_chunk
     def forward_rows(table, idx, X, start, U, rec_mask, H_seq, C_seq, gates, h_out, c_out, z, xh, tcs, scale,
                      offset, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
@@ -115,6 +116,7 @@ def _backward_kernel(act, rec_act, units):
     @jit_chunk
     def backward_rows(start, h0, c0, UT, rec_mask, H_seq, C_seq, gates, dH_seq, dA, dX, dh, dc, dhm, dxh,
                       deriv, dtc, scale, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = units if units > 0 else h0.shape[1]

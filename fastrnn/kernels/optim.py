@@ -4,12 +4,14 @@ import numpy as np
 from numba import njit
 
 from .._config import NUMBA_CACHE
+from ._compile import wide_vectors
 
 
 # No fastmath: a contracted multiply-add would round differently from the reference.  No
 # reference counting: the steps allocate nothing (see ``_compile.jit_chunk``).
 @njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy", _nrt=False)
 def _adam(p, g, m, v, lr, c1, c2, eps):
+    wide_vectors()
     for i in range(p.shape[0]):
         gi = g[i]
         mi = m[i] + (gi - m[i]) * c1
@@ -21,6 +23,7 @@ def _adam(p, g, m, v, lr, c1, c2, eps):
 
 @njit(cache=NUMBA_CACHE, nogil=True, error_model="numpy", _nrt=False)
 def _rmsprop(p, g, a, lr, rho, c, eps):
+    wide_vectors()
     for i in range(p.shape[0]):
         gi = g[i]
         ai = a[i] * rho + c * gi * gi

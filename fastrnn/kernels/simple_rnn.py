@@ -5,7 +5,7 @@ import numpy as np
 from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
 from ._activations import activate_grad_into, activate_inplace
-from ._compile import jit_chunk, per_activation
+from ._compile import jit_chunk, per_activation, wide_vectors
 from ._steps import active_end, prefetch_step_rows, recurrent_backward_step, recurrent_forward_step
 from ._sync import raise_flag
 
@@ -16,6 +16,7 @@ def _forward_kernel(act):
 
     @jit_chunk
     def forward_rows(table, idx, start, U, rec_mask, H_seq, h_out, z, hm, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = idx.shape[0]
         H = h_out.shape[1]
@@ -48,6 +49,7 @@ def _backward_kernel(act):
 
     @jit_chunk
     def backward_rows(start, UT, rec_mask, H_seq, dH_seq, dA, dh, dhm, deriv, j, lo, hi, wake, wake_to):
+        wide_vectors()
         raise_flag(wake, wake_to)  # start the pool thread of slice 1 (see run_chunks)
         T = H_seq.shape[0]
         H = dh.shape[1]

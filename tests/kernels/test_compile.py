@@ -1,0 +1,71 @@
+"""How the Numba kernels are compiled: kernels and helpers ask for wide vectors."""
+
+import ast
+import pathlib
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba")
+llvmlite = pytest.importorskip("llvmlite")
+import llvmlite.binding  # noqa: E402
+
+from fastrnn.kernels._compile import wide_vectors  # noqa: E402
+
+KERNELS = pathlib.Path(__file__).resolve().parents[2] / "fastrnn" / "kernels"
+# Flags, spin-waits and the control register: no loops to vectorise.
+WITHOUT_LOOPS = {"_sync.py"}
+# Loops over one row's values, too short for 512-bit vectors (see the function).
+NARROW = {"activate_inplace"}
+
+
+def _compiled_functions(tree):
+    """Functions of a module that Numba compiles: jitted ones and the implementations of overloads."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        decorators = [ast.unparse(d) for d in node.decorator_list]
+        if any(d.startswith(("njit", "jit_chunk")) for d in decorators):
+            yield node
+        if any(d.startswith("overload") for d in decorators):
+            yield from (n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.FunctionDef))
+
+
+def _first_statement(fn):
+    body = fn.body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return ast.unparse(body[0])
+
+
+def test_every_compiled_kernel_function_asks_for_wide_vectors_first():
+    """A helper is vectorised when it is compiled, before it is inlined: each needs the mark."""
+    checked, missing = [], []
+    for path in sorted(KERNELS.glob("*.py")):
+        if path.name in WITHOUT_LOOPS:
+            continue
+        for fn in _compiled_functions(ast.parse(path.read_text())):
+            checked.append(fn.name)
+            wide = _first_statement(fn) == "wide_vectors()"
+            if wide == (fn.name in NARROW):
+                missing.append(f"{path.name}:{fn.name}")
+    assert not missing, f"not calling wide_vectors() first (or calling it in {NARROW}): {missing}"
+    assert {"forward_rows", "backward_rows", "tanh_rational32", "_adam"} <= set(checked)
+
+
+def test_wide_vectors_marks_the_function_and_its_loops_use_512_bit_registers():
+    @numba.njit
+    def scale(x, out):
+        wide_vectors()
+        for i in range(x.shape[0]):
+            out[i] = 2.0 * x[i] + 1.0
+
+    x = np.arange(64, dtype=np.float32)
+    out = np.empty_like(x)
+    scale(x, out)
+    np.testing.assert_array_equal(out, 2 * x + 1)
+    sig = scale.signatures[0]
+    assert '"prefer-vector-width"="512"' in scale.inspect_llvm(sig)
+    features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
+    if "+avx512f" in features.split(","):
+        assert "zmm" in scale.inspect_asm(sig)
