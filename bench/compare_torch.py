@@ -42,9 +42,10 @@ One training call is an epoch of ``--n-batches`` batches (16 by default; a tutor
 epoch has about 300).  From 16 batches on, the C2 and C5 ratios stop moving
 (C2: 3.40 at 16 batches and 3.40 at 64, against 2.34 at 4, one run each).
 
-Every timed call is followed, outside the timing, by a wait until no other
-thread of the process has run for 2 ms (read from the threads' scheduler
-statistics, ``/proc/self/task/*/schedstat``, on Linux; at most 1 s) and then a
+Every timed call is followed, outside the timing, by a wait until the other
+threads of the process have used under 0.1 ms of CPU in 2 ms (read from their
+scheduler statistics, ``/proc/self/task/*/schedstat``, on Linux; at most 1 s;
+this applies to every script that imports ``timed`` from here) and then a
 pause of ``--settle-ms`` milliseconds (20 by default; 0 turns both off), so that
 each call starts once the other frameworks' idle threads have stopped.  After
 each call PyTorch's OpenMP threads keep polling for work (a busy wait) and held
@@ -519,8 +520,8 @@ def main(argv=None):
                         help="with --data imdb: a file holding load_imdb() output "
                              "(default: $FASTRNN_IMDB_NPZ)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed pause after every timed call, once the other threads are idle "
-                             "(0: neither the pause nor the wait)")
+                        help="untimed, after every timed call: a wait until the other threads are "
+                             "idle, then this pause (0: neither)")
     parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
     parser.add_argument("--no-onnx", action="store_true", help="leave out the ONNX Runtime column")
     parser.add_argument("--peak-n", type=int, default=2048,
@@ -547,7 +548,8 @@ def main(argv=None):
     second = (f"{args.backends[1]}/{args.backends[0]} time: train, infer"
               if len(args.backends) > 1 else "")
     print(f"fastrnn backend: {args.backends[0]}; threads: {args.threads}; rounds: {args.rounds}; "
-          f"bptt: {args.bptt or 'full'}; data: {args.data}; pause after each call: {args.settle_ms:g} ms")
+          f"bptt: {args.bptt or 'full'}; data: {args.data}; "
+          f"quiet wait and pause after each call: {args.settle_ms:g} ms")
     onnx_head = f"{'onnx infer/s':>14}{'ratio':>7}" if exporter else ""
     print(f"{'config':<6}{'fastrnn train/s':>16}{'torch train/s':>15}{'ratio':>7}"
           f"{'fastrnn infer/s':>17}{'torch infer/s':>15}{'ratio':>7}{onnx_head}"

@@ -80,7 +80,8 @@ def main(argv=None):
     parser.add_argument("--n-batches", type=int, default=8, help="batches per timed epoch")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed pause after every timed call (0: none)")
+                        help="untimed, after every timed call: a wait until the other threads are "
+                             "idle, then this pause (0: neither)")
     parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, one round (smoke test)")
     parser.add_argument("--no-reexec", action="store_true",
@@ -98,7 +99,7 @@ def main(argv=None):
         print(line)
     skipped = sorted(set(args.backends) - set(backends))
     print(f"rate: {args.rate:g}; threads: {args.threads}; rounds: {rounds}; batches per epoch: "
-          f"{n_batches}; pause after each call: {args.settle_ms:g} ms"
+          f"{n_batches}; quiet wait and pause after each call: {args.settle_ms:g} ms"
           + (f"; not available: {', '.join(skipped)}" if skipped else ""))
     print(f"{'config':<7}{'backend':<9}{'no dropout s':>13}"
           + "".join(f"{k.replace('_dropout', '') + ' s (ratio)':>25}" for k in KINDS[1:]))

@@ -71,7 +71,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-batches", type=int, default=16, help="batches of B rows per timed call")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed pause after every timed call (0: none)")
+                        help="untimed, after every timed call: a wait until the other threads are "
+                             "idle, then this pause (0: neither)")
     parser.add_argument("--tiny", action="store_true", help="shrink every configuration (a smoke test)")
     args = parser.parse_args(argv)
     settle = max(args.settle_ms, 0.0) / 1000

@@ -259,7 +259,8 @@ def main(argv=None):
     parser.add_argument("--decode-epochs", type=int, default=None,
                         help="untimed training epochs of the decoding model (default 3)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed pause after every timed call (0: none)")
+                        help="untimed, after every timed call: a wait until the other threads are "
+                             "idle, then this pause (0: neither)")
     parser.add_argument("--tiny", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     parser.add_argument("--no-reexec", action="store_true",
@@ -345,8 +346,8 @@ def main(argv=None):
         print(line)
     print(f"seq2seq: GRU({U}) encoder and decoder, embeddings {size['embedding_dim']}, dot "
           f"attention, batch {B}, sources of {size['length'][0]}-{size['length'][1]} symbols "
-          f"({size['vocab']} symbols, reversal); rounds: {args.rounds}; pause after each call: "
-          f"{args.settle_ms:g} ms; medians")
+          f"({size['vocab']} symbols, reversal); rounds: {args.rounds}; "
+          f"quiet wait and pause after each call: {args.settle_ms:g} ms; medians")
     print(f"{'':<28}{'fastrnn':>12}{'torch':>12}{'ratio':>8}")
     for label, key in (("training samples/s", "train_samples_per_s"),
                        (f"greedy sources/s ({size['n_decode']})", "greedy_sources_per_s")):

@@ -249,7 +249,9 @@ def main(argv=None):
     parser.add_argument("--parts", nargs="+", default=["a", "b", "c"], choices=["a", "b", "c"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--settle-ms", type=float, default=20.0)
+    parser.add_argument("--settle-ms", type=float, default=20.0,
+                        help="untimed, after every timed call: a wait until the other threads are "
+                             "idle, then this pause (0: neither)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (figures mean nothing)")
     parser.add_argument("--no-reexec", action="store_true")

@@ -12,7 +12,7 @@ from fastrnn.datasets import make_long_range_task
 from fastrnn._constants import YIELD_EVERY
 from fastrnn.optimizers import MIN_PARALLEL_SIZE, make_optimizer
 from fastrnn.runtime import threads
-from fastrnn.runtime.cpus import X86, current_cpu, keep_thread_off, thread_cpus
+from fastrnn.runtime.cpus import X86, current_cpu, keep_thread_off
 from fastrnn.runtime.threads import parallel_for, split_bounds
 from fastrnn.utils import linalg
 from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum, transposed_product
@@ -488,23 +488,36 @@ def test_parallel_queue_drops_the_items_not_taken_when_one_raises():
     assert len(ran) < 99  # the queue was emptied, not drained
 
 
+def _can_place_threads():
+    """Linux with two CPUs, and per-thread affinity calls allowed (some containers refuse them)."""
+    if current_cpu() is None or len(os.sched_getaffinity(0)) < 2:
+        return False
+    try:
+        os.sched_setaffinity(0, os.sched_getaffinity(0))
+    except OSError:
+        return False
+    return True
 
-_CAN_PLACE = (hasattr(os, "sched_setaffinity") and current_cpu() is not None
-              and len(os.sched_getaffinity(0)) >= 2)
+
+_CAN_PLACE = _can_place_threads()
 
 
 @pytest.mark.skipif(not _CAN_PLACE, reason="needs CPU affinity calls and two CPUs")
-def test_keep_thread_off_takes_one_cpu_away_unless_it_is_the_last():
-    allowed = thread_cpus()
-    cpu = min(allowed)
+def test_keep_thread_off_takes_a_cpu_away_gives_it_back_and_leaves_a_last_one():
+    allowed = os.sched_getaffinity(0)
+    first, second = sorted(allowed)[:2]
     hold = threading.Event()
     other = threading.Thread(target=hold.wait, args=(30,))
     other.start()
+    tid = other.native_id
     try:
-        keep_thread_off(other.native_id, allowed, cpu)
-        assert os.sched_getaffinity(other.native_id) == allowed - {cpu}
-        keep_thread_off(other.native_id, {cpu}, cpu)
-        assert os.sched_getaffinity(other.native_id) == {cpu}
+        taken = keep_thread_off(tid, first)
+        assert taken == first and os.sched_getaffinity(tid) == allowed - {first}
+        taken = keep_thread_off(tid, second, given_back=taken)
+        assert taken == second and os.sched_getaffinity(tid) == allowed - {second}
+        os.sched_setaffinity(tid, {first})
+        assert keep_thread_off(tid, first) is None  # its only CPU: kept
+        assert os.sched_getaffinity(tid) == {first}
     finally:
         hold.set()
         other.join()
@@ -515,22 +528,29 @@ def test_pool_threads_run_off_the_callers_cpu_and_follow_it_when_it_moves(monkey
     _fresh_pool(monkeypatch, 1000)
     allowed = os.sched_getaffinity(0)
     parallel_for(lambda j: None, 2)  # the pool thread starts with all the caller's CPUs
-    seen = {}
-
-    def task(j):
-        if j == 0:
-            time.sleep(0.01)  # time for the pool thread to take task 1
-        seen[j] = (threading.get_native_id(), current_cpu())
-
+    worker_tid = threads._pool.workers[0].thread.native_id
     try:
         for cpu in sorted(allowed)[:2] * 2:
             os.sched_setaffinity(0, {cpu})  # the caller runs on ``cpu``
-            seen.clear()
-            parallel_for(task, 2)
-            worker_tid = threads._pool.workers[0].thread.native_id
+            parallel_for(lambda j: None, 2)
             assert os.sched_getaffinity(worker_tid) == allowed - {cpu}
-            if seen[1][0] == worker_tid:
-                assert seen[1][1] != cpu
             time.sleep(0.005)  # past the spin: the next call wakes a sleeping thread
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+@pytest.mark.parametrize("failure", ["no CPU number", "no permission"])
+def test_the_pool_runs_every_task_where_threads_cannot_be_placed(failure, monkeypatch):
+    _fresh_pool(monkeypatch, 1000)
+    if failure == "no CPU number":  # not Linux
+        monkeypatch.setattr(threads, "current_cpu", lambda: None)
+    else:  # a container that refuses affinity calls
+        def refuse(*args):
+            raise PermissionError("not allowed")
+
+        monkeypatch.setattr(os, "sched_setaffinity", refuse, raising=False)
+        monkeypatch.setattr(threads, "current_cpu", lambda: 0)
+    for _ in range(3):
+        seen = np.zeros(3, int)
+        parallel_for(lambda j: seen.__setitem__(j, seen[j] + 1), 3)
+        assert seen.tolist() == [1, 1, 1]

@@ -116,8 +116,8 @@ def tanh_form_scale(G, lo, hi, dtype):
 @njit(**INNER, fastmath=FASTMATH_FLAGS, error_model="numpy")
 def activate_inplace(v, code):
     """Apply activation ``code`` to the 1-D array ``v`` in place, one tight loop per code."""
-    # No wide_vectors(): mostly called on one row's values, too few for a 512-bit loop
-    # (SimpleRNN(32) predicted slower with it).
+    # No wide_vectors(): mostly called on one row's values, which a 512-bit loop left scalar
+    # at 32 of them.
     n = v.shape[0]
     if code == ACT_TANH:
         for i in range(n):

@@ -62,9 +62,11 @@ def wide_vectors(typingctx):
     without AVX-512 keep their own width.
     """
     def codegen(context, builder, signature, args):
-        # FunctionAttributes.add accepts only LLVM's enum attributes; a string one goes in as is.
-        set.add(builder.function.attributes, _WIDE_VECTORS)
+        attributes = builder.function.attributes
+        # FunctionAttributes.add accepts only LLVM's enum attributes; a string one goes into the
+        # set as is (a later llvmlite that stores them otherwise gets no hint, and LLVM's width).
+        if isinstance(attributes, set):
+            set.add(attributes, _WIDE_VECTORS)
         return context.get_dummy_value()
 
     return types.void(), codegen
-

@@ -1,7 +1,9 @@
-"""What the engine's threads run on: CPUs available to this process, default thread count, x86."""
+"""What the engine's threads run on: CPUs available to this process, default thread count, x86,
+and (Linux) the calling thread's CPU and keeping another thread off it."""
 
 import os
 import platform
+import sys
 
 #: Whether this is an x86 CPU (the SSE control register and the ``pause`` instruction exist).
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
@@ -23,15 +25,19 @@ def default_n_threads():
     return available_cpus()
 
 
+#: Whether threads can be placed here: Linux's ``sched_getcpu`` and per-thread affinity.
+_LINUX = sys.platform.startswith("linux") and hasattr(os, "sched_setaffinity")
+
+
 def _load_sched_getcpu():
     """libc's ``sched_getcpu`` through ctypes, or None where there is none (not Linux, not found)."""
-    if not hasattr(os, "sched_setaffinity"):
+    if not _LINUX:
         return None
     try:
         import ctypes
 
         fn = ctypes.CDLL(None).sched_getcpu
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return None
     fn.restype, fn.argtypes = ctypes.c_int, []
     return fn
@@ -41,35 +47,37 @@ _sched_getcpu = _load_sched_getcpu()
 
 
 def current_cpu():
-    """The CPU the calling thread runs on, or None where the OS does not tell."""
+    """The CPU the calling thread runs on, or None where the OS does not tell (not Linux)."""
     if _sched_getcpu is None:
         return None
     cpu = _sched_getcpu()
     return cpu if cpu >= 0 else None
 
 
-def thread_cpus():
-    """The set of CPUs the calling thread may run on, or None where the OS does not tell."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    try:
-        return os.sched_getaffinity(0)
-    except OSError:
-        return None
-
-
-def keep_thread_off(tid, cpus, cpu):
-    """Let the thread ``tid`` run on ``cpus`` except ``cpu`` (on all of ``cpus`` if that leaves none).
+def keep_thread_off(tid, cpu, given_back=None):
+    """Let the thread ``tid`` run on its CPUs except ``cpu`` (on all of them if that leaves none).
 
     Parameters
     ----------
     tid : int
         Native thread id (``threading.Thread.native_id``).
-    cpus : set of int
-        The CPUs it may use (:func:`thread_cpus` of the thread that started it).
     cpu : int
+        The CPU to keep it off.
+    given_back : int, optional
+        A CPU that an earlier call took away from it: the thread gets it back first.
+
+    Returns
+    -------
+    int or None
+        ``cpu`` if it was taken away, None if the thread keeps it (its only CPU);
+        ``given_back`` if the OS refused the change (nothing changed).
     """
     try:
-        os.sched_setaffinity(tid, (cpus - {cpu}) or cpus)
-    except OSError:  # a thread that has ended, or CPUs the OS no longer gives: leave it as it is
-        pass
+        cpus = os.sched_getaffinity(tid)
+        if given_back is not None:
+            cpus = cpus | {given_back}
+        others = cpus - {cpu}
+        os.sched_setaffinity(tid, others or cpus)
+    except OSError:  # a thread that has ended, CPUs the OS no longer gives, no permission
+        return given_back
+    return cpu if others and others != cpus else None

@@ -11,8 +11,8 @@ than a hand-off: a batch's time loop, a whole batch of a prediction, a large
 matrix product or optimizer update. A pool thread that is late anyway (a virtual
 CPU back from idle, another runtime's threads spinning on the cores) does not
 hold the caller up: the caller takes the tasks no thread has started once its
-own is done.  The pool's threads are kept off the caller's CPU (see
-:meth:`_Pool.keep_off`).
+own is done.  On Linux the pool's threads are kept off the caller's CPU
+(see :meth:`_Pool.keep_off`).
 The flags that start and end a job are raised from GIL-free code where a
 backend provides it (Numba): a pool thread reports a finished job after it has
 let the GIL go, and a compiled kernel running task 0 starts the first pool
@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from .._config import SPIN_US
-from .cpus import current_cpu, keep_thread_off, thread_cpus
+from .cpus import current_cpu, keep_thread_off
 
 _spin_wait = None
 _signal_then_spin = None
@@ -152,7 +152,7 @@ class _Worker:
         self.spins = spins
         self.jobs = collections.deque()
         self.seq = 0
-        self.cpus = thread_cpus()  # the creator's, which the thread inherits
+        self.taken_cpu = None  # the CPU it is kept off (see _Pool.keep_off)
         self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self.thread.start()
 
@@ -197,12 +197,15 @@ class _Pool:
         A thread woken from a sleep or from a wait for the GIL is often put on
         its waker's CPU by the scheduler of a small virtual machine; on the
         caller's CPU it would take turns with the caller for milliseconds.
-        Changed only when the caller's CPU changes (one system call per thread).
+        Done when the caller's CPU has changed since the last call, or a thread
+        was added (a few system calls per thread), so a thread follows a caller
+        that moved at the next hand-out; the CPU taken away is given back
+        first.  The narrowed set stays between calls, and threads started from
+        a task inherit it.  A thread whose only CPU is ``cpu`` keeps it.
         """
         if cpu is not None and cpu != self.kept_off:
             for worker in self.workers:
-                if worker.cpus is not None:
-                    keep_thread_off(worker.thread.native_id, worker.cpus, cpu)
+                worker.taken_cpu = keep_thread_off(worker.thread.native_id, cpu, worker.taken_cpu)
             self.kept_off = cpu
 
 

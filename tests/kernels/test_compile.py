@@ -66,6 +66,9 @@ def test_wide_vectors_marks_the_function_and_its_loops_use_512_bit_registers():
     np.testing.assert_array_equal(out, 2 * x + 1)
     sig = scale.signatures[0]
     assert '"prefer-vector-width"="512"' in scale.inspect_llvm(sig)
-    features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
-    if "+avx512f" in features.split(","):
+    try:
+        features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
+    except RuntimeError:  # LLVM cannot tell this host's features
+        features = ""
+    if "+avx512f" in features.split(",") and numba.config.OPT >= 2:  # vectorised loops
         assert "zmm" in scale.inspect_asm(sig)
