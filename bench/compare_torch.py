@@ -472,11 +472,11 @@ def _other_threads_cpu_ns():
 
 
 def wait_until_quiet(window=QUIET_WINDOW_S, limit=QUIET_LIMIT_S):
-    """Sleep until no other thread of this process has run for ``window`` seconds (at most ``limit``).
+    """Sleep until the process's other threads use under ``QUIET_CPU_NS`` of CPU in ``window`` seconds.
 
-    The idle threads of every framework here poll for work for a while after
-    a call (see the module notes); this waits them out.  Off Linux it returns
-    at once.
+    At most ``limit`` seconds.  The idle threads of every framework here poll
+    for work for a while after a call (see the module notes); this waits them
+    out.  Off Linux it returns at once.
     """
     before = _other_threads_cpu_ns()
     if before is None:

@@ -191,8 +191,9 @@ class Recurrent:
         if self.cell == "lstm" and reads_stacked(inp):
             # the step's product reads x_t (no table of projections): U becomes [W; U]
             table, idx, X, U, pctx = stacked_input(inp, W, b_in, U)
-        elif not training and window_steps(inp, W, n_threads):
-            return self._infer_by_windows(K, inp, W, b_in, state, U, rb, rm, return_sequences, n_threads)
+        elif not training and (steps := window_steps(inp, W, n_threads)):
+            return self._infer_by_windows(K, inp, W, b_in, steps, state, U, rb, rm, return_sequences,
+                                          n_threads)
         else:
             table, idx, pctx = project(inp, W, b_in, n_threads)
             X = np.empty((idx.shape[0], idx.shape[1], 0), dtype)
@@ -225,8 +226,10 @@ class Recurrent:
         }
         return new_state[0], H_full, new_state, cache
 
-    def _infer_by_windows(self, K, inp, W, b_in, state, U, rb, rm, return_sequences, n_threads):
-        """:meth:`forward` at inference on float input, projected :func:`window_steps` steps at a time.
+    def _infer_by_windows(self, K, inp, W, b_in, steps, state, U, rb, rm, return_sequences, n_threads):
+        """:meth:`forward` at inference on float input, projected ``steps`` steps at a time.
+
+        ``steps`` is :func:`window_steps` of the input.
 
         Each window's table is made just before the kernels read it, so it is
         read from the cache; the state carries over from window to window, and
@@ -237,7 +240,6 @@ class Recurrent:
         T, B, _ = inp.X.shape
         H = self.units
         H_full = np.empty((T, B, H), dtype) if return_sequences else None
-        steps = window_steps(inp, W, n_threads)
         no_input = np.empty((steps, B, 0), dtype)
         for lo in range(0, T, steps):
             hi = min(T, lo + steps)
