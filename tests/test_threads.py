@@ -131,6 +131,18 @@ def test_transposed_product_sums_its_row_blocks_to_the_product(m, block_rows, mo
         np.testing.assert_allclose(got, X.T @ D, rtol=1e-12, atol=1e-14)
 
 
+def test_transposed_product_of_one_block_splits_its_columns(monkeypatch, rng):
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(linalg, "MIN_SPLIT_COLUMNS", 2)
+    X, D = rng.normal(size=(9, 3)), rng.normal(size=(9, 7))  # one block of rows
+    split = []
+    monkeypatch.setattr(linalg, "_flushing_parallel_for",
+                        lambda task, n: (split.append(n), [task(j) for j in range(n)]))
+    for n_threads in (1, 2, 3, 4):
+        np.testing.assert_allclose(transposed_product(X, D, n_threads), X.T @ D, rtol=1e-12)
+    assert split == [2, 3, 3]  # 7 columns: at most 3 slices of 2 or more
+
+
 @pytest.mark.parametrize("reset_after", [0, 1])
 def test_gru_recurrent_grads_follow_the_recurrent_products(reset_after, rng):
     T, B, H = 4, 3, 2

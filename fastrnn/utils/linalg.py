@@ -103,14 +103,19 @@ def column_sums(A):
 #: threads their shares.
 OUTER_SUM_ROWS = 4096
 
+#: A product split by columns gives each thread at least this many (narrower slices run the
+#: BLAS kernel's edge code).
+MIN_SPLIT_COLUMNS = 64
+
 
 def transposed_product(X, D, n_threads=1):
     """``X.T @ D`` for tall ``X`` and ``D``: a weight gradient summed over many rows.
 
     Summed over blocks of about :data:`OUTER_SUM_ROWS` rows, as in
     :func:`step_outer_sum` (one product over all the rows of a thin ``X``
-    runs slower than its pieces); on several threads each thread sums a range
-    of blocks and the ranges are added in order.
+    runs slower than its pieces).  On several threads, each thread sums a
+    range of blocks and the ranges are added in order; when all the rows make
+    one block, each thread computes a slice of the columns of ``D`` instead.
 
     Parameters
     ----------
@@ -124,26 +129,38 @@ def transposed_product(X, D, n_threads=1):
     """
     m, f = X.shape
     g = D.shape[1]
-    dtype = np.result_type(X, D)
+    out = np.empty((f, g), dtype=np.result_type(X, D))
     n_blocks = max(1, -(-m // OUTER_SUM_ROWS))
     bounds = split_bounds(m, n_blocks)
 
-    def block_range(first, stop, acc):
-        """``acc[...] =`` the sum of the products of blocks ``[first, stop)``."""
-        acc[...] = 0.0
-        for lo, hi in bounds[first:stop]:
+    def block_range(first, stop, D, acc):
+        """``acc[...] =`` the sum of the products of blocks ``[first, stop)`` (of ``X`` and ``D``)."""
+        if first == stop:
+            acc[...] = 0.0
+            return
+        lo, hi = bounds[first]
+        np.matmul(X[lo:hi].T, D[lo:hi], out=acc)
+        for lo, hi in bounds[first + 1:stop]:
             acc += X[lo:hi].T @ D[lo:hi]
 
-    out = np.empty((f, g), dtype=dtype)
-    parts = n_parts(n_threads, m * f * g, MIN_PARALLEL_MACS, n_blocks)
-    if parts <= 1:
-        call_flushing(block_range, (0, n_blocks, out))
+    work = m * f * g
+    by_blocks = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_blocks)
+    by_columns = n_parts(n_threads, work, MIN_PARALLEL_MACS, g // MIN_SPLIT_COLUMNS)
+    if by_blocks <= 1 < by_columns:
+        # Each column comes out of the same block products as on one thread: no partial sums.
+        cols = split_bounds(g, by_columns)
+        _flushing_parallel_for(
+            lambda j: block_range(0, n_blocks, D[:, slice(*cols[j])], out[:, slice(*cols[j])]),
+            by_columns)
         return out
-    ranges = split_bounds(n_blocks, parts)
-    partial = np.empty((parts, f, g), dtype=dtype)
-    _flushing_parallel_for(lambda j: block_range(*ranges[j], partial[j]), parts)
+    if by_blocks <= 1:
+        call_flushing(block_range, (0, n_blocks, D, out))
+        return out
+    ranges = split_bounds(n_blocks, by_blocks)
+    partial = np.empty((by_blocks, f, g), dtype=out.dtype)
+    _flushing_parallel_for(lambda j: block_range(*ranges[j], D, partial[j]), by_blocks)
     out[...] = partial[0]
-    for j in range(1, parts):
+    for j in range(1, by_blocks):
         out += partial[j]
     return out
 
@@ -181,7 +198,6 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     masked = rec_mask.shape[0] > 0
     first = h0 * rec_mask if masked else h0
     prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
-    dA = np.ascontiguousarray(dA)  # a gate slice of dA: one copy, not one per block
     call_flushing(_product, (first.T, dA[0], out, None))
     if T > 1:
         out += transposed_product(prev.reshape(-1, H), dA[1:].reshape(-1, G), n_threads)
@@ -214,7 +230,7 @@ def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_thre
         # The candidate's recurrent product enters as r * (h U_h + rb_h).
         d_rec_h = dA[:, :, 2 * H:] * gates[:, :, H:2 * H]
         step_outer_sum(h0, H_seq, rec_mask, d_rec_h, n_threads, out=dU[:, 2 * H:])
-        drb[:2 * H] = column_sums(dA.reshape(T * B, 3 * H))[:2 * H]
+        drb[:2 * H] = column_sums(dzr.reshape(T * B, 2 * H))
         drb[2 * H:] = column_sums(d_rec_h.reshape(T * B, H))
     else:
         matmul(aux.reshape(T * B, H).T, dA[:, :, 2 * H:].reshape(T * B, H), n_threads,

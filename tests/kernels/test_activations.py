@@ -74,7 +74,8 @@ def test_kernels_compile_only_the_activations_they_run(act, rec_act, expected):
                       ACTIVATIONS[act], ACTIVATIONS[rec_act], 1, np.empty((0, B, H)), np.empty((0, B, H)),
                       np.empty((0, B, 4 * H)), np.empty((B, H)), np.empty((B, H)))
     kernel = lstm._forward_kernel(ACTIVATIONS[act], ACTIVATIONS[rec_act], H < lstm.BY_CHUNK_BELOW)
-    sig = kernel.signatures[0]
+    # the float64 signature: an earlier test may have compiled this kernel for float32 too
+    sig = next(s for s in kernel.signatures if str(s[0].dtype) == "float64")
     fresh = njit(kernel.py_func)  # not from the cache: inspectable
     fresh.compile(sig)
     called = set(re.findall(r"call [^@]*@([\w.]+)", fresh.inspect_llvm(sig)))
