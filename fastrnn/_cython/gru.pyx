@@ -270,9 +270,11 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     cdef floating[:, ::1] dra = np.empty((B, H), dtype=dtype)
     cdef floating[:, ::1] drec = np.empty((B, 3 * H), dtype=dtype)
     U_ = np.asarray(U)
-    cdef const floating[:, ::1] UT = np.ascontiguousarray(U_.T)
-    cdef const floating[:, ::1] UzrT = np.ascontiguousarray(U_[:, :2 * H].T)
-    cdef const floating[:, ::1] UhT = np.ascontiguousarray(U_[:, 2 * H:].T)
+    # reset_after: one product with all of U.T; otherwise one per block of U.T
+    empty = np.empty((0, 0), dtype=dtype)
+    cdef const floating[:, ::1] UT = np.ascontiguousarray(U_.T) if reset_after else empty
+    cdef const floating[:, ::1] UzrT = empty if reset_after else np.ascontiguousarray(U_[:, :2 * H].T)
+    cdef const floating[:, ::1] UhT = empty if reset_after else np.ascontiguousarray(U_[:, 2 * H:].T)
 
     def chunk(int j, int lo, int hi, int64_t[::1] wake, int64_t wake_to):  # see run_chunks
         with nogil:

@@ -238,9 +238,13 @@ def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_afte
     """
     B, H = h0.shape
     h_out[...] = h0
-    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, start, U,
-               np.ascontiguousarray(U[:, :2 * H]), np.ascontiguousarray(U[:, 2 * H:]), rb, rec_mask,
-               reset_after, H_seq, gates, aux, h_out,
+    empty = np.empty((0, 0), U.dtype)  # for the blocks the kernel does not read
+    if reset_after:  # one product with all of U
+        Uzr = Uh = empty
+    else:  # one product per block of U
+        Uzr, Uh = np.ascontiguousarray(U[:, :2 * H]), np.ascontiguousarray(U[:, 2 * H:])
+    run_chunks(_forward_kernel(act, rec_act), B, n_threads, table, idx, start, U, Uzr, Uh, rb,
+               rec_mask, reset_after, H_seq, gates, aux, h_out,
                np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
                np.empty_like(h0), np.empty_like(h0), np.empty_like(h0))
 
@@ -274,8 +278,12 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
     """
     B, H = h0.shape
     dh0[...] = dh_last
-    run_chunks(_backward_kernel(act, rec_act), B, n_threads, start, h0, np.ascontiguousarray(U.T),
-               np.ascontiguousarray(U[:, :2 * H].T), np.ascontiguousarray(U[:, 2 * H:].T), rec_mask,
+    empty = np.empty((0, 0), U.dtype)  # for the blocks the kernel does not read
+    if reset_after:  # one product with all of U.T
+        UT, UzrT, UhT = np.ascontiguousarray(U.T), empty, empty
+    else:  # one product per block of U.T
+        UT, UzrT, UhT = empty, np.ascontiguousarray(U[:, :2 * H].T), np.ascontiguousarray(U[:, 2 * H:].T)
+    run_chunks(_backward_kernel(act, rec_act), B, n_threads, start, h0, UT, UzrT, UhT, rec_mask,
                reset_after, H_seq, gates, aux, dH_seq, dA, dh0, np.empty_like(h0),
                np.empty_like(h0), np.empty_like(h0), np.empty_like(h0), np.empty_like(h0),
                np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
