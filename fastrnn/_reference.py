@@ -243,8 +243,10 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         Out: gradient on the input projections.
     dX : ndarray of shape (T, B, F)
         Out: gradient on the forward pass's ``X`` (zero on padded steps).
-    dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
+    dU : ndarray of shape (H, 4H) or (0, 4H)
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``);
+        not computed when empty (the caller sums it with the input kernel's:
+        :func:`fastrnn.utils.linalg.stacked_outer_sum`).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
@@ -269,7 +271,8 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         da = np.concatenate([dzi, dzf, dzg, dzo], axis=1)
         dA[t] = da
         hm = _masked(_prev(H_seq, h0, t), rec_mask)
-        dU += hm.T @ da
+        if dU.shape[0]:
+            dU += hm.T @ da
         d_row = da @ U.T  # [dx_t, d(h_{t-1} * mask)]
         dX[t] = np.where(active, d_row[:, :F], 0.0)
         dh = np.where(active, _masked(d_row[:, F:], rec_mask), dh)

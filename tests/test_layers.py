@@ -64,6 +64,37 @@ def test_truncated_training_stores_only_the_window(cell, rng):
     np.testing.assert_allclose(h_trunc, h_full, rtol=1e-6)
 
 
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("one_pass_from", [0, 1 << 30], ids=["one-pass", "apart"])
+def test_truncated_float_input_lstm_differentiates_its_window(masked, one_pass_from, monkeypatch, rng):
+    # The weights' gradients of the last k steps (the kernels' dU skipped, then summed with the
+    # input kernel's) equal those of the same steps run alone from the state before them.
+    from fastrnn.utils import linalg
+
+    monkeypatch.setattr(linalg, "ONE_PASS_MIN_BYTES", one_pass_from)
+    B, T, F, H, k = 4, 9, 3, 5, 3
+    layer = Recurrent("lstm", H)
+    params = layer.init_params(rng, F, np.float64)
+    params["bias"] = rng.normal(size=params["bias"].shape)
+    X = rng.normal(size=(B, T, F))
+    real = np.ones((B, T), bool)
+    real[1, :7] = False  # pre-padding: row 1 starts inside the window
+    rec_mask = rng.random((B, H)) + 0.5 if masked else None
+    full = pack_dense(X, real)
+    d_last = rng.normal(size=(B, H))
+    _, _, _, cache = layer.forward(params, DenseInput(full.data, full.start), training=True,
+                                   rec_mask=rec_mask, bptt_truncate=k)
+    grads, dX, _ = layer.backward(params, cache, d_last=d_last)
+    _, _, state, _ = layer.forward(params, DenseInput(full.data[:T - k], full.start), rec_mask=rec_mask)
+    window = DenseInput(full.data[T - k:], np.maximum(full.start - (T - k), 0).astype(np.int32))
+    _, _, _, alone = layer.forward(params, window, state, training=True, rec_mask=rec_mask)
+    expected, dX_window, _ = layer.backward(params, alone, d_last=d_last)
+    for key in grads:
+        np.testing.assert_allclose(grads[key], expected[key], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dX[T - k:], dX_window, rtol=1e-10, atol=1e-12)
+    assert not dX[:T - k].any()
+
+
 def test_one_hot_input_never_builds_the_one_hot_tensor(rng):
     V, B, T, H = 200_000, 4, 50, 8
     layer = Recurrent("simple", H)

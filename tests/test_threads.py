@@ -15,7 +15,8 @@ from fastrnn.runtime import threads
 from fastrnn.runtime.cpus import X86, current_cpu, keep_thread_off
 from fastrnn.runtime.threads import parallel_for, split_bounds
 from fastrnn.utils import linalg
-from fastrnn.utils.linalg import gru_recurrent_grads, matmul, step_outer_sum, transposed_product
+from fastrnn.utils.linalg import (gru_recurrent_grads, matmul, stacked_outer_sum, step_outer_sum,
+                                  transposed_product)
 
 
 def test_parallel_for_runs_every_task_once_on_several_threads():
@@ -141,6 +142,26 @@ def test_transposed_product_of_one_block_splits_its_columns(monkeypatch, rng):
     for n_threads in (1, 2, 3, 4):
         np.testing.assert_allclose(transposed_product(X, D, n_threads), X.T @ D, rtol=1e-12)
     assert split == [2, 3, 3]  # 7 columns: at most 3 slices of 2 or more
+
+
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("block_rows", [1024, 10, 4])
+@pytest.mark.parametrize("one_pass_from", [0, 1 << 30], ids=["one-pass", "apart"])
+def test_stacked_outer_sum_is_the_three_gradients_apart(masked, block_rows, one_pass_from, monkeypatch,
+                                                        rng):
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(linalg, "MIN_SPLIT_COLUMNS", 2)
+    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)  # one block; two steps; one step
+    monkeypatch.setattr(linalg, "ONE_PASS_MIN_BYTES", one_pass_from)
+    T, B, F, H, G = 6, 5, 3, 2, 7
+    X, h0 = rng.normal(size=(T * B, F)), rng.normal(size=(B, H))
+    H_seq, dA = rng.normal(size=(T, B, H)), rng.normal(size=(T, B, G))
+    rec_mask = rng.random((B, H)) if masked else np.empty((0, H))
+    for n_threads in (1, 2, 3):
+        dW, dU, db = stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads)
+        np.testing.assert_allclose(dW, X.T @ dA.reshape(T * B, G), rtol=1e-12)
+        np.testing.assert_allclose(dU, _outer_sum_by_steps(h0, H_seq, rec_mask, dA), rtol=1e-12)
+        np.testing.assert_allclose(db, dA.sum(axis=(0, 1)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("reset_after", [0, 1])

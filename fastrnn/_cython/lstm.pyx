@@ -248,8 +248,10 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
         Out: gradient on the input projections.
     dX : ndarray of shape (T, B, F)
         Out: gradient on the forward pass's ``X`` (zero on padded steps).
-    dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
+    dU : ndarray of shape (H, 4H) or (0, 4H)
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``);
+        not computed when empty (the caller sums it with the input kernel's:
+        :func:`fastrnn.utils.linalg.stacked_outer_sum`).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
@@ -271,5 +273,6 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
                             dA, dX, dh0, dc0, dhm, dxh, deriv, lo, hi, wake, wake_to)
 
     run_chunks(chunk, B, n_threads)
-    step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
-                   n_threads, out=np.asarray(dU))
+    if dU.shape[0]:
+        step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
+                       n_threads, out=np.asarray(dU))

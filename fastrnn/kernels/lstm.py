@@ -231,8 +231,10 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
         Out: gradient on the input projections.
     dX : ndarray of shape (T, B, F)
         Out: gradient on the forward pass's ``X`` (zero on padded steps).
-    dU : ndarray of shape (H, 4H)
-        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``).
+    dU : ndarray of shape (H, 4H) or (0, 4H)
+        Out: gradient on the recurrent kernel (the last ``H`` rows of ``U``);
+        not computed when empty (the caller sums it with the input kernel's:
+        :func:`fastrnn.utils.linalg.stacked_outer_sum`).
     dh0, dc0 : ndarray of shape (B, H)
         Out: gradient on the initial states.
     """
@@ -247,4 +249,5 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
                rec_mask, H_seq, C_seq, gates, dH_seq, dA, dX, dh0, dc0, dhm, dxh,
                np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0),
                tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
-    step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
+    if dU.shape[0]:
+        step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)

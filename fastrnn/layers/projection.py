@@ -28,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._backend import get_kernels
-from ..utils.linalg import column_sums, matmul, transposed_product
+from ..utils.linalg import column_sums, matmul, stacked_outer_sum, transposed_product
 
 
 class TokenInput(NamedTuple):
@@ -388,7 +388,7 @@ def stacked_input(inp, W, b, U):
     return np.asarray(b, dtype=dtype)[None], idx, X, WU, ("stacked", X.reshape(T * B, F), *extra)
 
 
-def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=None, input_grad=True):
+def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, input_grad=True):
     """Gradients of the projection, given the kernels' ``dA`` for steps ``t0:``.
 
     Parameters
@@ -410,10 +410,6 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         reads only (the others' gradient is zero).
     n_threads : int, default 1
         Threads for the matrix products.
-    d_input : ndarray of shape (T, B, F), optional
-        For input the kernels read themselves (:func:`stacked_input`): their
-        gradient on it (zero on the truncated steps), scaled here by the
-        input-dropout mask.
     input_grad : bool, default True
         False: float input's gradient is not wanted (a network's raw input),
         and is neither computed nor returned.
@@ -429,18 +425,15 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
     kind = ctx[0]
     if kind == "projected":
         raise ValueError("a precomputed projection table is for inference only: no gradient")
+    if kind == "stacked":
+        raise ValueError("input read in the step's product is differentiated by stacked_backward")
     Tw, B, G = dA.shape
-    if kind in ("dense", "stacked"):
+    if kind == "dense":
         X2 = ctx[1]
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
         dW = transposed_product(X2[t0 * B:], dA2, n_threads)
-        if kind == "stacked":
-            if isinstance(inp, TokenInput):
-                return dW, column_sums(dA2), _stacked_tokens_backward(inp, ctx, d_input, t0, start,
-                                                                      n_threads)
-            dX = d_input
-        elif not input_grad:
+        if not input_grad:
             dX = None
         else:
             dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
@@ -489,6 +482,56 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, d_input=Non
         first = np.flatnonzero(np.r_[True, tokens[1:] != tokens[:-1]])
         dW[tokens[first]] = np.add.reduceat(d_table * scale, first, axis=0)
     return dW, db, None
+
+
+def stacked_backward(inp, ctx, dA, h0, H_seq, rec_mask, t0, start, n_threads, d_input):
+    """Gradients of :func:`stacked_input`'s step product ``[x_t, h_{t-1} * mask] @ [W; U] + b``.
+
+    The input kernel's, the recurrent kernel's and the bias's gradients come
+    out of one pass over ``dA`` (:func:`~fastrnn.utils.linalg.stacked_outer_sum`;
+    the LSTM kernels then skip ``U``'s).
+
+    Parameters
+    ----------
+    inp : DenseInput or TokenInput
+        As given to :func:`stacked_input`.
+    ctx : tuple
+        As returned by it.
+    dA : ndarray of shape (T - t0, B, G)
+        Gradient on the step products of the steps that were backpropagated.
+    h0 : ndarray of shape (B, H)
+        State before the first of them.
+    H_seq : ndarray of shape (T - t0, B, H)
+        State after each of them.
+    rec_mask : ndarray of shape (B, H) or (0, H)
+        Recurrent-dropout mask, or empty for none.
+    t0 : int
+        First backpropagated step.
+    start : ndarray of shape (B,), int32
+        First real step of each row, counted from ``t0``.
+    n_threads : int
+    d_input : ndarray of shape (T, B, F) or None
+        The kernels' gradient on the input they read (zero on the truncated
+        steps), scaled here by the input-dropout mask; None when float
+        input's gradient is not wanted.
+
+    Returns
+    -------
+    dW : ndarray of shape (F, G)
+    dU : ndarray of shape (H, G)
+    db : ndarray of shape (G,)
+    d_input : ndarray or None
+        ``(T, B, F)`` for float input, ``(V, D)`` for embeddings; None for
+        frozen embeddings or float input without a gradient.
+    """
+    B = H_seq.shape[1]
+    dW, dU, db = stacked_outer_sum(ctx[1][t0 * B:], h0, H_seq, rec_mask, dA, n_threads)
+    if isinstance(inp, TokenInput):
+        return dW, dU, db, _stacked_tokens_backward(inp, ctx, d_input, t0, start, n_threads)
+    if d_input is not None and inp.dropout_mask is not None:
+        d_input = _masked(d_input, inp.dropout_mask,
+                          out=d_input if d_input.flags.c_contiguous else None)
+    return dW, dU, db, d_input
 
 
 def _stacked_tokens_backward(inp, ctx, d_read, t0, start, n_threads):

@@ -13,7 +13,8 @@ from .._backend import get_kernels
 from .._config import ACTIVATIONS
 from ..initializers import glorot_uniform, orthogonal
 from ..runtime.chunks import n_chunks
-from .projection import DenseInput, project, project_backward, project_tokens, reads_stacked, stacked_input
+from .projection import (DenseInput, project, project_backward, project_tokens, reads_stacked,
+                         stacked_backward, stacked_input)
 
 N_GATES = {"simple": 1, "lstm": 4, "gru": 3}
 
@@ -320,6 +321,7 @@ class Recurrent:
         d_read = None  # the gradient on an input the kernels read themselves
         dh0 = np.empty((B, H), dtype)
         start, state0, rm, nt = cache["start"], cache["state0"], cache["rec_mask"], cache["n_threads"]
+        stacked = cache["pctx"][0] == "stacked"  # an LSTM's; then dU comes with dW (stacked_backward)
         grads = {}
         if self.cell == "simple":
             K.simple_rnn_backward(start, state0[0], U, rm, self.act, nt, H_seq, dH, dh, dA, dU, dh0)
@@ -337,7 +339,7 @@ class Recurrent:
                 U = U[F:]
                 dX = np.empty((Tw, B, 0), dtype)
             K.lstm_backward(start, state0[0], state0[1], U, rm, self.act, self.rec_act, nt, H_seq,
-                            C_seq, gates, dH, dh, dc, dA, dX, dU, dh0, dc0)
+                            C_seq, gates, dH, dh, dc, dA, dX, dU[:0] if stacked else dU, dh0, dc0)
             d_state0 = (dh0, dc0)
         else:
             gates, aux = cache["stored"]
@@ -345,8 +347,12 @@ class Recurrent:
             K.gru_backward(start, state0[0], U, rm, self.act, self.rec_act, int(self.reset_after),
                            nt, H_seq, gates, aux, dH, dh, dA, dU, drb, dh0)
             d_state0 = (dh0,)
-        dW, db, d_input = project_backward(cache["inp"], cache["pctx"], dA, cache["idx"], start,
-                                           params["kernel"], t0, nt, d_input=d_read, input_grad=input_grad)
+        if stacked:
+            dW, dU, db, d_input = stacked_backward(cache["inp"], cache["pctx"], dA, state0[0], H_seq, rm,
+                                                   t0, start, nt, d_read)
+        else:
+            dW, db, d_input = project_backward(cache["inp"], cache["pctx"], dA, cache["idx"], start,
+                                               params["kernel"], t0, nt, input_grad=input_grad)
         grads["kernel"] = dW
         grads["recurrent_kernel"] = dU
         if self.use_bias:

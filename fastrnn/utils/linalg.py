@@ -107,6 +107,61 @@ OUTER_SUM_ROWS = 4096
 #: BLAS kernel's edge code).
 MIN_SPLIT_COLUMNS = 64
 
+#: :func:`stacked_outer_sum` reads ``dA`` once from this size on (beyond a core's L2 cache).
+ONE_PASS_MIN_BYTES = 2 << 20
+
+
+def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
+    """``sum_i left(i, scratch).T @ D[lo_i:hi_i]`` over the row blocks ``bounds``: shape ``(f, g)``.
+
+    ``left(i, scratch)`` returns block ``i``'s left operand, ``(hi_i - lo_i, f)``:
+    a view of existing data, or ``scratch`` filled (an array of
+    ``(scratch_rows, f)`` per thread; None when ``scratch_rows`` is 0).  On
+    several threads, each sums a range of blocks and the ranges are added in
+    order; when there is one block, each thread computes a slice of the
+    columns of ``D`` instead, so each column comes out of the same product as
+    on one thread.
+    """
+    m, g = D.shape
+    n_blocks = len(bounds)
+
+    def scratch():
+        return np.empty((scratch_rows, f), dtype=dtype) if scratch_rows else None
+
+    def block_range(first, stop, acc):
+        """``acc[...] =`` the sum of the products of blocks ``[first, stop)``."""
+        if first == stop:
+            acc[...] = 0.0
+            return
+        rows = scratch()
+        for i in range(first, stop):
+            lo, hi = bounds[i]
+            if i == first:
+                np.matmul(left(i, rows).T, D[lo:hi], out=acc)
+            else:
+                acc += left(i, rows).T @ D[lo:hi]
+
+    out = np.empty((f, g), dtype=dtype)
+    work = m * f * g
+    by_blocks = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_blocks)
+    by_columns = n_parts(n_threads, work, MIN_PARALLEL_MACS, g // MIN_SPLIT_COLUMNS)
+    if by_blocks <= 1 < by_columns:
+        only = left(0, scratch())  # the one block: made once, read by every thread
+        cols = [slice(*c) for c in split_bounds(g, by_columns)]
+        _flushing_parallel_for(lambda j: np.matmul(only.T, D[:, cols[j]], out=out[:, cols[j]]),
+                               by_columns)
+        return out
+    if by_blocks <= 1:
+        call_flushing(block_range, (0, n_blocks, out))
+        return out
+    ranges = split_bounds(n_blocks, by_blocks)
+    partial = np.empty((by_blocks, f, g), dtype=dtype)
+    _flushing_parallel_for(lambda j: block_range(*ranges[j], partial[j]), by_blocks)
+    out[...] = partial[0]
+    for j in range(1, by_blocks):
+        out += partial[j]
+    return out
+
 
 def transposed_product(X, D, n_threads=1):
     """``X.T @ D`` for tall ``X`` and ``D``: a weight gradient summed over many rows.
@@ -128,41 +183,9 @@ def transposed_product(X, D, n_threads=1):
     ndarray of shape (f, g)
     """
     m, f = X.shape
-    g = D.shape[1]
-    out = np.empty((f, g), dtype=np.result_type(X, D))
-    n_blocks = max(1, -(-m // OUTER_SUM_ROWS))
-    bounds = split_bounds(m, n_blocks)
-
-    def block_range(first, stop, D, acc):
-        """``acc[...] =`` the sum of the products of blocks ``[first, stop)`` (of ``X`` and ``D``)."""
-        if first == stop:
-            acc[...] = 0.0
-            return
-        lo, hi = bounds[first]
-        np.matmul(X[lo:hi].T, D[lo:hi], out=acc)
-        for lo, hi in bounds[first + 1:stop]:
-            acc += X[lo:hi].T @ D[lo:hi]
-
-    work = m * f * g
-    by_blocks = n_parts(n_threads, work, MIN_PARALLEL_MACS, n_blocks)
-    by_columns = n_parts(n_threads, work, MIN_PARALLEL_MACS, g // MIN_SPLIT_COLUMNS)
-    if by_blocks <= 1 < by_columns:
-        # Each column comes out of the same block products as on one thread: no partial sums.
-        cols = split_bounds(g, by_columns)
-        _flushing_parallel_for(
-            lambda j: block_range(0, n_blocks, D[:, slice(*cols[j])], out[:, slice(*cols[j])]),
-            by_columns)
-        return out
-    if by_blocks <= 1:
-        call_flushing(block_range, (0, n_blocks, D, out))
-        return out
-    ranges = split_bounds(n_blocks, by_blocks)
-    partial = np.empty((by_blocks, f, g), dtype=out.dtype)
-    _flushing_parallel_for(lambda j: block_range(*ranges[j], D, partial[j]), by_blocks)
-    out[...] = partial[0]
-    for j in range(1, by_blocks):
-        out += partial[j]
-    return out
+    bounds = split_bounds(m, max(1, -(-m // OUTER_SUM_ROWS)))
+    return _block_sum(lambda i, _: X[slice(*bounds[i])], bounds, D, f, n_threads,
+                      np.result_type(X, D))
 
 
 def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
@@ -202,6 +225,63 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     if T > 1:
         out += transposed_product(prev.reshape(-1, H), dA[1:].reshape(-1, G), n_threads)
     return out
+
+
+def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
+    """Gradients of ``[x_t, h_{t-1} * mask] @ [W; U] + b`` over all steps, reading ``dA`` once.
+
+    ``sum_t [x_t, h_{t-1} * mask, 1].T @ dA[t]``: what
+    ``transposed_product(X, dA)``, :func:`step_outer_sum` and
+    :func:`column_sums` give apart, in one product per block of steps (about
+    :data:`OUTER_SUM_ROWS` rows), its left operand assembled block by block
+    in a scratch array of the thread.  Apart, each product reads all of
+    ``dA``; for a ``dA`` under :data:`ONE_PASS_MIN_BYTES`, which stays in the
+    cache between them, the three apart cost less than the assembling.
+
+    Parameters
+    ----------
+    X : ndarray of shape (T * B, F)
+        The input of every step, row ``t * B + b``.
+    h0, H_seq, rec_mask, dA, n_threads
+        As in :func:`step_outer_sum`.
+
+    Returns
+    -------
+    dW : ndarray of shape (F, G)
+    dU : ndarray of shape (H, G)
+    db : ndarray of shape (G,)
+    """
+    T, B, H = H_seq.shape
+    F, G = X.shape[1], dA.shape[2]
+    if dA.nbytes < ONE_PASS_MIN_BYTES:
+        dA2 = dA.reshape(T * B, G)
+        return (transposed_product(X, dA2, n_threads), step_outer_sum(h0, H_seq, rec_mask, dA, n_threads),
+                column_sums(dA2))
+    dtype = np.result_type(X, H_seq, dA)
+    steps = max(1, OUTER_SUM_ROWS // max(B, 1))
+    step_bounds = split_bounds(T, max(1, -(-T // steps)))
+    masked = rec_mask.shape[0] > 0
+
+    def left(i, rows):
+        """``[x_t, h_{t-1} * mask, 1]`` for the steps of block ``i``, in ``rows``."""
+        t_lo, t_hi = step_bounds[i]
+        Z = rows[:(t_hi - t_lo) * B]
+        Z[:, :F] = X[t_lo * B:t_hi * B]
+        prev = Z[:, F:F + H].reshape(t_hi - t_lo, B, H)
+        if t_lo == 0:
+            prev[0] = h0
+            prev[1:] = H_seq[:t_hi - 1]
+        else:
+            prev[:] = H_seq[t_lo - 1:t_hi - 1]
+        if masked:
+            prev *= rec_mask
+        Z[:, F + H] = 1.0
+        return Z
+
+    bounds = [(t_lo * B, t_hi * B) for t_lo, t_hi in step_bounds]
+    out = _block_sum(left, bounds, dA.reshape(T * B, G), F + H + 1, n_threads, dtype,
+                     scratch_rows=max(hi - lo for lo, hi in bounds))
+    return out[:F], out[F:F + H], out[F + H]
 
 
 def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb):
