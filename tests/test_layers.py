@@ -95,6 +95,29 @@ def test_truncated_float_input_lstm_differentiates_its_window(masked, one_pass_f
     assert not dX[:T - k].any()
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_float_input_lstm_gradients_in_one_pass_equal_those_apart(masked, monkeypatch, rng):
+    from fastrnn.utils import linalg
+
+    B, T, F, H = 3, 7, 4, 5
+    layer = Recurrent("lstm", H)
+    params = layer.init_params(rng, F, np.float64)
+    real = np.ones((B, T), bool)
+    real[0, :3] = False
+    packed = pack_dense(rng.normal(size=(B, T, F)), real)
+    rec_mask = rng.random((B, H)) + 0.5 if masked else None
+    results = []
+    for one_pass_from in (0, 1 << 30):
+        monkeypatch.setattr(linalg, "ONE_PASS_MIN_BYTES", one_pass_from)
+        _, _, _, cache = layer.forward(params, DenseInput(packed.data, packed.start), training=True,
+                                       rec_mask=rec_mask)
+        results.append(layer.backward(params, cache, d_last=np.ones((B, H)))[:2])
+    (one, dX_one), (apart, dX_apart) = results
+    for key in apart:
+        np.testing.assert_allclose(one[key], apart[key], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dX_one, dX_apart, rtol=1e-12, atol=1e-14)
+
+
 def test_one_hot_input_never_builds_the_one_hot_tensor(rng):
     V, B, T, H = 200_000, 4, 50, 8
     layer = Recurrent("simple", H)

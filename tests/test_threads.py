@@ -141,7 +141,7 @@ def test_transposed_product_of_one_block_splits_its_columns(monkeypatch, rng):
                         lambda task, n: (split.append(n), [task(j) for j in range(n)]))
     for n_threads in (1, 2, 3, 4):
         np.testing.assert_allclose(transposed_product(X, D, n_threads), X.T @ D, rtol=1e-12)
-    assert split == [2, 3, 3]  # 7 columns: at most 3 slices of 2 or more
+    assert split == [2, 3, 3]  # 7 columns, MIN_SPLIT_COLUMNS 2: at most 7 // 2 = 3 slices
 
 
 @pytest.mark.parametrize("masked", [False, True])

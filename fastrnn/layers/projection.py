@@ -54,8 +54,8 @@ class TokenInput(NamedTuple):
         ``V`` are dropped occurrences (zero input), the others' input is
         scaled by ``token_scale`` (``1 / (1 - p)``).  None: no token dropped.
     frozen : bool, default False
-        The embeddings are not trained: :func:`project_backward` skips their
-        gradient (and returns None for it).
+        The embeddings are not trained: :func:`project_backward` and
+        :func:`stacked_backward` skip their gradient (and return None for it).
     channel_scale : ndarray of shape (D,) or None
         Training only, embeddings only, without ``dropout_mask``: one channel
         mask (already scaled) for every sequence of the batch (shared spatial
@@ -347,7 +347,7 @@ def stacked_input(inp, W, b, U):
     The kernels' step product is then ``[x_t, h_{t-1} * mask] @ [W; U]``, so
     the input projection costs no ``(T, B, 4H)`` table written and read back,
     nor a bias pass over it, and its input gradient comes out of the
-    backward step's product (see :func:`project_backward`).
+    backward step's product (see :func:`stacked_backward`).
 
     Parameters
     ----------
@@ -373,7 +373,7 @@ def stacked_input(inp, W, b, U):
     WU : ndarray of shape (F + H, G)
         ``W`` stacked over ``U``.
     ctx : tuple
-        What :func:`project_backward` needs.
+        What :func:`stacked_backward` needs.
     """
     dtype = U.dtype
     if isinstance(inp, DenseInput):
@@ -421,6 +421,12 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, input_grad=
     d_input : ndarray or None
         ``(T, B, F)`` for dense input, ``(V, D)`` for embeddings, None for one-hot,
         frozen embeddings or float input without ``input_grad``.
+
+    Raises
+    ------
+    ValueError
+        For a prediction's precomputed table, and for input read in the
+        step's product (:func:`stacked_input`; see :func:`stacked_backward`).
     """
     kind = ctx[0]
     if kind == "projected":
@@ -510,6 +516,7 @@ def stacked_backward(inp, ctx, dA, h0, H_seq, rec_mask, t0, start, n_threads, d_
     start : ndarray of shape (B,), int32
         First real step of each row, counted from ``t0``.
     n_threads : int
+        Threads for the matrix products.
     d_input : ndarray of shape (T, B, F) or None
         The kernels' gradient on the input they read (zero on the truncated
         steps), scaled here by the input-dropout mask; None when float
@@ -522,7 +529,8 @@ def stacked_backward(inp, ctx, dA, h0, H_seq, rec_mask, t0, start, n_threads, d_
     db : ndarray of shape (G,)
     d_input : ndarray or None
         ``(T, B, F)`` for float input, ``(V, D)`` for embeddings; None for
-        frozen embeddings or float input without a gradient.
+        frozen embeddings or float input without a gradient.  ``dW``, ``dU``
+        and ``db`` may be views of one array (they do not overlap).
     """
     B = H_seq.shape[1]
     dW, dU, db = stacked_outer_sum(ctx[1][t0 * B:], h0, H_seq, rec_mask, dA, n_threads)

@@ -103,8 +103,8 @@ def column_sums(A):
 #: threads their shares.
 OUTER_SUM_ROWS = 4096
 
-#: A product split by columns gives each thread at least this many (narrower slices run the
-#: BLAS kernel's edge code).
+#: A product split by columns gives each thread about this many columns or more (narrower
+#: slices run the BLAS kernel's edge code).
 MIN_SPLIT_COLUMNS = 64
 
 #: :func:`stacked_outer_sum` reads ``dA`` once from this size on (beyond a core's L2 cache).
@@ -119,8 +119,9 @@ def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
     ``(scratch_rows, f)`` per thread; None when ``scratch_rows`` is 0).  On
     several threads, each sums a range of blocks and the ranges are added in
     order; when there is one block, each thread computes a slice of the
-    columns of ``D`` instead, so each column comes out of the same product as
-    on one thread.
+    columns of ``D`` instead (no partial sums to add; BLAS may round a slice's
+    sums differently from the whole product's, so results can change with the
+    thread count in the last bits, as with ranges of blocks).
     """
     m, g = D.shape
     n_blocks = len(bounds)
@@ -250,6 +251,7 @@ def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
     dW : ndarray of shape (F, G)
     dU : ndarray of shape (H, G)
     db : ndarray of shape (G,)
+        Views of one array when ``dA`` is read once (they do not overlap).
     """
     T, B, H = H_seq.shape
     F, G = X.shape[1], dA.shape[2]
