@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 numba = pytest.importorskip("numba")
-llvmlite = pytest.importorskip("llvmlite")
-import llvmlite.binding  # noqa: E402
+llvm_binding = pytest.importorskip("llvmlite.binding")
 
 from fastrnn.kernels._compile import wide_vectors  # noqa: E402
 
@@ -67,7 +66,7 @@ def test_wide_vectors_marks_the_function_and_its_loops_use_512_bit_registers():
     sig = scale.signatures[0]
     assert '"prefer-vector-width"="512"' in scale.inspect_llvm(sig)
     try:
-        features = numba.config.CPU_FEATURES or llvmlite.binding.get_host_cpu_features().flatten()
+        features = numba.config.CPU_FEATURES or llvm_binding.get_host_cpu_features().flatten()
     except RuntimeError:  # LLVM cannot tell this host's features
         features = ""
     if "+avx512f" in features.split(",") and numba.config.OPT >= 2:  # vectorised loops
