@@ -81,6 +81,36 @@ def prefetch_step_rows(table, idx, start, t, lo, hi):
                 prefetch_row(table, idx[t, b])
 
 
+#: A chunk whose step reads at most this many bytes of rows of a table larger than
+#: ``4 * PREFETCH_AHEAD_BYTES`` fetches the next step's rows while it activates this step's
+#: (:func:`prefetch_ahead`); otherwise each step's rows are fetched just before its product.
+PREFETCH_AHEAD_BYTES = 256 * 1024
+
+
+@njit(**INNER)
+def prefetch_ahead(table, lo, hi):
+    """Whether the rows ``[lo, hi)`` fetch step ``t + 1``'s table rows during step ``t``.
+
+    Then the rows of a table larger than the core's cache arrive during the
+    step's activations and the next product, not only during the product.  A
+    step's rows larger than :data:`PREFETCH_AHEAD_BYTES` would push the
+    step's own gates out of the cache, and a table that fits in it gains
+    nothing: those rows are fetched just before the product instead
+    (:func:`prefetch_step_rows`).
+    """
+    wide_vectors()
+    return (table.size * table.itemsize > 4 * PREFETCH_AHEAD_BYTES
+            and (hi - lo) * table.shape[1] * table.itemsize <= PREFETCH_AHEAD_BYTES)
+
+
+@njit(**INNER)
+def prefetch_next_row(table, idx, start, t, b):
+    """Start loading the ``table`` row that row ``b`` reads at step ``t + 1``, if it has one."""
+    wide_vectors()
+    if t + 1 < idx.shape[0] and start[b] <= t + 1:
+        prefetch_row(table, idx[t + 1, b])
+
+
 @njit(**INNER)
 def active_end(start, lo, hi, t):
     """One past the last row of ``[lo, hi)`` that is real at step ``t`` (``lo`` if none)."""

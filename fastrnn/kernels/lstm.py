@@ -20,6 +20,8 @@ from ._steps import (
     lstm_gates,
     lstm_gates_tanh_sigmoid,
     lstm_output_row,
+    prefetch_ahead,
+    prefetch_next_row,
     prefetch_step_rows,
     store_gates_row,
 )
@@ -50,12 +52,16 @@ def _forward_kernel(act, rec_act, by_chunk):
         store_h = H_seq.shape[0] > 0
         store_c = C_seq.shape[0] > 0
         store_g = gates.shape[0] > 0
+        ahead = prefetch_ahead(table, lo, hi)
         for t in range(T):
             end = active_end(start, lo, hi, t)
-            prefetch_step_rows(table, idx, start, t, lo, end)
+            if t == 0 or not ahead:
+                prefetch_step_rows(table, idx, start, t, lo, end)
             if end > lo:
                 input_recurrent_forward_step(X, t, U, rec_mask, h_out, xh, z, lo, end)
             for b in range(lo, hi):
+                if ahead:
+                    prefetch_next_row(table, idx, start, t, b)
                 if start[b] > t:
                     if store_g:
                         for k in range(4 * H):

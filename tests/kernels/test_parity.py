@@ -146,3 +146,41 @@ def test_results_are_bit_identical_for_a_given_thread_count(backend_under_test, 
                 for _ in range(2)]
         for key in runs[0]:
             np.testing.assert_array_equal(runs[0][key], runs[1][key], err_msg=key)
+
+
+# The Numba forward kernels fetch a step's table rows during the previous step when the table is
+# larger than 4 x 256 KiB and a chunk's rows of one step take at most 256 KiB
+# (fastrnn.kernels._steps.PREFETCH_AHEAD_BYTES); the grids above use small tables.
+AHEAD_BYTES = 256 * 1024
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lstm_forward_matches_reference_with_a_table_fetched_a_step_ahead(backend_under_test,
+                                                                         n_threads):
+    from fastrnn._backend import get_kernels
+
+    rng = np.random.default_rng(0)
+    T, B, H, V = 6, 9, 32, 3000
+    table = rng.normal(size=(V, 4 * H))
+    assert table.nbytes > 4 * AHEAD_BYTES and B * table.shape[1] * table.itemsize <= AHEAD_BYTES
+    idx = rng.integers(0, V, size=(T, B)).astype(np.int32)
+    start = np.array([0, 0, 1, 3, 5, 6, 0, 2, 0], dtype=np.int32)  # row 5 starts at the last step
+    h0, c0 = rng.normal(size=(B, H)), rng.normal(size=(B, H))
+    U = rng.normal(size=(H, 4 * H)) / H
+    results = []
+    for backend in (backend_under_test, "numpy"):
+        out = [np.empty((T, B, H)), np.empty((T, B, H)), np.empty((T, B, 4 * H)), np.empty((B, H)),
+               np.empty((B, H))]
+        get_kernels(backend).lstm_forward(table, idx, np.zeros((T, B, 0)), start, h0, c0, U,
+                                          np.zeros((0, H)), _constants.ACT_TANH,
+                                          _constants.ACT_SIGMOID, n_threads, *out)
+        results.append(out)
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, **TOLERANCES[np.float64])
+
+
+def test_the_prefetch_ahead_limit_is_the_kernels():
+    pytest.importorskip("numba")
+    from fastrnn.kernels import _steps
+
+    assert _steps.PREFETCH_AHEAD_BYTES == AHEAD_BYTES
