@@ -116,6 +116,9 @@ ORT_THREADS = 2
 QUIET_WINDOW_S, QUIET_CPU_NS, QUIET_LIMIT_S = 0.002, 100_000, 1.0
 #: Untimed rounds of every call before the timed ones (see the module notes).
 WARMUP_ROUNDS = 1
+#: ``--settle-ms``'s help, for every script that times with :func:`timed`.
+SETTLE_HELP = ("untimed, after every timed call: a wait until the other threads are idle, then "
+               "this pause (0: neither)")
 ORT_BATCH = 256
 PEAK_REPEATS = 3
 GATES = {"simple": 1, "lstm": 4, "gru": 3}
@@ -520,8 +523,7 @@ def main(argv=None):
                         help="with --data imdb: a file holding load_imdb() output "
                              "(default: $FASTRNN_IMDB_NPZ)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed, after every timed call: a wait until the other threads are "
-                             "idle, then this pause (0: neither)")
+                        help=SETTLE_HELP)
     parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
     parser.add_argument("--no-onnx", action="store_true", help="leave out the ONNX Runtime column")
     parser.add_argument("--peak-n", type=int, default=2048,

@@ -37,6 +37,7 @@ import warnings
 
 from compare_torch import (
     CONFIGS,
+    SETTLE_HELP,
     environment_report,
     format_report,
     make_data,
@@ -80,8 +81,7 @@ def main(argv=None):
     parser.add_argument("--n-batches", type=int, default=8, help="batches per timed epoch")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed, after every timed call: a wait until the other threads are "
-                             "idle, then this pause (0: neither)")
+                        help=SETTLE_HELP)
     parser.add_argument("--json", metavar="PATH", help="also write the header and results to PATH")
     parser.add_argument("--tiny", action="store_true", help="a tiny model, one round (smoke test)")
     parser.add_argument("--no-reexec", action="store_true",

@@ -25,7 +25,7 @@ import sys
 import warnings
 
 import numpy as np
-from compare_torch import (CONFIGS, environment_report, format_report, make_data,
+from compare_torch import (CONFIGS, SETTLE_HELP, environment_report, format_report, make_data,
                            reexec_without_forced_blas, timed)
 
 
@@ -71,8 +71,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--n-batches", type=int, default=16, help="batches of B rows per timed call")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed, after every timed call: a wait until the other threads are "
-                             "idle, then this pause (0: neither)")
+                        help=SETTLE_HELP)
     parser.add_argument("--tiny", action="store_true", help="shrink every configuration (a smoke test)")
     args = parser.parse_args(argv)
     settle = max(args.settle_ms, 0.0) / 1000

@@ -73,7 +73,8 @@ import statistics
 import sys
 
 import numpy as np
-from compare_torch import environment_report, format_report, reexec_without_forced_blas, timed
+from compare_torch import (SETTLE_HELP, environment_report, format_report, reexec_without_forced_blas,
+                           timed)
 
 #: Model-side target ids (as RNNSeq2Seq keeps them): padding, start, end; user ids shifted by 2.
 PAD, START, END, SHIFT = 0, 1, 2, 2
@@ -259,8 +260,7 @@ def main(argv=None):
     parser.add_argument("--decode-epochs", type=int, default=None,
                         help="untimed training epochs of the decoding model (default 3)")
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed, after every timed call: a wait until the other threads are "
-                             "idle, then this pause (0: neither)")
+                        help=SETTLE_HELP)
     parser.add_argument("--tiny", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH")
     parser.add_argument("--no-reexec", action="store_true",

@@ -42,7 +42,8 @@ import subprocess
 import sys
 
 import numpy as np
-from compare_torch import environment_report, format_report, reexec_without_forced_blas, timed
+from compare_torch import (SETTLE_HELP, environment_report, format_report, reexec_without_forced_blas,
+                           timed)
 
 FULL = dict(a_T=120, a_F=14, a_units=32, a_batch=256, n_batches=16,
             b_series=1000, b_min=50, b_max=500, b_F=4, b_units=64, b_batch=32,
@@ -250,8 +251,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--settle-ms", type=float, default=20.0,
-                        help="untimed, after every timed call: a wait until the other threads are "
-                             "idle, then this pause (0: neither)")
+                        help=SETTLE_HELP)
     parser.add_argument("--json", default=None)
     parser.add_argument("--tiny", action="store_true", help="smoke-test sizes (figures mean nothing)")
     parser.add_argument("--no-reexec", action="store_true")

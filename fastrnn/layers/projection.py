@@ -142,6 +142,16 @@ def project_tokens(embeddings, W, b, tokens, n_threads=1):
     return matmul(X_rows, W, n_threads, bias=b)
 
 
+def _dropout_scaled(inp, dX):
+    """The gradient ``dX`` (T, B, F) on a float input's vectors times its input-dropout mask, if any.
+
+    In place when ``dX`` is C-contiguous; None stays None (no gradient wanted).
+    """
+    if dX is None or inp.dropout_mask is None:
+        return dX
+    return _masked(dX, inp.dropout_mask, out=dX if dX.flags.c_contiguous else None)
+
+
 def _masked(X, mask, out=None):
     """``X * mask[None]`` for ``X`` (T, B, F) and ``mask`` (B, F), into ``out`` (new by default).
 
@@ -445,9 +455,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, input_grad=
             dX = np.empty((T, B, X2.shape[1]), dtype=dA.dtype)
             dX[:t0] = 0.0  # the truncated steps; the product fills the rest
             matmul(dA2, W.T, n_threads, out=dX[t0:].reshape(Tw * B, -1))
-        if dX is not None and inp.dropout_mask is not None:
-            dX = _masked(dX, inp.dropout_mask, out=dX if dX.flags.c_contiguous else None)
-        return dW, column_sums(dA2), dX
+        return dW, column_sums(dA2), _dropout_scaled(inp, dX)
     if kind == "cells":
         return _cells_backward(inp, ctx, dA, idx, start, W, n_threads)
     n_rows = len(ctx[1])
@@ -536,10 +544,7 @@ def stacked_backward(inp, ctx, dA, h0, H_seq, rec_mask, t0, start, n_threads, d_
     dW, dU, db = stacked_outer_sum(ctx[1][t0 * B:], h0, H_seq, rec_mask, dA, n_threads)
     if isinstance(inp, TokenInput):
         return dW, dU, db, _stacked_tokens_backward(inp, ctx, d_input, t0, start, n_threads)
-    if d_input is not None and inp.dropout_mask is not None:
-        d_input = _masked(d_input, inp.dropout_mask,
-                          out=d_input if d_input.flags.c_contiguous else None)
-    return dW, dU, db, d_input
+    return dW, dU, db, _dropout_scaled(inp, d_input)
 
 
 def _stacked_tokens_backward(inp, ctx, d_read, t0, start, n_threads):

@@ -317,11 +317,11 @@ class Recurrent:
             dh += d_state[0]
         dH = np.empty((0, B, H), dtype) if d_seq is None else np.ascontiguousarray(d_seq[t0:], dtype)
         dA = np.empty((Tw, B, G), dtype)
-        dU = np.empty((H, G), dtype)
+        stacked = cache["pctx"][0] == "stacked"  # an LSTM's; then dU comes with dW (stacked_backward)
+        dU = np.empty((0 if stacked else H, G), dtype)  # empty: the kernels skip it
         d_read = None  # the gradient on an input the kernels read themselves
         dh0 = np.empty((B, H), dtype)
         start, state0, rm, nt = cache["start"], cache["state0"], cache["rec_mask"], cache["n_threads"]
-        stacked = cache["pctx"][0] == "stacked"  # an LSTM's; then dU comes with dW (stacked_backward)
         grads = {}
         if self.cell == "simple":
             K.simple_rnn_backward(start, state0[0], U, rm, self.act, nt, H_seq, dH, dh, dA, dU, dh0)
@@ -339,7 +339,7 @@ class Recurrent:
                 U = U[F:]
                 dX = np.empty((Tw, B, 0), dtype)
             K.lstm_backward(start, state0[0], state0[1], U, rm, self.act, self.rec_act, nt, H_seq,
-                            C_seq, gates, dH, dh, dc, dA, dX, dU[:0] if stacked else dU, dh0, dc0)
+                            C_seq, gates, dH, dh, dc, dA, dX, dU, dh0, dc0)
             d_state0 = (dh0, dc0)
         else:
             gates, aux = cache["stored"]
