@@ -34,6 +34,8 @@ __all__ = ["SeriesWindows", "backtest", "make_windows", "mase_scale"]
 def _as_series(y, name="y", dtype=np.float64):
     """``y`` as a float array of shape (T, k), and whether it was 1-D."""
     a = np.asarray(y)
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex values (dtype {a.dtype})")
     if a.dtype.kind not in "iufb":
         try:
             a = a.astype(np.float64)
@@ -41,6 +43,9 @@ def _as_series(y, name="y", dtype=np.float64):
             raise ValueError(f"{name} must be numeric, got dtype {a.dtype}") from None
     if a.ndim not in (1, 2):
         raise ValueError(f"{name} must be one series of shape (T,) or (T, k), got shape {a.shape}")
+    if a.shape[0] == 0 or a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape}): a series needs at least one step "
+                         "and one column")
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity: fill or drop the missing steps first")
     return a.reshape(len(a), -1).astype(dtype, copy=False), a.ndim == 1

@@ -144,3 +144,22 @@ def test_missing_file_without_download(tmp_path):
         load_jena_climate(data_home=tmp_path, download_if_missing=False)
     with pytest.raises(OSError, match="no such file"):
         load_jena_climate(tmp_path / "absent.csv")
+
+
+def test_jena_columns_come_in_the_documented_order_and_must_all_be_there(tmp_path):
+    lines = _jena_csv(4).decode().split("\r\n")
+    cells = [line.split(",") for line in lines if line]
+    swapped = [[c[0], c[2], c[1]] + c[3:] for c in cells]  # "T (degC)" before "p (mbar)"
+    path = tmp_path / "swapped.csv"
+    path.write_text("\n".join(",".join(c) for c in swapped) + "\n")
+    np.testing.assert_array_equal(load_jena_climate(path).data, load_jena_climate_text(tmp_path, lines))
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(",".join(c[:5]) for c in cells) + "\n")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        load_jena_climate(short)
+
+
+def load_jena_climate_text(tmp_path, lines):
+    path = tmp_path / "plain.csv"
+    path.write_text("\n".join(lines))
+    return load_jena_climate(path).data

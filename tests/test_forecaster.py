@@ -253,10 +253,34 @@ def test_early_stopping_holds_out_the_end_of_each_series():
     (lambda y: RNNForecaster(10, quantiles=(0.5, 1.5), **FAST).fit(y), "quantiles must be"),
     (lambda y: RNNForecaster(10, quantiles=(0.5,), recursive=True, **FAST).fit(y),
      "quantiles need recursive=False"),
+    (lambda y: RNNForecaster(10, **FAST).fit(np.array([])), r"y is empty \(shape \(0,\)\)"),
+    (lambda y: RNNForecaster(10, **FAST).fit(np.zeros((200, 0))), "y is empty"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y, np.zeros((200, 0))), "X is empty"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y).update(np.array([])), "y is empty"),
+    (lambda y: RNNForecaster(10, **FAST).fit(y + 0.5j), "y must be real"),
 ])
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises((ValueError, InvalidParameterError), match=message):
         call(_series())
+
+
+def test_a_list_of_numbers_is_one_series_as_for_make_windows():
+    y = _series()
+    a = RNNForecaster(10, 3, **FAST).fit(list(y))
+    b = RNNForecaster(10, 3, **FAST).fit(y)
+    assert not a.panel_ and a.n_series_ == 1
+    np.testing.assert_array_equal(a.predict(), b.predict())
+    np.testing.assert_array_equal(a.predict(list(y[:50])), b.predict(y[:50]))
+
+
+@pytest.mark.parametrize("unit", [1e-12, 1e12])
+def test_scaling_is_relative_so_tiny_or_huge_units_are_not_constant(unit):
+    y = _series()
+    f = RNNForecaster(10, 3, **FAST).fit(y * unit)
+    np.testing.assert_allclose(f.predict() / unit, RNNForecaster(10, 3, **FAST).fit(y).predict(),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="y is constant"):
+        RNNForecaster(10, **FAST).fit(unit * (1.0 + 1e-15 * np.sin(np.arange(50))))
 
 
 def test_constant_series_trains_without_scaling():

@@ -182,6 +182,8 @@ def test_token_ids_and_equal_length_arrays():
     (lambda y: np.zeros(len(y)), "one per sequence"),
     (lambda y: [np.where(np.arange(len(t)) == 0, np.nan, t) for t in y], "NaN or infinity at a real"),
     (lambda y: _padded(y, "post", 0.0)[0], "list of sequences of different lengths"),
+    # rows of a padded y, given as a list: which end is padding is unknown for a ragged X
+    (lambda y: list(_padded(y, "pre", 0.0)[0]), r"y\[\d+\] has .* steps but X\[\d+\] has"),
     (lambda y: y[:-1], "different numbers of samples"),
     (lambda y: _padded(y, "post", 0.0)[0][:-1], "different numbers of samples"),
     (lambda y: None, "requires y"),

@@ -155,17 +155,21 @@ def _read_jena_csv(text, source):
         rows.append(row[1:])
     if not rows:
         raise ValueError(f"{source} has a header but no data rows")
+    missing = [c for c in JENA_CLIMATE_COLUMNS if c not in header[1:]]
+    if missing:
+        raise ValueError(f"{source} is not the Jena climate CSV: it lacks the columns {missing}")
     try:
         data = np.array(rows, dtype=np.float64)
     except ValueError as exc:
         raise ValueError(f"{source}: a measured value is not a number ({exc})") from None
+    data = data[:, [header.index(c) - 1 for c in JENA_CLIMATE_COLUMNS]]  # the documented order
     # "01.01.2009 00:10:00" (day.month.year) to ISO 8601
     try:
         time = np.array([f"{s[6:10]}-{s[3:5]}-{s[0:2]}T{s[11:19]}" for s in times],
                         dtype="datetime64[s]")
     except ValueError as exc:
         raise ValueError(f"{source}: a Date Time value is not dd.mm.yyyy HH:MM:SS ({exc})") from None
-    return Bunch(data=data, feature_names=header[1:], time=time)
+    return Bunch(data=data, feature_names=list(JENA_CLIMATE_COLUMNS), time=time)
 
 
 def _read_jena(path):

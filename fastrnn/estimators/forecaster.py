@@ -180,8 +180,9 @@ class RNNForecaster(BaseRNN):
         Parameters
         ----------
         y : array-like of shape (T,) or (T, k), or list of them
-            One series, or a list of series (a panel; each its own length
-            ``T_i``, the same ``k``).  Each needs at least
+            One series (a list of numbers is one series too), or a list of
+            series (a panel; each its own length ``T_i``, the same ``k``).
+            Each needs at least
             ``lookback + horizon`` steps and no NaN.
         X : array-like of shape (T, n_covariates), or list of them, optional
             Covariates aligned with ``y`` (the same number of steps per series).
@@ -221,7 +222,8 @@ class RNNForecaster(BaseRNN):
 
     def _series_list(self, y, X, where):
         """``(panel, [(T_i, k) series], [(T_i, n_cov) covariates or None])``, checked."""
-        panel = isinstance(y, (list, tuple))
+        # a list of series is a panel; a list of numbers is one series (as make_windows reads it)
+        panel = isinstance(y, (list, tuple)) and (not y or np.ndim(y[0]) >= 1)
         ys = list(y) if panel else [y]
         if panel and not ys:
             raise ValueError("y is an empty list: give at least one series")
@@ -260,12 +262,15 @@ class RNNForecaster(BaseRNN):
         if not self.scale:
             return np.zeros(c), np.ones(c)
         mean, std = a.mean(axis=0), a.std(axis=0)
-        flat = ~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))
+        # relative to the values' size, so that series in tiny units still count as varying
+        flat = ~(std > 1e-12 * np.abs(a).max(axis=0))
         if flat.any():
             if refuse_constant:
-                where = f" in column {int(np.flatnonzero(flat)[0])}" if c > 1 else ""
-                raise ValueError(f"{name} is constant{where} (standard deviation 0), so scale=True "
-                                 "cannot standardise it; pass scale=False, or drop the series")
+                j = int(np.flatnonzero(flat)[0])
+                where = f" in column {j}" if c > 1 else ""
+                raise ValueError(f"{name} is constant{where} (standard deviation {std[j]:.3g}, "
+                                 "negligible against its values), so scale=True cannot "
+                                 "standardise it; pass scale=False, or drop the series")
             std = np.where(flat, 1.0, std)
         return mean, std
 

@@ -242,8 +242,9 @@ def check_step_targets(Y, X, estimator):
     Y : array-like of shape (n, T) or (n, T, k), or a list of n sequences
         A padded array aligned with ``X`` (any value, NaN included, at padded
         steps), or one sequence per row holding a target for each real step
-        of that row (or for each of its ``T`` steps).  A list of sequences
-        ``X`` of different lengths needs a list ``Y``.
+        of that row (or, when ``X`` is a padded array, for each of its ``T``
+        steps).  A list of sequences ``X`` of different lengths needs a list
+        ``Y`` with one target per step of each sequence.
     X : ndarray or MaskedSequences
         As :func:`check_sequences` returns it.
     estimator : str
@@ -278,6 +279,8 @@ def check_step_targets(Y, X, estimator):
         return Y[real]
     if len(Y) != n:
         raise ValueError(f"X and y have different numbers of samples: {n} and {len(Y)}")
+    # a padded row of y is aligned with X's own padding, which a list of sequences X does not have
+    padded_rows_ok = not (isinstance(X, MaskedSequences) and X.ragged)
     parts = []
     for i, row in enumerate(Y):
         if isinstance(row, (str, bytes)) or not hasattr(row, "__len__"):
@@ -286,7 +289,7 @@ def check_step_targets(Y, X, estimator):
         n_real = int(real[i].sum())
         if len(row) == n_real:
             parts.append(row)
-        elif len(row) == T:
+        elif len(row) == T and padded_rows_ok:
             parts.append(row[real[i]])
         else:
             raise ValueError(f"y[{i}] has {len(row)} steps but X[{i}] has {n_real} real steps: "
