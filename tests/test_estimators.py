@@ -185,6 +185,24 @@ def test_warm_start_and_partial_fit_continue_training(task):
         _small_clf().partial_fit(X, y)
 
 
+@pytest.mark.parametrize("change", [dict(units=8), dict(cell="gru"), dict(bidirectional=True),
+                                    dict(embedding_dim=5), dict(dtype="float64"),
+                                    dict(units=(4, 4))])
+def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change, task):
+    """set_params after fit: predicting, inspecting or warm-starting with weights of another shape
+    raises a clear error (the kernels trust the shapes: it corrupted memory)."""
+    X, y = task
+    clf = _small_clf(warm_start=True, max_iter=1).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.set_params(**change)
+    for call in (lambda: clf.predict(X), lambda: clf.fit(X, y), clf.get_weights, clf.summary,
+                 lambda: clf.transform(X)):
+        with pytest.raises(ValueError, match="fitted weights do not fit the network"):
+            call()
+    clf.set_params(**{k: _small_clf().get_params()[k] for k in change})  # back: as it was
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+
+
 @pytest.mark.parametrize("labels", [[10, 20], ["neg", "pos"]], ids=["ints", "strings"])
 def test_a_refit_names_exactly_the_labels_it_has_not_seen(labels, task):
     X, y = task

@@ -272,6 +272,49 @@ def test_generated_datasets_and_pair_files(tmp_path):
     path.write_text("Go.\tVa !\nbroken line\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
         load_pairs(path)
+    path.write_text("Go.\tVa !\nHi.\tSalut !\n", encoding="utf-8-sig")  # a byte-order mark
+    assert load_pairs(path) == (["Go.", "Hi."], ["Va !", "Salut !"])
+    assert load_pairs(path, max_pairs=1) == (["Go."], ["Va !"])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: load_pairs(p, max_pairs=0), "max_pairs must be a positive int, got 0"),
+    (lambda p: load_pairs(p, max_pairs=2.5), "max_pairs must be a positive int"),
+    (lambda p: load_pairs(p, max_pairs="3"), "max_pairs must be a positive int"),
+    (lambda p: load_pairs(p, source_col=True), "source_col must be a non-negative int"),
+    (lambda p: make_reversal(0), "n_samples must be a positive int, got 0"),
+    (lambda p: make_reversal(2.5), "n_samples must be a positive int"),
+    (lambda p: make_reversal(5, length=2.5), "length must be an int >= 1"),
+    (lambda p: make_reversal(5, length=(1, 2, 3)), "length must be an int >= 1"),
+    (lambda p: make_reversal(5, vocab_size=0), "vocab_size must be a positive int, got 0"),
+    (lambda p: make_reversal(5, vocab_size=2.5), "vocab_size must be a positive int"),
+    (lambda p: make_reversal(5, vocab_size=27, return_text=True), "at most 26"),
+    (lambda p: make_addition(-1), "n_samples must be a positive int, got -1"),
+    (lambda p: make_addition(5, digits=True), "digits must be an int"),
+])
+def test_dataset_arguments_are_checked_by_name(tmp_path, call, message):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("Go.\tVa !\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        call(path)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, X, Y: m.fit(X, Y, sample_weight=np.zeros(len(X))), "sample_weight sums to 0"),
+    (lambda m, X, Y: m.fit(X, Y, sample_weight=np.ones(3)), "one weight per pair"),
+    (lambda m, X, Y: m.fit(X, Y, sample_weight=-np.ones(len(X))), "Negative values"),
+    (lambda m, X, Y: m.partial_fit(X, Y, sample_weight=np.zeros(len(X))), "sample_weight sums"),
+    (lambda m, X, Y: m.fit(X, Y).score(X, Y, sample_weight=np.ones(2)), "one weight per pair"),
+    (lambda m, X, Y: m.fit(X, Y).score(X, Y, sample_weight=np.zeros(len(X))), "sums to 0"),
+    (lambda m, X, Y: m.fit(X, Y, validation_data=(X[:4],)), "validation_data must be a tuple"),
+    (lambda m, X, Y: m.fit(X, Y, validation_data=X), "validation_data must be a tuple"),
+    (lambda m, X, Y: m.fit(X, Y).predict(X, beam_width=True), "beam_width must be an int"),
+])
+def test_weights_validation_data_and_beam_width_are_checked_by_name(call, message):
+    X = ["abc", "bca", "cab", "acb"] * 4
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False)
+    with pytest.raises(ValueError, match=message):
+        call(model, X, [s[::-1] for s in X])
 
 
 def test_plot_attention_draws_outputs_against_source_tokens(fitted, tmp_path):
@@ -342,3 +385,19 @@ def test_command_line_checks_the_output_before_training_and_reads_byte_order_mar
     printed = []
     assert main(["translate", str(model_path), str(inputs)], out=printed.append) == 0
     assert printed == model.predict(["abc", "\x0cde"])
+
+
+@pytest.mark.parametrize("change", [dict(units=8), dict(bidirectional=True), dict(cell="lstm"),
+                                    dict(attention="general"), dict(attention=None)])
+def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change):
+    X = ["abc", "bca", "cab", "acb"] * 8
+    Y = [s[::-1] for s in X]
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, warm_start=True).fit(X, Y)
+    expected = model.predict(X[:4])
+    model.set_params(**change)
+    for call in (lambda: model.predict(X[:4]), lambda: model.fit(X, Y),
+                 lambda: model.log_likelihood(X[:4], Y[:4])):
+        with pytest.raises(ValueError, match="fitted weights do not fit the network"):
+            call()
+    model.set_params(**{k: RNNSeq2Seq(**SMALL).get_params()[k] for k in change})
+    assert model.predict(X[:4]) == expected

@@ -33,6 +33,13 @@ def _date_formats(d):
     ]
 
 
+def _positive_int(value, name):
+    """``value`` as an int >= 1; ``ValueError`` naming ``name`` otherwise (bools refused)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 #: Number of surface forms :func:`make_date_normalization` draws from.
 N_DATE_FORMATS = len(_date_formats(_FIRST_DAY))
 
@@ -44,10 +51,10 @@ def make_date_normalization(n_samples=10000, random_state=None):
     written in one of :data:`N_DATE_FORMATS` forms drawn uniformly (e.g.
     ``"3 March 2021"``, ``"March 3, 2021"``, ``"03/03/2021"`` (day first),
     ``"2021.03.03"``, ``"Wed 03 Mar 2021"``, ``"MARCH 3, 2021"``), and the
-    same date in ISO form.  Numeric forms always put the day before the month,
-    so every input has one answer.  A character-level task with an alignment
-    that attention finds (the output's digits come from scattered input
-    positions).
+    same date in ISO form.  Numeric forms put the day before the month, except
+    ``YYYY.MM.DD``, which starts with the year, so every input has one answer.
+    A character-level task with an alignment that attention finds (the
+    output's digits come from scattered input positions).
 
     Parameters
     ----------
@@ -66,8 +73,7 @@ def make_date_normalization(n_samples=10000, random_state=None):
     >>> all(len(y) == 10 and y[4] == y[7] == "-" for y in Y)
     True
     """
-    if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    n_samples = _positive_int(n_samples, "n_samples")
     rs = check_random_state(random_state)
     span = (_LAST_DAY - _FIRST_DAY).days + 1
     offsets = rs.randint(0, span, size=n_samples)
@@ -105,12 +111,17 @@ def make_reversal(n_samples=1000, length=(30, 50), vocab_size=10, random_state=N
     Y : list of list of int, or list of str
         ``Y[i]`` is ``X[i]`` reversed.
     """
-    low, high = (length, length) if np.ndim(length) == 0 else tuple(length)
-    if not 1 <= low <= high:
-        raise ValueError(f"length must be >= 1 (or a range 1 <= low <= high), got {length!r}")
-    if vocab_size < 1 or (return_text and vocab_size > 26):
-        raise ValueError(f"vocab_size must be between 1 and {26 if return_text else 'any'}, "
-                         f"got {vocab_size}")
+    n_samples = _positive_int(n_samples, "n_samples")
+    bounds = (length, length) if np.ndim(length) == 0 else tuple(length)
+    if len(bounds) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                   for v in bounds) or not 1 <= bounds[0] <= bounds[1]:
+        raise ValueError(f"length must be an int >= 1 or a range (low, high) of ints with "
+                         f"1 <= low <= high, got {length!r}")
+    low, high = (int(v) for v in bounds)
+    vocab_size = _positive_int(vocab_size, "vocab_size")
+    if return_text and vocab_size > 26:
+        raise ValueError(f"vocab_size must be at most 26 with return_text=True (one letter per "
+                         f"symbol), got {vocab_size}")
     rs = check_random_state(random_state)
     lengths = rs.randint(low, high + 1, size=n_samples)
     X = [rs.randint(1, vocab_size + 1, size=n).tolist() for n in lengths]
@@ -135,7 +146,9 @@ def make_addition(n_samples=1000, digits=3, random_state=None):
     X : list of str
     Y : list of str
     """
-    if not isinstance(digits, numbers.Integral) or not 1 <= digits <= 18:
+    n_samples = _positive_int(n_samples, "n_samples")
+    if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) \
+            or not 1 <= digits <= 18:
         raise ValueError(f"digits must be an int between 1 and 18, got {digits!r}")
     rs = check_random_state(random_state)
     top = 10 ** digits
@@ -145,7 +158,7 @@ def make_addition(n_samples=1000, digits=3, random_state=None):
                                                                  zip(a.tolist(), b.tolist())]
 
 
-def load_pairs(path, source_col=0, target_col=1, encoding="utf-8", max_pairs=None):
+def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs=None):
     """Read tab-separated pairs (one per line), as the Tatoeba/ManyThings files.
 
     Lines are ``source<TAB>target[<TAB>more columns]``; blank lines are skipped.
@@ -155,9 +168,10 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8", max_pairs=Non
     path : str or os.PathLike
     source_col, target_col : int, default 0 and 1
         Columns of the source and the target.
-    encoding : str, default "utf-8"
+    encoding : str, default "utf-8-sig"
+        UTF-8, with a byte-order mark at the start of the file skipped if present.
     max_pairs : int or None
-        Read at most this many pairs.
+        Read at most this many pairs (a positive int).
 
     Returns
     -------
@@ -171,8 +185,10 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8", max_pairs=Non
         given), or no pair at all.
     """
     for name, col in (("source_col", source_col), ("target_col", target_col)):
-        if not isinstance(col, numbers.Integral) or col < 0:
+        if not isinstance(col, numbers.Integral) or isinstance(col, bool) or col < 0:
             raise ValueError(f"{name} must be a non-negative int, got {col!r}")
+    if max_pairs is not None:
+        max_pairs = _positive_int(max_pairs, "max_pairs")
     if source_col == target_col:
         raise ValueError(f"source_col and target_col are both {source_col}")
     need = max(source_col, target_col) + 1

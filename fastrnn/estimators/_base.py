@@ -175,13 +175,33 @@ def check_units_and_callbacks(units, callbacks):
         raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
 
 
+def _n_arrays(params):
+    """Arrays held in the nested dicts, lists and tuples of ``params``."""
+    if isinstance(params, np.ndarray):
+        return 1
+    if isinstance(params, dict):
+        return sum(_n_arrays(v) for v in params.values())
+    if isinstance(params, (list, tuple)):
+        return sum(_n_arrays(v) for v in params)
+    return 0
+
+
 def check_weights_match(net, params, dtype):
-    """Raise ``ValueError`` unless ``params`` has the arrays ``net`` expects (used by ``load``)."""
+    """Raise ``ValueError`` unless ``params`` holds exactly the arrays ``net`` expects.
+
+    Used by ``load`` and before running a fitted model whose parameters may
+    have changed since the fit (weights ``net`` would not read, such as an
+    attention layer's that a network without attention ignores, count as a
+    mismatch too).
+    """
     expected = [tuple(int(n) for n in shape) for shape in net.weight_shapes()]
     dtype = np.dtype(dtype)
-    got = net.weights(params)
-    if len(got) != len(expected):
-        raise ValueError(f"expected {len(expected)} weight arrays, found {len(got)}")
+    try:
+        got = net.weights(params)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"the weights lack an array the network needs ({exc!r})") from None
+    if len(got) != len(expected) or _n_arrays(params) != len(expected):
+        raise ValueError(f"expected {len(expected)} weight arrays, found {_n_arrays(params)}")
     for i, (g, shape) in enumerate(zip(got, expected)):
         if not isinstance(g, np.ndarray) or g.shape != shape or g.dtype != dtype:
             raise ValueError(f"weight {i} is {getattr(g, 'dtype', type(g))}"
@@ -462,6 +482,24 @@ class BaseRNN(BaseEstimator):
         """The :class:`~fastrnn.layers.SequenceModel` of the fitted configuration."""
         raise NotImplementedError
 
+    def _fitted_network(self):
+        """:meth:`_network`, checked against the fitted weights ``params_``.
+
+        The network is built from the current parameters, which ``set_params``
+        may have changed since the fit; the compiled kernels trust the weights'
+        shapes, so a mismatch is refused here, before any of them runs.
+        """
+        net = self._network()
+        try:
+            check_weights_match(net, self.params_, self.dtype)
+        except ValueError as exc:
+            raise ValueError(
+                f"{type(self).__name__}: the fitted weights do not fit the network that the "
+                f"current parameters describe ({exc}): a parameter that shapes the network "
+                "(such as cell, units, bidirectional, attention, embedding_dim or dtype) changed "
+                "after fit; set it back, or fit again without warm_start") from None
+        return net
+
     def _monitor(self):
         """What early stopping and checkpoints watch: "val_loss" or "val_score"."""
         return "val_loss"
@@ -533,7 +571,7 @@ class BaseRNN(BaseEstimator):
         if first or not hasattr(self, "rng_"):
             self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         rng = self.rng_
-        net = self._network()
+        net = self._network() if first else self._fitted_network()
         _check_embedding_noise(self, net)
         if first:
             self.params_ = net.init_params(rng, np.dtype(self.dtype))
@@ -646,7 +684,7 @@ class BaseRNN(BaseEstimator):
         list of ndarray
         """
         check_is_fitted(self, "params_")
-        return [w.copy() for w in self._network().weights(self.params_)]
+        return [w.copy() for w in self._fitted_network().weights(self.params_)]
 
     def set_weights(self, weights):
         """Load weights given in :meth:`get_weights` order (e.g. from Keras).
@@ -658,7 +696,7 @@ class BaseRNN(BaseEstimator):
             value finite.
         """
         check_is_fitted(self, "params_")
-        current = self._network().weights(self.params_)
+        current = self._fitted_network().weights(self.params_)
         if len(weights) != len(current):
             raise ValueError(f"expected {len(current)} weight arrays, got {len(weights)}")
         arrays = []
@@ -707,7 +745,7 @@ class BaseRNN(BaseEstimator):
     def count_params(self):
         """Total number of parameters (a frozen embedding's included, as in Keras)."""
         check_is_fitted(self, "params_")
-        return int(sum(w.size for w in self._network().weights(self.params_)))
+        return int(sum(w.size for w in self._fitted_network().weights(self.params_)))
 
     def summary(self):
         """Keras-style table of layers, output shapes and parameter counts.
@@ -717,7 +755,7 @@ class BaseRNN(BaseEstimator):
         str
         """
         check_is_fitted(self, "params_")
-        net = self._network()
+        net = self._fitted_network()
         return format_summary(type(self).__name__, net.layer_summary(),
                               getattr(net, "n_frozen", lambda: 0)())
 
@@ -952,7 +990,7 @@ class BaseSequenceRNN(BaseRNN):
         check_is_fitted(self, "params_")
         X = self._validate_X(X, reset=False, mask=mask)
         with engine_scope():
-            out = predict_outputs(self._network(), self.params_, X, max(self.batch_size, 256),
+            out = predict_outputs(self._fitted_network(), self.params_, X, max(self.batch_size, 256),
                                   self._resolved_threads())
         out = out.astype(np.float64)
         return (out, X) if return_input else out

@@ -225,7 +225,7 @@ class PooledInspectionMixin(TransformerMixin):
             bidirectional; times ``n_timesteps`` for ``head="flatten"``).
         """
         X = self._inspect_input(X, mask)
-        net = self._network()
+        net = self._fitted_network()
         with engine_scope():
             return _in_batches(len(X), self._INSPECT_BATCH, lambda rows: net.features(
                 self.params_, pack_batch(X[rows], net.input_kind),
@@ -249,7 +249,7 @@ class PooledInspectionMixin(TransformerMixin):
 
     @property
     def _n_features_out(self):
-        return self._network().head.in_width
+        return self._fitted_network().head.in_width
 
     def get_feature_names_out(self, input_features=None):
         """Names of :meth:`transform`'s columns: the class name in lower case and an index.
@@ -289,7 +289,7 @@ class PooledInspectionMixin(TransformerMixin):
             raise ValueError(f"attention_weights needs a model fitted with head='attention'; this "
                              f"one has head={self.head!r}")
         X = self._inspect_input(X, mask)
-        net = self._network()
+        net = self._fitted_network()
         with engine_scope():
             return _in_batches(len(X), self._INSPECT_BATCH, lambda rows: net.attention(
                 self.params_, pack_batch(X[rows], net.input_kind),
@@ -335,7 +335,7 @@ class PooledInspectionMixin(TransformerMixin):
         value_and_grad = _class_probability_and_grad if is_classifier(self) else _output_and_grad
         with engine_scope():
             attributions, _, _ = integrated_gradients(
-                self._network(), self.params_, X, index, value_and_grad, baseline=baseline,
+                self._fitted_network(), self.params_, X, index, value_and_grad, baseline=baseline,
                 n_steps=n_steps, n_threads=self._resolved_threads())
         return attributions
 
@@ -355,7 +355,7 @@ class PooledInspectionMixin(TransformerMixin):
             return np.full(n, int(target), dtype=np.intp)
         if target is None:
             with engine_scope():
-                logits = predict_outputs(self._network(), self.params_, X,
+                logits = predict_outputs(self._fitted_network(), self.params_, X,
                                          max(self.batch_size, 256), self._resolved_threads())
             if logits.shape[1] == 1:
                 return (logits[:, 0] > 0).astype(np.intp)

@@ -420,7 +420,7 @@ class RNNForecaster(BaseRNN):
         L, k, n_cov = self.lookback, self.n_targets_, self.n_covariates_
         n, Q = len(hist), (1 if self.quantiles_ is None else len(self.quantiles_))
         dtype = np.dtype(self.dtype)
-        net = self._network()
+        net = self._fitted_network()
         # each series' last L steps then the steps to forecast, scaled, end to end
         width = L + horizon
         values = np.zeros((n, width, k + n_cov), dtype=dtype)

@@ -241,7 +241,7 @@ class RNNLanguageModel(BaseRNN):
         docs = self._documents(_texts(X))
         inputs, _, _ = self._evaluation_arrays(docs)
         with engine_scope():
-            logits = predict_outputs(self._network(), self.params_, inputs, 256,
+            logits = predict_outputs(self._fitted_network(), self.params_, inputs, 256,
                                      self._resolved_threads())
         log_p = _log_softmax(logits.astype(np.float64))
         return [log_p[i, np.arange(len(d)), d] for i, d in enumerate(docs)]
@@ -298,7 +298,7 @@ class RNNLanguageModel(BaseRNN):
                 or not np.isfinite(temperature) or temperature < 0):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         rs = check_random_state(random_state)
-        net = self._network()
+        net = self._fitted_network()
         ids = [self._end_id] + self.sequencer_.texts_to_ids([prompt])[0]
         vocab = self.sequencer_.index_to_token_ + [_END[self.level]]
         out, states, feed = [], None, np.array([ids], dtype=np.int32)

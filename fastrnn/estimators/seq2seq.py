@@ -15,7 +15,7 @@ from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
-from ._base import BaseRNN, declare_params, param
+from ._base import BaseRNN, check_weights_usable, declare_params, param
 
 #: Target ids with a fixed meaning inside the model.
 PAD, START, END = 0, 1, 2
@@ -60,6 +60,17 @@ def _id_rows(rows, name):
                              "0 being padding")
         out.append(a[a != 0].astype(np.int64))
     return out
+
+
+def _pair_weights(sample_weight, n):
+    """``sample_weight`` as float64 of shape (n,): finite, non-negative, not all 0."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight must hold one weight per pair, {n}, got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    check_weights_usable(w)
+    return w
 
 
 @declare_params
@@ -339,16 +350,15 @@ class RNNSeq2Seq(BaseRNN):
             longest = max(len(t) for t in targets)
             self.max_output_length_ = (self.max_output_length if self.max_output_length
                                        is not None else longest + 10)
-        if sample_weight is None:
-            w = np.ones(len(X))
-        else:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.shape != (len(X),) or not np.isfinite(w).all() or (w < 0).any():
-                raise ValueError(f"sample_weight must hold {len(X)} finite non-negative values, "
-                                 f"got shape {w.shape}")
+        w = np.ones(len(X)) if sample_weight is None else _pair_weights(sample_weight, len(X))
         return self._arrays(sources, targets) + (w,)
 
     def _validation_set(self, validation_data):
+        if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a tuple (X_val, Y_val) of sources and "
+                             f"targets, got {type(validation_data).__name__}"
+                             + (f" of length {len(validation_data)}"
+                                if isinstance(validation_data, (tuple, list)) else ""))
         Xv, Yv = self._pairs(*validation_data, name="validation Y")
         src, dec_in, tgt = self._arrays(self._encode_sources(Xv),
                                         self._encode_targets(Yv, "validation Y"))
@@ -423,7 +433,7 @@ class RNNSeq2Seq(BaseRNN):
         several per output step (a single batch gets all the threads).  The
         batches depend on the thread count, not on which thread takes which.
         """
-        net = self._network()
+        net = self._fitted_network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
         out = [None] * len(sources)
         threads = self._resolved_threads()
@@ -479,7 +489,8 @@ class RNNSeq2Seq(BaseRNN):
         """
         check_is_fitted(self, "params_")
         beam_width = self.beam_width if beam_width is None else beam_width
-        if not isinstance(beam_width, numbers.Integral) or beam_width < 1:
+        if not isinstance(beam_width, numbers.Integral) or isinstance(beam_width, bool) \
+                or beam_width < 1:
             raise ValueError(f"beam_width must be an int >= 1, got {beam_width!r}")
         limit = self.max_output_length_ if max_output_length is None else max_output_length
         if not isinstance(limit, numbers.Integral) or limit < 1:
@@ -508,7 +519,7 @@ class RNNSeq2Seq(BaseRNN):
         sources = self._source_batch(X)
         targets = [np.asarray(t, dtype=np.int64) for t in Y] if internal \
             else self._encode_targets(Y)
-        net = self._network()
+        net = self._fitted_network()
         for lo in range(0, len(sources), self._eval_rows):
             rows = slice(lo, lo + self._eval_rows)
             src = pad_sequences([r.tolist() for r in sources[rows]], dtype="int32")
@@ -561,7 +572,7 @@ class RNNSeq2Seq(BaseRNN):
                          for t in targets], dtype=bool)
         hits &= np.array([len(p) == len(t) and np.array_equal(p, t)
                           for p, t in zip(predicted, targets)], dtype=bool)
-        w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, float)
+        w = np.ones(len(X)) if sample_weight is None else _pair_weights(sample_weight, len(X))
         return float((hits * w).sum() / w.sum())
 
     def attention_weights(self, X, Y=None):

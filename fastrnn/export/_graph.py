@@ -504,7 +504,7 @@ def estimator_outputs(b, model, x):
     """
     from ..estimators import RNNClassifier, RNNRegressor, RNNSequenceTagger
 
-    net = model._network()
+    net = model._fitted_network()
     check_network(net)
     oov = model._unknown_id() if hasattr(model, "_unknown_id") else None
     if oov is not None and net.input_kind != "dense":
@@ -550,7 +550,7 @@ def check_exportable(model):
 def model_input(b, model, name="X"):
     """Declare the graph input of an estimator: ids (N, T) int64 or floats (N, T, F)."""
     tp = b.onnx.TensorProto
-    net = model._network()
+    net = model._fitted_network()
     n_cols = model.n_timesteps_ if net.head.pooling == "flatten" else "T"
     if net.input_kind == "dense":
         return b.input(name, b.elem, ["N", n_cols, net.n_in])
