@@ -271,7 +271,7 @@ def _train_lm(args, out):
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
     with open(args.file, encoding="utf-8-sig") as fh:
-        lines = fh.read().split("\n")
+        lines = fh.read().splitlines()  # one text per line; a final newline ends the last
     if not any(line.strip() for line in lines):
         raise CLIError(f"{args.file} holds no text")
     units = tuple(args.units) if len(args.units) > 1 else args.units[0]

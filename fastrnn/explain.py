@@ -14,6 +14,7 @@ as the out-of-vocabulary id has a score like any other word.
 """
 
 import html
+import math
 import numbers
 
 import numpy as np
@@ -78,7 +79,7 @@ def explain_texts(pipeline, texts, *, method="integrated_gradients", target=None
     texts = TextSequencer._check_texts(texts)
     analyze = sequencer.build_analyzer()
     words = [analyze(doc) for doc in texts]
-    X = sequencer.transform(texts)
+    X = np.asarray(sequencer.transform(texts))  # a DataFrame under set_output(transform="pandas")
     if method == "attention":
         scores = model.attention_weights(X)
     else:
@@ -105,9 +106,9 @@ def explain_texts(pipeline, texts, *, method="integrated_gradients", target=None
 
 def _shade(score, scale):
     """Inline style of a word: green for positive, red for negative, stronger for larger |score|."""
-    if score is None:
+    if score is None or not math.isfinite(score):
         return "color:#888888"
-    strength = 0.0 if scale == 0 else min(abs(score) / scale, 1.0)
+    strength = 0.0 if not scale > 0 else min(abs(score) / scale, 1.0)
     rgb = "0,160,60" if score > 0 else "220,40,40"
     return f"background-color:rgba({rgb},{0.8 * strength:.3f})"
 
@@ -135,7 +136,7 @@ def to_html(explanations, *, scale=None):
         raise ValueError(f"scale must be a positive number or None, got {scale!r}")
     blocks = []
     for words in explanations:
-        scores = [abs(s) for _, s in words if s is not None]
+        scores = [abs(s) for _, s in words if s is not None and math.isfinite(s)]
         text_scale = scale if scale is not None else max(scores, default=0.0)
         spans = []
         for word, score in words:

@@ -307,6 +307,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         n_docs = len(token_lists)
         lo = self.min_df if isinstance(self.min_df, numbers.Integral) else self.min_df * n_docs
         hi = self.max_df if isinstance(self.max_df, numbers.Integral) else self.max_df * n_docs
+        if hi < lo:
+            raise ValueError(f"max_df={self.max_df!r} allows fewer documents ({hi:g} of {n_docs}) "
+                             f"than min_df={self.min_df!r} requires ({lo:g}): no token could "
+                             "be kept")
         kept = [t for t in counts if lo <= doc_freq[t] <= hi]  # Counter keeps first-seen order
         kept.sort(key=lambda t: -counts[t])  # stable: ties stay in first-seen order
         if self.max_features is not None:

@@ -2,7 +2,7 @@
 
 A model file is a ZIP archive (see :mod:`fastrnn.persistence`); these helpers rewrite its
 members, recompute its manifest as a deliberate editor would, and damage single fields of the
-ZIP structure in the ways that used to escape ``ModelFileError`` (issue 39).
+ZIP structure in ways that a careless reader would let escape ``ModelFileError``.
 """
 
 import hashlib
@@ -58,7 +58,7 @@ def member_data_offset(data, name):
     return local + 30 + n + extra
 
 
-#: Damages to one member that raised something other than ModelFileError before issue 39.
+#: Damages to one member that a reader could answer with something other than ModelFileError.
 DAMAGES = ["encrypted flag", "compression method 99", "compression method 12",
            "compression method 14", "invalid deflate block"]
 

@@ -189,7 +189,7 @@ def test_a_broken_model_file_fails_cleanly_in_a_real_process(tmp_path):
     assert_one_line_error(run("summary", not_model), "not a fastrnn model file")
 
 
-# ------------------------------------------------------------ issue 39: files the CLI reads and writes
+# ------------------------------------------------------------ files the CLI reads and writes
 @pytest.fixture(scope="module")
 def small_pipeline(tmp_path_factory):
     """A saved text pipeline, trained in-process in a second (the CLI's own model is slower)."""
@@ -209,7 +209,7 @@ def small_pipeline(tmp_path_factory):
 
 @pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/2.npy"])
 def test_a_damaged_model_file_is_one_line_and_exit_2(small_pipeline, tmp_path, capsys, member):
-    """Issue 39, item 1: zlib.error and the others printed a traceback and exited 1."""
+    """Regression guard: zlib.error and the others printed a traceback and exited 1."""
     from _modelfile import DAMAGES, damage
 
     path, _ = small_pipeline
@@ -232,7 +232,7 @@ def test_a_damaged_model_file_fails_cleanly_in_a_real_process(small_pipeline, tm
 
 
 def test_train_checks_the_output_path_before_training(reviews, tmp_path, capsys):
-    """Issue 39, item 4: -o in a missing directory failed only after the whole training."""
+    """Regression guard: -o in a missing directory failed only after the whole training."""
     _, data = reviews
     missing = tmp_path / "missing" / "model.fastrnn"
     for args in (("train", data, "--text-col", "review", "--label-col", "sentiment", "-o", missing),
@@ -267,7 +267,7 @@ def _predictions(out):
 
 
 def test_predict_keeps_one_row_per_input_line(small_pipeline, tmp_path, capsys):
-    """Issue 39, item 8: blank lines were dropped, so rows stopped lining up with the lines."""
+    """Regression guard: blank lines were dropped, so rows stopped lining up with the lines."""
     path, model = small_pipeline
     lines = ["the film was not bad", "", "   ", "the plot was\x0creally good", "bad acting", ""]
     text = tmp_path / "new.txt"
@@ -286,7 +286,7 @@ def test_predict_keeps_one_row_per_input_line(small_pipeline, tmp_path, capsys):
 
 
 def test_files_with_a_utf8_byte_order_mark_are_read(small_pipeline, tmp_path, capsys):
-    """Issue 39, item 9: Excel's "CSV UTF-8" starts with a BOM; the first column was not found."""
+    """Regression guard: Excel's "CSV UTF-8" starts with a BOM; the first column was not found."""
     path, model = small_pipeline
     texts, y = make_negation_sentiment(n_samples=40, return_text=True, random_state=5)
     table = tmp_path / "excel.csv"
@@ -329,7 +329,7 @@ def ids_model(tmp_path_factory):
 
 
 def test_unknown_ids_are_refused_or_read_as_oov(ids_model, capsys):
-    """Issue 39, item 15: ids beyond the vocabulary stopped evaluate on an .npz."""
+    """Regression guard: ids beyond the vocabulary stopped evaluate on an .npz."""
     model, data, clf, X_test = ids_model
     for command in ("predict", "evaluate"):
         assert_one_line_error(run_in_process(capsys, command, model, data), "token ids up to 24",

@@ -183,6 +183,12 @@ def test_warm_start_and_partial_fit_continue_training(task):
         inc.partial_fit(X[:10], np.full(10, 7))
     with pytest.raises(ValueError, match="classes must be passed"):
         _small_clf().partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs from the classes of the "
+                                         r"first call to partial_fit, \[0, 1\]"):
+        inc.partial_fit(X[:10], y[:10], classes=[0, 1, 2])
+    inc.partial_fit(X[:10], y[:10], classes=[1, 0])  # the same classes in another order
+    with pytest.raises(ValueError, match="^validation_data: X holds token id"):
+        _small_clf().fit(X, y, validation_data=(X[:5] + 1000, y[:5]))
 
 
 @pytest.mark.parametrize("change", [dict(units=8), dict(cell="gru"), dict(bidirectional=True),

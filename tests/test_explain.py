@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.pipeline import make_pipeline
 
 from fastrnn import RNNClassifier, RNNRegressor, TextSequencer
@@ -147,6 +148,8 @@ def test_explain_texts_aligns_words(text_pipeline):
     assert [s for _, s in out[1]] == attr[1, 1:].tolist()
     weights = explain_texts(text_pipeline, texts, method="attention")
     assert sum(s for _, s in weights[1]) == pytest.approx(1.0)
+    with sklearn.config_context(transform_output="pandas"):  # the sequencer gives a DataFrame
+        assert explain_texts(text_pipeline, texts, n_steps=8) == out
 
 
 def test_explain_texts_dropped_unknown_words():
@@ -168,6 +171,9 @@ def test_to_html_shades_and_escapes():
     assert "rgba(0,160,60,0.800)" in page and "rgba(220,40,40,0.400)" in page
     assert 'title="not read by the model"' in page and "color:#888888" in page
     assert "rgba(0,160,60,0.400)" in to_html([[("w", 0.5)]], scale=1.0)
+    page = to_html([[("w", float("nan")), ("v", 0.5)]])
+    assert "nan)" not in page and "color:#888888" in page  # grey, not invalid CSS
+    assert "rgba(0,160,60,0.800)" in page  # the NaN does not spoil the others' scale
     with pytest.raises(ValueError, match="scale"):
         to_html([], scale=0)
 

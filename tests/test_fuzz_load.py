@@ -1,4 +1,4 @@
-"""Fuzzing ``fastrnn.load`` (issue 39): a damaged model file loads to the same predictions or raises
+"""Fuzzing ``fastrnn.load``: a damaged model file loads to the same predictions or raises
 ``ModelFileError``, in bounded time and memory, and the CLI reports it as one line with exit 2.
 
 Every estimator kind is saved once (tiny models); Hypothesis then damages the file four ways:

@@ -123,6 +123,7 @@ def test_cli_train_lm_and_generate(tmp_path):
               "--window", "16", "-q")
     assert out.returncode == 0, out.stderr
     assert "perplexity" in out.stdout and model.stat().st_size > 0
+    assert f"on {len(PATTERN)} lines" in out.stdout  # the final newline starts no empty text
     out = run("generate", model, "ab", "-n", "12", "-t", "0")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "abcabcabcabcab"

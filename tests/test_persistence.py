@@ -257,7 +257,7 @@ def test_checkpoint_directory_must_exist(tmp_path):
 @pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/3.npy"])
 @pytest.mark.parametrize("how", DAMAGES)
 def test_damaged_zip_fields_and_streams_are_model_file_errors(saved, tmp_path, how, member):
-    """Issue 39, item 1: zlib.error, RuntimeError, NotImplementedError and OSError escaped."""
+    """Regression guard: zlib.error, RuntimeError, NotImplementedError and OSError escaped."""
     bad = tmp_path / "bad.fastrnn"
     bad.write_bytes(_damage(open(saved, "rb").read(), how, member))
     with pytest.raises(ModelFileError, match=str(bad)):
@@ -266,7 +266,7 @@ def test_damaged_zip_fields_and_streams_are_model_file_errors(saved, tmp_path, h
 
 @pytest.mark.parametrize("member", ["config.json", "MANIFEST.json"])
 def test_deeply_nested_json_is_refused_before_it_is_parsed(saved, tmp_path, member):
-    """Issue 39, item 1: a re-hashed config nested 100,000 deep raised RecursionError."""
+    """Regression guard: a re-hashed config nested 100,000 deep raised RecursionError."""
     bad = tmp_path / "bad.fastrnn"
     deep = b'"deep": ' + b"[" * 100_000 + b"]" * 100_000 + b", "
     _rewrite(saved, bad, lambda n, d: d.replace(b"{", b"{" + deep, 1) if n == member else d)
@@ -284,7 +284,7 @@ def _array_index(config, attribute):
 @pytest.mark.parametrize("classes", [["negative", "neutral", "positive"], ["positive"],
                                      ["positive", "negative"]])
 def test_classes_that_do_not_fit_the_output_layer_are_refused_at_load(saved, tmp_path, classes):
-    """Issue 39, item 1: classes_ of another length loaded, then predict raised TypeError."""
+    """Regression guard: classes_ of another length loaded, then predict raised TypeError."""
     config = json.loads(_members(saved)["config.json"])
     target = f"arrays/{_array_index(config, 'classes_')}.npy"
     bad = tmp_path / "bad.fastrnn"
@@ -404,7 +404,7 @@ def bombs(text_pipeline, tmp_path_factory):
     ("declared", lambda p: fastrnn.load(p, max_bytes=2**20), "more than max_bytes=1,048,576"),
 ])
 def test_a_decompression_bomb_is_refused_before_it_is_decompressed(bombs, kind, call, message):
-    """Issue 39, item 2: load decompressed every member first (1 MB of file cost 2.2 GB).
+    """Regression guard: load decompressed every member first (1 MB of file cost 2.2 GB).
 
     64 MiB of zeros (64 kB in the file) replace a weight: refused from the sizes the ZIP directory,
     the .npy header and the manifest declare, in well under a second and a few MB.
@@ -479,7 +479,7 @@ posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX
 @posix_only
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_a_new_file_gets_the_mode_the_umask_gives(text_pipeline, tmp_path, umask, mode):
-    """Issue 39, item 3: saved files were always 0600."""
+    """Regression guard: saved files were always 0600."""
     import stat
 
     old = os.umask(umask)
@@ -494,7 +494,7 @@ def test_a_new_file_gets_the_mode_the_umask_gives(text_pipeline, tmp_path, umask
 @posix_only
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o600])
 def test_overwriting_a_file_keeps_its_mode(text_pipeline, tmp_path, mode):
-    """Issue 39, item 3: overwriting a 0644 file made it 0600."""
+    """Regression guard: overwriting a 0644 file made it 0600."""
     import stat
 
     path = tmp_path / "m.fastrnn"
@@ -506,7 +506,7 @@ def test_overwriting_a_file_keeps_its_mode(text_pipeline, tmp_path, mode):
 
 
 def test_save_errors_name_the_path_not_the_temporary_file(text_pipeline, tmp_path):
-    """Issue 39, item 4: the message named .fastrnn-XXXX.tmp in the missing directory."""
+    """Regression guard: the message named .fastrnn-XXXX.tmp in the missing directory."""
     path = tmp_path / "missing" / "m.fastrnn"
     with pytest.raises(FileNotFoundError) as info:
         fastrnn.save(text_pipeline, path)

@@ -170,3 +170,8 @@ def test_an_invalid_token_pattern_names_the_parameter():
 @parametrize_with_checks([TextSequencer()])
 def test_sklearn_transformer_checks_that_apply_to_text(estimator, check):
     check(estimator)
+
+
+def test_min_df_above_max_df_is_refused_by_name():
+    with pytest.raises(ValueError, match="max_df=2 allows fewer documents"):
+        TextSequencer(min_df=5, max_df=2).fit(["a b", "a c", "b c"] * 3)

@@ -590,7 +590,12 @@ class BaseRNN(BaseEstimator):
             self.lr_schedule_logs_ = {k: len(v) for k, v in self.history_.items()}
         validation = None
         if validation_data is not None:
-            validation = self._validation_set(validation_data)
+            try:
+                validation = self._validation_set(validation_data)
+            except ValueError as exc:  # say which data is wrong: the training data was fine
+                if str(exc).startswith("validation_data"):
+                    raise
+                raise ValueError(f"validation_data: {exc}") from None
         elif self.early_stopping:
             data, validation = self._split_validation(data, rng)
         callbacks = list(self.callbacks or [])

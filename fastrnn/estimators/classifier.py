@@ -152,6 +152,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         Save the model (:func:`fastrnn.save`) to this file after every epoch that
         improves the monitored value (validation loss/score, else training
         loss), so an interrupted run can be reloaded with :func:`fastrnn.load`.
+    class_weight : dict, "balanced" or None, default None
+        Weights of the classes in the loss, ``{label: weight}`` (labels not
+        named weigh 1), or ``"balanced"``: inversely proportional to the
+        classes' frequencies in ``y`` (scikit-learn's
+        ``compute_class_weight``); they multiply ``sample_weight``.
 
     Attributes
     ----------
@@ -208,6 +213,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
+        if hasattr(self, "classes_") and classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), np.asarray(self.classes_)):
+            raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from "
+                             "the classes of the first call to partial_fit, "
+                             f"{np.asarray(self.classes_).tolist()!r}")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _loss(self, logits, y, w):

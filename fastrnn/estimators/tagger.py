@@ -107,6 +107,11 @@ class RNNSequenceTagger(BaseSequenceRNN):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         if not hasattr(self, "classes_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
+        if hasattr(self, "classes_") and classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), np.asarray(self.classes_)):
+            raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from "
+                             "the classes of the first call to partial_fit, "
+                             f"{np.asarray(self.classes_).tolist()!r}")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _encode_targets(self, Y, reset, classes=None, n_samples=None, X=None):
