@@ -209,6 +209,43 @@ def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change,
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
 
 
+def test_float_input_beyond_float32_and_too_few_samples_to_split_are_refused_by_name():
+    X = np.ones((4, 3, 1))
+    X[0, 1, 0] = 1e39
+    with pytest.raises(ValueError, match=r"beyond the range of float32 \(\|x\| up to 1e\+39\)"):
+        RNNRegressor(**FAST).fit(X, np.ones(4))
+    assert np.isfinite(RNNRegressor(**FAST, dtype="float64").fit(X, np.ones(4)).predict(X)).all()
+    with pytest.raises(ValueError, match=r"too few samples \(1\) to hold out a validation set for "
+                                         "early_stopping"):
+        RNNRegressor(**FAST, early_stopping=True).fit(np.ones((1, 4, 1)), np.ones(1))
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_a_refused_fit_leaves_the_fitted_model_as_it_was(task, warm_start):
+    X, y = task
+    clf = _small_clf(warm_start=warm_start, max_iter=1).fit(X, y)
+    state = {k: v for k, v in vars(clf).items() if k.endswith("_")}
+    proba = clf.predict_proba(X)
+    weights = clf.get_weights()
+    labels = np.where(y == 1, "spam", "ham")
+    for bad in (lambda: clf.fit(X, y, validation_data=(X[:10], y[:5])),
+                lambda: clf.fit(X, labels, sample_weight=-np.ones(len(y))),
+                lambda: clf.fit(X, labels, validation_data=(X[:4], ["x"] * 4))):
+        with pytest.raises(ValueError):
+            bad()
+        assert {k: v for k, v in vars(clf).items() if k.endswith("_")}.keys() == state.keys()
+        assert clf.classes_.tolist() == [0, 1] and clf.n_iter_ == 1
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+        for a, b in zip(clf.get_weights(), weights):
+            np.testing.assert_array_equal(a, b)
+    fresh = _small_clf()
+    with pytest.raises(ValueError):
+        fresh.fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(NotFittedError):  # a refused first fit leaves it unfitted
+        fresh.predict(X)
+    assert not [k for k in vars(fresh) if k.endswith("_")]
+
+
 @pytest.mark.parametrize("labels", [[10, 20], ["neg", "pos"]], ids=["ints", "strings"])
 def test_a_refit_names_exactly_the_labels_it_has_not_seen(labels, task):
     X, y = task

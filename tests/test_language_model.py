@@ -281,3 +281,17 @@ def test_a_file_from_before_window_existed_loads(tmp_path):
         warnings.simplefilter("error")
         loaded.partial_fit(TEXTS)  # and it trains on
     assert loaded.n_iter_ == lm.n_iter_ + 1
+
+
+def test_scoring_groups_texts_by_length_with_the_same_result(pattern_lm, monkeypatch):
+    """Texts are scored in groups of similar length (one long text pads no others)."""
+    import fastrnn.estimators.language_model as lm_module
+
+    texts = [PATTERN[0] * 20] + [p[:n] for p in PATTERN for n in (1, 3, 7)]
+    whole = pattern_lm._token_log_likelihoods(texts)
+    monkeypatch.setattr(lm_module, "SCORE_LOGITS", 1)  # one text per group
+    alone = pattern_lm._token_log_likelihoods(texts)
+    assert [len(a) for a in alone] == [len(w) for w in whole]
+    for a, w in zip(alone, whole):
+        np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
+    assert pattern_lm.score(texts) == pytest.approx(float(np.mean(np.concatenate(whole))))

@@ -186,6 +186,16 @@ def _n_arrays(params):
     return 0
 
 
+def _check_float_range(values, dtype):
+    """Refuse float input that the model's ``dtype`` cannot hold (it would become infinite)."""
+    dtype = np.dtype(dtype)
+    if values.dtype.itemsize > dtype.itemsize and values.size:
+        largest = float(np.abs(values).max())
+        if largest > np.finfo(dtype).max:
+            raise ValueError(f"X holds values beyond the range of {dtype.name} (|x| up to "
+                             f"{largest:.3g}): scale the data, or use dtype='float64'")
+
+
 def check_weights_match(net, params, dtype):
     """Raise ``ValueError`` unless ``params`` holds exactly the arrays ``net`` expects.
 
@@ -565,6 +575,30 @@ class BaseRNN(BaseEstimator):
         self._check_params()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        # nothing of a fitted model is lost when the checks before training refuse the call
+        before = dict(vars(self))
+        try:
+            net, data, validation, cfg, rng = self._prepare_fit(
+                X, y, sample_weight, validation_data, incremental, classes, mask)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+        with engine_scope():
+            result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
+                           cfg, rng, validation=validation, history=self.history_,
+                           epoch_offset=self.n_iter_)
+        self.n_iter_ += result.n_epochs
+        self._record_history(result.stopped)
+        if self.early_stopping and result.stopped is None:
+            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
+                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _prepare_fit(self, X, y, sample_weight, validation_data, incremental, classes, mask):
+        """Everything :meth:`_fit` checks and sets up before training: ``(net, data, validation,
+        cfg, rng)``.  It only assigns attributes (which :meth:`_fit` restores if it raises), but
+        for the optimizer's rate, changed in place once nothing can refuse the call any more."""
         first = not (incremental or self.warm_start) or not hasattr(self, "params_")
         data = self._fit_data(X, y, sample_weight, classes, reset=first,
                               **({} if mask is None else {"mask": mask}))
@@ -573,7 +607,7 @@ class BaseRNN(BaseEstimator):
         rng = self.rng_
         net = self._network() if first else self._fitted_network()
         _check_embedding_noise(self, net)
-        if first:
+        if first:  # (the weights are drawn before the validation split: the seed's results)
             self.params_ = net.init_params(rng, np.dtype(self.dtype))
             if self.embedding_init is not None:
                 self.params_["embeddings"] = initial_embeddings(self, self.params_)
@@ -582,8 +616,6 @@ class BaseRNN(BaseEstimator):
                 weight_decay=self.weight_decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
             self.history_ = {}
             self.n_iter_ = 0
-        else:  # learning_rate may have changed, or a schedule left another rate
-            self.optimizer_state_.learning_rate = self.learning_rate
         if first or not incremental:  # fit starts a run; partial_fit continues it
             self.lr_schedule_start_ = self.n_iter_
             # each log's length at the run's start: what comes after is the run's own
@@ -615,16 +647,9 @@ class BaseRNN(BaseEstimator):
             restore_best_weights=self.restore_best_weights, callbacks=callbacks,
             saturated_fn=self._saturated, chance_loss=self._chance_loss(data),
             lr_schedule=self._lr_function())
-        with engine_scope():
-            result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
-                           cfg, rng, validation=validation, history=self.history_,
-                           epoch_offset=self.n_iter_)
-        self.n_iter_ += result.n_epochs
-        self._record_history(result.stopped)
-        if self.early_stopping and result.stopped is None:
-            warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
-                          "validation score stopped improving", ConvergenceWarning, stacklevel=3)
-        return self
+        if not first:  # learning_rate may have changed, or a schedule left another rate
+            self.optimizer_state_.learning_rate = self.learning_rate  # (in place: after the checks)
+        return net, data, validation, cfg, rng
 
     def _lr_function(self):
         """``(epoch, history) -> learning rate`` for the training loop, or None without a schedule.
@@ -888,8 +913,10 @@ class BaseSequenceRNN(BaseRNN):
                                  "padding; for float sequences of different lengths (a list, or "
                                  "a mask with padding) use head='last', 'mean', 'max' or "
                                  "'attention'")
+            _check_float_range(X.values[X.mask], self.dtype)
             X = MaskedSequences(X.values.astype(self.dtype, copy=False), X.mask, X.ragged)
         elif kind == "dense":  # cast once, here, not in every batch's products
+            _check_float_range(X, self.dtype)
             X = X.astype(self.dtype, copy=False)
         if reset:
             self.input_kind_ = "dense" if kind == "dense" else (
@@ -956,17 +983,21 @@ class BaseSequenceRNN(BaseRNN):
         idx = np.arange(len(X))
         seed = int(rng.integers(2**31 - 1))
         stratify = self._stratify(y)
+        too_few = ValueError(f"too few samples ({len(X)}) to hold out a validation set for "
+                             "early_stopping; lower validation_fraction, pass validation_data, "
+                             "or set early_stopping=False")
+        if len(X) < 2:
+            raise too_few
         try:
             tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed,
                                       stratify=stratify)
         except ValueError:
             if stratify is None:
-                raise
+                raise too_few from None
             # a class too rare to stratify
             tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
         if len(tr) == 0 or len(va) == 0:
-            raise ValueError("too few samples to hold out a validation set; lower "
-                             "validation_fraction or pass validation_data")
+            raise too_few
         return (X[tr], y[tr], w[tr]), (X[va], y[va], np.ones(len(va)))
 
     def _batch_source(self, data):

@@ -16,6 +16,9 @@ from ..training import StreamWindows, predict_outputs
 from ._base import BaseRNN, declare_params, param
 
 _END = {"char": "\n", "word": "</s>"}
+#: Logit values (texts x steps x vocabulary) that scoring holds at once: texts are scored in
+#: groups of similar length within it, so one long text does not pad all the others.
+SCORE_LOGITS = 1 << 22
 
 
 def _log_softmax(z):
@@ -239,12 +242,24 @@ class RNNLanguageModel(BaseRNN):
         """Log-probability of every token (and end-of-text) of each text; list of arrays."""
         check_is_fitted(self, "params_")
         docs = self._documents(_texts(X))
-        inputs, _, _ = self._evaluation_arrays(docs)
+        net, out = self._fitted_network(), [None] * len(docs)
+        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
+        lo = 0
         with engine_scope():
-            logits = predict_outputs(self._fitted_network(), self.params_, inputs, 256,
-                                     self._resolved_threads())
-        log_p = _log_softmax(logits.astype(np.float64))
-        return [log_p[i, np.arange(len(d)), d] for i, d in enumerate(docs)]
+            while lo < len(order):
+                # the longest text of a group sets its padded length: at least one text per group
+                hi = lo + 1
+                while hi < len(order) and (hi + 1 - lo) * len(docs[order[hi]]) * self.vocab_size_ \
+                        <= SCORE_LOGITS:
+                    hi += 1
+                group = [docs[i] for i in order[lo:hi]]
+                inputs, _, _ = self._evaluation_arrays(group)
+                logits = predict_outputs(net, self.params_, inputs, 256, self._resolved_threads())
+                log_p = _log_softmax(logits.astype(np.float64))
+                for k, (i, d) in enumerate(zip(order[lo:hi], group)):
+                    out[i] = log_p[k, np.arange(len(d)), d]
+                lo = hi
+        return out
 
     def score(self, X, y=None):
         """Mean log-likelihood per token (natural log; end-of-text tokens included).
