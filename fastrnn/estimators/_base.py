@@ -816,6 +816,11 @@ class BaseSequenceRNN(BaseRNN):
     monitor: str = param("val_loss", StrOptions({"val_loss", "val_score"}))
     unknown_ids: str | int = param("error", StrOptions({"error", "oov"}), _POSITIVE_INT)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # float sequences (n_samples, n_timesteps, n_features)
+        return tags
+
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):  # pragma: no cover
         raise NotImplementedError
 

@@ -642,6 +642,7 @@ class RNNSeq2Seq(BaseRNN):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
+        tags.target_tags.required = True  # fit(X, Y): the targets are the outputs to learn
         return tags
 
 
