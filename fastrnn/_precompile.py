@@ -25,24 +25,31 @@ CELLS = ("simple", "lstm", "gru")
 DTYPES = ("float32", "float64")
 
 
+def _as_tuple(value, name, single, allowed):
+    """``value`` as a tuple (one ``single``-typed value becomes a 1-tuple)."""
+    if isinstance(value, single):
+        return (value,)
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
+
+
 def _check_args(cells, dtypes, units):
-    if isinstance(cells, str):
-        cells = (cells,)
-    cells = tuple(dict.fromkeys(cells))
+    cells = tuple(dict.fromkeys(_as_tuple(cells, "cells", str, f"a non-empty subset of {CELLS}")))
     bad = [c for c in cells if c not in CELLS]
     if bad or not cells:
         raise ValueError(f"cells must be a non-empty subset of {CELLS}, got {cells!r}")
-    if isinstance(dtypes, (str, type, np.dtype)):
-        dtypes = (dtypes,)
+    dtypes = _as_tuple(dtypes, "dtypes", (str, type, np.dtype), f"a non-empty subset of {DTYPES}")
+    if any(d is None for d in dtypes):  # np.dtype(None) would be float64
+        raise ValueError(f"dtypes must be a non-empty subset of {DTYPES}, got {dtypes!r}")
     try:
         dtypes = tuple(dict.fromkeys(np.dtype(d).name for d in dtypes))
     except TypeError as exc:
         raise ValueError(f"dtypes must name float32 and/or float64: {exc}") from None
     if not dtypes or any(d not in DTYPES for d in dtypes):
         raise ValueError(f"dtypes must be a non-empty subset of {DTYPES}, got {dtypes!r}")
-    if isinstance(units, (int, np.integer)):
-        units = (units,)
-    units = tuple(units)
+    units = _as_tuple(units, "units", (int, np.integer), "positive integers")
     if not units or any(isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 1
                         for u in units):
         raise ValueError(f"units must be positive integers, got {units!r}")

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ._precompile import CELLS, DTYPES, precompile
+from .callbacks import Callback
 
 
 class CLIError(Exception):
@@ -81,7 +82,8 @@ def _estimator_kwargs(args):
                 optimizer=args.optimizer, dropout=args.dropout,
                 recurrent_dropout=args.recurrent_dropout, bptt_truncate=args.bptt_truncate,
                 early_stopping=args.patience is not None,
-                n_iter_no_change=args.patience or 3, random_state=args.seed,
+                n_iter_no_change=3 if args.patience is None else args.patience,
+                random_state=args.seed,
                 verbose=0 if args.quiet else 2)
 
 
@@ -102,6 +104,24 @@ def _pad_ids(X, maxlen):
     return pad_sequences(list(X), maxlen=maxlen)
 
 
+class _PipelineCheckpoint(Callback):
+    """``ModelCheckpoint`` for the classifier of a text pipeline: saves the sequencer with it."""
+
+    def __init__(self, path, sequencer):
+        self.path, self.sequencer = path, sequencer
+
+    def on_epoch_end(self, model, epoch, is_best=False, **kw):
+        from sklearn.pipeline import Pipeline
+
+        from .persistence import save
+
+        if is_best:
+            snapshot = model._snapshot(epoch + 1)
+            snapshot.callbacks = None  # this checkpoint itself: not saved, nothing to warn about
+            save(Pipeline([("textsequencer", self.sequencer), ("rnnclassifier", snapshot)]),
+                 self.path)
+
+
 def _train(args, out):
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
@@ -111,6 +131,8 @@ def _train(args, out):
     from .persistence import save
     from .text import TextSequencer
 
+    if args.patience is not None and args.patience < 1:
+        raise CLIError(f"--patience must be at least 1 epoch, got {args.patience}")
     _check_output_path(args.output, "-o/--output")
     if args.checkpoint is not None:
         _check_output_path(args.checkpoint, "--checkpoint")
@@ -120,16 +142,21 @@ def _train(args, out):
     stratify = y if np.unique(y, return_counts=True)[1].min() >= 2 else None
     X_tr, X_val, y_tr, y_val = train_test_split(list(X), y, test_size=args.validation_fraction,
                                                 random_state=args.seed, stratify=stratify)
-    clf = RNNClassifier(**_estimator_kwargs(args), checkpoint_path=args.checkpoint)
+    clf = RNNClassifier(**_estimator_kwargs(args))
     if args.data.lower().endswith(".npz"):
         model = clf
         X_tr, X_val = _pad_ids(X_tr, args.maxlen), _pad_ids(X_val, args.maxlen)
-        clf.set_params(vocab_size=args.vocab_size)
+        # by default every id of the file, so that an id held out for validation is known too
+        largest = max((int(a.max()) for a in (X_tr, X_val) if a.size), default=0)
+        clf.set_params(vocab_size=args.vocab_size or max(largest + 1, 2),
+                       checkpoint_path=args.checkpoint)
         clf.fit(X_tr, y_tr, validation_data=(X_val, y_val))
     else:
         seq = TextSequencer(maxlen=args.maxlen, max_features=args.max_features,
                             char_level=args.char_level)
         model = Pipeline([("textsequencer", seq), ("rnnclassifier", clf)])
+        if args.checkpoint is not None:  # the whole pipeline: a checkpoint that reads text
+            clf.set_params(callbacks=[_PipelineCheckpoint(args.checkpoint, seq)])
         ids_tr = seq.fit_transform(X_tr)
         # every vocabulary id, even one that truncation removed from all training rows
         clf.set_params(vocab_size=seq.vocab_size_)
@@ -213,8 +240,13 @@ def _predict(args, out):
         for label, p in zip(est.classes_[np.argmax(proba, axis=1)], proba):
             writer.writerow([label] + [f"{v:.6f}" for v in p])
     else:
-        writer.writerow(["prediction"])
-        writer.writerows([[v] for v in np.atleast_1d(model.predict(X))])
+        pred = np.asarray(model.predict(X))
+        if pred.ndim == 2:  # several outputs: a column each
+            writer.writerow([f"prediction_{j}" for j in range(pred.shape[1])])
+            writer.writerows([[f"{v:.6g}" for v in row] for row in pred])
+        else:
+            writer.writerow(["prediction"])
+            writer.writerows([[v] for v in np.atleast_1d(pred)])
     return 0
 
 
@@ -246,6 +278,10 @@ def _evaluate(args, out):
 
 def _summary(args, out):
     model = _load_model(args.model)
+    if not hasattr(model, "steps") and not hasattr(model, "summary"):  # a TextSequencer alone
+        out(f"{type(model).__name__}: {model.vocab_size_} ids (maxlen={model.maxlen}, "
+            f"char_level={model.char_level})")
+        return 0
     if hasattr(model, "steps"):
         seq = model[0]
         out(f"Pipeline: {' -> '.join(type(s).__name__ for _, s in model.steps)}")

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import fastrnn
 from fastrnn.datasets import make_long_range_task, make_negation_sentiment
 
 from conftest import default_backend_only
@@ -97,6 +98,41 @@ def test_predict_text_lines_csv_and_stdin(trained):
     out = run("predict", model, data, "--text-col", "review")
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.splitlines()) == 1501
+    # a CSV on standard input (its column named), and Windows line ends read as on a file
+    crlf = lines.read_text().replace("\n", "\r\n")
+    assert run("predict", model, "-", stdin=crlf).stdout == run("predict", model, lines).stdout
+    out = run("predict", model, "-", "--text-col", "review", stdin=data.read_text())
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1501
+
+
+def test_the_checkpoint_of_a_text_model_reads_text(trained):
+    root, _, _, _ = trained
+    out = run("predict", root / "best.fastrnn", "-", stdin="the plot was really good\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "label,proba_neg,proba_pos"
+    assert "TextSequencer" in run("summary", root / "best.fastrnn").stdout
+
+
+def test_multi_output_predictions_and_a_sequencer_alone(tmp_path):
+    from sklearn.pipeline import make_pipeline
+
+    import fastrnn
+    from fastrnn import RNNRegressor, TextSequencer
+
+    texts = ["good film", "bad film", "not good", "not bad at all"] * 10
+    targets = np.random.default_rng(0).normal(size=(40, 2))
+    fastrnn.save(make_pipeline(TextSequencer(), RNNRegressor(units=4, max_iter=1, random_state=0))
+                 .fit(texts, targets), tmp_path / "reg.fastrnn")
+    out = run("predict", tmp_path / "reg.fastrnn", "-", stdin="good film\nbad\n")
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    assert rows[0] == ["prediction_0", "prediction_1"] and len(rows) == 3
+    assert all(np.isfinite([float(v) for v in row]).all() for row in rows[1:])
+    fastrnn.save(TextSequencer(maxlen=5).fit(texts), tmp_path / "seq.fastrnn")
+    out = run("summary", tmp_path / "seq.fastrnn")
+    assert out.returncode == 0 and "TextSequencer:" in out.stdout and "maxlen=5" in out.stdout, \
+        out.stderr
 
 
 def test_evaluate_and_summary(trained):
@@ -142,6 +178,14 @@ def test_keras_format_npz_train_predict_evaluate(tmp_path):
     out = run("evaluate", model, data)
     assert out.returncode == 0 and "samples: 100" in out.stdout, out.stderr
     assert_one_line_error(run("predict", model, tmp_path / "missing.txt"), "no such file")
+    # an id that only the validation rows hold is in the vocabulary (max id + 1 of the file)
+    ids[:10] = [[5, 900 + i] for i in range(10)]
+    np.savez(data, x_train=ids[:200], y_train=y[:200], x_test=ids[200:], y_test=y[200:])
+    out = run("train", data, "--epochs", "1", "--maxlen", "8", "--units", "4", "-q",
+              "--no-curves", "-o", model)
+    assert out.returncode == 0, out.stderr
+    assert fastrnn.load(model).vocab_size_ == 910
+    assert_one_line_error(run("train", data, "-o", model, "--patience", "0"), "patience")
 
 
 def run_in_process(capsys, *args):

@@ -357,3 +357,24 @@ def test_skl2onnx_converts_pipeline_and_estimator():
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     proba = sess.run(None, {"X": X.astype(np.int64)})[1]
     np.testing.assert_allclose(proba, pipe[-1].predict_proba(X), rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("cell, head", [("lstm", "last"), ("gru", "mean"), ("simple", "max")])
+def test_skl2onnx_converts_a_model_of_float_sequences(cell, head):
+    """Full-length float rows omit the recurrent operator's sequence_lens (skl2onnx refused an
+    input named "")."""
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from skl2onnx.common.data_types import FloatTensorType
+
+    from fastrnn.export import register_skl2onnx
+
+    register_skl2onnx()
+    X = np.random.default_rng(0).normal(size=(40, 6, 3)).astype(np.float32)
+    clf = RNNClassifier(cell=cell, head=head, units=5, max_iter=1, random_state=0)
+    clf.fit(X, np.arange(40) % 2)
+    onx = skl2onnx.to_onnx(clf, initial_types=[("X", FloatTensorType([None, 6, 3]))])
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, proba = sess.run(None, {"X": X})
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(labels, clf.predict(X))
+    assert not any(name == "" for node in fastrnn.to_onnx(clf).graph.node for name in node.input)

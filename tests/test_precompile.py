@@ -86,6 +86,11 @@ def test_work_is_split_by_dtype_then_by_cell():
     (dict(units=(8.5,)), "units must be"),
     (dict(n_jobs=0), "n_jobs must be"),
     (dict(n_jobs=True), "n_jobs must be"),
+    (dict(cells=None), "cells must be"),
+    (dict(cells=42), "cells must be"),
+    (dict(dtypes=[None]), "dtypes must be"),
+    (dict(units=2.5), "units must be"),
+    (dict(units=None), "units must be"),
 ])
 def test_bad_arguments_are_refused_before_any_work(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -4,6 +4,7 @@ Text is read as UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" wr
 """
 
 import csv
+import io
 import os
 import sys
 
@@ -48,6 +49,18 @@ def _delimiter(path, sample):
         return ","
 
 
+def _open_table(path):
+    """A CSV/TSV file for reading, or standard input for ``"-"`` (a byte-order mark skipped)."""
+    if path == "-":
+        return io.StringIO(_stdin_text(), newline="")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
+def _stdin_text():
+    """Standard input as text, with a byte-order mark skipped and Windows line ends as ``\n``."""
+    return sys.stdin.read().removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_table(path, columns):
     """Read named columns of a CSV/TSV file with a header row (blank lines are not rows).
 
@@ -62,7 +75,7 @@ def read_table(path, columns):
     dict of str to list of str
     """
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(path, newline="", encoding="utf-8-sig") as fh:
+    with _open_table(path) as fh:
         sample = fh.read(65536)
         fh.seek(0)
         reader = csv.reader(fh, delimiter=_delimiter(path, sample))
@@ -152,7 +165,7 @@ def read_inputs(path, text_col=None):
     if text_col is not None:
         return read_table(path, [text_col])[text_col]
     if path == "-":
-        text = sys.stdin.read().removeprefix("\ufeff")
+        text = _stdin_text()
     else:
         with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()

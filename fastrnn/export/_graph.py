@@ -277,7 +277,9 @@ def _recurrent_layer(b, layer, directions, x, seq_lens, first_table=False):
     if layer.cell == "gru":
         attrs["linear_before_reset"] = int(layer.reset_after)
     base = layer.cell
-    inputs = [x, b.const(W, f"{base}_W"), b.const(R, f"{base}_R"), b.const(B, f"{base}_B"), seq_lens]
+    inputs = [x, b.const(W, f"{base}_W"), b.const(R, f"{base}_R"), b.const(B, f"{base}_B")]
+    if seq_lens:  # omitted, not named "", when every row is full length (as skl2onnx needs it)
+        inputs.append(seq_lens)
     Y, Y_h = b.op(_OPERATOR[layer.cell], inputs, n_outputs=2, base=base, **attrs)
     # (T, dirs, N, H) -> (T, N, dirs * H): forward then backward, as fastrnn joins them
     shape_tn = b.const(np.array([0, 0, -1], np.int64), "shape_tn")
