@@ -23,6 +23,26 @@ from sklearn.utils.validation import check_is_fitted
 from ._registry import register_model_class
 
 
+def _integer_items(s, i, dtype):
+    """Row ``i`` of :func:`pad_sequences` as integers that ``dtype`` holds, or a ValueError."""
+    if s.dtype.kind == "O":  # Python objects: ints only (np.asarray keeps huge ints as objects)
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in s.flat):
+            raise ValueError(f"sequences[{i}] holds non-integer values but dtype={dtype!r}")
+        ints = [int(v) for v in s.flat]
+        low, high = (min(ints), max(ints)) if ints else (0, 0)
+    elif s.dtype.kind in "iub":
+        low, high = (int(s.min()), int(s.max())) if s.size else (0, 0)
+    elif s.dtype.kind != "f" or not np.all(np.isfinite(s)) or np.any(s != np.round(s)):
+        raise ValueError(f"sequences[{i}] holds non-integer values but dtype={dtype!r}")
+    else:
+        low, high = (float(s.min()), float(s.max())) if s.size else (0, 0)
+    info = np.iinfo(np.dtype(dtype))
+    if low < info.min or high > info.max:
+        raise ValueError(f"sequences[{i}] holds values outside the range of dtype={dtype!r} "
+                         f"({low} to {high})")
+    return s.astype(np.dtype(dtype)) if s.dtype.kind == "O" else s
+
+
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
     """Pad (and truncate) sequences to a common length, exactly like Keras.
 
@@ -64,27 +84,30 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         raise ValueError(f'truncating must be "pre" or "post", got {truncating!r}')
     if not hasattr(sequences, "__len__"):
         raise ValueError("sequences must be iterable with a length")
+    keep_objects = np.dtype(dtype) == object  # as Keras: the items themselves, not converted
     seqs = []
     for i, s in enumerate(sequences):
         if not hasattr(s, "__len__") or isinstance(s, (str, bytes)):
             raise ValueError(f"sequences[{i}] is not a sequence: {s!r}")
-        seqs.append(np.asarray(s))
+        seqs.append(np.asarray(s, dtype=object) if keep_objects else np.asarray(s))
     lengths = [len(s) for s in seqs]
     if maxlen is None:
         maxlen = max(lengths, default=0)
-    elif not isinstance(maxlen, numbers.Integral) or maxlen < 0:
+    elif not isinstance(maxlen, numbers.Integral) or isinstance(maxlen, bool) or maxlen < 0:
         raise ValueError(f"maxlen must be a non-negative integer, got {maxlen!r}")
     sample_shape = next((s.shape[1:] for s in seqs if len(s)), ())
     is_int = np.issubdtype(np.dtype(dtype), np.integer)
-    out = np.full((len(seqs), maxlen) + tuple(sample_shape), value, dtype=dtype)
+    try:
+        out = np.full((len(seqs), maxlen) + tuple(sample_shape), value, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"value={value!r} cannot be stored as dtype={dtype!r}") from None
     for i, s in enumerate(seqs):
         if not len(s) or maxlen == 0:
             continue
         if s.shape[1:] != sample_shape:
             raise ValueError(f"sequences[{i}] has item shape {s.shape[1:]}, expected {sample_shape}")
-        if is_int and s.dtype.kind not in "iub":
-            if s.dtype.kind != "f" or not np.all(np.isfinite(s)) or np.any(s != np.round(s)):
-                raise ValueError(f"sequences[{i}] holds non-integer values but dtype={dtype!r}")
+        if is_int:
+            s = _integer_items(s, i, dtype)
         trunc = s[-maxlen:] if truncating == "pre" else s[:maxlen]
         if padding == "post":
             out[i, :len(trunc)] = trunc

@@ -631,12 +631,13 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     stopped = None
     reference = None  # what divergence is measured against (see the module docstring)
     model.stop_training_ = False
-    notify(cfg.callbacks, "on_train_begin", model, n_epochs=epoch_offset + cfg.n_epochs)
     epoch = epoch_offset
+    n_logged = 0  # epochs of this run whose logs reached the history
     # a diverging run is detected below and reported once; NumPy's own overflow
     # warnings on the way there would only be noise
     with np.errstate(over="ignore", invalid="ignore"):
         try:
+            notify(cfg.callbacks, "on_train_begin", model, n_epochs=epoch_offset + cfg.n_epochs)
             for epoch in range(epoch_offset, epoch_offset + cfg.n_epochs):
                 if cfg.lr_schedule is not None:  # the optimizer's moments are kept
                     optimizer.learning_rate = float(cfg.lr_schedule(epoch, history))
@@ -676,6 +677,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                         saturated and logs["loss"] > reference):
                     for k, v in logs.items():
                         history.setdefault(k, []).append(float(v))
+                    n_logged += 1
                     stopped = "diverged"
                     break
                 if validation is not None:
@@ -685,6 +687,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                         logs["val_" + cfg.metric_name] = v_metric
                 for k, v in logs.items():
                     history.setdefault(k, []).append(float(v))
+                n_logged += 1
                 # the monitored quantity: validation if there is any, else the training loss
                 if validation is not None:
                     value = -logs["val_" + cfg.metric_name] if maximize else logs["val_loss"]
@@ -723,6 +726,9 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     if restore:
         for dst, src in zip(flat_params, net.weights(best["params"])):
             dst[...] = src
-    n_run = epoch - epoch_offset + (0 if stopped in ("non_finite", "interrupted") else 1)
-    notify(cfg.callbacks, "on_train_end", model, logs=history)
-    return TrainResult(params, max(n_run, 0), best["epoch"], best["loss"], stopped)
+    try:
+        notify(cfg.callbacks, "on_train_end", model, logs=history)
+    except KeyboardInterrupt:  # training is over: the model is whole, only the hook was cut short
+        warnings.warn("fit interrupted by the user after its last epoch", RuntimeWarning,
+                      stacklevel=3)
+    return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped)

@@ -309,6 +309,18 @@ class _InterruptAt(Callback):
             raise KeyboardInterrupt
 
 
+class _InterruptIn(Callback):
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __getattribute__(self, name):
+        if name == object.__getattribute__(self, "hook"):
+            def interrupt(*args, **kw):
+                raise KeyboardInterrupt
+            return interrupt
+        return object.__getattribute__(self, name)
+
+
 def test_interrupted_fit_warns_and_keeps_a_usable_model(task):
     X, y = task
     clf = _small_clf(max_iter=5, callbacks=[_InterruptAt(2)])
@@ -316,6 +328,36 @@ def test_interrupted_fit_warns_and_keeps_a_usable_model(task):
         clf.fit(X, y)
     assert clf.stopped_reason_ == "interrupted"
     assert np.isfinite(clf.predict_proba(X)).all()
+    # the epoch whose end was interrupted had finished: counted, as in the history
+    assert clf.n_iter_ == 3 == len(clf.history_["loss"]) == len(clf.loss_curve_)
+
+
+@pytest.mark.parametrize("hook", ["on_train_begin", "on_train_end"])
+def test_an_interrupt_in_the_first_or_last_hook_is_caught_too(task, hook):
+    X, y = task
+    clf = _small_clf(max_iter=2).fit(X, y)
+    clf.set_params(callbacks=[_InterruptIn(hook)])
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == len(clf.history_.get("loss", [])) == len(clf.loss_curve_)
+    assert clf.n_iter_ == (0 if hook == "on_train_begin" else 2)
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("monitor", ["val_loss", "val_score"])
+def test_best_epoch_is_the_one_early_stopping_chose(task, monitor):
+    """best_epoch_/best_loss_ follow the training loop's choice (tol, monitor): the restored
+    weights' epoch, not merely the lowest validation loss."""
+    X, y = task
+    clf = _small_clf(max_iter=8, learning_rate=0.05, early_stopping=True, tol=0.1,
+                     n_iter_no_change=2, monitor=monitor)
+    clf.fit(X[40:], y[40:], validation_data=(X[:40], y[:40]))
+    val = clf.history_["val_loss"]
+    assert clf.best_loss_ == val[clf.best_epoch_]
+    assert clf.best_epoch_ != int(np.argmin(val))  # improvements under tol did not count
+    proba = np.clip(clf.predict_proba(X[:40])[:, 1], 1e-12, 1 - 1e-12)
+    own = -np.mean(y[:40] * np.log(proba) + (1 - y[:40]) * np.log(1 - proba))
+    assert own == pytest.approx(clf.best_loss_, rel=1e-4)  # the weights held are that epoch's
 
 
 def test_diverging_fit_stops_restores_and_warns(task):
@@ -536,6 +578,14 @@ def test_errors_after_fit(task):
     weights[2] = np.zeros((3, 3))
     with pytest.raises(ValueError, match=r"weight 2 has shape \(3, 3\), expected \(4, 16\)"):
         clf.set_weights(weights)
+    weights = clf.get_weights()
+    weights[1] = np.full(weights[1].shape, 1e39)  # finite as float64, infinite as float32
+    with pytest.raises(ValueError, match=r"weight 1 contains NaN or infinity \(as float32\)"):
+        clf.set_weights(weights)
+    weights[1] = weights[1].astype(complex)
+    with pytest.raises(ValueError, match="weight 1 must hold real numbers"):
+        clf.set_weights(weights)
+    assert all(np.isfinite(w).all() for w in clf.get_weights())  # nothing was stored
     with pytest.raises(ValueError, match="vocab_size"):
         _small_clf(vocab_size=5).fit(X, y)
     with pytest.raises(ValueError, match="units"):

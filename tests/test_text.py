@@ -55,6 +55,18 @@ def test_pad_sequences_inputs_and_errors():
         pad_sequences([[1.5, 2.0]])
     with pytest.raises(ValueError, match="not a sequence"):
         pad_sequences([3, 4])
+    # dtype=object keeps the items as they are (Keras); an object array of ints is ids
+    assert pad_sequences([[1, "a"], [2.5]], dtype=object).tolist() == [[1, "a"], [0, 2.5]]
+    assert pad_sequences(np.array([[1, 2], [3, 4]], dtype=object)).tolist() == [[1, 2], [3, 4]]
+    assert pad_sequences([[2**40]], dtype="int64").tolist() == [[2**40]]
+    with pytest.raises(ValueError, match=r"outside the range of dtype='int32' \(7 to 2147483648\)"):
+        pad_sequences([[2**31, 7]])  # it wrapped round to -2147483648
+    with pytest.raises(ValueError, match="outside the range of dtype='uint8'"):
+        pad_sequences([[300]], dtype="uint8")
+    with pytest.raises(ValueError, match="value='x' cannot be stored as dtype='int32'"):
+        pad_sequences([[1]], maxlen=2, value="x")
+    with pytest.raises(ValueError, match="maxlen must be"):
+        pad_sequences([[1]], maxlen=True)
 
 
 TEXTS = ["The film was good.", "The film was not good!", "A bad, bad film.",

@@ -588,8 +588,12 @@ class BaseRNN(BaseEstimator):
             result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
                            cfg, rng, validation=validation, history=self.history_,
                            epoch_offset=self.n_iter_)
+        start = self.n_iter_
         self.n_iter_ += result.n_epochs
-        self._record_history(result.stopped)
+        # the run's best epoch, whose weights the model holds when they were restored; a run that
+        # finished no epoch keeps the previous one
+        self._record_history(result.stopped, result.best_epoch if result.best_epoch >= start
+                             else getattr(self, "best_epoch_", None))
         if self.early_stopping and result.stopped is None:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
                           "validation score stopped improving", ConvergenceWarning, stacklevel=3)
@@ -680,15 +684,19 @@ class BaseRNN(BaseEstimator):
 
         return learning_rate
 
-    def _record_history(self, stopped):
+    def _record_history(self, stopped, best_epoch=None):
+        """The attributes read from ``history_``; ``best_epoch`` as the training loop judged it
+        (monitor and tol), by default the epoch of the lowest monitored loss."""
         self.loss_curve_ = list(self.history_.get("loss", []))
         if self._metric_name is not None:
             self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
         else:  # without a metric the score is the mean log-likelihood, minus the loss
             self.validation_scores_ = [-v for v in self.history_.get("val_loss", [])] or None
         monitored = self.history_.get("val_loss") or self.history_.get("loss") or [np.inf]
-        self.best_loss_ = float(np.min(monitored))
-        self.best_epoch_ = int(np.argmin(monitored))
+        if best_epoch is None or not 0 <= best_epoch < len(monitored):
+            best_epoch = int(np.argmin(monitored))
+        self.best_epoch_ = int(best_epoch)
+        self.best_loss_ = float(monitored[best_epoch])
         self.stopped_reason_ = stopped
 
     def _snapshot(self, n_epochs_done):
@@ -696,7 +704,7 @@ class BaseRNN(BaseEstimator):
         snap = copy.copy(self)
         snap.n_iter_ = n_epochs_done
         snap.history_ = {k: list(v) for k, v in self.history_.items()}
-        snap._record_history(None)
+        snap._record_history(None, n_epochs_done - 1)  # saved as the best epoch so far
         return snap
 
     # ------------------------------------------------------- keras weights
@@ -734,8 +742,12 @@ class BaseRNN(BaseEstimator):
             src = np.asarray(src)
             if src.shape != dst.shape:
                 raise ValueError(f"weight {i} has shape {src.shape}, expected {dst.shape}")
+            if src.dtype.kind not in "iuf":
+                raise ValueError(f"weight {i} must hold real numbers, got dtype {src.dtype}")
+            with np.errstate(over="ignore"):
+                src = src.astype(dst.dtype)  # checked as stored: 1e39 is infinite in float32
             if not np.isfinite(src).all():
-                raise ValueError(f"weight {i} contains NaN or infinity")
+                raise ValueError(f"weight {i} contains NaN or infinity (as {dst.dtype})")
             arrays.append(src)
         for dst, src in zip(current, arrays):
             dst[...] = src

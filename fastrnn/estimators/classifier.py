@@ -169,7 +169,11 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     best_loss_ : float
+        The validation loss (the training loss without validation data) of ``best_epoch_``.
     best_epoch_ : int
+        The best epoch as early stopping judges it (``monitor``, ``tol``), counted from 0 over
+        ``history_``; with ``restore_best_weights`` after early stopping (or an interrupted or
+        diverging fit) the model holds that epoch's weights.
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None

@@ -116,6 +116,7 @@ class RNNLanguageModel(BaseRNN):
         :meth:`score` of the validation texts after every epoch.
     best_loss_ : float
     best_epoch_ : int
+        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss.
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None

@@ -24,6 +24,7 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
     validation_scores_ : list of float or None
     best_loss_ : float
     best_epoch_ : int
+        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss.
     n_iter_ : int
     n_features_in_ : int
     n_outputs_ : int
