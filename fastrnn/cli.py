@@ -163,6 +163,7 @@ def _train(args, out):
         clf.fit(ids_tr, y_tr, validation_data=(seq.transform(X_val), y_val))
     out(f"trained {clf.n_iter_} epochs on {len(y_tr)} samples; validation accuracy "
         f"{model.score(X_val, y_val):.4f} ({len(y_val)} held-out samples)")
+    clf.set_params(callbacks=None)  # the checkpoint's own callback: nothing to save or warn about
     save(model, args.output)
     out(f"model saved to {args.output}")
     if not args.no_curves:
@@ -243,7 +244,7 @@ def _predict(args, out):
         pred = np.asarray(model.predict(X))
         if pred.ndim == 2:  # several outputs: a column each
             writer.writerow([f"prediction_{j}" for j in range(pred.shape[1])])
-            writer.writerows([[f"{v:.6g}" for v in row] for row in pred])
+            writer.writerows([[float(v) for v in row] for row in pred])
         else:
             writer.writerow(["prediction"])
             writer.writerows([[v] for v in np.atleast_1d(pred)])
@@ -300,6 +301,7 @@ def _summary(args, out):
 
 # ------------------------------------------------------------ language model
 def _train_lm(args, out):
+    from .datasets._files import _lines
     from .estimators import RNNLanguageModel
     from .persistence import save
 
@@ -307,7 +309,7 @@ def _train_lm(args, out):
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
     with open(args.file, encoding="utf-8-sig") as fh:
-        lines = fh.read().splitlines()  # one text per line; a final newline ends the last
+        lines = _lines(fh.read())  # one text per line; a final newline ends the last
     if not any(line.strip() for line in lines):
         raise CLIError(f"{args.file} holds no text")
     units = tuple(args.units) if len(args.units) > 1 else args.units[0]

@@ -183,8 +183,8 @@ def test_warm_start_and_partial_fit_continue_training(task):
         inc.partial_fit(X[:10], np.full(10, 7))
     with pytest.raises(ValueError, match="classes must be passed"):
         _small_clf().partial_fit(X, y)
-    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs from the classes of the "
-                                         r"first call to partial_fit, \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2\] differs from the classes the "
+                                         r"model was fitted with, \[0, 1\]"):
         inc.partial_fit(X[:10], y[:10], classes=[0, 1, 2])
     inc.partial_fit(X[:10], y[:10], classes=[1, 0])  # the same classes in another order
     with pytest.raises(ValueError, match="^validation_data: X holds token id"):
@@ -238,6 +238,14 @@ def test_a_refused_fit_leaves_the_fitted_model_as_it_was(task, warm_start):
         np.testing.assert_array_equal(clf.predict_proba(X), proba)
         for a, b in zip(clf.get_weights(), weights):
             np.testing.assert_array_equal(a, b)
+    # the random generator too: a refused early-stopping split drew from it
+    twin = _small_clf(warm_start=True, max_iter=1).fit(X, y)
+    clf = _small_clf(warm_start=True, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="too few samples"):
+        clf.set_params(early_stopping=True).fit(X[:1], y[:1])
+    clf.set_params(early_stopping=False)
+    for a, b in zip(clf.fit(X, y).get_weights(), twin.fit(X, y).get_weights()):
+        np.testing.assert_array_equal(a, b)
     fresh = _small_clf()
     with pytest.raises(ValueError):
         fresh.fit(X, y, sample_weight=-np.ones(len(y)))

@@ -308,6 +308,7 @@ def test_dataset_arguments_are_checked_by_name(tmp_path, call, message):
     (lambda m, X, Y: m.fit(X, Y).score(X, Y, sample_weight=np.zeros(len(X))), "sums to 0"),
     (lambda m, X, Y: m.fit(X, Y, validation_data=(X[:4],)), "validation_data must be a tuple"),
     (lambda m, X, Y: m.fit(X, Y, validation_data=X), "validation_data must be a tuple"),
+    (lambda m, X, Y: m.fit(X, Y, validation_data=[X[:4], Y[:3]]), "validation_data: X and"),
     (lambda m, X, Y: m.fit(X, Y).predict(X, beam_width=True), "beam_width must be an int"),
 ])
 def test_weights_validation_data_and_beam_width_are_checked_by_name(call, message):

@@ -48,6 +48,7 @@ import numbers
 import os
 import sys
 import warnings
+import weakref
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -173,6 +174,11 @@ def check_units_and_callbacks(units, callbacks):
         raise ValueError(f"units must be a positive int or a non-empty tuple of them, got {units!r}")
     if callbacks is not None and not all(isinstance(c, Callback) for c in callbacks):
         raise TypeError("callbacks must be a list of fastrnn.callbacks.Callback instances")
+
+
+#: The last weights-and-network key each fitted estimator passed :meth:`BaseRNN._fitted_network`'s
+#: check with (kept outside the estimator: predicting must not change its attributes).
+_CHECKED_WEIGHTS = weakref.WeakKeyDictionary()
 
 
 def _n_arrays(params):
@@ -492,6 +498,11 @@ class BaseRNN(BaseEstimator):
         """The :class:`~fastrnn.layers.SequenceModel` of the fitted configuration."""
         raise NotImplementedError
 
+    def __setattr__(self, name, value):
+        if not name.endswith("_"):  # a parameter (set_params sets them this way too)
+            _CHECKED_WEIGHTS.pop(self, None)
+        super().__setattr__(name, value)
+
     def _fitted_network(self):
         """:meth:`_network`, checked against the fitted weights ``params_``.
 
@@ -500,6 +511,11 @@ class BaseRNN(BaseEstimator):
         shapes, so a mismatch is refused here, before any of them runs.
         """
         net = self._network()
+        # checked again only for other weights or after a parameter was set (__setattr__): a
+        # small prediction should not pay for it every time
+        key = id(self.params_)
+        if _CHECKED_WEIGHTS.get(self) == key:
+            return net
         try:
             check_weights_match(net, self.params_, self.dtype)
         except ValueError as exc:
@@ -508,6 +524,7 @@ class BaseRNN(BaseEstimator):
                 f"current parameters describe ({exc}): a parameter that shapes the network "
                 "(such as cell, units, bidirectional, attention, embedding_dim or dtype) changed "
                 "after fit; set it back, or fit again without warm_start") from None
+        _CHECKED_WEIGHTS[self] = key
         return net
 
     def _monitor(self):
@@ -577,6 +594,8 @@ class BaseRNN(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         # nothing of a fitted model is lost when the checks before training refuse the call
         before = dict(vars(self))
+        if "rng_" in before:  # drawn from in place (the validation split): its state too
+            before["rng_"] = copy.deepcopy(before["rng_"])
         try:
             net, data, validation, cfg, rng = self._prepare_fit(
                 X, y, sample_weight, validation_data, incremental, classes, mask)
@@ -631,7 +650,7 @@ class BaseRNN(BaseEstimator):
             except ValueError as exc:  # say which data is wrong: the training data was fine
                 if str(exc).startswith("validation_data"):
                     raise
-                raise ValueError(f"validation_data: {exc}") from None
+                raise ValueError(f"validation_data: {exc}") from exc
         elif self.early_stopping:
             data, validation = self._split_validation(data, rng)
         callbacks = list(self.callbacks or [])

@@ -220,7 +220,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         if hasattr(self, "classes_") and classes is not None and not np.array_equal(
                 np.unique(np.asarray(classes)), np.asarray(self.classes_)):
             raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from "
-                             "the classes of the first call to partial_fit, "
+                             "the classes the model was fitted with, "
                              f"{np.asarray(self.classes_).tolist()!r}")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 

@@ -354,7 +354,7 @@ class RNNSeq2Seq(BaseRNN):
         return self._arrays(sources, targets) + (w,)
 
     def _validation_set(self, validation_data):
-        if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise ValueError("validation_data must be a tuple (X_val, Y_val) of sources and "
                              f"targets, got {type(validation_data).__name__}"
                              + (f" of length {len(validation_data)}"
