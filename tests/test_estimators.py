@@ -207,6 +207,10 @@ def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change,
             call()
     clf.set_params(**{k: _small_clf().get_params()[k] for k in change})  # back: as it was
     np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    for name, value in change.items():  # set as an attribute, after a prediction passed the check
+        setattr(clf, name, value)
+    with pytest.raises(ValueError, match="fitted weights do not fit the network"):
+        clf.predict(X)
 
 
 def test_float_input_beyond_float32_and_too_few_samples_to_split_are_refused_by_name():
