@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-_METRICS = ("accuracy", "r2")
+_METRICS = ("accuracy", "r2", "token_accuracy")
 
 
 def _as_history(obj):

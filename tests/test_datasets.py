@@ -17,6 +17,7 @@ from fastrnn.datasets import (
     load_imdb,
     load_reuters,
     make_long_range_task,
+    make_negation_sentiment,
 )
 from fastrnn.datasets._npz import UnsafeFileError, load_npz
 
@@ -362,3 +363,25 @@ def test_topic_documents_refuse_bad_arguments(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         make_topic_documents(10, **kwargs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: make_long_range_task(n_samples=-1), "n_samples must be a positive int, got -1"),
+    (lambda: make_long_range_task(distance=(1, 2, 3)), "distance must be an int or a range"),
+    (lambda: make_long_range_task(distance=None), "distance must be an int or a range"),
+    (lambda: make_long_range_task(vocab_size=5.5), "vocab_size must be an int of at least 4"),
+    (lambda: make_long_range_task(n_timesteps=2.5), "n_timesteps must be a positive int"),
+    (lambda: make_negation_sentiment(n_samples=-3), "n_samples must be a positive int, got -3"),
+])
+def test_generators_name_a_bad_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_corpus_files_lacking_an_array_are_named(tmp_path):
+    path = tmp_path / "part.npz"
+    np.savez(path, x_train=np.array([[1, 2]]), x_test=np.array([[1, 2]]), y_test=np.array([0]))
+    with pytest.raises(ValueError, match=r"lacks \['y_train'\]"):
+        load_imdb(path=path)
+    with pytest.raises(ValueError, match=r"lacks \['x', 'y'\]"):
+        load_reuters(path=path)

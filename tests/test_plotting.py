@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import fastrnn
 from fastrnn import RNNClassifier, RNNRegressor
@@ -49,3 +50,13 @@ def test_missing_matplotlib_is_a_clear_error(fitted, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "fastrnn\[plot\]"'):
         fastrnn.plot_history(fitted)
+
+
+def test_a_sequence_to_sequence_history_gets_its_token_accuracy_panel(tmp_path):
+    X = ["abc", "bca", "cab", "acb"] * 8
+    model = fastrnn.RNNSeq2Seq(units=8, embedding_dim=4, max_iter=2, random_state=0,
+                               early_stopping=False).fit(X, [s[::-1] for s in X])
+    fig = fastrnn.plot_history(model)
+    assert [ax.get_ylabel() for ax in fig.axes][-1] == "token_accuracy"
+    with pytest.raises(NotFittedError):
+        fastrnn.plot_attention(fastrnn.RNNSeq2Seq(), "abc")

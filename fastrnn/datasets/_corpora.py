@@ -21,6 +21,14 @@ REUTERS_WORD_INDEX = RemoteFileMetadata(
     "4d44cc38712099c9e383dc6e5f11a921")
 
 
+def _with_keys(data, path, keys):
+    """``data`` (a loaded ``.npz``), or a ValueError naming the arrays ``path`` lacks."""
+    missing = sorted(set(keys) - set(data))
+    if missing:
+        raise ValueError(f"{path} lacks {missing}")
+    return data
+
+
 def _shift(seqs, start_char, index_from):
     if start_char is not None:
         return [[start_char] + [w + index_from for w in s] for s in seqs]
@@ -78,7 +86,8 @@ def load_imdb(num_words=None, skip_top=0, maxlen=None, start_char=1, oov_char=2,
     (x_train, y_train), (x_test, y_test)
         ``x_*`` are object arrays of id lists, ``y_*`` integer arrays.
     """
-    data = load_npz(_resolve(IMDB, path, data_home, download_if_missing))
+    source = _resolve(IMDB, path, data_home, download_if_missing)
+    data = _with_keys(load_npz(source), source, ("x_train", "y_train", "x_test", "y_test"))
     rng = np.random.RandomState(seed)
     parts = []
     for split in ("train", "test"):
@@ -117,10 +126,7 @@ def load_encoded(path, num_words=None, skip_top=0, oov_char=2):
     -------
     (x_train, y_train), (x_test, y_test)
     """
-    data = load_npz(path)
-    missing = {"x_train", "y_train", "x_test", "y_test"} - set(data)
-    if missing:
-        raise ValueError(f"{path} lacks {sorted(missing)}")
+    data = _with_keys(load_npz(path), path, ("x_train", "y_train", "x_test", "y_test"))
     out = []
     for split in ("train", "test"):
         xs = [list(map(int, s)) for s in data[f"x_{split}"]]
@@ -143,7 +149,8 @@ def load_reuters(num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=1
     -------
     (x_train, y_train), (x_test, y_test)
     """
-    data = load_npz(_resolve(REUTERS, path, data_home, download_if_missing))
+    source = _resolve(REUTERS, path, data_home, download_if_missing)
+    data = _with_keys(load_npz(source), source, ("x", "y"))
     xs, labels = data["x"], data["y"]
     order = np.arange(len(xs))
     np.random.RandomState(seed).shuffle(order)

@@ -1,7 +1,20 @@
 """Generated sequence tasks that need no download (seeded, documented)."""
 
+import numbers
+
 import numpy as np
 from sklearn.utils import check_random_state
+
+
+def _is_count(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _count(value, name):
+    """``value`` as an int >= 1, or a ValueError naming ``name``."""
+    if not _is_count(value) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 def make_long_range_task(n_samples=1000, n_timesteps=None, distance=(1, 20), vocab_size=12,
@@ -48,13 +61,20 @@ def make_long_range_task(n_samples=1000, n_timesteps=None, distance=(1, 20), voc
     distance : ndarray of shape (n_samples,), int
         Only with ``return_distance``.
     """
-    low, high = (distance, distance) if np.ndim(distance) == 0 else tuple(distance)
+    n_samples = _count(n_samples, "n_samples")
+    bounds = (distance, distance) if np.ndim(distance) == 0 else tuple(distance)
+    if len(bounds) != 2 or not all(_is_count(v) for v in bounds):
+        raise ValueError(f"distance must be an int or a range (low, high) of ints, got {distance!r}")
+    low, high = (int(v) for v in bounds)
+    if n_timesteps is not None:
+        n_timesteps = _count(n_timesteps, "n_timesteps")
     T = high + 2 if n_timesteps is None else n_timesteps
     if not 1 <= low <= high <= T - 2:
         raise ValueError(f"distance must satisfy 1 <= distance <= n_timesteps - 2 = {T - 2}, got "
                          f"{distance}")
-    if vocab_size < 4:
-        raise ValueError("vocab_size must be at least 4 (padding, marker and two words)")
+    if not _is_count(vocab_size) or vocab_size < 4:
+        raise ValueError(f"vocab_size must be an int of at least 4 (padding, marker and two "
+                         f"words), got {vocab_size!r}")
     rs = check_random_state(random_state)
     X = rs.randint(2, vocab_size, size=(n_samples, T)).astype(np.int32)
     dist = rs.randint(low, high + 1, size=n_samples)
@@ -106,6 +126,11 @@ def make_topic_documents(n_samples=1000, length=200, n_topics=8, vocab_size=2000
     y : ndarray of shape (n_samples,), int
         The topic, ``0..n_topics-1``.
     """
+    n_samples = _count(n_samples, "n_samples")
+    for name, value in (("length", length), ("n_topics", n_topics), ("vocab_size", vocab_size),
+                        ("words_per_topic", words_per_topic)):
+        if not _is_count(value):
+            raise ValueError(f"{name} must be an int, got {value!r}")
     if n_topics < 2:
         raise ValueError(f"n_topics must be at least 2, got {n_topics}")
     if words_per_topic < 1:
@@ -211,6 +236,7 @@ def make_negation_sentiment(n_samples=1000, return_text=False, random_state=None
     y : ndarray of shape (n_samples,), int
         1 for a positive review.
     """
+    n_samples = _count(n_samples, "n_samples")
     rs = check_random_state(random_state)
     texts, labels = [], []
     for _ in range(n_samples):

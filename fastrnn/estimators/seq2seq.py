@@ -616,6 +616,7 @@ class RNNSeq2Seq(BaseRNN):
 
     def _attention_view(self, x, y=None):
         """``(source tokens, output tokens, weights)`` of one pair, for :func:`fastrnn.plot_attention`."""
+        check_is_fitted(self, "params_")
         if self.input_kind_ == "text":
             if not isinstance(x, str):
                 raise TypeError(f"x must be a str for a model fitted on texts, got "
