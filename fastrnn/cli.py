@@ -580,6 +580,10 @@ def main(argv=None, out=print):
         warnings.showwarning = _show_warning
         try:
             return _COMMANDS[args.command](args, out)
+        except BrokenPipeError:  # the reader stopped early (``| head``): not an error of ours
+            # Python would report the failed flush of stdout at exit: point it at /dev/null
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except (CLIError, ValueError, OSError) as exc:  # ModelFileError, UnicodeDecodeError too
             print(f"fastrnn: error: {_one_line(exc)}", file=sys.stderr)
             return 2

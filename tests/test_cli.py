@@ -107,6 +107,16 @@ def test_predict_text_lines_csv_and_stdin(trained):
     assert len(out.stdout.splitlines()) == 1501
 
 
+def test_a_reader_that_stops_early_is_no_error(trained):
+    root, _, model, _ = trained
+    many = root / "many.txt"  # more output than a pipe holds, so the writer meets the closed end
+    many.write_text("the plot was really good\n" * 20000)
+    shell = f"'{sys.executable}' -m fastrnn predict '{model}' '{many}' | head -2"
+    out = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=600)
+    assert len(out.stdout.splitlines()) == 2, out.stderr
+    assert "error" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
 def test_the_checkpoint_of_a_text_model_reads_text(trained):
     root, _, _, _ = trained
     out = run("predict", root / "best.fastrnn", "-", stdin="the plot was really good\n")
