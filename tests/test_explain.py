@@ -148,7 +148,13 @@ def test_explain_texts_aligns_words(text_pipeline):
     assert [s for _, s in out[1]] == attr[1, 1:].tolist()
     weights = explain_texts(text_pipeline, texts, method="attention")
     assert sum(s for _, s in weights[1]) == pytest.approx(1.0)
-    with sklearn.config_context(transform_output="pandas"):  # the sequencer gives a DataFrame
+
+
+def test_explain_texts_reads_a_sequencer_that_gives_a_data_frame(text_pipeline):
+    pytest.importorskip("pandas")
+    texts = ["one two three a good film", "<b>good</b> & bad"]
+    out = explain_texts(text_pipeline, texts, n_steps=8)
+    with sklearn.config_context(transform_output="pandas"):
         assert explain_texts(text_pipeline, texts, n_steps=8) == out
 
 
