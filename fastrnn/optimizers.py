@@ -192,6 +192,22 @@ class Optimizer:
         """The dicts holding the rule's state arrays, one per slot (parameter index -> array)."""
         return ()
 
+    def snapshot(self):
+        """A copy of the rule's state (step count and slot arrays), for :meth:`restore`."""
+        return self.iterations, [{i: a.copy() for i, a in store.items()}
+                                 for store in self._slot_stores()]
+
+    def restore(self, snapshot):
+        """Put back the state of :meth:`snapshot`, in place (slots made since then become zeros).
+
+        Used with the weights of the same moment when a fit stops on non-finite values or
+        divergence, whose moments would otherwise poison every later step.
+        """
+        self.iterations, saved_stores = snapshot
+        for store, saved in zip(self._slot_stores(), saved_stores):
+            for i, a in store.items():
+                a[...] = saved[i] if i in saved else 0
+
     def _slots(self, i, p):
         """The state arrays of parameter ``i`` (created as zeros on first use)."""
         return tuple(self._slot(store, i, p) for store in self._slot_stores())

@@ -626,7 +626,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     history = {} if history is None else history
     flat_params = net.weights(params)
     maximize = cfg.monitor == "val_score" and cfg.metric_fn is not None
-    best = {"value": np.inf, "params": copy_params(params), "epoch": epoch_offset - 1, "loss": np.inf}
+    best = {"value": np.inf, "params": copy_params(params), "opt": optimizer.snapshot(),
+            "epoch": epoch_offset - 1, "loss": np.inf}
     stalls = 0
     stopped = None
     reference = None  # what divergence is measured against (see the module docstring)
@@ -694,7 +695,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                 else:
                     value = logs["loss"]
                 if value < best["value"] - cfg.tol:
-                    best.update(value=value, params=copy_params(params), epoch=epoch, loss=logs["loss"])
+                    best.update(value=value, params=copy_params(params), opt=optimizer.snapshot(),
+                                epoch=epoch, loss=logs["loss"])
                     stalls = 0
                 else:
                     stalls += 1
@@ -726,6 +728,10 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     if restore:
         for dst, src in zip(flat_params, net.weights(best["params"])):
             dst[...] = src
+    if stopped in ("non_finite", "diverged", "interrupted"):
+        # the moments of the steps after the best epoch: non-finite ones would stop every later
+        # fit at its first step (early stopping keeps them, as Keras does)
+        optimizer.restore(best["opt"])
     try:
         notify(cfg.callbacks, "on_train_end", model, logs=history)
     except KeyboardInterrupt:  # training is over: the model is whole, only the hook was cut short

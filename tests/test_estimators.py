@@ -383,6 +383,22 @@ def test_diverging_fit_stops_restores_and_warns(task):
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_a_fit_stopped_by_non_finite_values_can_train_again(task, optimizer):
+    """The optimizer's moments are put back with the weights: non-finite ones stopped every
+    later warm fit at its first step."""
+    X, y = task
+    clf = _small_clf(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0,
+                     learning_rate=1e30, clipnorm=None, max_iter=3, warm_start=True)
+    with pytest.warns(RuntimeWarning):
+        clf.fit(X, y)
+    assert clf.stopped_reason_ in ("non_finite", "diverged")
+    slots = clf.optimizer_state_.snapshot()[1]
+    assert all(np.isfinite(a).all() for store in slots for a in store.values())
+    clf.set_params(learning_rate=0.01, max_iter=3).fit(X, y)
+    assert clf.stopped_reason_ is None and clf.n_iter_ >= 3
+
+
 def test_diverging_fit_with_finite_losses_warns_and_says_so(task):
     X, y = task
     clf = _small_clf(learning_rate=1e3, max_iter=5)

@@ -402,3 +402,14 @@ def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change)
             call()
     model.set_params(**{k: RNNSeq2Seq(**SMALL).get_params()[k] for k in change})
     assert model.predict(X[:4]) == expected
+
+
+def test_a_stray_huge_id_is_refused_before_its_tables_are_allocated():
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False)
+    with pytest.raises(MemoryError, match=r"the largest id of X, 1,000,000,000,"):
+        model.fit([[1, 2, 3], [2, 3, 10**9]] * 3, [[1, 2], [2, 3]] * 3)
+    with pytest.raises(MemoryError, match=r"the largest id of Y, 1,000,000,000,"):
+        model.fit([[1, 2, 3]] * 4, [[1, 10**9]] * 4)
+    with pytest.raises(MemoryError, match="target ids .* make each batch's output scores"):
+        # a table that fits, but not a batch's scores over 10**7 target ids
+        model.set_params(batch_size=4096).fit([[1, 2, 3]] * 4, [[1, 10**7]] * 4)

@@ -77,8 +77,9 @@ _FRACTION = Interval(numbers.Real, 0, 1, closed="left")
 OOV_ID = 1
 # an input table larger than this is announced with a warning before it is allocated
 _LARGE_TABLE_BYTES = 2**30
-# arrays of the input table's size that training holds: weights, gradient, Adam's two moments
-_TABLE_COPIES = 4
+# arrays of the input table's size that training holds: weights, gradient (and its clipped
+# copy), Adam's two moments and the best epoch's weights
+_TABLE_COPIES = 6
 # the largest id is "stray" when it is this many times the next largest id, and at least _STRAY_MIN
 _STRAY_RATIO = 10
 _STRAY_MIN = 10_000

@@ -15,7 +15,8 @@ from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
-from ._base import BaseRNN, check_weights_usable, declare_params, param
+from ._base import (BaseRNN, _available_memory, check_input_table_size, check_weights_usable,
+                    declare_params, param, warn_at_caller)
 
 #: Target ids with a fixed meaning inside the model.
 PAD, START, END = 0, 1, 2
@@ -341,6 +342,11 @@ class RNNSeq2Seq(BaseRNN):
                                              default=0) + 1, 2)
                 self.n_target_ids_ = max((int(r.max()) for r in tgt_rows if len(r)),
                                          default=0) + 1
+                # the largest id sizes the tables: a stray huge one is refused or announced
+                check_input_table_size(self.n_source_ids_, self.embedding_dim, self.dtype,
+                                       f"the largest id of X, {self.n_source_ids_ - 1:,},")
+                check_input_table_size(self.n_target_ids_, self.embedding_dim, self.dtype,
+                                       f"the largest id of Y, {self.n_target_ids_ - 1:,},")
         elif kind != self.input_kind_:
             raise ValueError(f"the model was fitted on {self.input_kind_} but X holds "
                              f"{'texts' if kind == 'text' else 'id sequences'}")
@@ -350,8 +356,27 @@ class RNNSeq2Seq(BaseRNN):
             longest = max(len(t) for t in targets)
             self.max_output_length_ = (self.max_output_length if self.max_output_length
                                        is not None else longest + 10)
+            self._check_output_size(min(longest, self.max_output_length_) + 1)
         w = np.ones(len(X)) if sample_weight is None else _pair_weights(sample_weight, len(X))
         return self._arrays(sources, targets) + (w,)
+
+    def _check_output_size(self, steps):
+        """Refuse a target vocabulary whose scores for one batch would not fit in memory.
+
+        Each training batch holds its logits, their softmax and gradient and a float64 copy
+        for the loss, ``batch_size x steps x target ids`` values each; one stray huge id in
+        ``Y`` (id input) sets that size.
+        """
+        n_values = self.batch_size * steps * (self.n_target_ids_ + TARGET_OFFSET)
+        n_bytes = 4 * n_values * 8
+        what = (f"{self.n_target_ids_:,} target ids (the largest id of Y, or its vocabulary) "
+                f"make each batch's output scores about {n_bytes / 2**30:.1f} GiB")
+        memory = _available_memory()
+        if memory is not None and n_bytes > memory:
+            raise MemoryError(f"{what}, more than the {memory / 2**30:.1f} GiB of memory "
+                              "available; map rare ids to one, or lower batch_size")
+        if n_bytes > 2**30:
+            warn_at_caller(f"{what}; map rare ids to one if that is not intended")
 
     def _validation_set(self, validation_data):
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
