@@ -295,3 +295,19 @@ def test_scoring_groups_texts_by_length_with_the_same_result(pattern_lm, monkeyp
     for a, w in zip(alone, whole):
         np.testing.assert_allclose(a, w, rtol=1e-6, atol=1e-6)
     assert pattern_lm.score(texts) == pytest.approx(float(np.mean(np.concatenate(whole))))
+
+
+def test_a_long_prompt_is_read_without_an_output_per_step(pattern_lm):
+    """generate feeds the prompt through the stack for its states only: the continuation is the
+    one forward's last output gives, and no (prompt x vocabulary) array is made."""
+    from fastrnn.layers import pack_tokens
+
+    prompt = PATTERN[0] * 40
+    net = pattern_lm._fitted_network()
+    ids = [pattern_lm._end_id] + pattern_lm.sequencer_.texts_to_ids([prompt])[0]
+    logits = net.forward(pattern_lm.params_, pack_tokens(np.array([ids], dtype=np.int32)))[0]
+    z = logits[0, -1].astype(np.float64)
+    z[:2] = -np.inf
+    vocab = pattern_lm.sequencer_.index_to_token_
+    assert pattern_lm.generate(prompt, n_tokens=1, temperature=0) == vocab[int(np.argmax(z))]
+    assert pattern_lm.generate(prompt, n_tokens=0) == ""

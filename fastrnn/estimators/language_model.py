@@ -319,6 +319,9 @@ class RNNLanguageModel(BaseRNN):
         vocab = self.sequencer_.index_to_token_ + [_END[self.level]]
         out, states, feed = [], None, np.array([ids], dtype=np.int32)
         with engine_scope():
+            if n_tokens and feed.shape[1] > 1:  # the prompt's states, without its outputs
+                states = net.final_states(self.params_, pack_tokens(feed[:, :-1]))
+                feed = feed[:, -1:]
             for _ in range(n_tokens):
                 logits, _, states = net.forward(self.params_, pack_tokens(feed), states=states,
                                                 return_states=True)

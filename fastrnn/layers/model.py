@@ -227,9 +227,22 @@ class SequenceModel:
             return outputs, cache, finals
         return outputs, cache
 
+    def final_states(self, params, packed, states=None, n_threads=1):
+        """The stack's final states after ``packed`` (inference), without the head's outputs.
+
+        What ``forward(..., return_states=True)[2]`` gives, without computing an output for
+        every step: a language model reads a long prompt this way before it generates.
+        """
+        return self._run_stack(params, packed, n_threads=n_threads, states=states,
+                               return_sequences=False)[2]
+
     def _run_stack(self, params, packed, *, training=False, masks=None, bptt_truncate=None,
-                   n_threads=1, states=None, token_tables=None, embedding_noise=None):
-        """The encoder and the stack: ``(h_last, seq, finals, stack cache)`` (see :meth:`forward`)."""
+                   n_threads=1, states=None, token_tables=None, embedding_noise=None,
+                   return_sequences=None):
+        """The encoder and the stack: ``(h_last, seq, finals, stack cache)`` (see :meth:`forward`).
+
+        ``return_sequences`` (default: whether the head reads every step) keeps every step's
+        output of the top layer."""
         start = packed.start
         p_enc = params[self.encoder.key] if self.encoder.key is not None else None
         first_inputs = []
@@ -251,7 +264,9 @@ class SequenceModel:
             first_inputs.append(inp if shared is None else inp._replace(channel_scale=shared))
         return self.stack.forward(
             params["rnn"], first_inputs, start, masks=masks, states=states, training=training,
-            bptt_truncate=bptt_truncate, return_sequences=self.head.needs_sequence,
+            bptt_truncate=bptt_truncate,
+            return_sequences=(self.head.needs_sequence if return_sequences is None
+                              else return_sequences),
             n_threads=n_threads)
 
     def features(self, params, packed, n_threads=1):
