@@ -629,6 +629,13 @@ def test_thread_count_follows_worker_limits(monkeypatch):
     monkeypatch.setenv("FASTRNN_NUM_THREADS", "3")
     assert default_n_threads() == 3
     assert RNNClassifier(n_threads=2)._resolved_threads() == 2
+    for bad in ("0", "-3", "garbage", "1,1"):  # fastrnn's own setting: refused by name
+        monkeypatch.setenv("FASTRNN_NUM_THREADS", bad)
+        with pytest.raises(ValueError, match="FASTRNN_NUM_THREADS must be a positive integer"):
+            default_n_threads()
+    monkeypatch.delenv("FASTRNN_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's nested list: passed over
+    assert default_n_threads() >= 1
 
 
 @pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor, fastrnn.RNNSequenceTagger,

@@ -17,11 +17,21 @@ def available_cpus():
 
 
 def default_n_threads():
-    """Threads for the kernels: respects OMP_NUM_THREADS (set by joblib/loky/Dask workers)."""
-    for var in ("FASTRNN_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
+    """Threads for the kernels: ``FASTRNN_NUM_THREADS``, else ``OMP_NUM_THREADS`` (set by
+    joblib/loky/Dask workers), else the available CPUs.
+
+    ``FASTRNN_NUM_THREADS`` is fastrnn's own setting: a value that is not a positive integer
+    raises ``ValueError``.  ``OMP_NUM_THREADS`` belongs to OpenMP, whose lists such as ``"4,2"``
+    fastrnn does not read: any value but a positive integer is passed over.
+    """
+    value = os.environ.get("FASTRNN_NUM_THREADS", "").strip()
+    if value:
+        if not (value.isdigit() and int(value) > 0):
+            raise ValueError(f"FASTRNN_NUM_THREADS must be a positive integer, got {value!r}")
+        return int(value)
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
     return available_cpus()
 
 
