@@ -107,6 +107,8 @@ def test_early_stopping_and_summary(brackets):
     (np.zeros((4, 5)), "one label per step"),
     (np.zeros((4, 6)), "only 1 class"),
     ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], "fewer labels"),
+    ([[1, 0, 1, 0, 1, None], [0, 1, 1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0]],
+     r"no label for row 0, step 5, a token of X: a label is None there"),
 ])
 def test_bad_targets_raise_clear_errors(Y, message):
     X = [[3, 4, 5, 6, 7, 8]] * 3 + [[3]]

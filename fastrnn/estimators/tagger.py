@@ -126,8 +126,11 @@ class RNNSequenceTagger(BaseSequenceRNN):
             Y = _label_matrix(Y, X.shape)
             real = X != 0
             labels = Y[real]
-        if any(v is None for v in labels.tolist()):
-            raise ValueError("y has fewer labels than X has tokens in some row")
+        missing = [v is None for v in labels.tolist()]
+        if any(missing):
+            row, step = np.argwhere(real)[missing.index(True)]
+            raise ValueError(f"y has no label for row {row}, step {step}, a token of X: a label "
+                             "is None there, or that row of y has fewer labels than X has tokens")
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise ValueError("y contains NaN or infinity at a token position")
         if labels.dtype == object:
