@@ -334,3 +334,22 @@ def test_the_sequence_gradient_is_the_adjoint_of_unpacking(padding):
     np.add.at(expected, (packed.positions, np.arange(B)[:, None]), dY)  # the definition
     np.testing.assert_array_equal(dH, expected[:-1])
     np.testing.assert_array_equal(dh0, expected[-1])
+
+
+def test_data_far_from_unit_scale_is_announced_at_fit():
+    """Sine windows times 1,000 trained to R^2 0.007 (0.999 at unit scale) without a word."""
+    import warnings
+
+    from fastrnn import RNNRegressor, RNNSequenceRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5, 2)), rng.normal(size=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # unit scale: nothing to say
+        RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match=r"y is far from unit scale .*TransformedTargetRegressor"):
+        RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, 1000 * y)
+    with pytest.warns(UserWarning, match=r"X is far from unit scale \(mean 1e\+06"):
+        RNNRegressor(units=4, max_iter=1, random_state=0).fit(X + 1e6, y)
+    with pytest.warns(UserWarning, match="y is far from unit scale"):
+        RNNSequenceRegressor(units=4, max_iter=1, random_state=0).fit(X, 500 * X[:, :, 0])

@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ..losses import mean_squared_error, r2
-from ._base import BasePooledRNN, float_targets
+from ._base import BasePooledRNN, float_targets, warn_if_badly_scaled
 
 
 class RNNRegressor(RegressorMixin, BasePooledRNN):
@@ -73,6 +73,8 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
             raise ValueError("y contains NaN or infinity")
         y2 = y[:, None] if y.ndim == 1 else y
         if reset:
+            warn_if_badly_scaled(y2, "y", "standardise it (e.g. sklearn.compose."
+                                 "TransformedTargetRegressor with a StandardScaler)")
             self.y_ndim_ = y.ndim
             self.n_outputs_ = y2.shape[1]
         elif y2.shape[1] != self.n_outputs_:

@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
 from ..utils.validation import check_step_targets, real_steps
-from ._base import BaseSequenceRNN, check_sample_weight, float_targets
+from ._base import BaseSequenceRNN, check_sample_weight, float_targets, warn_if_badly_scaled
 
 
 def per_step_output(out, X, squeeze):
@@ -108,6 +108,8 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         if scalar:
             values = values[:, None]
         if reset:
+            warn_if_badly_scaled(values, "y", "standardise it first (and invert the scaling of "
+                                 "the predictions)")
             self.y_ndim_ = 2 if scalar else 3
             self.n_outputs_ = values.shape[1]
         elif (2 if scalar else 3) != self.y_ndim_:
