@@ -1,11 +1,12 @@
 """Sequence-to-sequence pairs: tab-separated files and generated tasks (offline, seeded)."""
 
 import datetime
-import numbers
 import os
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from ._synthetic import _count, _is_count
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"]
@@ -31,13 +32,6 @@ def _date_formats(d):
         f"{month.upper()} {d.day}, {d.year}",
         f"{d.day:02d} {month[:3].upper()} {d.year}",
     ]
-
-
-def _positive_int(value, name):
-    """``value`` as an int >= 1; ``ValueError`` naming ``name`` otherwise (bools refused)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 #: Number of surface forms :func:`make_date_normalization` draws from.
@@ -73,7 +67,7 @@ def make_date_normalization(n_samples=10000, random_state=None):
     >>> all(len(y) == 10 and y[4] == y[7] == "-" for y in Y)
     True
     """
-    n_samples = _positive_int(n_samples, "n_samples")
+    n_samples = _count(n_samples, "n_samples")
     rs = check_random_state(random_state)
     span = (_LAST_DAY - _FIRST_DAY).days + 1
     offsets = rs.randint(0, span, size=n_samples)
@@ -111,14 +105,13 @@ def make_reversal(n_samples=1000, length=(30, 50), vocab_size=10, random_state=N
     Y : list of list of int, or list of str
         ``Y[i]`` is ``X[i]`` reversed.
     """
-    n_samples = _positive_int(n_samples, "n_samples")
+    n_samples = _count(n_samples, "n_samples")
     bounds = (length, length) if np.ndim(length) == 0 else tuple(length)
-    if len(bounds) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                   for v in bounds) or not 1 <= bounds[0] <= bounds[1]:
+    if len(bounds) != 2 or not all(map(_is_count, bounds)) or not 1 <= bounds[0] <= bounds[1]:
         raise ValueError(f"length must be an int >= 1 or a range (low, high) of ints with "
                          f"1 <= low <= high, got {length!r}")
     low, high = (int(v) for v in bounds)
-    vocab_size = _positive_int(vocab_size, "vocab_size")
+    vocab_size = _count(vocab_size, "vocab_size")
     if return_text and vocab_size > 26:
         raise ValueError(f"vocab_size must be at most 26 with return_text=True (one letter per "
                          f"symbol), got {vocab_size}")
@@ -146,9 +139,8 @@ def make_addition(n_samples=1000, digits=3, random_state=None):
     X : list of str
     Y : list of str
     """
-    n_samples = _positive_int(n_samples, "n_samples")
-    if not isinstance(digits, numbers.Integral) or isinstance(digits, bool) \
-            or not 1 <= digits <= 18:
+    n_samples = _count(n_samples, "n_samples")
+    if not _is_count(digits) or not 1 <= digits <= 18:
         raise ValueError(f"digits must be an int between 1 and 18, got {digits!r}")
     rs = check_random_state(random_state)
     top = 10 ** digits
@@ -185,10 +177,10 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
         given), or no pair at all.
     """
     for name, col in (("source_col", source_col), ("target_col", target_col)):
-        if not isinstance(col, numbers.Integral) or isinstance(col, bool) or col < 0:
+        if not _is_count(col) or col < 0:
             raise ValueError(f"{name} must be a non-negative int, got {col!r}")
     if max_pairs is not None:
-        max_pairs = _positive_int(max_pairs, "max_pairs")
+        max_pairs = _count(max_pairs, "max_pairs")
     if source_col == target_col:
         raise ValueError(f"source_col and target_col are both {source_col}")
     need = max(source_col, target_col) + 1

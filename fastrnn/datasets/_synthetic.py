@@ -7,6 +7,7 @@ from sklearn.utils import check_random_state
 
 
 def _is_count(value):
+    """Whether ``value`` is an int (a NumPy integer too), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

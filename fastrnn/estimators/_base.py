@@ -272,6 +272,19 @@ def check_sample_weight(sample_weight, X, what="sample_weight"):
     return w
 
 
+def check_partial_fit_classes(estimator, classes):
+    """``partial_fit``'s ``classes``: required on the first call, the fitted ones (any order) after."""
+    if not hasattr(estimator, "classes_"):
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return
+    if classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
+                                                  np.asarray(estimator.classes_)):
+        raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from the "
+                         f"classes the model was fitted with, "
+                         f"{np.asarray(estimator.classes_).tolist()!r}")
+
+
 def check_weights_usable(w, what="sample_weight"):
     """Raise ``ValueError`` for negative weights or weights summing to 0."""
     if (w < 0).any():
@@ -964,23 +977,26 @@ class BaseSequenceRNN(BaseRNN):
         have any number of steps at predict time."""
         _check_feature_names(self, X, reset=reset)
         X, kind = check_sequences(X, mask=mask)
-        if isinstance(X, MaskedSequences):  # padded here: made once in the model's dtype
-            if self._head_kind() == "flatten" and not X.mask.all():
-                # flattening reads the padded steps as steps: the padding would change the output
-                raise ValueError("head='flatten' reads a fixed number of steps and cannot skip "
-                                 "padding; for float sequences of different lengths (a list, or "
-                                 "a mask with padding) use head='last', 'mean', 'max' or "
-                                 "'attention'")
-            _check_float_range(X.values[X.mask], self.dtype)
-            X = MaskedSequences(X.values.astype(self.dtype, copy=False), X.mask, X.ragged)
-        elif kind == "dense":  # cast once, here, not in every batch's products
-            _check_float_range(X, self.dtype)
-            X = X.astype(self.dtype, copy=False)
+        masked = isinstance(X, MaskedSequences)
+        if masked and self._head_kind() == "flatten" and not X.mask.all():
+            # flattening reads the padded steps as steps: the padding would change the output
+            raise ValueError("head='flatten' reads a fixed number of steps and cannot skip "
+                             "padding; for float sequences of different lengths (a list, or "
+                             "a mask with padding) use head='last', 'mean', 'max' or "
+                             "'attention'")
+        if kind == "dense":
+            values = X.values if masked else X
+            # the real steps' values, gathered only when something reads them
+            if reset or values.dtype.itemsize > np.dtype(self.dtype).itemsize:
+                real = values[X.mask] if masked else values
+                _check_float_range(real, self.dtype)
+                if reset:
+                    warn_if_badly_scaled(real, "X", "standardise its features first (e.g. "
+                                         "sklearn.preprocessing.StandardScaler on the features)")
+            # cast once, here, not in every batch's products (padded input: made once too)
+            values = values.astype(self.dtype, copy=False)
+            X = MaskedSequences(values, X.mask, X.ragged) if masked else values
         if reset:
-            if kind == "dense":
-                warn_if_badly_scaled(X.values[X.mask] if isinstance(X, MaskedSequences) else X,
-                                     "X", "standardise its features first (e.g. "
-                                     "sklearn.preprocessing.StandardScaler on the features)")
             self.input_kind_ = "dense" if kind == "dense" else (
                 "onehot" if self.input_encoding == "onehot" else "tokens")
             self.n_timesteps_ = X.shape[1]

@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, softmax
-from ._base import BasePooledRNN, declare_params, param
+from ._base import BasePooledRNN, check_partial_fit_classes, declare_params, param
 
 
 # beyond this logit margin, the top float64 probability rounds to exactly 1
@@ -215,13 +215,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        if hasattr(self, "classes_") and classes is not None and not np.array_equal(
-                np.unique(np.asarray(classes)), np.asarray(self.classes_)):
-            raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from "
-                             "the classes the model was fitted with, "
-                             f"{np.asarray(self.classes_).tolist()!r}")
+        check_partial_fit_classes(self, classes)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _loss(self, logits, y, w):

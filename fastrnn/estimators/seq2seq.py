@@ -15,8 +15,8 @@ from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
-from ._base import (BaseRNN, _available_memory, check_input_table_size, check_weights_usable,
-                    declare_params, param, warn_at_caller)
+from ._base import (_LARGE_TABLE_BYTES, BaseRNN, _available_memory, check_input_table_size,
+                    check_weights_usable, declare_params, param, warn_at_caller)
 
 #: Target ids with a fixed meaning inside the model.
 PAD, START, END = 0, 1, 2
@@ -375,7 +375,7 @@ class RNNSeq2Seq(BaseRNN):
         if memory is not None and n_bytes > memory:
             raise MemoryError(f"{what}, more than the {memory / 2**30:.1f} GiB of memory "
                               "available; map rare ids to one, or lower batch_size")
-        if n_bytes > 2**30:
+        if n_bytes > _LARGE_TABLE_BYTES:
             warn_at_caller(f"{what}; map rare ids to one if that is not intended")
 
     def _validation_set(self, validation_data):

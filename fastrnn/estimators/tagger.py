@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_accuracy, sequence_crossentropy
 from ..utils.validation import check_step_targets, real_steps
-from ._base import BaseSequenceRNN, check_sample_weight
+from ._base import BaseSequenceRNN, check_partial_fit_classes, check_sample_weight
 
 
 def _label_matrix(Y, shape):
@@ -105,13 +105,7 @@ class RNNSequenceTagger(BaseSequenceRNN):
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
-        if not hasattr(self, "classes_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
-        if hasattr(self, "classes_") and classes is not None and not np.array_equal(
-                np.unique(np.asarray(classes)), np.asarray(self.classes_)):
-            raise ValueError(f"classes={np.unique(np.asarray(classes)).tolist()!r} differs from "
-                             "the classes the model was fitted with, "
-                             f"{np.asarray(self.classes_).tolist()!r}")
+        check_partial_fit_classes(self, classes)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _encode_targets(self, Y, reset, classes=None, n_samples=None, X=None):
