@@ -264,13 +264,16 @@ def mase_scale(y, m=1):
 
     Returns
     -------
-    float
+    float, or ndarray of shape (k,)
+        One scale per column for a series of shape ``(T, k)``: each column is
+        a series of its own units.
     """
-    values, _ = _as_series(y)
+    values, one_d = _as_series(y)
     m = _check_positive_int(m, "m")
     if len(values) <= m:
         raise ValueError(f"MASE with m={m} needs more than {m} training steps, got {len(values)}")
-    return float(np.abs(values[m:] - values[:-m]).mean())
+    scale = np.abs(values[m:] - values[:-m]).mean(axis=0)
+    return float(scale[0]) if one_d else scale
 
 
 def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
@@ -317,9 +320,11 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
         or (n_windows, horizon, k); per origin ``"mae"``, ``"rmse"``,
         ``"mase"`` (n_windows,), NaN at an origin whose training part has a
         naive error of 0 (a constant series, or one that repeats every ``m``
-        steps); and overall ``"mae_overall"`` and ``"rmse_overall"`` (over
-        every forecast step) and ``"mase_overall"`` (the mean of the
-        per-origin MASE).
+        steps); for a series of ``k`` columns, MAE and RMSE are over all its
+        values and MASE is the mean of the columns' own MASE (each column is
+        scaled by its own naive error, so none dominates by its units); and
+        overall ``"mae_overall"`` and ``"rmse_overall"`` (over every forecast
+        step) and ``"mase_overall"`` (the mean of the per-origin MASE).
     """
     from sklearn.base import clone
 
@@ -339,6 +344,15 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
         raise ValueError(f"n_windows={n_windows} windows of horizon={horizon} leave "
                          f"{origins[0]} training steps before the first origin; MASE with m={m} "
                          f"needs more than {m}")
+    params = forecaster.get_params(deep=False) if hasattr(forecaster, "get_params") else {}
+    lookback = params.get("lookback")
+    if isinstance(lookback, numbers.Integral):
+        need = lookback + (1 if params.get("recursive") else horizon)
+        if origins[0] < need:
+            raise ValueError(f"n_windows={n_windows} windows of horizon={horizon} leave "
+                             f"{origins[0]} training steps before the first origin, fewer than "
+                             f"the {need} that one training window of lookback={lookback} needs: "
+                             "use fewer windows or a longer y")
 
     def series(a, end):
         return None if a is None else (a[:end, 0] if a is values and one_d else a[:end])
@@ -362,8 +376,9 @@ def backtest(forecaster, y, n_windows, horizon, X=None, *, refit=True, m=1):
         forecasts.append(pred[:, 0] if one_d else pred)
         mae.append(np.abs(err).mean())
         rmse.append(np.sqrt((err ** 2).mean()))
-        scale = mase_scale(values[:o], m)
-        mase.append(mae[-1] / scale if scale > 0 else np.nan)  # undefined on a constant past
+        scale = np.atleast_1d(mase_scale(values[:o], m))
+        # undefined on a constant past
+        mase.append(np.mean(np.abs(err).mean(axis=0) / scale) if (scale > 0).all() else np.nan)
     mae, rmse, mase = np.array(mae), np.array(rmse), np.array(mase)
     return {"origins": origins, "forecasts": np.array(forecasts), "mae": mae, "rmse": rmse,
             "mase": mase, "mae_overall": float(mae.mean()),

@@ -258,6 +258,28 @@ def test_a_refused_fit_leaves_the_fitted_model_as_it_was(task, warm_start):
     assert not [k for k in vars(fresh) if k.endswith("_")]
 
 
+def test_early_stopping_keeps_the_weights_of_held_out_rows_and_refuses_a_weightless_part():
+    """A split that held out every row of positive weight divided by zero inside training and
+    left the model half-fitted; the held-out rows weighed 1 whatever their weights."""
+    X = np.random.default_rng(0).integers(1, 10, (60, 8))
+    y = X[:, -1] % 2
+    w = np.zeros(60)
+    w[0] = 1  # one of the two parts weighs nothing, whichever the row lands in
+    clf = _small_clf(early_stopping=True, validation_fraction=0.5)
+    with pytest.raises(ValueError, match="left the (training|validation) part only samples of "
+                                         "weight 0"):
+        clf.fit(X, y, sample_weight=w)
+    assert not [k for k in vars(clf) if k.endswith("_")]
+    clf = _small_clf(early_stopping=True, validation_fraction=0.5, class_weight={1: 5.0})
+    clf._check_params()
+    weights = np.arange(60) % 3 + 1.0
+    data = clf._fit_data(X, y, weights, None, reset=True)
+    (_, y_tr, w_tr), (_, y_va, w_va) = clf._split_validation(data, np.random.default_rng(0))
+    for y_part, w_part in ((y_tr, w_tr), (y_va, w_va)):
+        assert set(np.round(w_part[y_part == 1] / 5.0, 6)) <= {1.0, 2.0, 3.0}
+        assert set(w_part[y_part == 0]) == {1.0, 2.0, 3.0}
+
+
 @pytest.mark.parametrize("labels", [[10, 20], ["neg", "pos"]], ids=["ints", "strings"])
 def test_a_refit_names_exactly_the_labels_it_has_not_seen(labels, task):
     X, y = task

@@ -325,6 +325,53 @@ def test_load_refuses_fitted_attributes_that_disagree(tmp_path, section, key, va
         fastrnn.load(bad)
 
 
+def test_a_longer_history_of_a_trend_is_scaled_as_its_training_part():
+    """Scaled by each history's own standard deviation, which grows with the length of a trend,
+    the forecasts from the whole history, its last lookback steps and the training statistics
+    (update) differed by 25-60 in steps of 2."""
+    y = 2.0 * np.arange(700) + np.random.default_rng(6).normal(size=700)
+    f = RNNForecaster(24, 12, units=16, max_iter=6, random_state=0).fit(y[:400])
+    whole, last = f.predict(y[:688]), f.predict(y[664:688])
+    f.update(y[400:688])
+    np.testing.assert_allclose(whole, f.predict(), atol=0.05)
+    np.testing.assert_allclose(last, f.predict(), atol=0.05)
+
+
+def test_scaling_parameters_set_after_fit_are_refused_at_predict():
+    f = RNNForecaster(10, 3, **FAST).fit(_series())
+    for name, value in [("scale", False), ("center_windows", False), ("recursive", True)]:
+        g = clone(f).set_params(**{name: value})
+        g.__dict__.update({k: v for k, v in vars(f).items() if k.endswith("_")})
+        with pytest.raises(ValueError, match=f"{name}={value}.*set them back, or refit"):
+            g.predict()
+
+
+def test_a_constant_history_forecasts_from_its_level():
+    f = RNNForecaster(10, 3, **FAST).fit([_series(), _series(seed=1)])
+    out = f.predict([_series(), np.full(40, 5000.0)])
+    assert np.isfinite(out).all() and np.abs(out[1] - 5000).max() < 10
+
+
+def test_a_file_without_the_scaling_record_loads_with_the_series_scaling(tmp_path):
+    f = RNNForecaster(10, 3, **FAST).fit(_series())
+    path = fastrnn.save(f, tmp_path / "f.fastrnn")
+
+    def edit(name, data):
+        if name != "config.json":
+            return data
+        config = json.loads(data)
+        for key in ("y_scaling_", "center_windows_", "recursive_"):
+            del config["model"]["fitted"][key]
+        return json.dumps(config).encode()
+
+    old = tmp_path / "old.fastrnn"
+    rewrite(path, old, edit)
+    reseal(old)
+    g = fastrnn.load(old)
+    assert g.y_scaling_ == "series"
+    np.testing.assert_array_equal(g.predict(), f.predict())
+
+
 def test_command_line_predict_refuses_a_forecaster(tmp_path, capsys):
     from fastrnn.cli import main
 

@@ -140,7 +140,7 @@ class LastValue(BaseEstimator):
 
     def predict(self, y=None, X=None, horizon=None):
         last = self.last_ if y is None else np.asarray(y)[-1]
-        return np.full(horizon or self.horizon, last)
+        return np.full((horizon or self.horizon,) + np.shape(last), last)
 
 
 @pytest.mark.parametrize("refit", [True, False])
@@ -174,6 +174,22 @@ def test_mase_scale_seasonal_and_errors():
     assert mase_scale(y) == pytest.approx(np.abs(np.diff(y)).mean())
     with pytest.raises(ValueError, match="m=40"):
         mase_scale(y, m=40)
+
+
+def test_backtest_mase_scales_each_column_by_its_own_naive_error():
+    """Pooled over columns, the MASE of a forecast exact on a column in thousands and wrong on a
+    column in units was 0.0008 (the large column's naive error scaled both)."""
+    y = np.c_[1000.0 * np.arange(60.0), np.arange(60.0)]
+    np.testing.assert_allclose(mase_scale(y), [1000.0, 1.0])
+    res = backtest(LastValue(), y, n_windows=2, horizon=4)
+    np.testing.assert_allclose(res["mase"], 2.5)  # each column's errors 1..4 of its naive error
+    np.testing.assert_allclose(res["mae"], 2.5 * 1001 / 2)
+
+
+def test_backtest_refuses_windows_that_leave_too_little_for_the_forecaster():
+    f = RNNForecaster(14, units=4, max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match="n_windows=14 .* 2 training steps .* lookback=14"):
+        backtest(f, np.sin(np.arange(100.0)), n_windows=14, horizon=7)
 
 
 def test_backtest_of_the_forecaster_with_covariates():

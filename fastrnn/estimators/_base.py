@@ -272,6 +272,20 @@ def check_sample_weight(sample_weight, X, what="sample_weight"):
     return w
 
 
+def held_out_weights(w, train, held_out):
+    """``(w[train], w[held_out])``, refused when either part weighs nothing (early_stopping's split).
+
+    The held-out rows keep their weights (sample and class weights), so the
+    validation loss and score weigh the rows as training does.
+    """
+    for rows, part in ((train, "training"), (held_out, "validation")):
+        if not w[rows].sum() > 0:
+            raise ValueError(f"early_stopping's split left the {part} part only samples of "
+                             "weight 0 (sample_weight or class_weight); give those samples weight, "
+                             "change validation_fraction or random_state, or pass validation_data")
+    return w[train], w[held_out]
+
+
 def check_partial_fit_classes(estimator, classes):
     """``partial_fit``'s ``classes``: required on the first call, the fitted ones (any order) after."""
     if not hasattr(estimator, "classes_"):
@@ -638,10 +652,16 @@ class BaseRNN(BaseEstimator):
             vars(self).clear()
             vars(self).update(before)
             raise
-        with engine_scope():
-            result = train(self, net, self.params_, self.optimizer_state_, self._batch_source(data),
-                           cfg, rng, validation=validation, history=self.history_,
-                           epoch_offset=self.n_iter_)
+        try:
+            with engine_scope():
+                result = train(self, net, self.params_, self.optimizer_state_,
+                               self._batch_source(data), cfg, rng, validation=validation,
+                               history=self.history_, epoch_offset=self.n_iter_)
+        except Exception:
+            if "params_" not in before:  # a first fit that failed leaves no half-fitted model
+                vars(self).clear()
+                vars(self).update(before)
+            raise
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
         # the run's best epoch, whose weights the model holds when they were restored; a run that
@@ -1076,7 +1096,8 @@ class BaseSequenceRNN(BaseRNN):
             tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
         if len(tr) == 0 or len(va) == 0:
             raise too_few
-        return (X[tr], y[tr], w[tr]), (X[va], y[va], np.ones(len(va)))
+        w_tr, w_va = held_out_weights(w, tr, va)
+        return (X[tr], y[tr], w_tr), (X[va], y[va], w_va)
 
     def _batch_source(self, data):
         X, y, w = data

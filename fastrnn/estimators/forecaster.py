@@ -16,6 +16,8 @@ from ._base import BaseRNN, declare_params, param
 
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 _CHANCE_SAMPLE = 2048  # windows whose targets estimate the chance loss
+_SPREAD_SAMPLE = 4096  # windows whose spread scales a series (scale=True, center_windows=True)
+_SPREAD_VALUES = 2 ** 22  # and at most this many values in them
 
 
 class _CenteredWindows(SeriesWindows):
@@ -78,10 +80,16 @@ class RNNForecaster(BaseRNN):
         when 0.5 is among them).  Without, the loss is the mean squared error.
     scale : bool, default True
         Standardise each series (per column: minus its mean, over its
-        standard deviation) and each covariate column before training, and
-        map the forecasts back, so raw units of any size train as well as
-        standardised ones.  A constant series cannot be standardised (an
-        error); a constant covariate column is only centred.
+        spread) and each covariate column (over its standard deviation)
+        before training, and map the forecasts back, so raw units of any
+        size train as well as standardised ones.  With ``center_windows``
+        the spread is the root mean variance within the windows of
+        ``lookback`` steps, which does not grow with the length of a trend,
+        so any stretch of a series is scaled alike at :meth:`predict`;
+        without, the standard deviation.  A series constant within every
+        window cannot be standardised (an error at fit; at predict it is
+        forecast from its level); a constant covariate column is only
+        centred.
     center_windows : bool, default True
         Take each window relative to its level, the mean of the series' past
         values it reads (per column, after ``scale``): subtracted from those
@@ -129,7 +137,12 @@ class RNNForecaster(BaseRNN):
     n_covariates_ : int
         Covariate columns (0 without ``X``).
     y_mean_, y_scale_ : ndarray of shape (n_series, k)
-        Each training series' statistics (0 and 1 with ``scale=False``).
+        Each training series' mean and spread (0 and 1 with ``scale=False``).
+    y_scaling_ : str
+        The spread ``y_scale_`` holds: ``"window"`` (within windows),
+        ``"series"`` (standard deviation) or ``"none"``.
+    center_windows_, recursive_ : bool
+        The fitted ``center_windows`` and ``recursive``.
     X_mean_, X_scale_ : ndarray of shape (n_series, n_covariates)
     y_last_ : ndarray of shape (n_series, lookback, k)
         The last ``lookback`` values of each training series (raw units):
@@ -256,19 +269,61 @@ class RNNForecaster(BaseRNN):
             covs.append(c)
         return panel, series, one_d, covs
 
-    def _stats(self, a, name, refuse_constant):
-        """Mean and scale per column of ``a`` (T, c): (0, 1) without ``scale``."""
-        c = a.shape[1]
+    def _scaling(self):
+        """How the parameters scale a series: ``"window"``, ``"series"`` or ``"none"``.
+
+        With ``center_windows`` the network reads each window relative to its
+        level, so the spread that matters is the one within windows
+        (``"window"``); without, the series' own (``"series"``).
+        """
         if not self.scale:
+            return "none"
+        return "window" if self.center_windows else "series"
+
+    def _fitted_form(self):
+        """``(scale, center_windows, recursive)`` as fitted."""
+        return self.y_scaling_ != "none", self.center_windows_, self.recursive_
+
+    def _check_form_unchanged(self):
+        """Refuse ``scale``, ``center_windows`` or ``recursive`` set after fit to other values."""
+        fitted = self._fitted_form()
+        if (bool(self.scale), bool(self.center_windows), bool(self.recursive)) != fitted:
+            raise ValueError(f"scale={self.scale!r}, center_windows={self.center_windows!r}, "
+                             f"recursive={self.recursive!r} differ from what the model was "
+                             f"fitted with ({fitted[0]!r}, {fitted[1]!r}, {fitted[2]!r}): "
+                             "set them back, or refit")
+
+    def _stats(self, a, name, refuse_constant, how):
+        """Mean and scale per column of ``a`` (T, c), scaled as ``how`` says (see :meth:`_scaling`).
+
+        ``"window"``: the root mean within-window variance over windows of
+        ``lookback`` steps (at most :data:`_SPREAD_SAMPLE`, evenly spaced), a
+        spread that does not grow with the length of a trending series, so a
+        longer history of the same series is scaled alike.  ``"series"``: the
+        standard deviation.  ``"none"``: (0, 1).
+        """
+        c = a.shape[1]
+        if how == "none":
             return np.zeros(c), np.ones(c)
-        mean, std = a.mean(axis=0), a.std(axis=0)
+        mean = a.mean(axis=0)
+        if how == "window":
+            L = min(self.lookback, len(a))
+            n = len(a) - L + 1
+            size = min(n, _SPREAD_SAMPLE, max(1, _SPREAD_VALUES // (c * L)))
+            starts = np.unique(np.linspace(0, n - 1, size).astype(np.intp))
+            windows = np.lib.stride_tricks.sliding_window_view(a - mean, L, axis=0)[starts]
+            std = np.sqrt(windows.var(axis=2).mean(axis=0))
+        else:
+            std = a.std(axis=0)
         # relative to the values' size, so that series in tiny units still count as varying
         flat = ~(std > 1e-12 * np.abs(a).max(axis=0))
         if flat.any():
             if refuse_constant:
                 j = int(np.flatnonzero(flat)[0])
                 where = f" in column {j}" if c > 1 else ""
-                raise ValueError(f"{name} is constant{where} (standard deviation {std[j]:.3g}, "
+                within = f" within every window of lookback={self.lookback} steps" \
+                    if how == "window" else ""
+                raise ValueError(f"{name} is constant{where}{within} (spread {std[j]:.3g}, "
                                  "negligible against its values), so scale=True cannot "
                                  "standardise it; pass scale=False, or drop the series")
             std = np.where(flat, 1.0, std)
@@ -304,10 +359,16 @@ class RNNForecaster(BaseRNN):
         self.n_step_features_ = k + n_cov + (1 if n_cov else 0)
         self.n_timesteps_ = self.lookback + self._n_future()
         dtype = np.dtype(self.dtype)
-        y_stats = [self._stats(s, f"y[{i}]" if panel else "y", True) for i, s in enumerate(series)]
+        how = self._scaling()
+        self.y_scaling_, self.center_windows_, self.recursive_ = \
+            how, bool(self.center_windows), bool(self.recursive)
+        y_stats = [self._stats(s, f"y[{i}]" if panel else "y", True, how)
+                   for i, s in enumerate(series)]
         self.y_mean_ = np.array([m for m, _ in y_stats]).reshape(len(series), k)
         self.y_scale_ = np.array([s for _, s in y_stats]).reshape(len(series), k)
-        x_stats = [self._stats(c, "X", False) for c in covs] if covs else []
+        # covariates are not centred per window: the series' standard deviation
+        x_how = "none" if how == "none" else "series"
+        x_stats = [self._stats(c, "X", False, x_how) for c in covs] if covs else []
         self.X_mean_ = np.array([m for m, _ in x_stats]).reshape(len(series), n_cov)
         self.X_scale_ = np.array([s for _, s in x_stats]).reshape(len(series), n_cov)
         L = self.lookback
@@ -398,6 +459,13 @@ class RNNForecaster(BaseRNN):
                 raise ValueError(f"{name} must be a finite float array of shape {shape}")
         if not ((self.y_scale_ > 0).all() and (self.X_scale_ > 0).all()):
             raise ValueError("y_scale_ and X_scale_ must be positive")
+        if not hasattr(self, "y_scaling_"):  # a file from before these were kept: its scaling
+            self.y_scaling_ = "series" if self.scale else "none"
+            self.center_windows_, self.recursive_ = bool(self.center_windows), bool(self.recursive)
+        if self.y_scaling_ not in ("none", "series", "window") or \
+                (self.y_scaling_ == "window" and not self.center_windows_):
+            raise ValueError(f"y_scaling_={self.y_scaling_!r} is not a scaling of this model")
+        self._check_form_unchanged()
         super()._check_loaded_state()
 
     def _predict_one(self):
@@ -485,6 +553,7 @@ class RNNForecaster(BaseRNN):
         if not isinstance(horizon, numbers.Integral) or isinstance(horizon, bool) or horizon < 1:
             raise ValueError(f"horizon must be an int >= 1, got {horizon!r}")
         horizon = int(horizon)
+        self._check_form_unchanged()
         if not self.recursive and horizon > self.model_horizon_:
             raise ValueError(f"horizon={horizon} is beyond the {self.model_horizon_} steps this "
                              f"model forecasts (fitted with horizon={self.model_horizon_}); refit "
@@ -520,13 +589,17 @@ class RNNForecaster(BaseRNN):
                 if len(s) < L:
                     raise ValueError(f"{'y[%d]' % i if panel else 'y'} has {len(s)} steps, fewer "
                                      f"than lookback={L}")
-            stats = [self._stats(s, f"y[{i}]" if panel else "y", True) for i, s in enumerate(series)]
+            how = self.y_scaling_
+            # a constant history forecasts from its level (scale 1), as it could not train
+            stats = [self._stats(s, f"y[{i}]" if panel else "y", False, how)
+                     for i, s in enumerate(series)]
             y_mean = np.array([m for m, _ in stats])
             y_scale = np.array([s for _, s in stats])
             hist = np.stack([s[-L:] for s in series])
             hist_X = future = X_mean = X_scale = None
             if n_cov:
-                xstats = [self._stats(c[:len(s)], "X", False) for c, s in zip(covs, series)]
+                x_how = "none" if how == "none" else "series"
+                xstats = [self._stats(c[:len(s)], "X", False, x_how) for c, s in zip(covs, series)]
                 X_mean = np.array([m for m, _ in xstats])
                 X_scale = np.array([s for _, s in xstats])
                 hist_X = np.stack([c[len(s) - L:len(s)] for c, s in zip(covs, series)])
@@ -551,11 +624,12 @@ class RNNForecaster(BaseRNN):
         ----------
         y : array-like of shape (T, ...) or list of them, optional
             The history to forecast from (a series, or a panel as a list);
-            only its last ``lookback`` steps enter the network, but with
-            ``scale=True`` each series is standardised with its own mean
-            and standard deviation over all of ``y``, as in training, so
-            pass the whole history.  By default, the training series (as
-            moved on by :meth:`update`), with their training statistics.
+            only its last ``lookback`` steps enter the network, scaled with
+            the spread of ``y`` as in training (see ``scale``; with
+            ``center_windows=False``, the standard deviation of all of ``y``,
+            so pass the whole history then).  By default, the training
+            series (as moved on by :meth:`update`), with their training
+            statistics.
         X : array-like or list of them, optional
             Required when the model was fitted with covariates.  With
             ``y=None``: the covariates of the forecast steps, shape

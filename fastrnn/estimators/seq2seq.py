@@ -16,7 +16,8 @@ from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
 from ._base import (_LARGE_TABLE_BYTES, BaseRNN, _available_memory, check_input_table_size,
-                    check_weights_usable, declare_params, param, warn_at_caller)
+                    check_weights_usable, declare_params, held_out_weights, param,
+                    warn_at_caller)
 
 #: Target ids with a fixed meaning inside the model.
 PAD, START, END = 0, 1, 2
@@ -396,8 +397,8 @@ class RNNSeq2Seq(BaseRNN):
                              "more pairs, or early_stopping=False")
         tr, va = train_test_split(np.arange(len(src)), test_size=self.validation_fraction,
                                   random_state=int(rng.integers(2**31 - 1)))
-        return ((src[tr], dec_in[tr], tgt[tr], w[tr]),
-                ((src[va], dec_in[va]), tgt[va], np.ones(len(va))))
+        w_tr, w_va = held_out_weights(w, tr, va)
+        return (src[tr], dec_in[tr], tgt[tr], w_tr), ((src[va], dec_in[va]), tgt[va], w_va)
 
     def _batch_source(self, data):
         return PairBatches(*data, self.batch_size)
