@@ -148,6 +148,8 @@ class _Encoder:
         if name is None:
             raise TypeError(f"fastrnn.save handles fastrnn estimators and Pipelines of them, not "
                             f"{type(obj).__name__}")
+        if hasattr(obj, "_check_saveable"):  # a file that load would refuse is not written
+            obj._check_saveable()
         params = obj.get_params(deep=False)
         if params.get("callbacks"):
             warnings.warn("callbacks are not saved: the loaded model has callbacks=None",

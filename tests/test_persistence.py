@@ -253,6 +253,32 @@ def test_checkpoint_directory_must_exist(tmp_path):
         RNNClassifier(**FAST, checkpoint_path=tmp_path / "no" / "m.fastrnn").fit(X, y)
 
 
+def test_a_model_and_its_checkpoint_load_after_the_directory_moved(tmp_path):
+    """The checkpoint directory was checked at load too: a model trained with checkpoint_path,
+    and the checkpoint itself, could not be loaded once that directory was moved or copied."""
+    X, y = make_negation_sentiment(n_samples=50, random_state=0)
+    run = tmp_path / "run"
+    run.mkdir()
+    model = RNNClassifier(**FAST, checkpoint_path=run / "best.fastrnn").fit(X, y)
+    final = fastrnn.save(model, tmp_path / "final.fastrnn")
+    run.rename(tmp_path / "moved")
+    for path in (final, tmp_path / "moved" / "best.fastrnn"):
+        np.testing.assert_array_equal(fastrnn.load(path).predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="does not exist"):  # training again needs it
+        fastrnn.load(final).fit(X, y)
+
+
+def test_save_refuses_a_model_that_load_would_refuse_and_keeps_the_old_file(tmp_path):
+    X, y = make_negation_sentiment(n_samples=50, random_state=0)
+    model = RNNClassifier(**FAST).fit(X, y)
+    path = fastrnn.save(model, tmp_path / "m.fastrnn")
+    before = Path(path).read_bytes()
+    model.set_params(units=8)
+    with pytest.raises(ValueError, match="fitted weights do not fit the network"):
+        fastrnn.save(model, path)
+    assert Path(path).read_bytes() == before
+
+
 # ------------------------------------------------------------ damaged files: one exception, bounded cost
 @pytest.mark.parametrize("member", ["MANIFEST.json", "config.json", "arrays/3.npy"])
 @pytest.mark.parametrize("how", DAMAGES)

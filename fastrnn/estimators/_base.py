@@ -613,10 +613,6 @@ class BaseRNN(BaseEstimator):
             check_units_and_callbacks(self.units, self.callbacks)
             check_embedding_init(self)
             self._checked_params = values
-        if self.checkpoint_path is not None:
-            directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
-            if not os.path.isdir(directory):
-                raise ValueError(f"checkpoint_path: directory {directory} does not exist")
 
     # ------------------------------------------------------------ building
     def _units_tuple(self):
@@ -639,6 +635,10 @@ class BaseRNN(BaseEstimator):
         ``mask`` (padded float sequences) reaches ``_fit_data`` only when given.
         """
         self._check_params()
+        if self.checkpoint_path is not None:  # at fit only: a loaded model may come from elsewhere
+            directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
+            if not os.path.isdir(directory):
+                raise ValueError(f"checkpoint_path: directory {directory} does not exist")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         # nothing of a fitted model is lost when the checks before training refuse the call
@@ -853,6 +853,11 @@ class BaseRNN(BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._predict_one()
+
+    def _check_saveable(self):
+        """Raise unless ``load`` would accept this model: valid parameters, weights that fit them."""
+        self._check_params()
+        self._fitted_network()
 
     def _predict_one(self):  # pragma: no cover - abstract
         """Predict one short input (see :meth:`_check_loaded_state`)."""

@@ -431,6 +431,10 @@ class RNNForecaster(BaseRNN):
         return SequenceModel.build("dense", self.n_step_features_, None, self._recurrent_layers(),
                                    False, "last", n_out, n_timesteps=self.n_timesteps_)
 
+    def _check_saveable(self):
+        super()._check_saveable()
+        self._check_form_unchanged()
+
     def _check_loaded_state(self):
         """Refuse fitted attributes that disagree with each other or with the parameters (load)."""
         self._check_params()
