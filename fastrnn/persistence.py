@@ -29,9 +29,9 @@ manifest say, and JSON may nest at most 64 levels.  Whatever the ZIP, zlib, JSON
 or NumPy layers raise on damaged bytes surfaces as :class:`ModelFileError`.
 
 Writes go to a temporary file in the target directory that is renamed over
-the destination only once complete, so a crash mid-save leaves the previous
-file intact; the file gets the mode a new file would (from the umask), or the
-mode of the file it replaces.
+the destination (the file a symbolic link points to) only once complete, so a
+crash mid-save leaves the previous file intact; the file gets the mode a new
+file would (from the umask), or the mode of the file it replaces.
 
 This module sits below the estimators: it finds their classes through
 :mod:`fastrnn._registry`, which they fill when imported (the package root
@@ -257,7 +257,9 @@ def _write_atomically(path, write):
     The temporary file is created private (``mkstemp``); before the rename it gets the mode of
     the file it replaces, or for a new file ``0o666`` less the umask, as ``open`` would give.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    # through a symbolic link, the file it points to is replaced, as open(path, "wb") would write
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(target))
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
@@ -274,7 +276,7 @@ def _write_atomically(path, write):
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
         try:
             os.unlink(tmp)

@@ -394,14 +394,14 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         ------
         ValueError
             With ``maxlen=None``: every ``transform`` call has its own number of
-            columns, so there are no fixed names (a pandas output then numbers
-            its columns).
+            columns, so there are no fixed names (and ``set_output(transform=
+            "pandas")``, which asks for them, needs ``maxlen``).
         """
         check_is_fitted(self, "vocabulary_")
         if self.maxlen is None:
             raise ValueError("TextSequencer(maxlen=None) pads each transform call to its longest "
-                             "text, so its output columns have no fixed names; set maxlen to name "
-                             "them")
+                             "text, so its output columns have no fixed names (a pandas output "
+                             "needs them); set maxlen to name them")
         return np.array([f"id{i}" for i in range(self.maxlen)], dtype=object)
 
     def __sklearn_tags__(self):

@@ -209,6 +209,18 @@ def test_object_floats_are_still_float_sequences():
     np.testing.assert_array_equal(a.predict(floats), b.predict(floats))
 
 
+def test_a_pandas_series_of_sequences_reads_as_the_list_of_them():
+    """A column of id lists or float arrays (a DataFrame column) was refused as 'holds a list'."""
+    pd = _pandas()
+    rng = np.random.default_rng(0)
+    ids = [[int(v) for v in rng.integers(1, 9, rng.integers(2, 7))] for _ in range(40)]
+    floats = [rng.normal(size=(len(r), 2)) for r in ids]
+    y = np.arange(40) % 2
+    for cls, X, target in ((RNNClassifier, ids, y), (RNNRegressor, floats, y * 1.0)):
+        a = cls(**FAST).fit(pd.Series(X), target)
+        np.testing.assert_array_equal(a.predict(pd.Series(X)), cls(**FAST).fit(X, target).predict(X))
+
+
 def test_dataframe_input_sets_feature_names_in_():
     pd = _pandas()
     X, y = _data("classifier")

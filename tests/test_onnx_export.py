@@ -248,6 +248,8 @@ PIPELINES = [
     ({"min_df": 2, "padding": "post", "oov_token": None}, "max"),
     ({"stop_words": ["École", "is", "Bad", "déjà"], "maxlen": 7}, "mean"),
     ({"stop_words": ["École", "is", "Bad"], "lowercase": False}, "last"),
+    # an entry that is not lowercase shadowed the lowercase one in the graph, never in Python
+    ({"vocabulary": ["École", "école", "great", "Great", "bad", "déjà"]}, "last"),
 ]
 
 

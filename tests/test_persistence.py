@@ -531,6 +531,19 @@ def test_overwriting_a_file_keeps_its_mode(text_pipeline, tmp_path, mode):
     assert fastrnn.load(path)[-1].n_iter_ == text_pipeline[-1].n_iter_
 
 
+@posix_only
+def test_saving_to_a_symbolic_link_replaces_the_file_it_points_to(text_pipeline, tmp_path):
+    """The link itself was replaced by a regular file, and the file it pointed to left stale."""
+    target = tmp_path / "v1.fastrnn"
+    target.write_bytes(b"old")
+    link = tmp_path / "latest.fastrnn"
+    link.symlink_to(target.name)
+    fastrnn.save(text_pipeline, link)
+    assert link.is_symlink() and os.readlink(link) == target.name
+    assert fastrnn.load(target)[-1].n_iter_ == text_pipeline[-1].n_iter_
+    assert sorted(os.listdir(tmp_path)) == ["latest.fastrnn", "v1.fastrnn"]
+
+
 def test_save_errors_name_the_path_not_the_temporary_file(text_pipeline, tmp_path):
     """Regression guard: the message named .fastrnn-XXXX.tmp in the missing directory."""
     path = tmp_path / "missing" / "m.fastrnn"

@@ -171,6 +171,8 @@ def test_output_column_names_exist_only_with_a_fixed_maxlen():
     named = TextSequencer(maxlen=3).set_output(transform="pandas").fit(TEXTS)
     frame = named.transform(TEXTS[:2])
     assert isinstance(frame, pd.DataFrame) and list(frame.columns) == ["id0", "id1", "id2"]
+    with pytest.raises(ValueError, match="a pandas output needs them"):
+        TextSequencer().set_output(transform="pandas").fit_transform(TEXTS)
 
 
 def test_an_invalid_token_pattern_names_the_parameter():

@@ -265,6 +265,12 @@ class RNNLanguageModel(BaseRNN):
     def score(self, X, y=None):
         """Mean log-likelihood per token (natural log; end-of-text tokens included).
 
+        A word or character outside the vocabulary counts as one token, the
+        out-of-vocabulary one, which is easy to predict when it stands for
+        many: scores of models with other vocabularies (``max_features``,
+        ``level``) are not comparable, and a search over ``max_features``
+        by this score favours the smallest vocabulary.
+
         Parameters
         ----------
         X : iterable of str

@@ -75,6 +75,8 @@ def _vocabulary_encoder(b, tokens, seq):
         for key in _word_keys(word, seq.lowercase):
             table.setdefault(key, 0)
     for word, i in seq.vocabulary_.items():
+        if seq.lowercase and word != word.lower():  # as for stop words: no lowercased token is it
+            continue
         for key in _word_keys(word, seq.lowercase):
             table.setdefault(key, int(i))
     unknown = 1 if seq.oov_token is not None else 0

@@ -11,6 +11,8 @@ from ..text import pad_sequences
 def _is_ragged(X):
     if isinstance(X, np.ndarray):
         return X.dtype == object
+    if type(X).__name__ == "Series" and hasattr(X, "to_numpy"):  # pandas: a column of sequences
+        return X.dtype == object
     return isinstance(X, (list, tuple))
 
 
