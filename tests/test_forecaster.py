@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -335,6 +336,21 @@ def test_a_longer_history_of_a_trend_is_scaled_as_its_training_part():
     f.update(y[400:688])
     np.testing.assert_allclose(whole, f.predict(), atol=0.05)
     np.testing.assert_allclose(last, f.predict(), atol=0.05)
+
+
+def test_a_fit_that_ends_while_the_loss_still_falls_fast_warns():
+    """A short series gives few batches per epoch: 10 epochs of 4 batches left an airline-like
+    series worse than the seasonal-naive forecast, without a word."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    y = _series(120)
+    with pytest.warns(ConvergenceWarning, match=r"still fell by .* max_iter=4 epochs"):
+        RNNForecaster(12, 3, units=6, max_iter=4, random_state=0).fit(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        RNNForecaster(12, 3, units=6, max_iter=2, random_state=0).fit(y)  # too few epochs to say
+        RNNForecaster(12, 3, units=6, max_iter=4, random_state=0).partial_fit(y)
+        RNNForecaster(12, 3, units=6, max_iter=60, learning_rate=0.01, random_state=0).fit(y)
 
 
 def test_scaling_parameters_set_after_fit_are_refused_at_predict():

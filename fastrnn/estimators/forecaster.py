@@ -4,6 +4,7 @@ import inspect
 import numbers
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -12,12 +13,15 @@ from ..losses import mean_squared_error, pinball_loss, r2
 from ..runtime import engine_scope
 from ..timeseries import SeriesWindows, _as_series
 from ..training import predict_outputs
-from ._base import BaseRNN, declare_params, param
+from ._base import BaseRNN, declare_params, param, warn_at_caller
 
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 _CHANCE_SAMPLE = 2048  # windows whose targets estimate the chance loss
 _SPREAD_SAMPLE = 4096  # windows whose spread scales a series (scale=True, center_windows=True)
 _SPREAD_VALUES = 2 ** 22  # and at most this many values in them
+#: Relative fall of the training loss per epoch, over the last two, above which a fit that used
+#: all its max_iter epochs warns that it stopped while still learning fast.
+_STILL_FALLING = 0.02
 
 
 class _CenteredWindows(SeriesWindows):
@@ -203,8 +207,38 @@ class RNNForecaster(BaseRNN):
         Returns
         -------
         self
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_iter`` epochs (3 or more, without ``early_stopping``)
+            end with the training loss still falling fast (by more than 2%
+            per epoch over the last two), or still above half the loss of
+            forecasting the targets' mean and falling in each of the last two
+            epochs: a short series gives few batches per epoch, and the
+            forecasts of such a model are poor.
         """
-        return self._fit((y, X))
+        n_before = getattr(self, "n_iter_", 0) if self.warm_start else 0
+        self._fit_chance_loss = None
+        self._fit((y, X))
+        loss = self.history_["loss"][-3:]
+        if not self.early_stopping and self.n_iter_ - n_before >= self.max_iter >= 3 \
+                and len(loss) == 3 and loss[0] > 0:
+            drops = [(loss[0] - loss[1]) / loss[0], (loss[1] - loss[2]) / loss[1]]
+            chance = self._fit_chance_loss
+            # falling fast, or still near the loss of predicting the mean and falling steadily
+            if np.mean(drops) > _STILL_FALLING or (
+                    chance and loss[2] > 0.5 * chance and min(drops) > _STILL_FALLING / 8):
+                warn_at_caller(f"RNNForecaster: the training loss still fell by "
+                               f"{np.mean(drops):.1%} per epoch at the end of "
+                               f"max_iter={self.max_iter} epochs"
+                               + (f", at {loss[2] / chance:.0%} of the loss of forecasting the "
+                                  "mean" if chance else "")
+                               + ", so the model is likely under-trained (a short series gives "
+                               "few batches per epoch); raise max_iter (or the learning_rate), "
+                               "or set early_stopping=True with a larger max_iter",
+                               ConvergenceWarning)
+        return self
 
     def partial_fit(self, y, X=None):
         """One epoch over the windows of ``y`` (and ``X``), continuing from the current weights.
@@ -423,7 +457,9 @@ class RNNForecaster(BaseRNN):
             return None
         n = len(data.starts)
         rows = np.unique(np.linspace(0, n - 1, min(n, _CHANCE_SAMPLE)).astype(np.intp))
-        return float(data.window_targets(rows).var(axis=0).mean())
+        chance = float(data.window_targets(rows).var(axis=0).mean())
+        self._fit_chance_loss = chance  # for fit's under-training warning (not a fitted attribute)
+        return chance
 
     def _network(self):
         n_out = self.model_horizon_ * self.n_targets_ * (
