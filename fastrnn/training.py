@@ -69,8 +69,11 @@ def batch_rows(X, rows, input_kind, n_threads):
     return rows[balanced_order(_real_lengths(X, rows), n_threads)]
 
 
-def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
+def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype, order=None):
     """One fixed mask per sequence, layer and direction (inverted dropout scaling).
+
+    ``order`` (see :class:`Batch`): the masks are drawn for the rows as drawn,
+    then put in the batch's order.
 
     Returns
     -------
@@ -89,13 +92,15 @@ def dropout_masks(rng, net, B, dropout, recurrent_dropout, dtype):
             if recurrent_dropout:
                 rm = ((rng.random((B, layer.units)) >= recurrent_dropout)
                       / (1.0 - recurrent_dropout)).astype(dtype)
+            if order is not None:
+                im, rm = (None if m is None else m[order] for m in (im, rm))
             per_dir.append((im, rm))
         masks.append(per_dir)
     return masks
 
 
 def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype,
-                    spatial_shared=False):
+                    spatial_shared=False, order=None):
     """Embedding and spatial dropout of one batch, shared by both directions (inverted scaling).
 
     Drawn after :func:`dropout_masks`, and only for a positive rate, so the
@@ -122,6 +127,8 @@ def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype,
         Draw one spatial-dropout mask for the whole batch, shape (D,),
         instead of one per sequence (not Keras's semantics; it is folded into
         the first layer's kernel, so it costs about nothing).
+    order : ndarray of shape (B,), optional
+        As for :func:`dropout_masks`: the batch's columns as drawn.
 
     Returns
     -------
@@ -134,10 +141,14 @@ def embedding_noise(rng, ids, width, embedding_dropout, spatial_dropout, dtype,
     dropped = token_scale = channels = None
     if embedding_dropout:
         dropped = rng.random((T, B)) < embedding_dropout
+        if order is not None:
+            dropped = dropped[:, order]
         token_scale = 1.0 / (1.0 - embedding_dropout)
     if spatial_dropout:
         shape = (width,) if spatial_shared else (B, width)
         channels = ((rng.random(shape) >= spatial_dropout) / (1.0 - spatial_dropout)).astype(dtype)
+        if order is not None and not spatial_shared:
+            channels = channels[order]
     return EmbeddingNoise(dropped, token_scale, channels)
 
 
@@ -359,6 +370,11 @@ class Batch:
     weight : float
         The batch's share of the epoch's mean loss and metric (its total
         sample weight, or its number of steps).
+    order : ndarray of shape (B,) or None
+        When the source reordered the rows (padding, see :func:`batch_rows`):
+        row ``b`` of the batch is the ``order[b]``-th of the rows as drawn.
+        Dropout masks are drawn for the rows as drawn and follow them, so a
+        row gets the same masks whatever order the thread count gives.
     """
 
     packed: object
@@ -366,6 +382,7 @@ class Batch:
     w: np.ndarray
     states: list
     weight: float
+    order: np.ndarray = None
 
 
 def n_minibatches(n, batch_size):
@@ -453,13 +470,13 @@ class ShuffledBatches:
         return self._lengths
 
     def _order(self, rows, lengths, uniform):
-        """``rows`` in :func:`batch_rows`'s order, from the source's lengths."""
+        """The permutation of ``rows`` into :func:`batch_rows`'s order, from the source's lengths."""
         if uniform:  # equal lengths: the order depends on the batch size alone
             order = self._orders.get(len(rows))
             if order is None:
                 order = self._orders[len(rows)] = balanced_order(lengths[rows], self.n_threads)
-            return rows[order]
-        return rows[balanced_order(lengths[rows], self.n_threads)]
+            return order
+        return balanced_order(lengths[rows], self.n_threads)
 
     def batches(self, rng):
         """Yield the epoch's batches.
@@ -478,11 +495,14 @@ class ShuffledBatches:
         unpadded = (uniform and not isinstance(self.X, MaskedSequences)
                     and self.X.shape[1] > 0 and lengths[0] == self.X.shape[1])
         for rows in minibatch_rows(len(self.X), self.batch_size, rng, self.shuffle):
+            order = None
             if lengths is not None and len(rows) >= 2:
-                rows = self._order(rows, lengths, uniform)
+                order = self._order(rows, lengths, uniform)
+                rows = rows[order]
             w = self.w[rows]
             if unpadded and len(rows):
-                yield Batch(pack_unpadded_rows(self.X, rows), self.y[rows], w, None, float(w.sum()))
+                yield Batch(pack_unpadded_rows(self.X, rows), self.y[rows], w, None, float(w.sum()),
+                            order)
                 continue
             X, y = self.X[rows], self.y[rows]
             if self.per_step and isinstance(X, MaskedSequences):
@@ -490,7 +510,7 @@ class ShuffledBatches:
                 if not real.all():
                     cols = np.flatnonzero(real)
                     X, y = MaskedSequences(X.values[:, cols], X.mask[:, cols], X.ragged), y[:, cols]
-            yield Batch(pack_batch(X, self.input_kind), y, w, None, float(w.sum()))
+            yield Batch(pack_batch(X, self.input_kind), y, w, None, float(w.sum()), order)
 
     def carry(self, states):
         """Ignore a step's final states: the next batch holds other sequences."""
@@ -571,12 +591,13 @@ def train_step(net, params, flat_params, optimizer, batch, cfg, rng):
         Final recurrent states, for the batch source's ``carry``.
     """
     masks = dropout_masks(rng, net, batch.w.shape[0], cfg.dropout, cfg.recurrent_dropout,
-                          flat_params[0].dtype)
+                          flat_params[0].dtype, batch.order)
     noise = {}  # only models with an embedding input take embedding_noise
     if cfg.embedding_dropout or cfg.spatial_dropout:
         noise["embedding_noise"] = embedding_noise(rng, batch.packed.data, net.encoder.width,
                                                    cfg.embedding_dropout, cfg.spatial_dropout,
-                                                   flat_params[0].dtype, cfg.spatial_dropout_shared)
+                                                   flat_params[0].dtype, cfg.spatial_dropout_shared,
+                                                   batch.order)
     outputs, cache, states = net.forward(params, batch.packed, training=True, masks=masks,
                                          bptt_truncate=cfg.bptt_truncate, n_threads=cfg.n_threads,
                                          states=batch.states, return_states=True, **noise)
