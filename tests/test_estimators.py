@@ -1,5 +1,6 @@
 """RNNClassifier / RNNRegressor: the scikit-learn contract, training behaviour and bad input."""
 
+import copy
 import pickle
 import sys
 
@@ -233,6 +234,27 @@ def test_float_input_beyond_float32_and_too_few_samples_to_split_are_refused_by_
     with pytest.raises(ValueError, match=r"too few samples \(1\) to hold out a validation set for "
                                          "early_stopping"):
         RNNRegressor(**FAST, early_stopping=True).fit(np.ones((1, 4, 1)), np.ones(1))
+
+
+def test_a_warm_start_uses_the_optimizer_the_parameters_now_name():
+    """Another optimizer, momentum or clipnorm set before a warm start was ignored: the fit
+    went on with the first fit's Adam (0.5 off a real SGD step at learning rate 0.5)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(1, 20, (64, 10)), rng.integers(0, 2, 64)
+    kw = dict(cell="gru", units=4, batch_size=16, shuffle=False, max_iter=1, random_state=0,
+              dtype="float64")
+    first = RNNClassifier(**kw).fit(X, y)
+    sgd = dict(optimizer="sgd", learning_rate=0.5, clipnorm=None)
+    switched = copy.deepcopy(first).set_params(warm_start=True, **sgd).fit(X, y)
+    reference = RNNClassifier(**kw, **sgd).fit(X, y)  # plain SGD keeps no state to differ by
+    reference.set_weights(first.get_weights())
+    reference.set_params(warm_start=True).fit(X, y)
+    for a, b in zip(switched.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    adam = copy.deepcopy(first).set_params(warm_start=True, clipnorm=5.0)
+    state = adam.optimizer_state_
+    adam.fit(X, y)  # the same optimizer keeps its moments; clipnorm changes in place
+    assert adam.optimizer_state_ is state and state.clipnorm == 5.0 and state.iterations == 8
 
 
 @pytest.mark.parametrize("warm_start", [False, True])

@@ -725,9 +725,30 @@ class BaseRNN(BaseEstimator):
             restore_best_weights=self.restore_best_weights, callbacks=callbacks,
             saturated_fn=self._saturated, chance_loss=self._chance_loss(data),
             lr_schedule=self._lr_function())
-        if not first:  # learning_rate may have changed, or a schedule left another rate
-            self.optimizer_state_.learning_rate = self.learning_rate  # (in place: after the checks)
+        if not first:  # (in place: after the checks)
+            self._update_optimizer()
         return net, data, validation, cfg, rng
+
+    def _update_optimizer(self):
+        """Bring a continued fit's optimizer to the current parameters.
+
+        ``learning_rate`` (a schedule may have left another), ``clipnorm`` and
+        ``clipvalue`` are set in place.  Another ``optimizer``, or another
+        ``momentum``, ``nesterov`` (sgd) or ``weight_decay`` (adamw), starts
+        a new optimizer (its moments from zero), as scikit-learn's
+        ``MLPClassifier`` does on a warm start; the same keeps its moments.
+        """
+        fresh = make_optimizer(
+            self.optimizer, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+            weight_decay=self.weight_decay, clipnorm=self.clipnorm, clipvalue=self.clipvalue)
+        state = self.optimizer_state_
+        settings = ("momentum", "nesterov", "weight_decay", "rho", "beta_1", "beta_2", "epsilon")
+        if type(state) is not type(fresh) or any(
+                getattr(state, k, None) != getattr(fresh, k, None) for k in settings):
+            self.optimizer_state_ = fresh
+            return
+        state.learning_rate = self.learning_rate
+        state.clipnorm, state.clipvalue = self.clipnorm, self.clipvalue
 
     def _lr_function(self):
         """``(epoch, history) -> learning rate`` for the training loop, or None without a schedule.
