@@ -1,8 +1,10 @@
-"""Losses on the network's logits, as (weighted) means over the batch like Keras.
+"""Losses on the network's logits, as weighted means over the batch.
 
 Each function takes ``logits`` of shape (B, K), targets and per-sample weights
-``w`` of shape (B,) that sum to the batch weight, and returns the mean loss and
-its gradient with respect to the logits.
+``w`` of shape (B,), and returns the mean loss (the sum of weight times loss
+over the sum of the weights, as scikit-learn's ``MLPClassifier``; Keras divides
+by the number of rows instead, the same without weights) and its gradient with
+respect to the logits.
 """
 
 import numpy as np
@@ -249,7 +251,10 @@ def sequence_r2(outputs, y, w):
     Returns
     -------
     float
-        :func:`r2` of the real steps, each weighted by its sequence's weight.
+        :func:`r2` of the real steps, each weighted by its sequence's weight;
+        0.0 without any real step.
     """
     keep = ~np.isnan(y[:, :, 0])
+    if not keep.any():  # a batch of padding only (a validation batch may be one)
+        return 0.0
     return r2(outputs[keep], y[keep], np.broadcast_to(w[:, None], keep.shape)[keep])

@@ -209,6 +209,18 @@ def test_object_floats_are_still_float_sequences():
     np.testing.assert_array_equal(a.predict(floats), b.predict(floats))
 
 
+def test_a_ragged_id_list_may_start_with_an_empty_row():
+    """An empty first row made the list read as float sequences: 'X[0] is empty'."""
+    X, y = [[], [3, 4], [5], [6, 7, 8]] * 5, [0, 1, 0, 1] * 5
+    model = RNNClassifier(**FAST).fit(X, y)
+    assert model.input_kind_ == "tokens"
+    np.testing.assert_array_equal(model.predict_proba(X[:4]),
+                                  model.predict_proba(np.array([[0, 0, 0], [0, 3, 4], [0, 0, 5],
+                                                                [6, 7, 8]])))
+    with pytest.raises(ValueError, match=r"X\[0\] is empty"):  # floats need a step
+        RNNClassifier(**FAST).fit([np.zeros((0, 2)), np.ones((3, 2))], [0, 1])
+
+
 def test_a_pandas_series_of_sequences_reads_as_the_list_of_them():
     """A column of id lists or float arrays (a DataFrame column) was refused as 'holds a list'."""
     pd = _pandas()

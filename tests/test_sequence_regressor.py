@@ -278,3 +278,13 @@ def test_command_line_predict_refuses_a_per_step_regressor(ragged, tmp_path, cap
     np.savez(inputs, x=np.ones((2, 3), dtype=np.int64))
     assert main(["predict", str(path), str(inputs)]) == 2
     assert "per-step regressor: use it from Python" in capsys.readouterr().err
+
+
+def test_a_batch_or_a_score_of_padding_only():
+    """A mini-batch of padding only crashed training (r2 of no steps: 'cannot reshape')."""
+    X, y = np.array([[0, 0, 0], [1, 2, 3]]), np.array([[np.nan] * 3, [0.1, 0.2, 0.3]])
+    model = RNNSequenceRegressor(units=3, max_iter=1, batch_size=1, shuffle=False,
+                                 random_state=0).fit(X, y)
+    assert np.isfinite(model.history_["loss"]).all()
+    with pytest.raises(ValueError, match="no real step to score"):
+        model.score(X[:1], y[:1])

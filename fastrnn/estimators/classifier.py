@@ -30,8 +30,10 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     ``mask`` marks the real steps, or a list of float arrays of shapes
     ``(T_i,)`` or ``(T_i, n_features)`` (variable lengths).  Padding costs no
     computation and changes no prediction; ``head="flatten"`` reads a fixed
-    number of steps, so it refuses padded float sequences (a list of
-    different lengths, or a ``mask`` with padding).
+    number of steps by position, so it refuses padded float sequences (a
+    list of different lengths, or a ``mask`` with padding), and on token ids
+    its outputs depend on where the padding is (as Keras's ``Flatten``, which
+    takes no mask: pre-pad at predict as at fit).
 
     Parameters
     ----------

@@ -172,6 +172,8 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         out, Xv = self._forward_fast(X, mask, return_input=True)
         y_enc = self._encode_targets(y, reset=False, X=Xv)
         w = np.ones(len(Xv)) if sample_weight is None else check_sample_weight(sample_weight, Xv)
+        if np.isnan(y_enc[:, :, 0]).all():
+            raise ValueError("X has no real step to score (every step is padding)")
         return sequence_r2(out, y_enc, w)
 
     def __sklearn_tags__(self):

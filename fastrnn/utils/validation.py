@@ -53,18 +53,21 @@ def _object_to_numeric(X):
 def _float_rows(items):
     """Each item of a list as a float array, if the list holds float sequences, else None.
 
-    Float sequences are items whose first is a float array of one or two
-    dimensions; a first item of integers keeps the list token ids, and an
+    Float sequences are items whose first non-empty one is a float array of
+    one or two dimensions; one of integers keeps the list token ids, and an
     item that is not an array of numbers (an object row from a pandas frame)
     leaves the list to the array path.
     """
     if not hasattr(items[0], "__len__") or isinstance(items[0], (str, bytes)):
         return None
-    first = np.asarray(items[0])
+    # the first non-empty item decides: an empty list reads as floats, whatever the others hold
+    probe = next((item for item in items if not hasattr(item, "__len__")
+                  or isinstance(item, (str, bytes)) or len(item)), items[0])
+    first = np.asarray(probe)
     if first.dtype.kind != "f" or first.ndim not in (1, 2):
         return None
-    rows = [first]
-    for i, item in enumerate(items[1:], 1):
+    rows = []
+    for i, item in enumerate(items):
         if isinstance(item, (str, bytes)) or not hasattr(item, "__len__"):
             raise ValueError(f"X[{i}] is {type(item).__name__}, not a sequence: X is a list of "
                              "float sequences, each of shape (n_steps,) or (n_steps, n_features)")
