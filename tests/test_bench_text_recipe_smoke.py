@@ -22,5 +22,5 @@ def test_tiny_run_reports_the_baseline_the_search_and_the_seeds(tmp_path):
     assert "TF-IDF(1,2) + LogisticRegression" in result.stdout and "grid search" in result.stdout
     report = json.loads(out.read_text())
     assert 0.5 <= report["tfidf"] <= 1.0
-    assert set(report["chosen"]) == {"head", "spatial_dropout"}
+    assert set(report["chosen"]) == {"embedding_dropout", "spatial_dropout"}
     assert len(report["test_accuracy"]) == 1 and 0.0 <= report["mean"] <= 1.0

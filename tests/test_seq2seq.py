@@ -123,6 +123,46 @@ def test_beam_search_with_every_hypothesis_is_exhaustive_search():
         assert model.predict([x], beam_width=len(outputs), max_output_length=2)[0] == best
 
 
+def test_a_beam_wider_than_half_the_vocabulary_is_still_exhaustive():
+    """A row kept its best V candidates instead of 2 * beam_width: with outputs of up to 4 of 3
+    tokens (7 output ids), a beam of 1000 missed the best one."""
+    X = ["ab", "ba", "abc", "cab", "bca"] * 10
+    model = RNNSeq2Seq(**{**SMALL, "cell": "lstm", "units": 8, "embedding_dim": 4}, max_iter=1,
+                       early_stopping=False, max_output_length=4).fit(X, [x[::-1] for x in X])
+    rng = np.random.default_rng(3)  # peaked, varied distributions: the optimum is not greedy's
+    model.set_weights([rng.normal(0, 1, w.shape) for w in model.get_weights()])
+    outputs = [""] + ["".join(p) for n in range(1, 5) for p in itertools.product("abc", repeat=n)]
+    for x in ["cba", "ab", "bcab", "acb"]:
+        norm = model.log_likelihood([x] * len(outputs), outputs) / (
+            np.array([len(o) for o in outputs]) + 1.0)
+        assert model.predict([x], beam_width=1000)[0] == outputs[int(np.argmax(norm))]
+
+
+def test_max_output_length_set_after_fit_limits_predictions(fitted):
+    """predict, score and attention_weights read the fitted limit: set_params was ignored."""
+    model, X, Y = fitted
+    model = copy.deepcopy(model)
+    assert max(len(p) for p in model.predict(X[:20])) > 2
+    model.set_params(max_output_length=2)
+    for beam in (1, 3):
+        assert max(len(p) for p in model.predict(X[:20], beam_width=beam)) <= 2
+    assert all(w.shape[0] <= 2 for w in model.attention_weights(X[:5]))
+    assert model.predict(X[:5], max_output_length=1) == [p[:1] for p in model.predict(X[:5])]
+
+
+def test_a_source_whose_scores_overflow_decodes_to_nothing_with_a_warning():
+    """Such a row decoded to '' without a word, as a genuine empty output would."""
+    X = ["abcabc", "cbacba", "aabbcc", "ab"] * 5
+    model = RNNSeq2Seq(**{**SMALL, "cell": "simple", "units": 8}, activation="relu", max_iter=1,
+                       early_stopping=False).fit(X, X)
+    model.set_weights([w * 30 for w in model.get_weights()])
+    source = "abcabcabcabc" * 3
+    assert np.isnan(model.log_likelihood([source], ["abc"])[0])
+    for beam in (1, 2):
+        with pytest.warns(RuntimeWarning, match="1 source.* non-finite scores"):
+            assert model.predict([source], beam_width=beam) == [""]
+
+
 def test_attention_weights_have_one_row_per_output_token(fitted):
     model, X, Y = fitted
     weights = model.attention_weights(X[:4])

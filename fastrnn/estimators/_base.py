@@ -46,7 +46,6 @@ import functools
 import inspect
 import numbers
 import os
-import sys
 import warnings
 import weakref
 
@@ -58,6 +57,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_sample_weight, check_is_fitted
 
+from .._warnings import warn_at_caller
 from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import POOLINGS, Recurrent, SequenceModel
 from ..layers._packing import MaskedSequences
@@ -314,17 +314,6 @@ def float_targets(y):
         return np.asarray(y).astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError("y must be numeric for a regressor") from None
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def warn_at_caller(message, category=UserWarning):
-    """``warnings.warn`` attributed to the first frame outside fastrnn (the user's call)."""
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
 
 
 def _available_memory():

@@ -165,6 +165,9 @@ class RNNSeq2Seq(BaseRNN):
         Ids of the target side as the user sees them: the target
         sequencer's vocabulary size, or the largest target id plus one.
     max_output_length_ : int
+        The limit of the last fit: ``max_output_length``, or the longest
+        training target plus 10.  A ``max_output_length`` set after the fit
+        takes effect at prediction.
     params_ : dict
         The weights (see :meth:`get_weights`).
     history_ : dict of str to list
@@ -353,7 +356,7 @@ class RNNSeq2Seq(BaseRNN):
                              f"{'texts' if kind == 'text' else 'id sequences'}")
         sources = self._encode_sources(X)
         targets = self._encode_targets(Y)
-        if reset:
+        if reset or self.max_output_length is not None:  # a warm start takes a new limit too
             longest = max(len(t) for t in targets)
             self.max_output_length_ = (self.max_output_length if self.max_output_length
                                        is not None else longest + 10)
@@ -498,6 +501,11 @@ class RNNSeq2Seq(BaseRNN):
     def _predict_one(self):
         self.predict(["a"] if self.input_kind_ == "text" else [[1]], max_output_length=2)
 
+    def _output_limit(self):
+        """Most tokens a prediction generates: the parameter, when set, else the fitted limit."""
+        return self.max_output_length if self.max_output_length is not None \
+            else self.max_output_length_
+
     def predict(self, X, beam_width=None, max_output_length=None):
         """Decode every source: greedy or beam search, all rows of a batch per step.
 
@@ -507,7 +515,8 @@ class RNNSeq2Seq(BaseRNN):
         beam_width : int or None
             Overrides the ``beam_width`` parameter.
         max_output_length : int or None
-            Overrides the fitted ``max_output_length_``.
+            Overrides the ``max_output_length`` parameter (or, when that is
+            None, the fitted ``max_output_length_``).
 
         Returns
         -------
@@ -518,7 +527,7 @@ class RNNSeq2Seq(BaseRNN):
         if not isinstance(beam_width, numbers.Integral) or isinstance(beam_width, bool) \
                 or beam_width < 1:
             raise ValueError(f"beam_width must be an int >= 1, got {beam_width!r}")
-        limit = self.max_output_length_ if max_output_length is None else max_output_length
+        limit = self._output_limit() if max_output_length is None else max_output_length
         if not isinstance(limit, numbers.Integral) or limit < 1:
             raise ValueError(f"max_output_length must be an int >= 1, got {limit!r}")
         sources = self._source_batch(X)
@@ -591,7 +600,7 @@ class RNNSeq2Seq(BaseRNN):
         """
         check_is_fitted(self, "params_")
         X, Y = self._pairs(X, Y)
-        predicted = self._decode_ids(self._source_batch(X), self.beam_width, self.max_output_length_)
+        predicted = self._decode_ids(self._source_batch(X), self.beam_width, self._output_limit())
         targets = self._encode_targets(Y)
         unknown = 1 + TARGET_OFFSET
         hits = np.array([self.input_kind_ == "ids" or unknown not in t
@@ -623,7 +632,7 @@ class RNNSeq2Seq(BaseRNN):
         if Y is None:
             X = _as_list(X, "X")
             sources = self._source_batch(X)
-            Y = _Internal(self._decode_ids(sources, self.beam_width, self.max_output_length_))
+            Y = _Internal(self._decode_ids(sources, self.beam_width, self._output_limit()))
         out = []
         for (_, _, weights), batch, _, targets in self._teacher_forced(X, Y, return_attention=True):
             s_start, t_start = batch.source.start, batch.target.start
@@ -652,7 +661,7 @@ class RNNSeq2Seq(BaseRNN):
             source = [str(i) for i in _id_rows([x], "x")[0]]
         if y is None:
             out_ids = self._decode_ids(self._source_batch([x]), self.beam_width,
-                                       self.max_output_length_)[0]
+                                       self._output_limit())[0]
             y_arg = _Internal([np.asarray(out_ids, dtype=np.int64)])
         else:
             y_arg = [y]

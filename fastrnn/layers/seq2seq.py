@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._warnings import warn_at_caller
 from ..initializers import glorot_uniform
 from ._packing import Packed, pack_tokens
 from ..utils.linalg import matmul, over_row_blocks
@@ -603,7 +604,7 @@ class Seq2SeqModel:
                 at = slot == s
                 table_c[local[at], s * n_keep:(s + 1) * n_keep] = hyp_sc[at]
                 table_t[local[at], s * n_keep:(s + 1) * n_keep] = hyp_tok[at]
-            n_top = min(n_keep, table_c.shape[1])
+            n_top = min(2 * K, table_c.shape[1])  # the row's best 2K, up to K of them going on
             top = np.argpartition(-table_c, n_top - 1, axis=1)[:, :n_top]
             top_sc = np.take_along_axis(table_c, top, axis=1)
             order = np.argsort(-top_sc, axis=1, kind="stable")
@@ -631,6 +632,7 @@ class Seq2SeqModel:
             scores = top_sc[r_loc, j]
             last = tok[r_loc, j]
             states = [[tuple(s[parent] for s in st[0])] for st in states]
+        _warn_failed(np.isneginf(best_score))  # every row that stayed sound finished
         return best, best_score
 
     def _greedy(self, params, mem, states, table, start_id, end_id, max_length, length_penalty,
@@ -684,7 +686,16 @@ class Seq2SeqModel:
             tokens[live, t] = tok
             last = tok
         best = [tokens[r, :n].tolist() if n >= 0 else [] for r, n in enumerate(length)]
+        _warn_failed(length < 0)
         return best, (best_score if return_scores else None)
+
+
+def _warn_failed(failed):
+    """Say how many rows decoded to nothing because their scores were not finite."""
+    if failed.any():
+        warn_at_caller(f"{int(failed.sum())} source(s) gave non-finite scores (NaN or infinite "
+                       "logits: diverged or overflowing weights), so their outputs are empty, as "
+                       "a genuine empty output would be", RuntimeWarning)
 
 
 def _log_softmax(z):
