@@ -233,9 +233,11 @@ def test_missing_onnx_names_the_extra(monkeypatch):
 # ------------------------------------------------------------------ raw-text pipelines
 TEXTS = ["Hello world, this is GREAT!", "bad bad movie...", "I don't like it", "École déjà vu",
          "ÉCOLE is great", "", "what? a good film", "Zebras don't fly; birds do.",
-         "great great great good", "terrible, TERRIBLE"] * 3
+         "great great great good", "terrible, TERRIBLE", "यह फिल्म पसंद है"] * 3
 NEW_TEXTS = TEXTS[:10] + ["", "HELLO!!!", "unknown words only", "Great, GREAT, great.",
-                          "école Déjà", "a'b 'c' d'", "  ", "ÉCOLE", "x" * 40, "good " * 30]
+                          "école Déjà", "a'b 'c' d'", "  ", "ÉCOLE", "x" * 40, "good " * 30,
+                          # combining marks are word characters: vowel signs, points, NFD accents
+                          "यह फिल्म अच्छी है", "مُعَلِّم جيد", "cafe\u0301 de\u0301ja\u0300 vu"]
 
 PIPELINES = [
     ({}, "last"),

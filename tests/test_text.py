@@ -1,6 +1,7 @@
 """pad_sequences against an independent implementation; TextSequencer as a transformer."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -189,3 +190,29 @@ def test_sklearn_transformer_checks_that_apply_to_text(estimator, check):
 def test_min_df_above_max_df_is_refused_by_name():
     with pytest.raises(ValueError, match="max_df=2 allows fewer documents"):
         TextSequencer(min_df=5, max_df=2).fit(["a b", "a c", "b c"] * 3)
+
+
+def test_combining_marks_stay_inside_words():
+    """Python's \\w leaves out combining marks: Hindi vowel signs, Arabic vowel points and the
+    accents of decomposed text cut words apart (four Hindi words became one token)."""
+    import unicodedata
+
+    analyze = TextSequencer().build_analyzer()
+    assert analyze("की के को का") == ["की", "के", "को", "का"]
+    assert analyze("مُعَلِّم جيد") == ["مُعَلِّم", "جيد"]
+    assert analyze(unicodedata.normalize("NFD", "Résumé, don't")) == [
+        unicodedata.normalize("NFD", "résumé"), "don't"]
+    assert TextSequencer(token_pattern=r"(?u)\w+").build_analyzer()("की") == ["क"]  # as written
+
+
+def test_texts_without_tokens_or_spaces_are_announced():
+    with pytest.raises(ValueError, match="empty vocabulary: .* char_level=True"):
+        TextSequencer().fit(["\U0001F60D", "  "])
+    with pytest.raises(ValueError, match="empty vocabulary: the texts hold no token that min_df"):
+        TextSequencer(min_df=2).fit(["one", "two"])
+    with pytest.warns(UserWarning, match="Chinese, Japanese, Thai.* char_level=True"):
+        TextSequencer().fit(["我喜欢这部电影。它很好看！", "我不喜欢这部电影"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextSequencer(char_level=True).fit(["我喜欢这部电影。它很好看！", "我不喜欢这部电影"])
+        TextSequencer().fit(["a long enough English text", "電 a b c"])

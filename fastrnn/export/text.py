@@ -7,7 +7,8 @@ The graph splits, lowercases and numbers the words as the fitted
   ``C`` locale); a vocabulary word with other cased letters also gets a key for
   its Capitalized and UPPERCASE spellings, so those map to its id too;
 - ``Tokenizer`` (``com.microsoft``, RE2 regular expressions) finds the words
-  of the default ``token_pattern`` (``\\w`` written as ``[\\p{L}\\p{N}_]``), or
+  of the default ``token_pattern`` (its word characters, ``\\w`` and the
+  combining marks, written as ``[\\p{L}\\p{M}\\p{N}_]``), or
   the characters with ``char_level=True``;
 - ``LabelEncoder`` (``ai.onnx.ml``) maps words to ids: stop words and unknown
   words (without ``oov_token``) to 0, which is then dropped, others to the
@@ -24,9 +25,9 @@ from ._graph import check_exportable, estimator_outputs, left_align
 
 #: Tokenizer padding: never a token (words hold no space, characters are one long).
 _PAD = "  "
-# Python's (?u)\b\w+(?:'\w+)?\b; in RE2 \w and \b are ASCII-only, and \b adds nothing here
-# (greedy \w+ always ends at a word boundary)
-_DEFAULT_PATTERN_RE2 = r"[\p{L}\p{N}_]+(?:'[\p{L}\p{N}_]+)?"
+# the default token_pattern as TextSequencer runs it (fastrnn.text._default_words: \w and the
+# combining marks); in RE2 \w and \b are ASCII-only, so the classes are spelled out
+_DEFAULT_PATTERN_RE2 = r"[\p{L}\p{M}\p{N}_]+(?:'[\p{L}\p{M}\p{N}_]+)?"
 
 
 def _ascii_lower(s):
