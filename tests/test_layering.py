@@ -2,7 +2,8 @@
 
 The layers, lowest first (``LAYERS`` below holds them as data):
 
-1. ``constants``: ``_config``, ``_constants``, ``_version``, ``_registry`` (no fastrnn imports).
+1. ``constants``: ``_config``, ``_constants``, ``_version``, ``_registry``, ``_warnings`` (no
+   fastrnn imports).
 2. ``runtime``: ``runtime`` and the ``utils`` package with its threads and memory modules
    (the thread pool and the block cache the kernels call into).
 3. ``kernels``: ``kernels``, ``_cython``, ``_reference``, ``utils.linalg`` (jitted helpers the
@@ -45,7 +46,8 @@ SOURCE = Path(__file__).resolve().parents[1] / PACKAGE
 
 #: (layer name, module entries), lowest layer first.
 LAYERS = [
-    ("constants", ["fastrnn._config", "fastrnn._constants", "fastrnn._version", "fastrnn._registry"]),
+    ("constants", ["fastrnn._config", "fastrnn._constants", "fastrnn._version", "fastrnn._registry",
+                   "fastrnn._warnings"]),
     ("runtime", ["fastrnn.runtime", "fastrnn.utils"]),
     ("kernels", ["fastrnn.kernels", "fastrnn._cython", "fastrnn._reference", "fastrnn.utils.linalg",
                  "fastrnn._backend"]),
