@@ -307,7 +307,12 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         texts = list(X)
         for i, doc in enumerate(texts):
             if not isinstance(doc, str):
-                raise ValueError(f"text {i} is a {type(doc).__name__}, not a str")
+                if doc is None or (isinstance(doc, float) and doc != doc) \
+                        or type(doc).__name__ == "NAType":
+                    raise ValueError(f"text {i} is missing ({doc!r}): fill or drop missing texts "
+                                     "first")
+                hint = ": decode it first (bytes.decode)" if isinstance(doc, bytes) else ""
+                raise ValueError(f"text {i} is a {type(doc).__name__}, not a str{hint}")
         return texts
 
     # -------------------------------------------------------------- fitting
@@ -348,7 +353,22 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         if not texts and self.vocabulary is None:
             raise ValueError("cannot fit a vocabulary on 0 texts")
         analyze = self.build_analyzer()
+        self._check_stop_words()
         return [analyze(doc) for doc in texts]
+
+    def _check_stop_words(self):
+        """Warn about stop words that no token can equal (scikit-learn's vectorizers warn too)."""
+        if self.stop_words is None or self.stop_words == "english" or self.char_level:
+            return
+        split = TextSequencer(lowercase=self.lowercase, token_pattern=self.token_pattern,
+                              tokenizer=self.tokenizer).build_analyzer()
+        never = [w for w in self.stop_words if split(w) != [w]]
+        if never:
+            warn_at_caller(f"stop_words {sorted(never)[:5]!r}{' ...' if len(never) > 5 else ''} "
+                           "never equal a token (tokens are "
+                           f"{'lowercased and ' if self.lowercase else ''}split by token_pattern "
+                           "or tokenizer), so they remove nothing; write them as the tokens are",
+                           UserWarning)
 
     def _fixed_vocabulary(self):
         """The tokens of ``vocabulary`` as a list of str; duplicates and non-strings refused."""

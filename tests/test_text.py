@@ -216,3 +216,15 @@ def test_texts_without_tokens_or_spaces_are_announced():
         warnings.simplefilter("error")
         TextSequencer(char_level=True).fit(["我喜欢这部电影。它很好看！", "我不喜欢这部电影"])
         TextSequencer().fit(["a long enough English text", "電 a b c"])
+
+
+def test_stop_words_that_no_token_equals_and_missing_texts_are_named():
+    with pytest.warns(UserWarning, match=r"stop_words \['Die', \"l'\"\] never equal a token"):
+        TextSequencer(stop_words=["Die", "l'", "der"]).fit(["Die Katze l'homme der"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextSequencer(stop_words=["die", "der"]).fit(["Die Katze der"])
+    for text, message in ((None, r"text 1 is missing \(None\)"), (float("nan"), "missing"),
+                          (b"x", r"bytes, not a str: decode it first")):
+        with pytest.raises(ValueError, match=message):
+            TextSequencer().fit(["a", text])
