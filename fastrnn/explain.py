@@ -128,8 +128,9 @@ def to_html(explanations, *, scale=None):
     -------
     str
         One ``<div>`` per text of ``<span>`` words with inline styles (no
-        script, no stylesheet), words HTML-escaped, each with its score as a
-        tooltip.  In a notebook: ``IPython.display.HTML(to_html(...))``.
+        script, no stylesheet), words HTML-escaped and isolated from each
+        other's text direction (the text's direction is the browser's guess,
+        ``dir="auto"``), each with its score as a tooltip.  In a notebook: ``IPython.display.HTML(to_html(...))``.
     """
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
                               or not scale > 0):
@@ -141,7 +142,10 @@ def to_html(explanations, *, scale=None):
         spans = []
         for word, score in words:
             tip = "not read by the model" if score is None else f"{score:+.4g}"
-            spans.append(f'<span style="{_shade(score, text_scale)};padding:0 2px" '
-                         f'title="{tip}">{html.escape(str(word))}</span>')
-        blocks.append('<div style="line-height:1.8;margin:0.5em 0">' + " ".join(spans) + "</div>")
+            # each word isolated, so a right-to-left word or a stray direction control inside one
+            # cannot reorder the others
+            spans.append(f'<span style="{_shade(score, text_scale)};padding:0 2px;'
+                         f'unicode-bidi:isolate" title="{tip}">{html.escape(str(word))}</span>')
+        blocks.append('<div dir="auto" style="line-height:1.8;margin:0.5em 0">' + " ".join(spans)
+                      + "</div>")
     return "\n".join(blocks)

@@ -177,6 +177,9 @@ def test_to_html_shades_and_escapes():
     assert "rgba(0,160,60,0.800)" in page and "rgba(220,40,40,0.400)" in page
     assert 'title="not read by the model"' in page and "color:#888888" in page
     assert "rgba(0,160,60,0.400)" in to_html([[("w", 0.5)]], scale=1.0)
+    # words are direction-isolated: a right-to-left word or override cannot reorder the others
+    rtl = to_html([[("\u202eevil", 0.1), ("שלום", 0.2), ("ok", 0.3)]])
+    assert rtl.startswith('<div dir="auto"') and rtl.count("unicode-bidi:isolate") == 3
     page = to_html([[("w", float("nan")), ("v", 0.5)]])
     assert "nan)" not in page and "color:#888888" in page  # grey, not invalid CSS
     assert "rgba(0,160,60,0.800)" in page  # the NaN does not spoil the others' scale
