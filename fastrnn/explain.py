@@ -130,7 +130,8 @@ def to_html(explanations, *, scale=None):
         One ``<div>`` per text of ``<span>`` words with inline styles (no
         script, no stylesheet), words HTML-escaped and isolated from each
         other's text direction (the text's direction is the browser's guess,
-        ``dir="auto"``), each with its score as a tooltip.  In a notebook: ``IPython.display.HTML(to_html(...))``.
+        ``dir="auto"``), each with its score as a tooltip.  In a notebook:
+        ``IPython.display.HTML(to_html(...))``.
     """
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
                               or not scale > 0):

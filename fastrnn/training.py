@@ -222,7 +222,8 @@ class TrainResult:
     n_epochs: int
     best_epoch: int
     best_loss: float
-    # None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback"
+    # None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback" (and the
+    # estimators' "error": an exception that left train)
     stopped: str = None
 
 

@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
+from fastrnn import RNNClassifier, RNNForecaster
 from fastrnn.callbacks import Callback, ModelCheckpoint
+from fastrnn.datasets import make_long_range_task
 from fastrnn.layers import Recurrent, SequenceModel
 from fastrnn.losses import categorical_crossentropy, sequence_crossentropy
 from fastrnn.optimizers import SGD
@@ -336,3 +338,64 @@ def test_bptt_truncate_means_the_last_k_steps_of_a_window():
     for a, b in zip(weights(None), weights(4)):
         np.testing.assert_array_equal(a, b)
     assert not all(np.array_equal(a, b) for a, b in zip(weights(None), weights(2)))
+
+
+class _RaiseAt(Callback):
+    """Raise ``error`` at the hook ``hook`` of the epoch ``epoch`` (every epoch when None)."""
+
+    def __init__(self, hook, error, epoch=None):
+        self.hook, self.error, self.epoch, self.seen = hook, error, epoch, -1
+
+    def on_epoch_begin(self, model, **kw):
+        self.seen += 1
+        if self.hook == "on_epoch_begin" and self.epoch in (None, self.seen):
+            raise self.error
+
+    def on_epoch_end(self, model, **kw):
+        if self.hook == "on_epoch_end" and self.epoch in (None, self.seen):
+            raise self.error
+
+    def on_train_end(self, model, **kw):
+        if self.hook == "on_train_end":
+            raise self.error
+
+
+def test_an_error_in_a_callback_keeps_the_epochs_done_and_their_record():
+    """An OSError from on_train_end threw a finished first fit away; one in a warm run's epoch
+    left n_iter_ behind history_ (3 against 5), and the next fit counted from there."""
+    X, y = make_long_range_task(n_samples=64, n_timesteps=6, distance=2, random_state=0)
+    model = RNNClassifier(units=4, embedding_dim=3, max_iter=3, random_state=0,
+                          callbacks=[_RaiseAt("on_train_end", OSError("disk full"))])
+    with pytest.raises(OSError, match="disk full"):
+        model.fit(X, y)
+    assert model.n_iter_ == 3 and model.stopped_reason_ == "error"
+    assert len(model.predict(X)) == 64
+    model.set_params(warm_start=True, callbacks=[_RaiseAt("on_epoch_begin", ValueError("x"), 2)])
+    with pytest.raises(ValueError):
+        model.fit(X, y)
+    assert model.n_iter_ == len(model.history_["loss"]) == len(model.loss_curve_) == 5
+    model.set_params(callbacks=None).fit(X, y)
+    assert model.n_iter_ == len(model.history_["loss"]) == 8
+    fresh = RNNClassifier(units=4, embedding_dim=3, max_iter=3, random_state=0,
+                          callbacks=[_RaiseAt("on_epoch_begin", ValueError("y"), 0)])
+    with pytest.raises(ValueError):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "params_")  # nothing trained: not left half-fitted
+
+
+def test_a_first_fit_stopped_before_its_first_epoch_ends_has_no_best_epoch():
+    X, y = make_long_range_task(n_samples=64, n_timesteps=6, distance=2, random_state=0)
+    model = RNNClassifier(units=4, embedding_dim=3, max_iter=3, random_state=0,
+                          callbacks=[_RaiseAt("on_epoch_begin", KeyboardInterrupt(), 0)])
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        model.fit(X, y)
+    assert model.stopped_reason_ == "interrupted" and model.n_iter_ == 0
+    assert model.best_epoch_ is None and model.best_loss_ is None
+
+
+def test_a_forecaster_whose_first_epoch_diverges_returns_with_its_warning():
+    """fit raised KeyError: 'loss' (its under-training check read a history without epochs)."""
+    with pytest.warns(RuntimeWarning, match="non-finite|diverged"):
+        model = RNNForecaster(12, 3, learning_rate=1e3, cell="simple", activation="relu",
+                              clipnorm=None, random_state=0).fit(np.sin(np.arange(600) / 5))
+    assert model.n_iter_ == 0 and np.isfinite(model.predict()).all()

@@ -641,15 +641,20 @@ class BaseRNN(BaseEstimator):
             vars(self).clear()
             vars(self).update(before)
             raise
+        logged_before = len(self.history_.get("loss", []))
         try:
             with engine_scope():
                 result = train(self, net, self.params_, self.optimizer_state_,
                                self._batch_source(data), cfg, rng, validation=validation,
                                history=self.history_, epoch_offset=self.n_iter_)
-        except Exception:
-            if "params_" not in before:  # a first fit that failed leaves no half-fitted model
+        except BaseException:  # an error in a callback or the engine, a second Ctrl-C
+            logged = len(self.history_.get("loss", [])) - logged_before
+            if "params_" not in before and logged == 0:  # nothing trained: not half-fitted
                 vars(self).clear()
                 vars(self).update(before)
+            else:  # the epochs done stay, with the attributes that describe them
+                self.n_iter_ += logged
+                self._record_history("error")
             raise
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
@@ -776,7 +781,11 @@ class BaseRNN(BaseEstimator):
             self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
         else:  # without a metric the score is the mean log-likelihood, minus the loss
             self.validation_scores_ = [-v for v in self.history_.get("val_loss", [])] or None
-        monitored = self.history_.get("val_loss") or self.history_.get("loss") or [np.inf]
+        monitored = self.history_.get("val_loss") or self.history_.get("loss")
+        if not monitored:  # no epoch finished: no best one (the starting weights are held)
+            self.best_epoch_, self.best_loss_ = None, None
+            self.stopped_reason_ = stopped
+            return
         if best_epoch is None or not 0 <= best_epoch < len(monitored):
             best_epoch = int(np.argmin(monitored))
         self.best_epoch_ = int(best_epoch)

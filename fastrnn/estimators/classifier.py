@@ -170,19 +170,23 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         ``val_accuracy``.
     loss_curve_ : list of float
     validation_scores_ : list of float or None
-    best_loss_ : float
+    best_loss_ : float or None
         The validation loss (the training loss without validation data) of ``best_epoch_``.
-    best_epoch_ : int
+    best_epoch_ : int or None
         The best epoch as early stopping judges it (``monitor``, ``tol``), counted from 0 over
         ``history_``; with ``restore_best_weights`` after early stopping (or an interrupted or
-        diverging fit) the model holds that epoch's weights.
+        diverging fit) the model holds that epoch's weights.  None (and ``best_loss_`` None)
+        when no epoch finished (a first fit stopped in its first epoch keeps its starting
+        weights).
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None
         Why training stopped before ``max_iter``: None, "early_stopping",
         "non_finite" or "diverged" (a non-finite loss, or an epoch's loss over
         ten times the first epoch's: the best weights seen are restored, with
-        a warning), "interrupted" or "callback".
+        a warning), "interrupted", "callback" or "error" (an exception during
+        training, raised again after the attributes were brought up to the
+        epochs done).
     n_features_in_ : int
         Timesteps of the training input.
     feature_names_in_ : ndarray of str

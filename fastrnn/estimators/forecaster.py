@@ -221,7 +221,7 @@ class RNNForecaster(BaseRNN):
         n_before = getattr(self, "n_iter_", 0) if self.warm_start else 0
         self._fit_chance_loss = None
         self._fit((y, X))
-        loss = self.history_["loss"][-3:]
+        loss = self.history_.get("loss", [])[-3:]  # none when the first epoch did not finish
         if not self.early_stopping and self.n_iter_ - n_before >= self.max_iter >= 3 \
                 and len(loss) == 3 and loss[0] > 0:
             drops = [(loss[0] - loss[1]) / loss[0], (loss[1] - loss[2]) / loss[1]]

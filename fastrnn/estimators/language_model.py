@@ -120,7 +120,9 @@ class RNNLanguageModel(BaseRNN):
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None
-        None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback".
+        None, "early_stopping", "non_finite", "diverged", "interrupted", "callback"
+        or "error" (an exception during training, raised again after the
+        attributes were brought up to the epochs done).
     """
 
     level: str = param("char", StrOptions({"char", "word"}))
