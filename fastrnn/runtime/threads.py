@@ -294,25 +294,46 @@ def parallel_for(fn, n_tasks, wake_from_task=False):
         seqs = [worker.start(lambda w=worker: take_tasks(w), defer=wake_from_task and i == 0)
                 for i, worker in enumerate(workers)]
         first = workers[0]
-        if first.go.value[0] < seqs[0]:
-            _local.wake = (first.go.value, seqs[0])
         try:
-            run(0)
-        finally:
-            _local.wake = None
-        if first.go.value[0] < seqs[0] or first.go.sleepers[0]:
-            # task 0 did not start it, or it fell asleep just before task 0 did (no wake-up
-            # comes from compiled code): tell it from here
-            first.go.raise_to(seqs[0])
-        drain()
-        # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
-        for worker, seq in zip(workers, seqs):
-            if worker in joined:
-                worker.wait(seq)
+            if first.go.value[0] < seqs[0]:
+                _local.wake = (first.go.value, seqs[0])
+            try:
+                run(0)
+            finally:
+                _local.wake = None
+            if first.go.value[0] < seqs[0] or first.go.sleepers[0]:
+                # task 0 did not start it, or it fell asleep just before task 0 did (no wake-up
+                # comes from compiled code): tell it from here
+                first.go.raise_to(seqs[0])
+            drain()
+            # The queue is empty: a worker not yet in ``joined`` will find nothing to take.
+            for worker, seq in zip(workers, seqs):
+                if worker in joined:
+                    worker.wait(seq)
+        except BaseException:  # a Ctrl-C while waiting: the workers' tasks still write
+            todo.clear()
+            _finish_joined(workers, seqs, joined)
+            raise
         if errors:
             raise errors[min(errors)]
     finally:
         pool.busy.release()
+
+
+def _finish_joined(workers, seqs, joined):
+    """Wait until the workers that took a task are done, whatever interrupts the wait.
+
+    The caller is leaving on an exception (a Ctrl-C); a task still running writes into
+    arrays that the caller's handlers go on to restore (the best weights), so they must
+    not read them before it ends.  Its tasks are short: a second Ctrl-C is waited out.
+    """
+    for worker, seq in zip(workers, seqs):
+        while worker in joined:
+            try:
+                worker.wait(seq)
+                break
+            except KeyboardInterrupt:
+                continue
 
 
 def parallel_queue(fn, items, n_threads):
