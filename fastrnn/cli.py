@@ -161,6 +161,8 @@ def _train(args, out):
         # every vocabulary id, even one that truncation removed from all training rows
         clf.set_params(vocab_size=seq.vocab_size_)
         clf.fit(ids_tr, y_tr, validation_data=(seq.transform(X_val), y_val))
+    if clf.stopped_reason_ == "interrupted" and not clf.n_iter_:
+        return _interrupted(clf, args.output)
     out(f"trained {clf.n_iter_} epochs on {len(y_tr)} samples; validation accuracy "
         f"{model.score(X_val, y_val):.4f} ({len(y_val)} held-out samples)")
     clf.set_params(callbacks=None)  # the checkpoint's own callback: nothing to save or warn about
@@ -168,10 +170,25 @@ def _train(args, out):
     out(f"model saved to {args.output}")
     if not args.no_curves:
         _curves(clf, os.path.splitext(args.output)[0] + "-curves.png", out)
-    return 0
+    return _interrupted(clf, args.output) or 0
 
 
 # ------------------------------------------------------- predict / evaluate
+def _interrupted(estimator, output):
+    """130 (and a line on stderr) when Ctrl-C stopped ``estimator``'s fit, else None.
+
+    The fit keeps the best weights seen; they are saved to ``output`` unless no epoch finished.
+    """
+    if getattr(estimator, "stopped_reason_", None) != "interrupted":
+        return None
+    if not estimator.n_iter_:
+        print("fastrnn: interrupted before the first epoch ended: nothing saved", file=sys.stderr)
+    else:
+        print(f"fastrnn: interrupted after {estimator.n_iter_} epoch(s); the best model so far "
+              f"is saved to {output}", file=sys.stderr)
+    return 130
+
+
 def _load_model(path):
     from .persistence import load
 
@@ -319,12 +336,15 @@ def _train_lm(args, out):
                           window=args.window, max_iter=args.epochs,
                           random_state=args.seed, verbose=0 if args.quiet else 2)
     lm.fit(lines)
+    if lm.stopped_reason_ == "interrupted" and not lm.n_iter_:
+        return _interrupted(lm, args.output)
+    final = (lm.history_.get("loss") or [float("nan")])[-1]  # none when no epoch finished
     out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; final loss "
-        f"{lm.history_['loss'][-1]:.4f} per token (perplexity "
-        f"{np.exp(lm.history_['loss'][-1]):.2f}); vocabulary {lm.vocab_size_} ids")
+        f"{final:.4f} per token (perplexity {np.exp(final):.2f}); vocabulary "
+        f"{lm.vocab_size_} ids")
     save(lm, args.output)
     out(f"model saved to {args.output}")
-    return 0
+    return _interrupted(lm, args.output) or 0
 
 
 def _generate(args, out):
@@ -357,12 +377,15 @@ def _train_seq2seq(args, out):
                        batch_size=args.batch_size, max_iter=args.epochs,
                        random_state=args.seed, verbose=0 if args.quiet else 2)
     model.fit(X, Y)
+    if model.stopped_reason_ == "interrupted" and not model.n_iter_:
+        return _interrupted(model, args.output)
+    final = (model.history_.get("loss") or [float("nan")])[-1]  # none when no epoch finished
     out(f"trained {model.n_iter_} epochs on {len(X)} pairs; final loss "
-        f"{model.history_['loss'][-1]:.4f} per target token; vocabularies "
+        f"{final:.4f} per target token; vocabularies "
         f"{model.n_source_ids_} source and {model.n_target_ids_} target ids")
     save(model, args.output)
     out(f"model saved to {args.output}")
-    return 0
+    return _interrupted(model, args.output) or 0
 
 
 def _translate(args, out):

@@ -403,3 +403,28 @@ def test_unknown_ids_are_refused_or_read_as_oov(ids_model, capsys):
                                atol=1e-6)
     out = run("predict", "--help")
     assert "--unknown-ids {error,oov}" in out.stdout
+
+
+@pytest.mark.parametrize("at_epoch, saved", [(1, True), (0, False)])
+def test_ctrl_c_in_train_exits_130_and_says_what_was_saved(tmp_path, capsys, monkeypatch,
+                                                          at_epoch, saved):
+    """The fit kept its best weights but train went on as if done: exit 0, 'trained ...'."""
+    from fastrnn.callbacks import ProgressLogger
+
+    def interrupt(self, model, epoch, **kw):
+        if epoch == at_epoch:
+            raise KeyboardInterrupt
+
+    hook = "on_epoch_end" if at_epoch else "on_epoch_begin"
+    monkeypatch.setattr(ProgressLogger, hook, interrupt)
+    data = tmp_path / "d.csv"
+    data.write_text("text,label\n" + "".join(f"w{i % 7} x y,{i % 2}\n" for i in range(60)))
+    model = tmp_path / "m.fastrnn"
+    out = run_in_process(capsys, "train", data, "--epochs", "4", "--units", "4", "--no-curves",
+                         "-o", model)
+    assert out.returncode == 130
+    assert model.exists() == saved
+    if saved:
+        assert "interrupted after 2 epoch(s)" in out.stderr and fastrnn.load(model)[-1].n_iter_ == 2
+    else:
+        assert "before the first epoch ended: nothing saved" in out.stderr
