@@ -346,3 +346,13 @@ def test_the_flatten_head_refuses_padded_float_sequences(cls):
     assert len(model.predict(X)) == 6
     with pytest.raises(ValueError, match="head='flatten'"):
         model.predict(X, mask=mask)
+
+
+def test_sample_weights_too_large_to_sum_are_refused_by_name():
+    """1e307 per sample overflowed the batch's sum: the fit 'diverged' at its first step and
+    advised a lower learning rate."""
+    X, y = np.random.default_rng(0).integers(1, 9, (40, 5)), np.arange(40) % 2
+    with pytest.raises(ValueError, match="sample_weight is too large to compute with"):
+        RNNClassifier(**FAST).fit(X, y, sample_weight=np.full(40, 1e307))
+    assert np.isfinite(RNNClassifier(**FAST).fit(X, y, sample_weight=np.full(40, 1e200))
+                       .predict_proba(X)).all()

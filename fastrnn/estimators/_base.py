@@ -300,11 +300,18 @@ def check_partial_fit_classes(estimator, classes):
 
 
 def check_weights_usable(w, what="sample_weight"):
-    """Raise ``ValueError`` for negative weights or weights summing to 0."""
+    """Raise ``ValueError`` for negative weights, weights summing to 0, or too large to sum."""
     if (w < 0).any():
         raise ValueError(f"Negative values in data passed to {what}: weights must be >= 0 "
                          f"(min {w.min():g})")
-    if not w.sum() > 0:
+    with np.errstate(over="ignore"):
+        total = w.sum()
+        room = total * 1e8  # a weighted loss sum must stay finite too
+    if not np.isfinite(room):
+        raise ValueError(f"{what} is too large to compute with (largest {w.max():g}, sum "
+                         f"{total:g}): weights count relative to each other, so divide them by "
+                         "their mean")
+    if not total > 0:
         raise ValueError(f"{what} sums to 0 (every weight is zero): no sample would count")
 
 
