@@ -281,12 +281,17 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             split = self.tokenizer
         else:
             try:
-                split = (_default_words() if self.token_pattern == DEFAULT_TOKEN_PATTERN
-                         else re.compile(self.token_pattern)).findall
+                split = re.compile(self.token_pattern).findall
             except re.error as exc:
                 raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular "
                                  f"expression: {exc}") from None
         lower = self.lowercase
+        if self.tokenizer is None and not self.char_level \
+                and self.token_pattern == DEFAULT_TOKEN_PATTERN:
+            ascii_split, marks_split = split, _default_words().findall
+
+            def split(doc):  # ASCII holds no combining mark: the plain pattern is faster there
+                return ascii_split(doc) if doc.isascii() else marks_split(doc)
 
         def analyze(doc):
             tokens = split(doc.lower() if lower else doc)
