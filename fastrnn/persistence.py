@@ -201,6 +201,9 @@ def save(model, path):
     OSError
         If the file cannot be written (missing directory, no permission, full
         disk); the message names ``path``, and an existing file is left as it was.
+    ValueError
+        If :func:`load` would refuse the model (weights that no longer fit
+        parameters set after the fit), before any file is written.
     """
     _check_fitted(model)
     enc = _Encoder()

@@ -36,7 +36,7 @@ _default_words_regex = None
 def _default_words():
     """The default ``token_pattern`` with combining marks as word characters: a compiled regex.
 
-    Built on first use (about 0.1 s: a scan of Unicode's planes 0-2 and 14 for marks).
+    Built on first use (a few hundredths of a second: a scan of Unicode's planes 0-2 and 14).
     """
     global _default_words_regex
     if _default_words_regex is None:
@@ -149,6 +149,12 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         else:
             out[i, maxlen - len(trunc):] = trunc
     return out
+
+
+def _is_missing(value):
+    # None, a float NaN, or pandas' NA (matched by type name: pandas is not a dependency)
+    return value is None or type(value).__name__ == "NAType" or (
+        isinstance(value, float) and value != value)
 
 
 def _warn_if_unsegmented(counts):
@@ -312,8 +318,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         texts = list(X)
         for i, doc in enumerate(texts):
             if not isinstance(doc, str):
-                if doc is None or (isinstance(doc, float) and doc != doc) \
-                        or type(doc).__name__ == "NAType":
+                if _is_missing(doc):
                     raise ValueError(f"text {i} is missing ({doc!r}): fill or drop missing texts "
                                      "first")
                 hint = ": decode it first (bytes.decode)" if isinstance(doc, bytes) else ""
@@ -336,6 +341,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         if self.vocabulary is not None:  # nothing to learn from the texts: only check them
             self._validate_params()
             self._check_texts(X)
+            self._check_stop_words()
             self._fit_tokens(None)
         else:
             self._fit_tokens(self._tokenize(X))
@@ -367,9 +373,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             return
         split = TextSequencer(lowercase=self.lowercase, token_pattern=self.token_pattern,
                               tokenizer=self.tokenizer).build_analyzer()
-        never = [w for w in self.stop_words if split(w) != [w]]
+        never = [w for w in self.stop_words if not isinstance(w, str) or split(w) != [w]]
         if never:
-            warn_at_caller(f"stop_words {sorted(never)[:5]!r}{' ...' if len(never) > 5 else ''} "
+            shown = [repr(w) for w in sorted(never, key=str)[:5]]
+            warn_at_caller(f"stop_words [{', '.join(shown)}]{' ...' if len(never) > 5 else ''} "
                            "never equal a token (tokens are "
                            f"{'lowercased and ' if self.lowercase else ''}split by token_pattern "
                            "or tokenizer), so they remove nothing; write them as the tokens are",
@@ -411,11 +418,13 @@ class TextSequencer(TransformerMixin, BaseEstimator):
                              "be kept")
         kept = [t for t in counts if lo <= doc_freq[t] <= hi]  # Counter keeps first-seen order
         if not kept:
+            why = (" (stop_words removed them all, or they hold none: " if self.stop_words
+                   else " (they hold no token at all: ")
             raise ValueError(
                 "empty vocabulary: the texts hold no token that min_df and max_df keep"
-                + ("" if counts else " (they hold no token at all: texts without letters or "
-                   "digits, such as emoji or whitespace only, give none at word level; "
-                   "char_level=True reads every character)"))
+                + ("" if counts else why + "texts without letters or digits, such as emoji or "
+                   "whitespace only, give none at word level; char_level=True reads every "
+                   "character)"))
         kept.sort(key=lambda t: -counts[t])  # stable: ties stay in first-seen order
         if self.max_features is not None:
             kept = kept[:self.max_features]

@@ -1,5 +1,6 @@
 """RNNForecaster: shapes, covariates, panels, quantiles, recursion, scaling, errors and persistence."""
 
+import copy
 import json
 import pickle
 import warnings
@@ -386,6 +387,13 @@ def test_a_file_without_the_scaling_record_loads_with_the_series_scaling(tmp_pat
     g = fastrnn.load(old)
     assert g.y_scaling_ == "series"
     np.testing.assert_array_equal(g.predict(), f.predict())
+    history = _series()[:150]  # a given history is scaled by its standard deviation, as then
+    as_then = copy.deepcopy(f)
+    as_then.y_scaling_ = "series"
+    np.testing.assert_array_equal(g.predict(history), as_then.predict(history))
+    assert not np.allclose(g.predict(history), f.predict(history))
+    g.partial_fit(_series(seed=1))  # continued training keeps the scaling its weights know
+    assert g.y_scaling_ == "series" and np.isclose(g.y_scale_[0, 0], _series(seed=1).std())
 
 
 def test_command_line_predict_refuses_a_forecaster(tmp_path, capsys):

@@ -161,6 +161,10 @@ def test_a_source_whose_scores_overflow_decodes_to_nothing_with_a_warning():
     for beam in (1, 2):
         with pytest.warns(RuntimeWarning, match="1 source.* non-finite scores"):
             assert model.predict([source], beam_width=beam) == [""]
+    with warnings.catch_warnings(record=True) as caught:  # one warning for all the batches
+        warnings.simplefilter("always")
+        model.predict([source] * 1100)
+    assert [str(w.message)[:16] for w in caught] == ["1100 source(s) g"]
 
 
 def test_attention_weights_have_one_row_per_output_token(fitted):

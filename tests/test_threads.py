@@ -611,10 +611,14 @@ def test_dropout_masks_follow_the_rows_whatever_the_thread_count(dropout):
 def test_an_interrupted_wait_lets_the_tasks_that_started_finish_first(monkeypatch):
     """A Ctrl-C while the caller waited left a pool thread writing after parallel_for had
     raised: into the weights a fit then restored (17,664 values off by up to 0.007)."""
-    finished = []
+    finished, taken = [], threading.Event()
 
     def task(j):
-        time.sleep(0.05 if j == 0 else 0.15)  # task 0 long enough for the pool thread to take 1
+        if j == 0:  # the caller's task waits until a pool thread has taken task 1
+            assert taken.wait(10)
+        else:
+            taken.set()
+            time.sleep(0.1)  # still running when the caller's wait is interrupted
         finished.append(j)
 
     real_wait, calls = threads._Worker.wait, []

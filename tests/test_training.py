@@ -381,6 +381,13 @@ def test_an_error_in_a_callback_keeps_the_epochs_done_and_their_record():
     with pytest.raises(ValueError):
         fresh.fit(X, y)
     assert not hasattr(fresh, "params_")  # nothing trained: not left half-fitted
+    # a refit that trains nothing leaves the fitted model as it was, not a fresh random one
+    proba = model.predict_proba(X)
+    model.set_params(warm_start=False, callbacks=[_RaiseAt("on_epoch_begin", ValueError("z"), 0)])
+    with pytest.raises(ValueError):
+        model.fit(X, y)
+    assert model.n_iter_ == 8
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
 
 
 def test_a_first_fit_stopped_before_its_first_epoch_ends_has_no_best_epoch():

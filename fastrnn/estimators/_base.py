@@ -649,6 +649,7 @@ class BaseRNN(BaseEstimator):
             vars(self).update(before)
             raise
         logged_before = len(self.history_.get("loss", []))
+        reset = not (incremental or self.warm_start) or "params_" not in before
         try:
             with engine_scope():
                 result = train(self, net, self.params_, self.optimizer_state_,
@@ -656,7 +657,7 @@ class BaseRNN(BaseEstimator):
                                history=self.history_, epoch_offset=self.n_iter_)
         except BaseException:  # an error in a callback or the engine, a second Ctrl-C
             logged = len(self.history_.get("loss", [])) - logged_before
-            if "params_" not in before and logged == 0:  # nothing trained: not half-fitted
+            if reset and logged == 0:  # nothing trained: the model (or none) as it was
                 vars(self).clear()
                 vars(self).update(before)
             else:  # the epochs done stay, with the attributes that describe them
@@ -677,7 +678,8 @@ class BaseRNN(BaseEstimator):
     def _prepare_fit(self, X, y, sample_weight, validation_data, incremental, classes, mask):
         """Everything :meth:`_fit` checks and sets up before training: ``(net, data, validation,
         cfg, rng)``.  It only assigns attributes (which :meth:`_fit` restores if it raises), but
-        for the optimizer's rate, changed in place once nothing can refuse the call any more."""
+        for a continued fit's optimizer (:meth:`_update_optimizer`: its rate and clipping set in
+        place, or a new one), once nothing can refuse the call any more."""
         first = not (incremental or self.warm_start) or not hasattr(self, "params_")
         data = self._fit_data(X, y, sample_weight, classes, reset=first,
                               **({} if mask is None else {"mask": mask}))
@@ -736,8 +738,8 @@ class BaseRNN(BaseEstimator):
         ``learning_rate`` (a schedule may have left another), ``clipnorm`` and
         ``clipvalue`` are set in place.  Another ``optimizer``, or another
         ``momentum``, ``nesterov`` (sgd) or ``weight_decay`` (adamw), starts
-        a new optimizer (its moments from zero), as scikit-learn's
-        ``MLPClassifier`` does on a warm start; the same keeps its moments.
+        a new optimizer (its moments from zero; scikit-learn's ``MLPClassifier``
+        starts a new one on every warm-start fit); the same keeps its moments.
         """
         fresh = make_optimizer(
             self.optimizer, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,

@@ -13,7 +13,8 @@ from ..losses import mean_squared_error, pinball_loss, r2
 from ..runtime import engine_scope
 from ..timeseries import SeriesWindows, _as_series
 from ..training import predict_outputs
-from ._base import BaseRNN, declare_params, param, warn_at_caller
+from .._warnings import warn_at_caller
+from ._base import BaseRNN, declare_params, param
 
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 _CHANCE_SAMPLE = 2048  # windows whose targets estimate the chance loss
@@ -213,9 +214,10 @@ class RNNForecaster(BaseRNN):
         ConvergenceWarning
             When ``max_iter`` epochs (3 or more, without ``early_stopping``)
             end with the training loss still falling fast (by more than 2%
-            per epoch over the last two), or still above half the loss of
-            forecasting the targets' mean and falling in each of the last two
-            epochs: a short series gives few batches per epoch, and the
+            per epoch over the last two), or still above half the loss of an
+            uninformed forecast (the targets' variance, relative to each
+            window's level with ``center_windows``) and falling in each of
+            the last two epochs: a short series gives few batches per epoch, and the
             forecasts of such a model are poor.
         """
         n_before = getattr(self, "n_iter_", 0) if self.warm_start else 0
@@ -232,8 +234,8 @@ class RNNForecaster(BaseRNN):
                 warn_at_caller(f"RNNForecaster: the training loss still fell by "
                                f"{np.mean(drops):.1%} per epoch at the end of "
                                f"max_iter={self.max_iter} epochs"
-                               + (f", at {loss[2] / chance:.0%} of the loss of forecasting the "
-                                  "mean" if chance else "")
+                               + (f", at {loss[2] / chance:.0%} of the loss of an uninformed "
+                                  "forecast" if chance else "")
                                + ", so the model is likely under-trained (a short series gives "
                                "few batches per epoch); raise max_iter (or the learning_rate), "
                                "or set early_stopping=True with a larger max_iter",
@@ -314,9 +316,14 @@ class RNNForecaster(BaseRNN):
             return "none"
         return "window" if self.center_windows else "series"
 
+    def _y_scaling(self):
+        """``y_scaling_``; a model pickled before it was kept scaled by the standard deviation."""
+        return getattr(self, "y_scaling_", "series" if self.scale else "none")
+
     def _fitted_form(self):
         """``(scale, center_windows, recursive)`` as fitted."""
-        return self.y_scaling_ != "none", self.center_windows_, self.recursive_
+        return (self._y_scaling() != "none", getattr(self, "center_windows_", self.center_windows),
+                getattr(self, "recursive_", self.recursive))
 
     def _check_form_unchanged(self):
         """Refuse ``scale``, ``center_windows`` or ``recursive`` set after fit to other values."""
@@ -393,7 +400,9 @@ class RNNForecaster(BaseRNN):
         self.n_step_features_ = k + n_cov + (1 if n_cov else 0)
         self.n_timesteps_ = self.lookback + self._n_future()
         dtype = np.dtype(self.dtype)
-        how = self._scaling()
+        # a continued fit keeps the scaling its weights were trained with (a file from before
+        # the window spread keeps the standard deviation)
+        how = self._scaling() if reset else self._y_scaling()
         self.y_scaling_, self.center_windows_, self.recursive_ = \
             how, bool(self.center_windows), bool(self.recursive)
         y_stats = [self._stats(s, f"y[{i}]" if panel else "y", True, how)
@@ -629,7 +638,7 @@ class RNNForecaster(BaseRNN):
                 if len(s) < L:
                     raise ValueError(f"{'y[%d]' % i if panel else 'y'} has {len(s)} steps, fewer "
                                      f"than lookback={L}")
-            how = self.y_scaling_
+            how = self._y_scaling()
             # a constant history forecasts from its level (scale 1), as it could not train
             stats = [self._stats(s, f"y[{i}]" if panel else "y", False, how)
                      for i, s in enumerate(series)]
@@ -665,9 +674,9 @@ class RNNForecaster(BaseRNN):
         y : array-like of shape (T, ...) or list of them, optional
             The history to forecast from (a series, or a panel as a list);
             only its last ``lookback`` steps enter the network, scaled with
-            the spread of ``y`` as in training (see ``scale``; with
-            ``center_windows=False``, the standard deviation of all of ``y``,
-            so pass the whole history then).  By default, the training
+            the spread of ``y`` as in training (see ``scale``), which takes
+            several windows, and several seasons, to measure: pass the whole
+            history, not only its last ``lookback`` steps.  By default, the training
             series (as moved on by :meth:`update`), with their training
             statistics.
         X : array-like or list of them, optional

@@ -114,9 +114,10 @@ class RNNLanguageModel(BaseRNN):
     loss_curve_ : list of float
     validation_scores_ : list of float or None
         :meth:`score` of the validation texts after every epoch.
-    best_loss_ : float
-    best_epoch_ : int
-        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss.
+    best_loss_ : float or None
+    best_epoch_ : int or None
+        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss
+        (None when no epoch finished).
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None

@@ -22,9 +22,10 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
         Per-epoch ``loss``, ``r2`` and, with validation, ``val_loss``, ``val_r2``.
     loss_curve_ : list of float
     validation_scores_ : list of float or None
-    best_loss_ : float
-    best_epoch_ : int
-        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss.
+    best_loss_ : float or None
+    best_epoch_ : int or None
+        As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss
+        (None when no epoch finished).
     n_iter_ : int
     n_features_in_ : int
     n_outputs_ : int

@@ -10,14 +10,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..layers import Recurrent
-from ..layers.seq2seq import Seq2SeqModel, _log_softmax
+from ..layers.seq2seq import Seq2SeqModel, _log_softmax, warn_failed
 from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
 from ..text import TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
+from .._warnings import warn_at_caller
 from ._base import (_LARGE_TABLE_BYTES, BaseRNN, _available_memory, check_input_table_size,
-                    check_weights_usable, declare_params, held_out_weights, param,
-                    warn_at_caller)
+                    check_weights_usable, declare_params, held_out_weights, param)
 
 #: Target ids with a fixed meaning inside the model.
 PAD, START, END = 0, 1, 2
@@ -465,6 +465,7 @@ class RNNSeq2Seq(BaseRNN):
         net = self._fitted_network()
         banned = [PAD, START] + ([1 + TARGET_OFFSET] if self.input_kind_ == "text" else [])
         out = [None] * len(sources)
+        failed = []  # rows with non-finite scores, per batch (list.append holds across threads)
         threads = self._resolved_threads()
         n_threads = max(1, min(threads, len(sources)))
         size = max(self.batch_size, GREEDY_BATCH if beam_width == 1 else BEAM_BATCH)
@@ -482,12 +483,13 @@ class RNNSeq2Seq(BaseRNN):
             ids, _ = net.decode(self.params_, batch.source, start_id=START, end_id=END,
                                 max_length=max_output_length, beam_width=beam_width,
                                 length_penalty=self.length_penalty, banned_ids=banned,
-                                n_threads=inner, return_scores=False)
+                                n_threads=inner, return_scores=False, failures=failed)
             for i, r in zip(rows, ids):
                 out[i] = r
 
         with engine_scope():
             parallel_queue(run, starts[::-1], n_threads)  # the longest first
+        warn_failed(sum(failed))  # once, from the caller's thread
         return out
 
     def _to_output(self, ids):

@@ -15,9 +15,9 @@ as ``(gates * units, inputs)`` in order i,o,f,c or z,r,h; Keras's GRU
 bias as ONNX's ``Rb``.
 """
 
-import warnings
-
 import numpy as np
+
+from .._warnings import warn_at_caller
 
 #: Opset used when ``opset`` is None.
 DEFAULT_OPSET = 18
@@ -550,11 +550,11 @@ def check_exportable(model):
                         f"or a Pipeline(TextSequencer, one of them); got {type(model).__name__}")
     check_is_fitted(model, "params_")
     if getattr(model, "variable_length_", False):
-        warnings.warn(f"{type(model).__name__} was fitted on float sequences of several lengths "
-                      "(a mask), which the ONNX graph has no input for: it reads every step of X "
-                      "as real, so give it unpadded rows (one sequence, or sequences of one "
-                      "length, per call); padded rows are read as if the padding were data",
-                      UserWarning, stacklevel=3)
+        warn_at_caller(f"{type(model).__name__} was fitted on float sequences of several lengths "
+                       "(a mask), which the ONNX graph has no input for: it reads every step of X "
+                       "as real, so give it unpadded rows (one sequence, or sequences of one "
+                       "length, per call); padded rows are read as if the padding were data",
+                       UserWarning)
 
 
 def model_input(b, model, name="X"):

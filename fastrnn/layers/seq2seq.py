@@ -514,7 +514,7 @@ class Seq2SeqModel:
 
     # ---------------------------------------------------------- decoding
     def decode(self, params, source, *, start_id, end_id, max_length, beam_width=1,
-               length_penalty=1.0, banned_ids=(), n_threads=1, return_scores=True):
+               length_penalty=1.0, banned_ids=(), n_threads=1, return_scores=True, failures=None):
         """Greedy (``beam_width=1``) or beam search over a batch of sources.
 
         Every step runs the decoder once for all live hypotheses of all rows
@@ -544,6 +544,9 @@ class Seq2SeqModel:
             False: greedy decoding picks each step's token by the largest
             logit, without the log-softmax over the vocabulary that its
             scores need (the same tokens), and returns None for them.
+        failures : list, optional
+            Receives the number of rows whose scores were not finite (their
+            outputs are empty), instead of a ``RuntimeWarning`` saying it.
 
         Returns
         -------
@@ -563,7 +566,7 @@ class Seq2SeqModel:
         banned[list(banned_ids)] = True
         if K == 1:
             return self._greedy(params, mem, states, table, start_id, end_id, max_length,
-                                length_penalty, banned, n_threads, return_scores)
+                                length_penalty, banned, n_threads, return_scores, failures)
         mem_rows = np.arange(N)  # the rows whose memory ``mem`` holds
         best_score = np.full(N, -np.inf)
         best = [[] for _ in range(N)]
@@ -632,11 +635,11 @@ class Seq2SeqModel:
             scores = top_sc[r_loc, j]
             last = tok[r_loc, j]
             states = [[tuple(s[parent] for s in st[0])] for st in states]
-        _warn_failed(np.isneginf(best_score))  # every row that stayed sound finished
+        _report_failed(np.isneginf(best_score), failures)  # every sound row finished
         return best, best_score
 
     def _greedy(self, params, mem, states, table, start_id, end_id, max_length, length_penalty,
-                banned, n_threads, return_scores=True):
+                banned, n_threads, return_scores=True, failures=None):
         """:meth:`decode` with ``beam_width=1``: each row's most probable token at every step.
 
         The outputs and scores of a beam of one (ties go to the lowest id),
@@ -686,16 +689,24 @@ class Seq2SeqModel:
             tokens[live, t] = tok
             last = tok
         best = [tokens[r, :n].tolist() if n >= 0 else [] for r, n in enumerate(length)]
-        _warn_failed(length < 0)
+        _report_failed(length < 0, failures)
         return best, (best_score if return_scores else None)
 
 
-def _warn_failed(failed):
-    """Say how many rows decoded to nothing because their scores were not finite."""
-    if failed.any():
-        warn_at_caller(f"{int(failed.sum())} source(s) gave non-finite scores (NaN or infinite "
-                       "logits: diverged or overflowing weights), so their outputs are empty, as "
-                       "a genuine empty output would be", RuntimeWarning)
+def warn_failed(n_failed):
+    """Say that ``n_failed`` rows decoded to nothing because their scores were not finite."""
+    if n_failed:
+        warn_at_caller(f"{n_failed} source(s) gave non-finite scores (NaN or infinite logits: "
+                       "diverged or overflowing weights), so their outputs are empty, as a "
+                       "genuine empty output would be", RuntimeWarning)
+
+
+def _report_failed(rows, failures):
+    """Add the count of failed ``rows`` (bool mask) to the list ``failures``, or warn of it."""
+    if failures is None:
+        warn_failed(int(rows.sum()))
+    else:
+        failures.append(int(rows.sum()))
 
 
 def _log_softmax(z):

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ..layers._packing import MaskedSequences
-from ..text import pad_sequences
+from ..text import _is_missing, pad_sequences
 
 
 def _is_ragged(X):
@@ -14,12 +14,6 @@ def _is_ragged(X):
     if type(X).__name__ == "Series" and hasattr(X, "to_numpy"):  # pandas: a column of sequences
         return X.dtype == object
     return isinstance(X, (list, tuple))
-
-
-def _is_missing(value):
-    # None, a float NaN, or pandas' NA (matched by type name: pandas is not a dependency)
-    return value is None or type(value).__name__ == "NAType" or (
-        isinstance(value, float) and value != value)
 
 
 def _object_to_numeric(X):
