@@ -164,7 +164,8 @@ def test_a_source_whose_scores_overflow_decodes_to_nothing_with_a_warning():
     with warnings.catch_warnings(record=True) as caught:  # one warning for all the batches
         warnings.simplefilter("always")
         model.predict([source] * 1100)
-    assert [str(w.message)[:16] for w in caught] == ["1100 source(s) g"]
+    ours = [str(w.message) for w in caught if "non-finite scores" in str(w.message)]
+    assert len(ours) == 1 and ours[0].startswith("1100 source(s)")  # (NumPy's overflow aside)
 
 
 def test_attention_weights_have_one_row_per_output_token(fitted):
