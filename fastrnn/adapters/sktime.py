@@ -86,16 +86,25 @@ class SktimeRNNForecaster(BaseForecaster):
 
     def _make(self, values):
         horizon = int(self._steps(self._fh).max())
-        lookback = max(1, min(self.lookback, len(values) - horizon))
-        # a constant series cannot be standardised: it is fitted in its own units
-        scale = bool(self.scale and np.ptp(values) > 0)
+        if len(values) <= horizon:
+            raise ValueError(f"y has {len(values)} points: SktimeRNNForecaster needs more than the "
+                             f"horizon ({horizon}) to cut one training window")
+        lookback = min(self.lookback, len(values) - horizon)
+        # a window of one step is all level: read it as it is, not relative to itself
+        center = lookback > 1
+        # a series without spread (within windows, when centred) cannot be standardised: it is
+        # fitted in its own units
+        spread = (np.ptp(np.lib.stride_tricks.sliding_window_view(values, lookback), axis=1) > 0).any() \
+            if center else np.ptp(values) > 0
         return RNNForecaster(lookback, horizon, cell=self.cell, units=self.units,
                              max_iter=self.max_iter, learning_rate=self.learning_rate,
-                             batch_size=self.batch_size, scale=scale,
-                             recursive=self.recursive, random_state=self.random_state)
+                             batch_size=self.batch_size, scale=bool(self.scale and spread),
+                             center_windows=center, recursive=self.recursive,
+                             random_state=self.random_state)
 
     def _fit(self, y, X, fh):
         self._name = y.name
+        self._last = y.index[-1]
         self._history = np.asarray(y, dtype=np.float64)
         self.forecaster_ = self._make(self._history).fit(self._history)
         return self
@@ -105,9 +114,6 @@ class SktimeRNNForecaster(BaseForecaster):
         f = self.forecaster_
         horizon = int(steps.max())
         history = self._history
-        if f.scale and np.ptp(history) == 0:  # constant since the fit: forecast the constant
-            return pd.Series(np.full(len(steps), history[-1]), index=fh.to_absolute_index(self.cutoff),
-                             name=self._name)
         if not f.recursive and horizon > f.horizon:
             raise ValueError(f"fh reaches step {horizon}, beyond the horizon {f.horizon} given "
                              "to fit")
@@ -116,7 +122,11 @@ class SktimeRNNForecaster(BaseForecaster):
         return pd.Series(pred[steps - 1], index=index, name=self._name)
 
     def _update(self, y, X=None, update_params=True):
-        self._history = np.concatenate([self._history, np.asarray(y, dtype=np.float64)])
+        # only the points after the last one seen: sktime's expanding windows pass overlaps
+        new = y[y.index > self._last]
+        if len(new):
+            self._last = new.index[-1]
+        self._history = np.concatenate([self._history, np.asarray(new, dtype=np.float64)])
         if update_params:
             self.forecaster_ = self._make(self._history).fit(self._history)
         return self
