@@ -260,6 +260,7 @@ def test_early_stopping_holds_out_the_end_of_each_series():
     (lambda y: RNNForecaster(10, **FAST).fit(y, np.zeros((200, 0))), "X is empty"),
     (lambda y: RNNForecaster(10, **FAST).fit(y).update(np.array([])), "y is empty"),
     (lambda y: RNNForecaster(10, **FAST).fit(y + 0.5j), "y must be real"),
+    (lambda y: RNNForecaster(1, **FAST).fit(y), "lookback=1 with center_windows=True"),
 ])
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises((ValueError, InvalidParameterError), match=message):

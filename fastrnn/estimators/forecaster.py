@@ -73,7 +73,8 @@ class RNNForecaster(BaseRNN):
     Parameters
     ----------
     lookback : int
-        Past steps the network reads per forecast.
+        Past steps the network reads per forecast (at least 2 with
+        ``center_windows``: a one-step window minus its level is 0).
     horizon : int, default 1
         Steps forecast from each origin (steps 1..horizon after it, sktime's
         relative forecasting horizon).
@@ -376,6 +377,10 @@ class RNNForecaster(BaseRNN):
     def _fit_data(self, X, y, sample_weight, classes, reset):
         y, cov = X
         quantiles = self._check_quantiles()
+        if self.center_windows and self.lookback == 1:
+            raise ValueError("lookback=1 with center_windows=True leaves the network nothing to "
+                             "read (a one-step window minus its own level is 0): use lookback >= 2 "
+                             "or center_windows=False")
         panel, series, one_d, covs = self._series_list(y, cov, 0)
         model_horizon = 1 if self.recursive else self.horizon
         need = self.lookback + model_horizon
