@@ -15,6 +15,11 @@ Usage::
 
     python bench/text_recipe.py --path imdb.npz
     python bench/text_recipe.py --path imdb.npz --no-search   # the recipe's defaults only
+
+The search's time is a figure too: as the other benchmarks, the script runs
+without ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` when the environment sets
+them (``--no-reexec`` keeps them) and prints the machine, BLAS kernel and
+versions first.
 """
 
 import argparse
@@ -30,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import make_pipeline
 
+from compare_torch import environment_report, format_report, reexec_without_forced_blas
 from fastrnn import RNNClassifier, pad_sequences
 
 #: The recipe: a bidirectional GRU read by attention pooling, clipped gradients, embedding and
@@ -70,7 +76,11 @@ def main(argv=None):
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--tiny", action="store_true",
                         help="300 training and 100 test reviews, short models (smoke test)")
+    parser.add_argument("--no-reexec", action="store_true",
+                        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE if the environment sets them")
     args = parser.parse_args(argv)
+    reexec_without_forced_blas(sys.argv[1:] if argv is None else argv)
+    print("\n".join(format_report(environment_report())), flush=True)
     if not args.path or not os.path.isfile(args.path):
         sys.exit("give the IMDB subset with --path or FASTRNN_IMDB_NPZ")
     x_train, y_train, x_test, y_test = load(args.path)
