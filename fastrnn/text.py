@@ -6,11 +6,14 @@ fixes the ids, and :func:`embedding_matrix` lays the vectors out in id order
 for an estimator's ``embedding_init``.
 """
 
+import functools
 import gzip
 import io
 import numbers
 import os
 import re
+import sys
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -30,32 +33,27 @@ DEFAULT_TOKEN_PATTERN = r"(?u)\b\w+(?:'\w+)?\b"
 #: Word-level tokens in these scripts, which write no spaces between words, are whole phrases.
 _UNSPACED_SCRIPTS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
                                "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_default_words_regex = None
+_PLAIN_WORDS = re.compile(DEFAULT_TOKEN_PATTERN)
 
 
+@functools.cache
 def _default_words():
     """The default ``token_pattern`` with combining marks as word characters: a compiled regex.
 
     Built on first use (a few hundredths of a second: a scan of Unicode's planes 0-2 and 14).
     """
-    global _default_words_regex
-    if _default_words_regex is None:
-        import sys
-        import unicodedata
-
-        ranges, start, prev = [], None, None
-        for cp in (*range(0x30000), *range(0xE0000, min(0xE1000, sys.maxunicode + 1))):
-            if unicodedata.category(chr(cp))[0] == "M":
-                if start is None or cp != prev + 1:
-                    if start is not None:
-                        ranges.append((start, prev))
-                    start = cp
-                prev = cp
-        ranges.append((start, prev))
-        marks = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
-        word = f"[\\w{marks}]"
-        _default_words_regex = re.compile(f"(?u){word}+(?:'{word}+)?")
-    return _default_words_regex
+    ranges, start, prev = [], None, None
+    for cp in (*range(0x30000), *range(0xE0000, min(0xE1000, sys.maxunicode + 1))):
+        if unicodedata.category(chr(cp))[0] == "M":
+            if start is None or cp != prev + 1:
+                if start is not None:
+                    ranges.append((start, prev))
+                start = cp
+            prev = cp
+    ranges.append((start, prev))
+    marks = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    word = f"[\\w{marks}]"
+    return re.compile(f"(?u){word}+(?:'{word}+)?")
 
 
 def _integer_items(s, i, dtype):
@@ -274,6 +272,28 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         self.vocabulary = vocabulary
 
     # ------------------------------------------------------------ analysis
+    def _splitter(self):
+        """The callable ``str -> list of str`` that finds a text's tokens (lowercased when set),
+        before stop words are removed."""
+        if self.char_level:
+            split = list
+        elif self.tokenizer is not None:
+            split = self.tokenizer
+        elif self.token_pattern == DEFAULT_TOKEN_PATTERN:
+            plain, with_marks = _PLAIN_WORDS.findall, _default_words().findall
+
+            def split(doc):  # ASCII holds no combining mark: the plain pattern is faster there
+                return plain(doc) if doc.isascii() else with_marks(doc)
+        else:
+            try:
+                split = re.compile(self.token_pattern).findall
+            except re.error as exc:
+                raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular "
+                                 f"expression: {exc}") from None
+        if not self.lowercase:
+            return split
+        return lambda doc: split(doc.lower())
+
     def build_analyzer(self):
         """Return the callable ``str -> list of str`` used by fit and transform."""
         stop = None
@@ -281,26 +301,10 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             stop = ENGLISH_STOP_WORDS
         elif self.stop_words is not None:
             stop = frozenset(self.stop_words)
-        if self.char_level:
-            split = list
-        elif self.tokenizer is not None:
-            split = self.tokenizer
-        else:
-            try:
-                split = re.compile(self.token_pattern).findall
-            except re.error as exc:
-                raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular "
-                                 f"expression: {exc}") from None
-        lower = self.lowercase
-        if self.tokenizer is None and not self.char_level \
-                and self.token_pattern == DEFAULT_TOKEN_PATTERN:
-            ascii_split, marks_split = split, _default_words().findall
-
-            def split(doc):  # ASCII holds no combining mark: the plain pattern is faster there
-                return ascii_split(doc) if doc.isascii() else marks_split(doc)
+        split = self._splitter()
 
         def analyze(doc):
-            tokens = split(doc.lower() if lower else doc)
+            tokens = split(doc)
             return [t for t in tokens if t not in stop] if stop else tokens
 
         return analyze
@@ -371,8 +375,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         """Warn about stop words that no token can equal (scikit-learn's vectorizers warn too)."""
         if self.stop_words is None or self.stop_words == "english" or self.char_level:
             return
-        split = TextSequencer(lowercase=self.lowercase, token_pattern=self.token_pattern,
-                              tokenizer=self.tokenizer).build_analyzer()
+        split = self._splitter()
         never = [w for w in self.stop_words if not isinstance(w, str) or split(w) != [w]]
         if never:
             shown = [repr(w) for w in sorted(never, key=str)[:5]]

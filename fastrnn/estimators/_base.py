@@ -649,7 +649,7 @@ class BaseRNN(BaseEstimator):
             vars(self).update(before)
             raise
         logged_before = len(self.history_.get("loss", []))
-        reset = not (incremental or self.warm_start) or "params_" not in before
+        reset = self._starts_fresh(incremental, before)
         try:
             with engine_scope():
                 result = train(self, net, self.params_, self.optimizer_state_,
@@ -680,7 +680,7 @@ class BaseRNN(BaseEstimator):
         cfg, rng)``.  It only assigns attributes (which :meth:`_fit` restores if it raises), but
         for a continued fit's optimizer (:meth:`_update_optimizer`: its rate and clipping set in
         place, or a new one), once nothing can refuse the call any more."""
-        first = not (incremental or self.warm_start) or not hasattr(self, "params_")
+        first = self._starts_fresh(incremental, vars(self))
         data = self._fit_data(X, y, sample_weight, classes, reset=first,
                               **({} if mask is None else {"mask": mask}))
         if first or not hasattr(self, "rng_"):
@@ -731,6 +731,11 @@ class BaseRNN(BaseEstimator):
         if not first:  # (in place: after the checks)
             self._update_optimizer()
         return net, data, validation, cfg, rng
+
+    def _starts_fresh(self, incremental, attributes):
+        """Whether a fit draws new weights: not a warm start or ``partial_fit`` of a model whose
+        ``attributes`` (``vars`` of it) hold fitted weights."""
+        return not (incremental or self.warm_start) or "params_" not in attributes
 
     def _update_optimizer(self):
         """Bring a continued fit's optimizer to the current parameters.

@@ -25,6 +25,29 @@ _SPREAD_VALUES = 2 ** 22  # and at most this many values in them
 _STILL_FALLING = 0.02
 
 
+def _warn_if_undertrained(losses, chance, max_iter):
+    """Warn when the last epochs of ``losses`` still cut the loss fast, or steadily while it is
+    above half ``chance`` (the loss of an uninformed forecast, or None): see ``fit``."""
+    loss = losses[-3:]  # none when the first epoch did not finish
+    if len(loss) < 3 or not loss[0] > 0:
+        return
+    drops = [(loss[0] - loss[1]) / loss[0], (loss[1] - loss[2]) / loss[1]]
+    if np.mean(drops) > _STILL_FALLING or (
+            chance and loss[2] > 0.5 * chance and min(drops) > _STILL_FALLING / 8):
+        warn_at_caller(f"RNNForecaster: the training loss still fell by {np.mean(drops):.1%} per "
+                       f"epoch at the end of max_iter={max_iter} epochs"
+                       + (f", at {loss[2] / chance:.0%} of the loss of an uninformed forecast"
+                          if chance else "")
+                       + ", so the model is likely under-trained (a short series gives few "
+                       "batches per epoch); raise max_iter (or the learning_rate), or set "
+                       "early_stopping=True with a larger max_iter", ConvergenceWarning)
+
+
+def _covariate_scaling(how):
+    """Covariates are not centred per window: scaled by their standard deviation, or not at all."""
+    return "none" if how == "none" else "series"
+
+
 class _CenteredWindows(SeriesWindows):
     """Windows taken relative to their level: each window's mean of the series' past values.
 
@@ -224,23 +247,9 @@ class RNNForecaster(BaseRNN):
         n_before = getattr(self, "n_iter_", 0) if self.warm_start else 0
         self._fit_chance_loss = None
         self._fit((y, X))
-        loss = self.history_.get("loss", [])[-3:]  # none when the first epoch did not finish
-        if not self.early_stopping and self.n_iter_ - n_before >= self.max_iter >= 3 \
-                and len(loss) == 3 and loss[0] > 0:
-            drops = [(loss[0] - loss[1]) / loss[0], (loss[1] - loss[2]) / loss[1]]
-            chance = self._fit_chance_loss
-            # falling fast, or still near the loss of predicting the mean and falling steadily
-            if np.mean(drops) > _STILL_FALLING or (
-                    chance and loss[2] > 0.5 * chance and min(drops) > _STILL_FALLING / 8):
-                warn_at_caller(f"RNNForecaster: the training loss still fell by "
-                               f"{np.mean(drops):.1%} per epoch at the end of "
-                               f"max_iter={self.max_iter} epochs"
-                               + (f", at {loss[2] / chance:.0%} of the loss of an uninformed "
-                                  "forecast" if chance else "")
-                               + ", so the model is likely under-trained (a short series gives "
-                               "few batches per epoch); raise max_iter (or the learning_rate), "
-                               "or set early_stopping=True with a larger max_iter",
-                               ConvergenceWarning)
+        if not self.early_stopping and self.n_iter_ - n_before >= self.max_iter >= 3:
+            _warn_if_undertrained(self.history_.get("loss", []), self._fit_chance_loss,
+                                  self.max_iter)
         return self
 
     def partial_fit(self, y, X=None):
@@ -414,9 +423,7 @@ class RNNForecaster(BaseRNN):
                    for i, s in enumerate(series)]
         self.y_mean_ = np.array([m for m, _ in y_stats]).reshape(len(series), k)
         self.y_scale_ = np.array([s for _, s in y_stats]).reshape(len(series), k)
-        # covariates are not centred per window: the series' standard deviation
-        x_how = "none" if how == "none" else "series"
-        x_stats = [self._stats(c, "X", False, x_how) for c in covs] if covs else []
+        x_stats = [self._stats(c, "X", False, _covariate_scaling(how)) for c in covs] if covs else []
         self.X_mean_ = np.array([m for m, _ in x_stats]).reshape(len(series), n_cov)
         self.X_scale_ = np.array([s for _, s in x_stats]).reshape(len(series), n_cov)
         L = self.lookback
@@ -514,8 +521,8 @@ class RNNForecaster(BaseRNN):
         if not ((self.y_scale_ > 0).all() and (self.X_scale_ > 0).all()):
             raise ValueError("y_scale_ and X_scale_ must be positive")
         if not hasattr(self, "y_scaling_"):  # a file from before these were kept: its scaling
-            self.y_scaling_ = "series" if self.scale else "none"
-            self.center_windows_, self.recursive_ = bool(self.center_windows), bool(self.recursive)
+            self.y_scaling_ = self._y_scaling()
+            _, self.center_windows_, self.recursive_ = map(bool, self._fitted_form())
         if self.y_scaling_ not in ("none", "series", "window") or \
                 (self.y_scaling_ == "window" and not self.center_windows_):
             raise ValueError(f"y_scaling_={self.y_scaling_!r} is not a scaling of this model")
@@ -652,8 +659,8 @@ class RNNForecaster(BaseRNN):
             hist = np.stack([s[-L:] for s in series])
             hist_X = future = X_mean = X_scale = None
             if n_cov:
-                x_how = "none" if how == "none" else "series"
-                xstats = [self._stats(c[:len(s)], "X", False, x_how) for c, s in zip(covs, series)]
+                xstats = [self._stats(c[:len(s)], "X", False, _covariate_scaling(how))
+                          for c, s in zip(covs, series)]
                 X_mean = np.array([m for m, _ in xstats])
                 X_scale = np.array([s for _, s in xstats])
                 hist_X = np.stack([c[len(s) - L:len(s)] for c, s in zip(covs, series)])
