@@ -199,6 +199,11 @@ def test_warm_start_and_partial_fit_continue_training(task):
                                          r"model was fitted with, \[0, 1\]"):
         inc.partial_fit(X[:10], y[:10], classes=[0, 1, 2])
     inc.partial_fit(X[:10], y[:10], classes=[1, 0])  # the same classes in another order
+    # a first call's classes are named when they are the problem (the message spoke of y)
+    with pytest.raises(ValueError, match=r"classes holds 1 class \(\[0\]\)"):
+        _small_clf().partial_fit(X, y, classes=[0])
+    with pytest.raises(ValueError, match=r"y holds labels that are not in classes: \[0, 1\]"):
+        _small_clf().partial_fit(X, y, classes=[2, 3])
     with pytest.raises(ValueError, match="^validation_data: X holds token id"):
         _small_clf().fit(X, y, validation_data=(X[:5] + 1000, y[:5]))
 

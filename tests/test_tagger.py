@@ -106,7 +106,7 @@ def test_early_stopping_and_summary(brackets):
 @pytest.mark.parametrize("Y, message", [
     (np.zeros((4, 5)), "one label per step"),
     (np.zeros((4, 6)), "only 1 class"),
-    ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], "fewer labels"),
+    ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], r"y row 0 has 2 labels but X\[0\] has 6 steps"),
     ([[1, 0, 1, 0, 1, None], [0, 1, 1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0]],
      r"no label for row 0, step 5, a token of X: a label is None there"),
 ])
@@ -115,6 +115,43 @@ def test_bad_targets_raise_clear_errors(Y, message):
     X = np.array([[3, 4, 5, 6, 7, 8]] * 4) if isinstance(Y, np.ndarray) else X
     with pytest.raises(ValueError, match=message):
         RNNSequenceTagger(**FAST).fit(X, Y)
+
+
+def test_ragged_ids_refuse_labels_padded_by_hand():
+    # padded by hand, y passed the shape check and trained on labels shifted against the tokens
+    X = [[1, 2], [3, 4, 5]]
+    padded = [["A", "B", "PAD"], ["A", "B", "C"]]
+    for Y in (padded, np.array([[7, 8, 9], [7, 8, 9]])):
+        with pytest.raises(ValueError, match=r"y row 0 has 3 labels but X\[0\] has 2 steps"):
+            RNNSequenceTagger(**FAST).fit(X, Y)
+    good = [["A", "B"], ["A", "B", "C"]]
+    tagger = RNNSequenceTagger(**FAST).fit(X, good)
+    for call in (lambda: tagger.score(X, padded),
+                 lambda: tagger.partial_fit(X, padded),
+                 lambda: RNNSequenceTagger(**FAST).fit(X, good, validation_data=(X, padded))):
+        with pytest.raises(ValueError, match="y row 0 has 3 labels"):
+            call()
+    assert 0.0 <= tagger.score(X, good) <= 1.0
+
+
+@pytest.mark.parametrize("Y, message", [
+    (np.random.default_rng(0).normal(size=(4, 3)), "Unknown label type: continuous"),
+    (np.array([[1, "a", 1]] * 4, dtype=object), "mixes string and non-string labels"),
+])
+def test_regression_and_mixed_targets_refused(Y, message):
+    X = np.array([[1, 2, 3], [4, 5, 6], [1, 5, 6], [2, 2, 2]])
+    with pytest.raises(ValueError, match=message):
+        RNNSequenceTagger(**FAST).fit(X, Y)
+
+
+@pytest.mark.parametrize("classes, message", [
+    ([0], r"classes holds 1 class \(\[0\]\)"),
+    (["0", "1"], r"y holds labels at token positions that are not in classes: \[0, 1\]"),
+])
+def test_partial_fit_first_classes_named(classes, message):
+    X = np.array([[1, 2, 3], [4, 5, 6]])
+    with pytest.raises(ValueError, match=message):
+        RNNSequenceTagger(**FAST).partial_fit(X, [[0, 1, 0]] * 2, classes=classes)
 
 
 def test_unfitted_and_unseen_labels(brackets):

@@ -299,6 +299,46 @@ def check_partial_fit_classes(estimator, classes):
                          f"{np.asarray(estimator.classes_).tolist()!r}")
 
 
+def first_classes(labels, classes=None, where=""):
+    """``classes_`` of a first fit: ``partial_fit``'s ``classes``, or the labels found in ``y``.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,)
+        The labels of ``y`` (of its real steps, for per-step targets).
+    classes : array-like or None
+        ``partial_fit``'s ``classes`` on its first call.
+    where : str
+        Where in ``y`` the labels were read, for the messages (e.g. " at token positions").
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        Sorted, at least 2.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 classes (naming ``classes`` when it was given), or labels
+        of ``y`` missing from ``classes``.
+    """
+    if classes is None:
+        found = np.unique(labels)
+        if len(found) < 2:
+            raise ValueError(f"y has only 1 class ({found.tolist()}){where}; at least 2 classes "
+                             "are needed")
+        return found
+    found = np.unique(np.asarray(classes))
+    if len(found) < 2:
+        raise ValueError(f"classes holds {len(found)} class ({found.tolist()}); partial_fit needs "
+                         "every class of the problem, at least 2")
+    unseen = np.setdiff1d(np.unique(labels), found)
+    if len(unseen):
+        raise ValueError(f"y holds labels{where} that are not in classes: {unseen.tolist()[:10]}; "
+                         f"classes is {found.tolist()[:10]}")
+    return found
+
+
 def check_weights_usable(w, what="sample_weight"):
     """Raise ``ValueError`` for negative weights, weights summing to 0, or too large to sum."""
     if (w < 0).any():

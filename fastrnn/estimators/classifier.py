@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ..losses import binary_crossentropy, categorical_crossentropy, sigmoid, softmax
-from ._base import BasePooledRNN, check_partial_fit_classes, declare_params, param
+from ._base import BasePooledRNN, check_partial_fit_classes, declare_params, first_classes, param
 
 
 # beyond this logit margin, the top float64 probability rounds to exactly 1
@@ -246,10 +246,7 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
             # check (slow next to a small batch's step) is needed for the other kinds only
             check_classification_targets(y)
         if reset:
-            self.classes_ = np.unique(classes if classes is not None else y)
-            if len(self.classes_) < 2:
-                raise ValueError(f"y has only 1 class ({self.classes_.tolist()}); the classifier "
-                                 "needs at least 2 classes")
+            self.classes_ = first_classes(y, classes)
             self.n_outputs_ = 1 if len(self.classes_) == 2 else len(self.classes_)
         # one search and one comparison, cheaper than a set difference of the unique labels
         encoded = np.searchsorted(self.classes_, y)
