@@ -108,12 +108,17 @@ class ReduceOnPlateau(Schedule):
     patience : int, default 2
         Epochs without improvement before a reduction.
     min_lr : float, default 1e-5
-    monitor : {"val_loss", "loss"}, default "val_loss"
-        "val_loss" reads the training loss in a run without validation data.
+    monitor : str, default "val_loss"
+        The ``history_`` entry watched: "val_loss", "loss", or a metric such
+        as "val_accuracy" or "val_r2".  In a run without validation data (or
+        with epochs that had none) a validation entry is replaced by the
+        training loss.
     min_delta : float, default 1e-4
-        The least decrease that counts as an improvement.
+        The least change that counts as an improvement.
     cooldown : int, default 0
         Epochs after a reduction during which no epoch counts as stalled.
+    mode : {"min", "max"}, default "min"
+        Whether ``monitor`` improves by falling (a loss) or rising (a score).
 
     Examples
     --------
@@ -128,6 +133,7 @@ class ReduceOnPlateau(Schedule):
     monitor: str = "val_loss"
     min_delta: float = 1e-4
     cooldown: int = 0
+    mode: str = "min"
 
     def __post_init__(self):
         _check("factor", self.factor, 0, 1, lo_open=True, hi_open=True)
@@ -135,14 +141,20 @@ class ReduceOnPlateau(Schedule):
         _check("min_lr", self.min_lr, 0)
         _check("min_delta", self.min_delta, 0)
         _check("cooldown", self.cooldown, 0, integer=True)
-        if self.monitor not in ("val_loss", "loss"):
-            raise ValueError(f'monitor must be "val_loss" or "loss", got {self.monitor!r}')
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise ValueError(f'monitor must name a history_ entry such as "val_loss", '
+                             f'got {self.monitor!r}')
+        if self.mode not in ("min", "max"):
+            raise ValueError(f'mode must be "min" or "max", got {self.mode!r}')
 
     def _values(self, epoch, history):
+        """The run's values to watch, as losses (a score negated)."""
         values = history.get(self.monitor)
-        if values is None or len(values) < epoch:  # no validation in this run
-            values = history.get("loss", [])
-        return values[:epoch]
+        if values is not None and len(values) >= epoch and all(
+                math.isfinite(v) for v in values[:epoch]):
+            return [-v for v in values[:epoch]] if self.mode == "max" else values[:epoch]
+        # no validation in (part of) this run (those epochs are logged as NaN): the training loss
+        return history.get("loss", [])[:epoch]
 
     def learning_rate(self, base, epoch, n_epochs, history):
         lr, best, wait, cooldown = float(base), math.inf, 0, 0

@@ -30,6 +30,7 @@ through at most the last ``k`` steps of what the network reads in one step (a
 sequence, or a window).
 """
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -222,14 +223,36 @@ class TrainResult:
     n_epochs: int
     best_epoch: int
     best_loss: float
-    # None, "early_stopping", "non_finite", "diverged", "interrupted" or "callback" (and the
-    # estimators' "error": an exception that left train)
+    # None, "early_stopping", "non_finite", "diverged", "interrupted", "callback" or "error"
     stopped: str = None
+    # the exception that ended the run ("error"), for the caller to raise once it has recorded
+    # the epochs done
+    error: BaseException = None
+
+
+def log_epoch(history, logs):
+    """Append one epoch's ``logs`` to ``history``, keeping every list one entry per epoch.
+
+    An entry an epoch does not log (``val_loss`` in a run without validation
+    data, ``lr`` without a schedule) is NaN for that epoch, also when the
+    entry first appears after other epochs: ``history["k"][i]`` is always
+    epoch ``i``'s, so ``best_epoch_`` indexes every list.
+    """
+    n = len(history.get("loss", []))  # epochs logged before this one
+    for k in logs:
+        history.setdefault(k, [])
+    for k, values in history.items():
+        if len(values) < n:  # (a history saved before entries were kept aligned)
+            values.extend([math.nan] * (n - len(values)))
+        values.append(float(logs.get(k, math.nan)))
 
 
 def evaluate(net, params, X, y, w, cfg, batch_size=1024):
     """Loss and metric (None without ``cfg.metric_fn``) of ``params`` on a dataset (inference
     path, no dropout).
+
+    The loss includes the L2 penalty (``cfg.alpha``) as the training loss does, so the
+    two compare (Keras's ``val_loss`` includes its regularisation losses too).
 
     A model whose inputs are not one packed array (an encoder-decoder reads
     pairs) evaluates itself through its own ``evaluate`` method, which returns
@@ -239,6 +262,8 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
         return net.evaluate(params, X, y, w, cfg, batch_size)
     outputs = predict_outputs(net, params, X, batch_size, cfg.n_threads)
     loss, _ = cfg.loss_fn(outputs, y, w)
+    if cfg.alpha:
+        loss += l2_penalty(net, params, cfg.alpha)[0]
     metric = None if cfg.metric_fn is None else cfg.metric_fn(outputs, y, w)
     return loss, metric, outputs
 
@@ -651,7 +676,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
     best = {"value": np.inf, "params": copy_params(params), "opt": optimizer.snapshot(),
             "epoch": epoch_offset - 1, "loss": np.inf}
     stalls = 0
-    stopped = None
+    stopped = error = None
     reference = None  # what divergence is measured against (see the module docstring)
     model.stop_training_ = False
     epoch = epoch_offset
@@ -698,8 +723,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                     logs["lr"] = optimizer.learning_rate
                 if logs["loss"] > DIVERGENCE_RATIO * reference or (
                         saturated and logs["loss"] > reference):
-                    for k, v in logs.items():
-                        history.setdefault(k, []).append(float(v))
+                    log_epoch(history, logs)
                     n_logged += 1
                     stopped = "diverged"
                     break
@@ -708,8 +732,7 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                     logs["val_loss"] = v_loss
                     if cfg.metric_fn is not None:
                         logs["val_" + cfg.metric_name] = v_metric
-                for k, v in logs.items():
-                    history.setdefault(k, []).append(float(v))
+                log_epoch(history, logs)
                 n_logged += 1
                 # the monitored quantity: validation if there is any, else the training loss
                 if validation is not None:
@@ -734,6 +757,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
             stopped = "interrupted"
             warnings.warn("fit interrupted by the user: keeping the best weights seen so far",
                           RuntimeWarning, stacklevel=3)
+        except BaseException as exc:  # a callback's or the engine's: raised by the caller
+            stopped, error = "error", exc
     if stopped == "non_finite":
         warnings.warn(f"training diverged (non-finite loss) in epoch {epoch + 1}: stopped and "
                       "restored the best weights seen; try a lower learning_rate or clipnorm",
@@ -745,18 +770,24 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                       f"is {why} the loss at the start of training or of an uninformed "
                       f"prediction ({reference:.4g}); stopped and restored the best weights seen; "
                       "try a lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
-    restore = stopped in ("non_finite", "diverged", "interrupted") or (
+    # a run cut short (an epoch half done, or gone wrong) keeps its best epoch's weights
+    cut_short = ("non_finite", "diverged", "interrupted", "error")
+    restore = stopped in cut_short or (
         cfg.restore_best_weights and (cfg.early_stopping or stopped == "early_stopping"))
     if restore:
         for dst, src in zip(flat_params, net.weights(best["params"])):
             dst[...] = src
-    if stopped in ("non_finite", "diverged", "interrupted"):
+    if stopped in cut_short:
         # the moments of the steps after the best epoch: non-finite ones would stop every later
         # fit at its first step (early stopping keeps them, as Keras does)
         optimizer.restore(best["opt"])
+    if error is not None:  # (no on_train_end, as Keras after an exception)
+        return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped, error)
     try:
         notify(cfg.callbacks, "on_train_end", model, logs=history)
     except KeyboardInterrupt:  # training is over: the model is whole, only the hook was cut short
         warnings.warn("fit interrupted by the user after its last epoch", RuntimeWarning,
                       stacklevel=3)
+    except BaseException as exc:
+        return TrainResult(params, n_logged, best["epoch"], best["loss"], "error", exc)
     return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped)

@@ -74,7 +74,8 @@ def test_cosine_and_step_rates():
 @pytest.mark.parametrize("make, message", [
     (lambda: ReduceOnPlateau(factor=1.0), "factor must be < 1"),
     (lambda: ReduceOnPlateau(patience=-1), "patience must be >= 0"),
-    (lambda: ReduceOnPlateau(monitor="val_accuracy"), "monitor must be"),
+    (lambda: ReduceOnPlateau(monitor=""), "monitor must name a history_ entry"),
+    (lambda: ReduceOnPlateau(mode="up"), "mode must be"),
     (lambda: CosineDecay(warmup_epochs=1.5), "warmup_epochs must be an int"),
     (lambda: CosineDecay(min_lr=float("nan")), "min_lr must be a finite number"),
     (lambda: StepDecay(step_size=0), "step_size must be >= 1"),
@@ -126,8 +127,9 @@ def test_fit_records_the_rates_and_warm_start_restarts_the_schedule(task):
     assert clf.optimizer_state_.learning_rate == pytest.approx(expected[-1])
     clf.fit(X, y)  # a new run: the cosine starts again
     assert clf.history_["lr"] == pytest.approx(expected * 2) and clf.lr_schedule_start_ == 3
-    clf.set_params(lr_schedule=None).fit(X, y)  # back to the constant rate
-    assert clf.optimizer_state_.learning_rate == 0.01 and len(clf.history_["lr"]) == 6
+    clf.set_params(lr_schedule=None).fit(X, y)  # back to the constant rate, not logged: NaN
+    assert clf.optimizer_state_.learning_rate == 0.01 and len(clf.history_["lr"]) == 9
+    assert np.isnan(clf.history_["lr"][6:]).all()
 
 
 def test_partial_fit_continues_the_schedule(task):
@@ -206,15 +208,17 @@ def test_a_run_reads_only_the_logs_of_its_own_epochs(task):
     @dataclasses.dataclass(frozen=True)
     class Recorder(Schedule):
         def learning_rate(self, base, epoch, n_epochs, history):
-            seen.append({k: len(v) for k, v in history.items()})
+            seen.append({k: list(v) for k, v in history.items()})
             return base
 
     clf = RNNClassifier(lr_schedule=Recorder(), warm_start=True, **FAST)
     clf.fit(X, y, validation_data=(X[:20], y[:20]))
-    assert [h.get("val_loss", 0) for h in seen] == [0, 1, 2]
+    assert [len(h.get("val_loss", [])) for h in seen] == [0, 1, 2]
     seen.clear()
     clf.fit(X, y)  # a run without validation data: the last run's val_loss is not its own
-    assert [(h.get("loss", 0), h.get("val_loss", 0)) for h in seen] == [(0, 0), (1, 0), (2, 0)]
+    assert [(len(h.get("loss", [])), len(h.get("val_loss", []))) for h in seen] == [
+        (0, 0), (1, 1), (2, 2)]
+    assert np.isnan(seen[-1]["val_loss"]).all()  # its own epochs had none
 
 
 def test_a_custom_schedule_trains_but_is_not_saved(task, tmp_path):

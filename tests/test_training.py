@@ -11,6 +11,7 @@ from fastrnn.datasets import make_long_range_task
 from fastrnn.layers import Recurrent, SequenceModel
 from fastrnn.losses import categorical_crossentropy, sequence_crossentropy
 from fastrnn.optimizers import SGD
+from fastrnn.schedules import ReduceOnPlateau
 from fastrnn.training import (ShuffledBatches, StreamWindows, TrainConfig, copy_params, train)
 
 N_IDS = 7
@@ -406,3 +407,103 @@ def test_a_forecaster_whose_first_epoch_diverges_returns_with_its_warning():
         model = RNNForecaster(12, 3, learning_rate=1e3, cell="simple", activation="relu",
                               clipnorm=None, random_state=0).fit(np.sin(np.arange(600) / 5))
     assert model.n_iter_ == 0 and np.isfinite(model.predict()).all()
+
+
+def _two_tasks():
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, size=(200, 6))
+    Xv = rng.integers(1, 20, size=(60, 6))
+    return X, (X[:, -1] > 10).astype(int), Xv, (Xv[:, -1] > 10).astype(int)
+
+
+def test_history_lists_stay_one_entry_per_epoch_and_best_epoch_indexes_them():
+    """A run with validation data after one without appended val_loss from index 0, so
+    best_epoch_ (5) was read in val_loss at the wrong epoch (best_loss_ of epoch 2's list slot)."""
+    X, y, Xv, yv = _two_tasks()
+    clf = RNNClassifier(units=4, embedding_dim=4, max_iter=3, random_state=0, learning_rate=0.02)
+    clf.fit(X, y)
+    clf.set_params(warm_start=True).fit(X, y, validation_data=(Xv, yv))
+    assert {len(v) for v in clf.history_.values()} == {6} and clf.n_iter_ == 6
+    assert np.isnan(clf.history_["val_loss"][:3]).all()
+    assert np.isfinite(clf.history_["val_loss"][3:]).all()
+    assert clf.best_epoch_ >= 3 and clf.best_loss_ == clf.history_["val_loss"][clf.best_epoch_]
+    clf.partial_fit(X, y)  # no validation: NaN for this epoch
+    assert {len(v) for v in clf.history_.values()} == {7}
+    assert np.isnan(clf.history_["val_loss"][6])
+
+
+def test_a_run_that_diverges_in_its_first_epoch_has_no_best_epoch():
+    """best_epoch_ was 0 with the diverged epoch's loss as best_loss_, while the model held its
+    starting weights."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6, 2))
+    y = 3 * (X[:, -1, 0] + 0.5 * X[:, -2, 1])
+    from fastrnn import RNNRegressor
+    with pytest.warns(RuntimeWarning, match="diverged|non-finite"):
+        model = RNNRegressor(units=8, cell="simple", activation="relu", clipnorm=None,
+                             learning_rate=1.0, max_iter=5, random_state=0).fit(X, y)
+    assert model.stopped_reason_ in ("diverged", "non_finite") and model.n_iter_ <= 1
+    assert model.best_epoch_ is None and model.best_loss_ is None
+
+
+@pytest.mark.parametrize("extra, key", [({"tol": 0.05}, "val_loss"),
+                                        ({"monitor": "val_score"}, "val_accuracy")])
+def test_the_auto_schedule_watches_what_early_stopping_watches(extra, key):
+    """The plateau schedule watched val_loss with min_delta 1e-4 whatever monitor and tol said,
+    so early stopping gave up without the rate ever lowered."""
+    X, y, _, _ = _two_tasks()
+    clf = RNNClassifier(units=4, embedding_dim=4, max_iter=8, random_state=0,
+                        learning_rate=0.002, early_stopping=True, n_iter_no_change=3, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)
+    schedule = ReduceOnPlateau(patience=2, min_delta=clf.tol, monitor=key,
+                               mode="max" if key == "val_accuracy" else "min")
+    expected = [schedule.learning_rate(0.002, e, 8, {k: v[:e] for k, v in clf.history_.items()})
+                for e in range(clf.n_iter_)]
+    assert clf.history_["lr"] == pytest.approx(expected)
+    if clf.stopped_reason_ == "early_stopping":  # a stall long enough to stop lowers the rate first
+        assert clf.history_["lr"][-1] < 0.002
+
+
+def test_an_error_in_a_callback_keeps_the_best_epoch_by_the_monitor():
+    """A RuntimeError mid-epoch left weights of a half-done epoch and a best_epoch_ chosen by the
+    lowest val_loss whatever monitor said; a KeyboardInterrupt restored the best epoch."""
+    X, y, _, _ = _two_tasks()
+    seen = []
+
+    class Boom(Callback):
+        def on_epoch_end(self, model, epoch, params, **kw):
+            seen.append(copy_params(params))
+
+        def on_batch_end(self, model, epoch, batch, **kw):
+            if epoch == 3 and batch == 2:
+                raise RuntimeError("stop")
+
+    clf = RNNClassifier(units=4, embedding_dim=4, max_iter=6, random_state=0,
+                        learning_rate=0.002, early_stopping=True, monitor="val_score",
+                        n_iter_no_change=5, callbacks=[Boom()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match="stop"):
+            clf.fit(X, y)
+    assert clf.stopped_reason_ == "error" and clf.n_iter_ == 3
+    scores = clf.history_["val_accuracy"]
+    best = 0
+    for e in range(1, 3):
+        if scores[e] > scores[best] + clf.tol:
+            best = e
+    assert clf.best_epoch_ == best
+    np.testing.assert_array_equal(clf.params_["dense"]["kernel"], seen[best]["dense"]["kernel"])
+
+
+def test_val_loss_includes_the_l2_penalty_as_the_training_loss_does():
+    X, y, _, _ = _two_tasks()
+    losses = {}
+    for alpha in (0.0, 0.1):
+        clf = RNNClassifier(units=4, embedding_dim=4, max_iter=1, random_state=0, alpha=alpha,
+                            learning_rate=1e-12, dtype="float64", shuffle=False,
+                            batch_size=200).fit(X, y, validation_data=(X, y))
+        losses[alpha] = clf.history_["loss"][0], clf.history_["val_loss"][0]
+    assert losses[0.1][1] > losses[0.0][1] + 0.1  # the penalty is in
+    assert losses[0.1][1] == pytest.approx(losses[0.1][0], rel=1e-6)  # same data, same weights

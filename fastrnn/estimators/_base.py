@@ -46,6 +46,7 @@ import functools
 import inspect
 import numbers
 import os
+import sys
 import warnings
 import weakref
 
@@ -64,7 +65,7 @@ from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
 from ..schedules import ReduceOnPlateau, Schedule, make_schedule
-from ..training import ShuffledBatches, TrainConfig, predict_outputs, train
+from ..training import ShuffledBatches, TrainConfig, TrainResult, predict_outputs, train
 from ..utils.validation import check_sequences
 from ._inspection import PooledInspectionMixin
 
@@ -695,21 +696,21 @@ class BaseRNN(BaseEstimator):
                 result = train(self, net, self.params_, self.optimizer_state_,
                                self._batch_source(data), cfg, rng, validation=validation,
                                history=self.history_, epoch_offset=self.n_iter_)
-        except BaseException:  # an error in a callback or the engine, a second Ctrl-C
+        except BaseException:  # outside the epochs (the engine's set-up), a second Ctrl-C
             logged = len(self.history_.get("loss", [])) - logged_before
-            if reset and logged == 0:  # nothing trained: the model (or none) as it was
-                vars(self).clear()
-                vars(self).update(before)
-            else:  # the epochs done stay, with the attributes that describe them
-                self.n_iter_ += logged
-                self._record_history("error")
-            raise
+            result = TrainResult(self.params_, logged, -1, None, "error", error=sys.exc_info()[1])
+        if result.error is not None and reset and result.n_epochs == 0:
+            vars(self).clear()  # nothing trained: the model (or none) as it was
+            vars(self).update(before)
+            raise result.error
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
         # the run's best epoch, whose weights the model holds when they were restored; a run that
         # finished no epoch keeps the previous one
         self._record_history(result.stopped, result.best_epoch if result.best_epoch >= start
                              else getattr(self, "best_epoch_", None))
+        if result.error is not None:  # the epochs done stay, with the attributes describing them
+            raise result.error
         if self.early_stopping and result.stopped is None:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
                           "validation score stopped improving", ConvergenceWarning, stacklevel=3)
@@ -808,8 +809,14 @@ class BaseRNN(BaseEstimator):
         if self.lr_schedule == "auto":
             # early stopping gives up after n_iter_no_change stalled epochs; a lower rate first
             # lets a run that stalls on a noisy plateau go on (docs: guide/training)
-            schedule = (ReduceOnPlateau(patience=max(1, self.n_iter_no_change - 1))
-                        if self.early_stopping else None)
+            # and it watches what early stopping watches, with the same tol
+            schedule = None
+            if self.early_stopping:
+                score = self._monitor() == "val_score" and self._metric_name is not None
+                schedule = ReduceOnPlateau(
+                    patience=max(1, self.n_iter_no_change - 1), min_delta=self.tol,
+                    monitor="val_" + self._metric_name if score else "val_loss",
+                    mode="max" if score else "min")
         else:
             schedule = make_schedule(self.lr_schedule)
         if schedule is None:
@@ -821,30 +828,34 @@ class BaseRNN(BaseEstimator):
             done = epoch - start
             if logs is None:  # a model saved without the logs' lengths: their last values
                 run = {k: v[max(len(v) - done, 0):] for k, v in history.items()}
-            else:  # a log this run does not write stays empty, not the last run's
-                run = {k: v[logs.get(k, 0):] for k, v in history.items()}
+            else:  # a log the run began without starts with the run (earlier epochs: NaN)
+                first = logs.get("loss", 0)
+                run = {k: v[logs.get(k, first):] for k, v in history.items()}
             return schedule.learning_rate(base, done, n_epochs, run)
 
         return learning_rate
 
-    def _record_history(self, stopped, best_epoch=None):
+    def _record_history(self, stopped, best_epoch):
         """The attributes read from ``history_``; ``best_epoch`` as the training loop judged it
-        (monitor and tol), by default the epoch of the lowest monitored loss."""
+        (monitor and tol), None when no epoch was."""
         self.loss_curve_ = list(self.history_.get("loss", []))
         if self._metric_name is not None:
             self.validation_scores_ = list(self.history_.get("val_" + self._metric_name, [])) or None
         else:  # without a metric the score is the mean log-likelihood, minus the loss
             self.validation_scores_ = [-v for v in self.history_.get("val_loss", [])] or None
-        monitored = self.history_.get("val_loss") or self.history_.get("loss")
-        if not monitored:  # no epoch finished: no best one (the starting weights are held)
-            self.best_epoch_, self.best_loss_ = None, None
-            self.stopped_reason_ = stopped
-            return
-        if best_epoch is None or not 0 <= best_epoch < len(monitored):
-            best_epoch = int(np.argmin(monitored))
-        self.best_epoch_ = int(best_epoch)
-        self.best_loss_ = float(monitored[best_epoch])
+        if self.validation_scores_ is not None and not np.isfinite(self.validation_scores_).any():
+            self.validation_scores_ = None  # (epochs without validation are NaN)
         self.stopped_reason_ = stopped
+        losses = self.loss_curve_
+        if best_epoch is None or not 0 <= best_epoch < len(losses):
+            # no epoch judged best (none finished, or the run diverged from its first epoch): the
+            # model holds its starting weights
+            self.best_epoch_, self.best_loss_ = None, None
+            return
+        val = self.history_.get("val_loss", [])
+        best = val[best_epoch] if best_epoch < len(val) and np.isfinite(val[best_epoch]) else None
+        self.best_epoch_ = int(best_epoch)
+        self.best_loss_ = float(losses[best_epoch] if best is None else best)
 
     def _snapshot(self, n_epochs_done):
         """A shallow copy that looks fitted after ``n_epochs_done`` epochs (for checkpoints)."""

@@ -86,7 +86,8 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     lr_schedule : {"auto", "plateau", "cosine"}, fastrnn.schedules.Schedule or None, default "auto"
         How the learning rate changes from epoch to epoch (recorded in
         ``history_["lr"]``): "auto" is a plateau schedule with patience
-        ``n_iter_no_change - 1`` when ``early_stopping`` is on and a constant
+        ``n_iter_no_change - 1`` watching ``monitor`` (``tol`` the least
+        improvement) when ``early_stopping`` is on and a constant
         rate otherwise (None: always constant, as Keras); "plateau" is
         :class:`~fastrnn.schedules.ReduceOnPlateau` (halve it when the
         validation loss stalls for 2 epochs), "cosine" is
@@ -105,7 +106,8 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     shuffle : bool, default True
     alpha : float, default 0.0
         L2 penalty ``alpha * sum(W**2)`` on the kernels (not biases or embeddings),
-        like a Keras ``l2(alpha)`` regulariser.
+        like a Keras ``l2(alpha)`` regulariser; ``loss`` and ``val_loss`` in
+        ``history_`` include it, as Keras's do.
     clipnorm : float or None, default 1.0
         Per-array gradient clipping, as in Keras optimizers (whose default is
         None: no clipping).
@@ -167,7 +169,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         The weights (see :meth:`get_weights` for Keras's layout).
     history_ : dict of str to list
         Per-epoch ``loss``, ``accuracy`` and, with validation, ``val_loss``,
-        ``val_accuracy``.
+        ``val_accuracy`` (and ``lr`` under a schedule).  Every list has one
+        entry per epoch: NaN for an epoch that logged none (no validation data
+        or no schedule in that epoch's fit).
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     best_loss_ : float or None
