@@ -7,6 +7,7 @@ it can be redirected or silenced.
 import copy
 import sys
 import time
+import warnings
 
 
 class Callback:
@@ -20,7 +21,8 @@ class Callback:
 
     :func:`sklearn.base.clone` (hence every search and ``cross_validate``)
     deep-copies a callback, whatever state it keeps, instead of rebuilding it
-    from :meth:`get_params` as it would an estimator.
+    from :meth:`get_params` as it would an estimator; a callback that cannot
+    be copied (it holds an open file or a lock) is shared by the clones.
     """
 
     def on_train_begin(self, model, **kw):
@@ -45,7 +47,10 @@ class Callback:
     def __sklearn_clone__(self):
         # a callback's public attributes need not be constructor arguments (e.g. a list of
         # losses set in __init__), so it cannot be rebuilt from get_params as an estimator is
-        return copy.deepcopy(self)
+        try:
+            return copy.deepcopy(self)
+        except (TypeError, copy.Error):  # an open file, a lock: one object the clones share
+            return self
 
 
 class ModelCheckpoint(Callback):
@@ -54,7 +59,8 @@ class ModelCheckpoint(Callback):
     The monitored value is the one early stopping uses: the validation loss (or
     score, with ``monitor="val_score"``) when there is validation data, else the
     training loss.  Estimators add this callback themselves when
-    ``checkpoint_path`` is set.
+    ``checkpoint_path`` is set, ahead of their other callbacks.  The file holds
+    ``callbacks=None`` (callbacks are never saved), without a warning.
 
     The model is duck-typed: ``model._snapshot(n_epochs_done)`` returns a copy
     that looks fitted after that many epochs, and the copy's own ``save(path)``
@@ -74,7 +80,9 @@ class ModelCheckpoint(Callback):
             if not (hasattr(model, "_snapshot") and hasattr(model, "save")):
                 raise TypeError(f"ModelCheckpoint needs a model with _snapshot() and save() methods, "
                                 f"got {type(model).__name__}")
-            model._snapshot(epoch + 1).save(self.path)
+            with warnings.catch_warnings():  # the documented rule, not news at every epoch
+                warnings.filterwarnings("ignore", "callbacks are not saved", UserWarning)
+                model._snapshot(epoch + 1).save(self.path)
 
 
 def notify(callbacks, hook, model, **kw):

@@ -164,6 +164,18 @@ class _Encoder:
                 "fitted": {k: self.value(v, f"attribute {k!r}") for k, v in fitted.items()}}
 
 
+def check_parameters_saveable(model):
+    """Raise ``TypeError`` naming the first parameter of ``model`` that :func:`save` cannot store.
+
+    Callbacks are left out (a file holds ``callbacks=None``).  For a check
+    before training, so that a checkpoint does not fail after the first epoch.
+    """
+    encoder = _Encoder()
+    for name, value in model.get_params(deep=False).items():
+        if name != "callbacks":
+            encoder.value(value, f"parameter {name!r}")
+
+
 def _check_fitted(obj):
     if isinstance(obj, Pipeline):
         for _, step in obj.steps:

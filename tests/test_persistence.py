@@ -241,7 +241,8 @@ def test_checkpoint_survives_an_interrupted_fit(tmp_path):
         RNNClassifier(**{**FAST, "max_iter": 5}, callbacks=[StopAfterTwo()],
                       checkpoint_path=path).fit(X, y)
     messages = " ".join(str(w.message) for w in record)
-    assert "interrupted" in messages and "callbacks are not saved" in messages
+    # the checkpoint's callbacks=None is its documented rule, not a warning at every epoch
+    assert "interrupted" in messages and "callbacks are not saved" not in messages
     reloaded = fastrnn.load(path)
     assert reloaded.n_iter_ in (1, 2) and reloaded.callbacks is None
     assert reloaded.predict(X).shape == (200,)

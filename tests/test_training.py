@@ -507,3 +507,89 @@ def test_val_loss_includes_the_l2_penalty_as_the_training_loss_does():
         losses[alpha] = clf.history_["loss"][0], clf.history_["val_loss"][0]
     assert losses[0.1][1] > losses[0.0][1] + 0.1  # the penalty is in
     assert losses[0.1][1] == pytest.approx(losses[0.1][0], rel=1e-6)  # same data, same weights
+
+
+def test_checkpoint_path_problems_are_refused_before_training(tmp_path, monkeypatch):
+    """A directory, or a schedule of one's own (which save cannot store), failed after the
+    first epoch had trained; './' gave 'Device or resource busy'."""
+    import dataclasses
+
+    from fastrnn.schedules import Schedule
+
+    @dataclasses.dataclass(frozen=True)
+    class Halving(Schedule):
+        def learning_rate(self, base, epoch, n_epochs, history):
+            return base * 0.5 ** epoch
+
+    X, y, _, _ = _two_tasks()
+    monkeypatch.chdir(tmp_path)
+    cases = [({"checkpoint_path": str(tmp_path)}, "is a directory"),
+             ({"checkpoint_path": "./"}, "is a directory"),
+             ({"checkpoint_path": tmp_path / "m.fastrnn", "lr_schedule": Halving()},
+              "could not be written: cannot save parameter 'lr_schedule'")]
+    for extra, message in cases:
+        seen = []
+
+        class Count(Callback):
+            def on_epoch_end(self, model, **kw):
+                seen.append(1)
+
+        clf = RNNClassifier(units=4, embedding_dim=4, max_iter=2, random_state=0,
+                            callbacks=[Count()], **extra)
+        with pytest.raises(ValueError, match=f"^checkpoint_path: .*{message}"):
+            clf.fit(X, y)
+        assert not seen and not hasattr(clf, "params_")
+
+
+def test_a_checkpoint_is_written_before_the_callbacks_and_without_warnings(tmp_path):
+    """The checkpoint ran after the user's callbacks (one raising skipped that epoch's file) and
+    warned 'callbacks are not saved' at every improving epoch, located in fastrnn."""
+    import fastrnn
+
+    X, y, _, _ = _two_tasks()
+
+    class Boom(Callback):
+        def on_epoch_end(self, model, epoch, **kw):
+            if epoch == 2:
+                raise RuntimeError("boom")
+
+    path = tmp_path / "ck.fastrnn"
+    clf = RNNClassifier(units=4, embedding_dim=4, max_iter=5, random_state=0, learning_rate=0.02,
+                        callbacks=[Boom()], checkpoint_path=path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="boom"):
+            clf.fit(X, y)
+    assert not [w for w in caught if "callbacks are not saved" in str(w.message)]
+    assert fastrnn.load(path).n_iter_ == 3 == clf.n_iter_
+
+
+def test_callbacks_holding_a_file_or_a_lock_survive_clone(tmp_path):
+    import threading
+
+    from sklearn.base import clone
+
+    class FileLog(Callback):
+        def __init__(self, fh):
+            self.fh = fh
+            self.lock = threading.Lock()
+
+        def on_epoch_end(self, model, epoch, **kw):
+            with self.lock:
+                self.fh.write(f"{epoch}\n")
+
+    X, y, _, _ = _two_tasks()
+    with open(tmp_path / "log.txt", "w") as fh:
+        callback = FileLog(fh)
+        est = RNNClassifier(units=4, embedding_dim=4, max_iter=2, callbacks=[callback])
+        copy_ = clone(est)
+        assert copy_.callbacks[0] is callback  # shared: it cannot be copied
+        copy_.fit(X, y)
+    assert (tmp_path / "log.txt").read_text() == "0\n1\n"
+
+
+def test_a_validation_fraction_leaving_no_training_rows_is_named_by_the_classifier():
+    X, y, _, _ = _two_tasks()
+    with pytest.raises(ValueError, match="lower validation_fraction"):
+        RNNClassifier(units=4, max_iter=1, early_stopping=True,
+                      validation_fraction=0.999).fit(X, y)

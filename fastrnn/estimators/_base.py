@@ -673,9 +673,7 @@ class BaseRNN(BaseEstimator):
         """
         self._check_params()
         if self.checkpoint_path is not None:  # at fit only: a loaded model may come from elsewhere
-            directory = os.path.dirname(os.path.abspath(os.fspath(self.checkpoint_path)))
-            if not os.path.isdir(directory):
-                raise ValueError(f"checkpoint_path: directory {directory} does not exist")
+            self._check_checkpoint_path()
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         # nothing of a fitted model is lost when the checks before training refuse the call
@@ -716,6 +714,22 @@ class BaseRNN(BaseEstimator):
                           "validation score stopped improving", ConvergenceWarning, stacklevel=3)
         return self
 
+    def _check_checkpoint_path(self):
+        """Refuse a ``checkpoint_path`` that the first checkpoint, after an epoch, would fail on."""
+        from ..persistence import check_parameters_saveable
+
+        path = os.path.abspath(os.fspath(self.checkpoint_path))
+        if os.path.isdir(path):
+            raise ValueError(f"checkpoint_path: {path} is a directory; give the file to write, "
+                             f"e.g. {os.path.join(path, 'model.fastrnn')}")
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            raise ValueError(f"checkpoint_path: directory {directory} does not exist")
+        try:
+            check_parameters_saveable(self)
+        except TypeError as exc:
+            raise ValueError(f"checkpoint_path: a checkpoint could not be written: {exc}") from None
+
     def _prepare_fit(self, X, y, sample_weight, validation_data, incremental, classes, mask):
         """Everything :meth:`_fit` checks and sets up before training: ``(net, data, validation,
         cfg, rng)``.  It only assigns attributes (which :meth:`_fit` restores if it raises), but
@@ -755,8 +769,8 @@ class BaseRNN(BaseEstimator):
         callbacks = list(self.callbacks or [])
         if self.verbose:
             callbacks.append(ProgressLogger(self.verbose))
-        if self.checkpoint_path is not None:
-            callbacks.append(ModelCheckpoint(self.checkpoint_path))
+        if self.checkpoint_path is not None:  # first: an epoch counted done is in the file
+            callbacks.insert(0, ModelCheckpoint(self.checkpoint_path))
         cfg = TrainConfig(
             loss_fn=self._loss, metric_fn=self._metric, metric_name=self._metric_name,
             n_epochs=1 if incremental else self.max_iter, bptt_truncate=self.bptt_truncate,
@@ -1181,8 +1195,11 @@ class BaseSequenceRNN(BaseRNN):
         except ValueError:
             if stratify is None:
                 raise too_few from None
-            # a class too rare to stratify
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed)
+            try:  # a class too rare to stratify
+                tr, va = train_test_split(idx, test_size=self.validation_fraction,
+                                          random_state=seed)
+            except ValueError:
+                raise too_few from None
         if len(tr) == 0 or len(va) == 0:
             raise too_few
         w_tr, w_va = held_out_weights(w, tr, va)

@@ -155,7 +155,10 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     checkpoint_path : str, os.PathLike or None, default None
         Save the model (:func:`fastrnn.save`) to this file after every epoch that
         improves the monitored value (validation loss/score, else training
-        loss), so an interrupted run can be reloaded with :func:`fastrnn.load`.
+        loss), so an interrupted run can be reloaded with :func:`fastrnn.load`
+        (with ``callbacks=None``: callbacks are not saved).  Checked when
+        ``fit`` starts: an existing directory, a missing parent directory or a
+        parameter that cannot be saved (a schedule class of your own) is refused.
     class_weight : dict, "balanced" or None, default None
         Weights of the classes in the loss, ``{label: weight}`` (labels not
         named weigh 1), or ``"balanced"``: inversely proportional to the
