@@ -126,7 +126,7 @@ def _train(args, out):
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
-    from .datasets._files import read_labeled
+    from .datasets._files import class_labels, read_labeled
     from .estimators import RNNClassifier
     from .persistence import save
     from .text import TextSequencer
@@ -137,6 +137,7 @@ def _train(args, out):
     if args.checkpoint is not None:
         _check_output_path(args.checkpoint, "--checkpoint")
     X, y = read_labeled(args.data, args.text_col, args.label_col)
+    y = class_labels(y)
     if len(np.unique(y)) < 2:
         raise CLIError(f"{args.data}: the label column holds a single class")
     stratify = y if np.unique(y, return_counts=True)[1].min() >= 2 else None
@@ -271,7 +272,7 @@ def _predict(args, out):
 def _evaluate(args, out):
     from sklearn.metrics import classification_report, log_loss
 
-    from .datasets._files import read_labeled
+    from .datasets._files import labels_like, read_labeled, target_values
 
     model = _load_model(args.model)
     _check_predictor(model, args.model)
@@ -280,9 +281,10 @@ def _evaluate(args, out):
     X = _prepare_inputs(model, list(X) if hasattr(model, "steps") else X, args.data)
     est = _final_estimator(model)
     if not hasattr(est, "classes_"):
-        out(f"R^2: {model.score(X, y):.4f}")
+        out(f"R^2: {model.score(X, target_values(y, args.data)):.4f}")
         return 0
-    unknown = sorted(set(np.unique(y).tolist()) - set(est.classes_.tolist()))
+    y = labels_like(y, est.classes_)
+    unknown = sorted(set(y.tolist()) - set(est.classes_.tolist()), key=str)
     if unknown:
         raise CLIError(f"{args.data} holds labels the model never saw: {unknown[:5]}")
     proba = model.predict_proba(X)

@@ -428,3 +428,55 @@ def test_ctrl_c_in_train_exits_130_and_says_what_was_saved(tmp_path, capsys, mon
         assert "interrupted after 2 epoch(s)" in out.stderr and fastrnn.load(model)[-1].n_iter_ == 2
     else:
         assert "before the first epoch ended: nothing saved" in out.stderr
+
+
+def test_tables_keep_every_row_and_their_texts(small_pipeline, tmp_path, capsys):
+    """A TSV text opening with a quote mark swallowed the rows after it (5 rows gave 3
+    predictions, exit 0); a CSV with such a quote did the same; predict read a .csv without
+    --text-col as lines (its header and label column as text)."""
+    path, model = small_pipeline
+    texts = ['"oops, it opens with a quote', "the film was not bad", 'says "hi" there',
+             '"Stop!" she said', "bad acting"]
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text("text\tlabel\n" + "".join(f"{t}\tpos\n" for t in texts)
+                   + '"a ""quoted"" field"\tneg\n')
+    rows = _predictions(run_in_process(capsys, "predict", path, tsv, "--text-col", "text"))
+    expected = model.predict_proba(texts + ['a "quoted" field'])
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows], expected, atol=1e-6)
+    assert _predictions(run_in_process(capsys, "predict", path, tsv)) == rows  # "text" by default
+    table = tmp_path / "q.csv"
+    with open(table, "w", newline="") as fh:
+        csv.writer(fh).writerows([["label", "text"], *(["pos", t] for t in texts)])
+    assert _predictions(run_in_process(capsys, "predict", path, table)) == rows[:5]
+    broken = tmp_path / "broken.csv"
+    broken.write_text('text,label\n"oops opens a quote,pos\nnormal one,neg\nsays "hi" there,pos\n')
+    assert_one_line_error(run_in_process(capsys, "predict", path, broken), "broken.csv, line",
+                          "quoting")
+
+
+def test_file_labels_keep_their_names_and_match_the_model(tmp_path, capsys):
+    """'007' and '7' merged into one class and 'inf' became -2**63; a test file of 0 and 1 did
+    not match a model trained on '0', '1' and 'n/a' (its labels were read as integers)."""
+    from fastrnn.datasets._files import class_labels, labels_like
+
+    assert class_labels(np.array(["007", "7", "8"])).tolist() == ["007", "7", "8"]
+    assert class_labels(np.array(["inf", "1"])).tolist() == ["inf", "1"]
+    assert class_labels(np.array(["0", "-1", "12"])).tolist() == [0, -1, 12]
+    assert labels_like(np.array(["0", "1"]), np.array(["0", "1", "n/a"])).tolist() == ["0", "1"]
+    assert labels_like(np.array(["0", "x"]), np.array([0, 1])).tolist() == [0, "x"]
+    texts, y = make_negation_sentiment(n_samples=120, return_text=True, random_state=0)
+    labels = np.array(["0", "1", "n/a"])[y + (np.arange(120) % 7 == 0)]
+    train = tmp_path / "train.csv"
+    with open(train, "w", newline="") as fh:
+        csv.writer(fh).writerows([["text", "label"], *zip(texts, labels)])
+    model = tmp_path / "m.fastrnn"
+    out = run_in_process(capsys, "train", train, "-o", model, "--epochs", "1", "--units", "2",
+                         "--embedding-dim", "2", "--no-curves", "-q")
+    assert out.returncode == 0, out.stderr
+    assert fastrnn.load(model).steps[-1][1].classes_.tolist() == ["0", "1", "n/a"]
+    test = tmp_path / "test.csv"
+    with open(test, "w", newline="") as fh:
+        csv.writer(fh).writerows([["text", "label"], *zip(texts[:20], y[:20])])
+    out = run_in_process(capsys, "evaluate", model, test)
+    assert out.returncode == 0, out.stderr
+    assert "accuracy" in out.stdout

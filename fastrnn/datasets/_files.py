@@ -49,6 +49,43 @@ def _delimiter(path, sample):
         return ","
 
 
+def _tsv_field(field):
+    """A TSV field as written: its quotes kept, unless the whole field is quoted CSV-style.
+
+    Tab-separated files have no quoting rule (a text may start with a quote
+    mark), but some writers (pandas among them) quote a field holding a quote
+    mark, doubling its quote marks as CSV does.  Only such a field, quoted
+    from end to end with every inner quote doubled, is unquoted.
+    """
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        inner = field[1:-1]
+        if '"' not in inner.replace('""', ""):
+            return inner.replace('""', '"')
+    return field
+
+
+def _tsv_reader(fh):
+    """Rows of a tab-separated file, one per line, fields split at every tab (see _tsv_field)."""
+    for line in fh:
+        line = line.rstrip("\r\n")
+        yield [_tsv_field(f) for f in line.split("\t")] if line else []
+
+
+def _csv_reader(fh, delimiter, path):
+    """Rows of a CSV file; quoting it cannot parse is an error naming the line."""
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a quote opened in a field and never closed
+            raise ValueError(f"{path}, line {reader.line_num}: cannot read its quoting ({exc}); "
+                             "a field holding the delimiter, a quote mark or a line break must "
+                             'be quoted and its quote marks doubled') from None
+        yield row
+
+
 def _open_table(path):
     """A CSV/TSV file for reading, or standard input for ``"-"`` (a byte-order mark skipped)."""
     if path == "-":
@@ -78,7 +115,8 @@ def read_table(path, columns):
     with _open_table(path) as fh:
         sample = fh.read(65536)
         fh.seek(0)
-        reader = csv.reader(fh, delimiter=_delimiter(path, sample))
+        delimiter = _delimiter(path, sample)
+        reader = _tsv_reader(fh) if delimiter == "\t" else _csv_reader(fh, delimiter, path)
         header = next(reader, None)
         if not header:
             raise ValueError(f"{path} is empty")
@@ -113,7 +151,7 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
     -------
     X : list of str, or object ndarray of id lists (``.npz``)
     y : ndarray of shape (n_samples,)
-        Labels; numeric strings become numbers.
+        The ``.npz``'s labels, or a CSV/TSV column's strings (see :func:`class_labels`).
     """
     if not os.path.isfile(path):
         raise ValueError(f"no such file: {path}")
@@ -128,7 +166,7 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
             raise ValueError(f"{path}: {keys[0]} is empty")
         return X, y
     table = read_table(path, [text_col, label_col])
-    return table[text_col], _labels(table[label_col])
+    return table[text_col], np.array(table[label_col], dtype=str)
 
 
 def _lines(text):
@@ -145,7 +183,10 @@ def _lines(text):
 
 
 def read_inputs(path, text_col=None):
-    """Inputs to predict: text lines (``.txt`` or no column), a CSV/TSV column, or ``.npz`` x_test.
+    """Inputs to predict: text lines, a CSV/TSV column, or ``.npz`` x_test.
+
+    A ``.csv``/``.tsv`` file is read as a table (``text_col`` "text" unless
+    given); any other file, or standard input without ``text_col``, as lines.
 
     A text file gives one input per line, blank lines included, so that predictions line up
     with the lines.
@@ -162,6 +203,9 @@ def read_inputs(path, text_col=None):
             if key in arrays:
                 return arrays[key]
         raise ValueError(f"{path} has no x_test, x or x_train array")
+    if text_col is None and path.lower().endswith((".csv", ".tsv", ".tab")):
+        # a table's lines are not texts: its header and other columns would be read as text
+        text_col = "text"
     if text_col is not None:
         return read_table(path, [text_col])[text_col]
     if path == "-":
@@ -175,12 +219,75 @@ def read_inputs(path, text_col=None):
     return lines
 
 
-def _labels(values):
-    """Numeric labels when every value parses as a number, else the strings."""
+def _is_integer_text(value):
+    """Whether ``value`` is an integer as Python writes one (no leading zero, sign or spaces)."""
+    return value == "0" or (value[:1] in "123456789" and value.isdigit() and value.isascii()) or (
+        value[:1] == "-" and _is_integer_text(value[1:]) and value != "-0")
+
+
+def class_labels(values):
+    """Class labels from a file's column: integers when every value is one as Python writes it,
+    else the strings as written ("007" and "7" stay two classes, "1.0" stays "1.0").
+
+    Parameters
+    ----------
+    values : ndarray of str
+
+    Returns
+    -------
+    ndarray of int64 or str
+    """
+    if values.dtype.kind != "U" or not all(_is_integer_text(v) for v in values.tolist()):
+        return values
+    return values.astype(np.int64)
+
+
+def labels_like(values, classes):
+    """A file's label strings in the type of a fitted model's ``classes_``.
+
+    A string that is no label of that type stays a string (and shows as a label
+    the model never saw).
+
+    Parameters
+    ----------
+    values : ndarray of str
+    classes : ndarray
+
+    Returns
+    -------
+    ndarray
+    """
+    if values.dtype.kind != "U" or classes.dtype.kind in "UO":
+        return values
+
+    def parse(v):
+        if classes.dtype.kind in "iu":
+            return int(v) if _is_integer_text(v) else v
+        if classes.dtype.kind == "b":
+            return {"True": True, "False": False}.get(v, v)
+        return float(v) if _parses_as_float(v) else v
+
+    parsed = [parse(v) for v in values.tolist()]
+    if any(isinstance(v, str) for v in parsed):
+        return np.array(parsed, dtype=object)
+    return np.array(parsed, dtype=classes.dtype)
+
+
+def target_values(values, source):
+    """A file's label strings as regression targets (floats), with an error naming the file."""
+    if values.dtype.kind != "U":
+        return values
     try:
-        numbers = np.array([float(v) for v in values])
+        return values.astype(np.float64)
     except ValueError:
-        return np.array(values)
-    if np.all(numbers == np.round(numbers)):
-        return numbers.astype(np.int64)
-    return numbers
+        bad = next(v for v in values.tolist() if not _parses_as_float(v))
+        raise ValueError(f"{source}: the label column holds {bad!r}, not a number (the model is a "
+                         "regressor)") from None
+
+
+def _parses_as_float(value):
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
