@@ -77,13 +77,16 @@ def explain_texts(pipeline, texts, *, method="integrated_gradients", target=None
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     sequencer, model = _parts(pipeline)
     texts = TextSequencer._check_texts(texts)
+    if len(texts) == 0:
+        return []
     analyze = sequencer.build_analyzer()
     words = [analyze(doc) for doc in texts]
-    X = np.asarray(sequencer.transform(texts))  # a DataFrame under set_output(transform="pandas")
+    features = sequencer.transform(texts)  # a DataFrame under set_output(transform="pandas"):
+    X = np.asarray(features)  # the model gets it as such (its feature names), the loop the ids
     if method == "attention":
-        scores = model.attention_weights(X)
+        scores = model.attention_weights(features)
     else:
-        scores = model.explain(X, target, baseline=baseline, n_steps=n_steps)
+        scores = model.explain(features, target, baseline=baseline, n_steps=n_steps)
     vocab = sequencer.vocabulary_
     oov = 1 if sequencer.oov_token is not None else None
     out = []
@@ -134,8 +137,8 @@ def to_html(explanations, *, scale=None):
         ``IPython.display.HTML(to_html(...))``.
     """
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
-                              or not scale > 0):
-        raise ValueError(f"scale must be a positive number or None, got {scale!r}")
+                              or not 0 < scale < math.inf):
+        raise ValueError(f"scale must be a positive finite number or None, got {scale!r}")
     blocks = []
     for words in explanations:
         scores = [abs(s) for _, s in words if s is not None and math.isfinite(s)]

@@ -1,5 +1,7 @@
 """Integrated-gradients attributions (``explain``) and the word-level HTML helper."""
 
+import re
+
 import numpy as np
 import pytest
 import sklearn
@@ -185,6 +187,37 @@ def test_to_html_shades_and_escapes():
     assert "rgba(0,160,60,0.800)" in page  # the NaN does not spoil the others' scale
     with pytest.raises(ValueError, match="scale"):
         to_html([], scale=0)
+    with pytest.raises(ValueError, match="positive finite"):  # every word shaded 0: looked unread
+        to_html([[("w", 0.5)]], scale=float("inf"))
+
+
+def test_explain_targets_are_checked_as_labels_and_none_means_predicted():
+    """[0, None] raised NumPy's TypeError, {"a": 1} another, and [0, "a"] claimed that 0 was
+    not a class (NumPy made both strings)."""
+    clf, X = _classifier()
+    for bad, shown in (([0] * (len(X) - 1) + ["a"], "['a']"), ({"a": 1}, "[{'a': 1}]")):
+        with pytest.raises(ValueError, match=rf"not in classes_: {re.escape(shown)}"):
+            clf.explain(X, bad)
+    mixed = clf.explain(X, [0] + [None] * (len(X) - 1), n_steps=4)
+    np.testing.assert_array_equal(mixed[0], clf.explain(X, 0, n_steps=4)[0])
+    np.testing.assert_array_equal(mixed[1:], clf.explain(X, None, n_steps=4)[1:])
+    np.testing.assert_array_equal(clf.explain(X, np.array(1), n_steps=4),
+                                  clf.explain(X, 1, n_steps=4))
+
+
+def test_explain_texts_of_no_texts_and_with_pandas_output(text_pipeline):
+    """No texts raised an error about X; a pandas-output pipeline warned that X had no feature
+    names at every call."""
+    assert explain_texts(text_pipeline, []) == []
+    pytest.importorskip("pandas")
+    import warnings
+    from sklearn.base import clone
+
+    pipe = clone(text_pipeline).set_output(transform="pandas").fit(TEXTS, [1, 0, 0, 1, 0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain_texts(pipe, ["a good film"], n_steps=4)
+        explain_texts(pipe, ["a good film"], method="attention")
 
 
 def test_variable_length_float_sequences():

@@ -310,7 +310,8 @@ class PooledInspectionMixin(TransformerMixin):
             one-hot input is refused.
         target : label, array-like of shape (n_samples,), int or None, default None
             Classifiers: the class (a label of ``classes_``, one for all rows
-            or one per row); None explains each row's predicted class.
+            or one per row); None explains each row's predicted class (also
+            as one row's entry).
             Regressors: the output's index; None for a single output.
         baseline : "zeros", int or array-like of shape (n_dims,), default "zeros"
             Where the path starts at every real step: the zero vector
@@ -353,22 +354,31 @@ class PooledInspectionMixin(TransformerMixin):
                 raise ValueError(f"target must be an output index in 0..{self.n_outputs_ - 1}, "
                                  f"got {target!r}")
             return np.full(n, int(target), dtype=np.intp)
-        if target is None:
+        if isinstance(target, np.ndarray) and target.ndim == 0:
+            target = target.item()
+        rows = list(target) if isinstance(target, (list, tuple, np.ndarray)) else None
+        if rows is not None and len(rows) != n:
+            raise ValueError(f"target must be one label or one per row ({n}), got "
+                             f"{len(rows)} labels")
+        rows = [target] * n if rows is None else rows
+        if any(t is None for t in rows):  # None: the row's predicted class
             with engine_scope():
                 logits = predict_outputs(self._fitted_network(), self.params_, X,
                                          max(self.batch_size, 256), self._resolved_threads())
-            if logits.shape[1] == 1:
-                return (logits[:, 0] > 0).astype(np.intp)
-            return logits.argmax(axis=1).astype(np.intp)
-        labels = np.asarray(target)
-        if labels.ndim == 0:
-            labels = np.full(n, labels)
-        if labels.shape != (n,):
-            raise ValueError(f"target must be one label or one per row ({n}), got shape "
-                             f"{labels.shape}")
-        index = np.searchsorted(self.classes_, labels)
-        known = self.classes_[np.minimum(index, len(self.classes_) - 1)] == labels
-        if not known.all():
-            raise ValueError(f"target holds labels not in classes_: {np.unique(labels[~known]).tolist()}; "
-                             f"classes are {self.classes_.tolist()}")
-        return index.astype(np.intp)
+            predicted = ((logits[:, 0] > 0) if logits.shape[1] == 1 else logits.argmax(axis=1))
+        lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+        index, unknown = np.empty(n, dtype=np.intp), []
+        for i, t in enumerate(rows):
+            if t is None:
+                index[i] = predicted[i]
+                continue
+            try:
+                index[i] = lookup[t.item() if isinstance(t, np.generic) else t]
+            except (KeyError, TypeError):  # (TypeError: an unhashable value is no label)
+                index[i] = -1
+                if t not in unknown:
+                    unknown.append(t)
+        if unknown:
+            raise ValueError(f"target holds labels not in classes_: {unknown[:10]!r}; classes are "
+                             f"{self.classes_.tolist()}")
+        return index
