@@ -81,8 +81,10 @@ def explain_texts(pipeline, texts, *, method="integrated_gradients", target=None
         return []
     analyze = sequencer.build_analyzer()
     words = [analyze(doc) for doc in texts]
-    features = sequencer.transform(texts)  # a DataFrame under set_output(transform="pandas"):
-    X = np.asarray(features)  # the model gets it as such (its feature names), the loop the ids
+    features = sequencer.transform(texts)  # a DataFrame under set_output(transform="pandas")
+    X = np.asarray(features)
+    if not hasattr(model, "feature_names_in_"):  # the model reads what it was fitted on
+        features = X
     if method == "attention":
         scores = model.attention_weights(features)
     else:
