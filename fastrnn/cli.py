@@ -40,6 +40,8 @@ def _demo(args, out):
     from .estimators import RNNClassifier
     from .datasets import make_long_range_task
 
+    if args.curves:  # before six fits, not after them
+        _check_output_path(args.curves, "--curves")
     out(f"fastrnn demo (backend: {current_backend()}).  Each sequence holds a marker; the label is "
         "the word after it, which sits up to D steps before the end.")
     out(f"Trained on {args.n_samples} sequences with distances 1..D for {args.epochs} epochs; "
@@ -89,6 +91,8 @@ def _estimator_kwargs(args):
 
 def _check_output_path(path, option):
     """Refuse, before any training, an output path that saving would fail on."""
+    if not path:
+        raise CLIError(f"{option} is empty; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise CLIError(f"{option} {path} is a directory; give a file name")
@@ -136,6 +140,12 @@ def _train(args, out):
     _check_output_path(args.output, "-o/--output")
     if args.checkpoint is not None:
         _check_output_path(args.checkpoint, "--checkpoint")
+    if args.vocab_size is not None and args.vocab_size < 2:
+        raise CLIError(f"--vocab-size must be at least 2 (padding and one token id), got "
+                       f"{args.vocab_size}")
+    if args.data.lower().endswith(".npz") and (args.char_level or args.max_features is not None):
+        raise CLIError("--char-level and --max-features tokenise text; an .npz holds token ids "
+                       "already (--vocab-size limits them)")
     X, y = read_labeled(args.data, args.text_col, args.label_col)
     y = class_labels(y)
     if len(np.unique(y)) < 2:
@@ -149,7 +159,7 @@ def _train(args, out):
         X_tr, X_val = _pad_ids(X_tr, args.maxlen), _pad_ids(X_val, args.maxlen)
         # by default every id of the file, so that an id held out for validation is known too
         largest = max((int(a.max()) for a in (X_tr, X_val) if a.size), default=0)
-        clf.set_params(vocab_size=args.vocab_size or max(largest + 1, 2),
+        clf.set_params(vocab_size=max(largest + 1, 2) if args.vocab_size is None else args.vocab_size,
                        checkpoint_path=args.checkpoint)
         clf.fit(X_tr, y_tr, validation_data=(X_val, y_val))
     else:
@@ -405,6 +415,8 @@ def _translate(args, out):
         lines = _lines(fh.read())
     # a blank line stays a blank output line, so outputs line up with inputs
     real = [i for i, line in enumerate(lines) if line.strip()]
+    if not real:
+        raise CLIError(f"{args.inputs} holds no text")
     outputs = [""] * len(lines)
     if real:
         for i, text in zip(real, model.predict([lines[i] for i in real],

@@ -480,3 +480,35 @@ def test_file_labels_keep_their_names_and_match_the_model(tmp_path, capsys):
     out = run_in_process(capsys, "evaluate", model, test)
     assert out.returncode == 0, out.stderr
     assert "accuracy" in out.stdout
+
+
+def test_small_cli_refusals_come_before_any_work(tmp_path, capsys, monkeypatch):
+    """Each of these trained (or printed nothing) and exited 0 or failed only at the end."""
+    cli = lambda *a: run_in_process(capsys, *a)  # noqa: E731
+    ids = tmp_path / "ids.npz"
+    rows = np.empty(4, dtype=object)
+    rows[:] = [[1, 2], [3, 4], [2, 2], [4, 1]]
+    np.savez(ids, x_train=rows, y_train=np.array([0, 1, 0, 1]))
+    assert_one_line_error(cli("train", ids, "--vocab-size", "0"), "--vocab-size must be at least 2")
+    assert_one_line_error(cli("train", ids, "--char-level"), "--char-level and --max-features")
+    assert_one_line_error(cli("train", ids, "--max-features", "10"), "an .npz holds token ids")
+    assert_one_line_error(cli("train", ids, "-o", ""), "-o/--output is empty")
+    assert_one_line_error(cli("demo", "--curves", tmp_path / "no" / "d.png", "--n-samples", "10"),
+                          "--curves", "does not exist")
+    # standard input is UTF-8 as files are: an invalid byte is an error, not a guessed text
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9\n"), "latin-1"))
+    from fastrnn.datasets._files import read_inputs
+    with pytest.raises(UnicodeDecodeError):
+        read_inputs("-")
+
+
+def test_translate_refuses_a_file_without_text(tmp_path, capsys):
+    from fastrnn import RNNSeq2Seq
+
+    model = RNNSeq2Seq(units=4, embedding_dim=4, max_iter=1, early_stopping=False,
+                       random_state=0).fit(["ab", "ba"] * 4, ["ba", "ab"] * 4)
+    path = tmp_path / "s2s.fastrnn"
+    fastrnn.save(model, path)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert_one_line_error(run_in_process(capsys, "translate", path, empty), "holds no text")

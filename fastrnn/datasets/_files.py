@@ -94,8 +94,11 @@ def _open_table(path):
 
 
 def _stdin_text():
-    """Standard input as text, with a byte-order mark skipped and Windows line ends as ``\n``."""
-    return sys.stdin.read().removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    """Standard input as UTF-8 text (as files are read, whatever the locale), with a byte-order
+    mark skipped and Windows line ends as ``\n``."""
+    stream = getattr(sys.stdin, "buffer", None)
+    text = stream.read().decode("utf-8") if stream is not None else sys.stdin.read()
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_table(path, columns):
