@@ -385,3 +385,23 @@ def test_corpus_files_lacking_an_array_are_named(tmp_path):
         load_imdb(path=path)
     with pytest.raises(ValueError, match=r"lacks \['x', 'y'\]"):
         load_reuters(path=path)
+
+
+@pytest.mark.parametrize("make, kwargs, message", [
+    ("make_bracket_tagging", {"n_samples": 0}, "n_samples must be a positive int"),
+    ("make_bracket_tagging", {"n_timesteps": 0}, "n_timesteps must be a positive int"),
+    ("make_bracket_tagging", {"n_samples": 5.0}, "n_samples must be a positive int"),
+    ("make_bracket_tagging", {"vocab_size": 4.5}, "vocab_size must be an int"),
+    ("make_bracket_tagging", {"p_bracket": 1.5}, "p_bracket must be a probability"),
+    ("make_bracket_tagging", {"p_bracket": float("nan")}, "p_bracket must be a probability"),
+    ("make_seasonal_series", {"n_steps": 5.0}, "n_steps must be a positive int"),
+    ("make_seasonal_series", {"noise": float("nan")}, "noise must be a finite number"),
+    ("make_macro_index", {"n_steps": 5.0}, "n_steps must be a positive int"),
+    ("make_macro_index", {"noise": -1}, "noise must be a finite number"),
+])
+def test_generators_refuse_bad_sizes_probabilities_and_noise(make, kwargs, message):
+    """These were accepted silently (empty or meaningless data) or raised NumPy's TypeError."""
+    import fastrnn.datasets
+
+    with pytest.raises(ValueError, match=message):
+        getattr(fastrnn.datasets, make)(**kwargs)

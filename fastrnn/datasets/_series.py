@@ -16,6 +16,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from ._base import RemoteFileMetadata, fetch_file, file_digest, get_data_home
 from ._files import csv_rows
+from ._synthetic import _count
 
 #: The archive Keras's weather tutorial downloads (one CSV inside, about 13.6 MB zipped).
 JENA_CLIMATE_URL = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -40,6 +41,13 @@ def _periods(seasonalities):
             raise ValueError(f"seasonalities: every period must be > 1 step, got {period!r}")
         out.append((float(period), float(amplitude)))
     return out
+
+
+def _check_noise(noise):
+    """Refuse a noise level that is not a finite number >= 0."""
+    if not (isinstance(noise, numbers.Real) and not isinstance(noise, bool)
+            and np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
 
 
 def make_seasonal_series(n_steps=2000, seasonalities=(24, 168), trend=0.0, noise=0.1, *,
@@ -68,10 +76,8 @@ def make_seasonal_series(n_steps=2000, seasonalities=(24, 168), trend=0.0, noise
     -------
     y : ndarray of shape (n_steps,), float64
     """
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    n_steps = _count(n_steps, "n_steps")
+    _check_noise(noise)
     rs = check_random_state(random_state)
     t = np.arange(n_steps, dtype=np.float64)
     y = level + trend * t
@@ -117,8 +123,10 @@ def make_macro_index(n_steps=1000, n_inputs=3, noise=0.05, *, n_series=None, mem
     """
     if not 0 <= memory < 1:
         raise ValueError(f"memory must be in [0, 1), got {memory}")
-    if n_inputs < 1 or n_steps < 4:
-        raise ValueError("make_macro_index needs n_inputs >= 1 and n_steps >= 4")
+    n_inputs, n_steps = _count(n_inputs, "n_inputs"), _count(n_steps, "n_steps")
+    if n_steps < 4:
+        raise ValueError(f"make_macro_index needs n_steps >= 4, got {n_steps}")
+    _check_noise(noise)
     if n_series is not None and (isinstance(n_series, bool) or not isinstance(n_series, numbers.Integral)
                                  or n_series < 1):
         raise ValueError(f"n_series must be a positive int or None, got {n_series!r}")

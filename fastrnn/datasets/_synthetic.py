@@ -185,8 +185,13 @@ def make_bracket_tagging(n_samples=1000, n_timesteps=20, vocab_size=10, p_bracke
     X : ndarray of shape (n_samples, n_timesteps), int32
     Y : ndarray of shape (n_samples, n_timesteps), int
     """
-    if vocab_size < 4:
-        raise ValueError("vocab_size must be at least 4 (padding, two brackets, one word)")
+    n_samples, n_timesteps = _count(n_samples, "n_samples"), _count(n_timesteps, "n_timesteps")
+    if not _is_count(vocab_size) or vocab_size < 4:
+        raise ValueError("vocab_size must be an int of at least 4 (padding, two brackets, one "
+                         f"word), got {vocab_size!r}")
+    if not (isinstance(p_bracket, numbers.Real) and not isinstance(p_bracket, bool)
+            and 0 <= p_bracket <= 1):
+        raise ValueError(f"p_bracket must be a probability in [0, 1], got {p_bracket!r}")
     rs = check_random_state(random_state)
     X = rs.randint(3, vocab_size, size=(n_samples, n_timesteps)).astype(np.int32)
     Y = np.zeros((n_samples, n_timesteps), dtype=int)
