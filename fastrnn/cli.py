@@ -616,6 +616,9 @@ def main(argv=None, out=print):
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
+            from .runtime.cpus import default_n_threads
+
+            default_n_threads()  # a bad FASTRNN_NUM_THREADS named as such, not as a damaged file
             return _COMMANDS[args.command](args, out)
         except BrokenPipeError:  # the reader stopped early (``| head``): not an error of ours
             # Python would report the failed flush of stdout at exit: point it at /dev/null

@@ -512,3 +512,10 @@ def test_translate_refuses_a_file_without_text(tmp_path, capsys):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     assert_one_line_error(run_in_process(capsys, "translate", path, empty), "holds no text")
+
+
+def test_a_bad_thread_setting_is_named_not_blamed_on_the_model(small_pipeline, capsys,
+                                                                 monkeypatch):
+    path, _ = small_pipeline
+    monkeypatch.setenv("FASTRNN_NUM_THREADS", "abc")
+    assert_one_line_error(run_in_process(capsys, "summary", path), "FASTRNN_NUM_THREADS")

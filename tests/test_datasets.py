@@ -405,3 +405,18 @@ def test_generators_refuse_bad_sizes_probabilities_and_noise(make, kwargs, messa
 
     with pytest.raises(ValueError, match=message):
         getattr(fastrnn.datasets, make)(**kwargs)
+
+
+def test_id_lists_of_numpy_integers_load_and_other_scalars_do_not(tmp_path):
+    """A list of np.int64 (what list(array) gives) was refused as
+    'refusing to load numpy._core.multiarray.scalar'."""
+    ids = np.empty(2, dtype=object)
+    ids[:] = [[np.int64(1), np.int64(2)], [np.int32(3)]]
+    np.savez(tmp_path / "ints.npz", x=ids)
+    loaded = load_npz(tmp_path / "ints.npz")["x"]
+    assert loaded.tolist() == [[1, 2], [3]] and all(type(v) is int for v in loaded[0])
+    floats = np.empty(1, dtype=object)
+    floats[0] = [np.float64(1.5)]
+    np.savez(tmp_path / "floats.npz", x=floats)
+    with pytest.raises(UnsafeFileError, match="not a list of integers"):
+        load_npz(tmp_path / "floats.npz")

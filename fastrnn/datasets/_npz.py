@@ -3,7 +3,8 @@
 Keras's ``imdb.npz`` / ``reuters.npz`` hold object arrays of id lists, which
 NumPy stores as pickles; ``np.load(allow_pickle=True)`` would execute whatever
 a tampered file asks for.  Here the pickle may only rebuild NumPy arrays,
-dtypes and plain lists of integers; anything else is refused.
+dtypes and plain lists of integers (Python's or NumPy's); anything else is
+refused.
 """
 
 import pickle
@@ -17,6 +18,9 @@ _ALLOWED = {
     ("numpy._core.multiarray", "_reconstruct"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    # a NumPy scalar (an np.int64 in a list): its dtype and bytes; checked to be an integer below
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
 }
 
 
@@ -37,8 +41,10 @@ def _check_id_lists(arr, name):
     for i, seq in enumerate(arr.ravel()):
         if isinstance(seq, np.ndarray) and seq.dtype.kind in "iu":
             continue
-        if not isinstance(seq, list) or not all(type(v) is int for v in seq):
+        if not isinstance(seq, list) or not all(
+                type(v) is int or isinstance(v, np.integer) for v in seq):
             raise UnsafeFileError(f"{name}[{i}] is not a list of integers")
+        seq[:] = [int(v) for v in seq]  # NumPy integers (from a list of np.int64) as ints
     return arr
 
 
