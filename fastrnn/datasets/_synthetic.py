@@ -24,7 +24,9 @@ def make_long_range_task(n_samples=1000, n_timesteps=None, distance=(1, 20), voc
 
     Every sequence is random word tokens (ids ``2..vocab_size-1``) with one
     marker token (id 1).  The label is whether the word right *after* the
-    marker is in the upper half of the word ids; that word is ``distance``
+    marker is in the upper half of the word ids (an odd number of words puts
+    the middle one in the upper half, so the classes are balanced only for an
+    even ``vocab_size``); that word is ``distance``
     steps before the last token.  The same words fill the rest of the
     sequence, so a model cannot learn to ignore them: it must store the marked
     word and then keep it unchanged while ``distance`` more words arrive —
