@@ -313,6 +313,9 @@ class RNNLanguageModel(BaseRNN):
         -------
         str (``level="char"``) or list of str (``level="word"``)
             The continuation only; an end of text is ``"\\n"`` (char) or ``"</s>"`` (word).
+            A character model fitted on texts holding line breaks writes those
+            as ``"\\n"`` too: split such texts into lines before fitting, or
+            use ``level="word"``, to tell where a generated text ends.
         """
         check_is_fitted(self, "params_")
         if not isinstance(prompt, str):
