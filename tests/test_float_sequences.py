@@ -220,7 +220,7 @@ def test_tagger_on_ragged_floats_returns_lists(data):
     pred = tagger.predict(X)
     assert isinstance(pred, list) and [p.shape for p in pred] == [(len(x),) for x in X]
     assert set(np.concatenate(pred)) <= {"up", "down"}
-    with pytest.raises(ValueError, match=r"y row 0 has \d+ labels but X\[0\] has \d+ steps"):
+    with pytest.raises(ValueError, match=r"y\[0\] has"):
         tagger.score(X, [s[:-1] if len(s) > 1 else [0, 0, 0] for s in steps])
 
 

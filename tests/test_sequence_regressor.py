@@ -288,3 +288,17 @@ def test_a_batch_or_a_score_of_padding_only():
     assert np.isfinite(model.history_["loss"]).all()
     with pytest.raises(ValueError, match="no real step to score"):
         model.score(X[:1], y[:1])
+
+
+def test_ragged_token_ids_refuse_targets_padded_by_hand():
+    """As for the tagger: y rows as long as the longest sequence passed and trained on targets
+    shifted against the tokens."""
+    X = [[1, 2], [3, 4, 5]]
+    for Y in ([[0.1, 0.2, 0.0], [0.3, 0.4, 0.5]], np.array([[0.1, 0.2, 0.0], [0.3, 0.4, 0.5]])):
+        with pytest.raises(ValueError, match=r"y row 0 has 3 targets but X\[0\] has 2 steps"):
+            RNNSequenceRegressor(**FAST).fit(X, Y)
+    good = [[0.1, 0.2], [0.3, 0.4, 0.5]]
+    model = RNNSequenceRegressor(**FAST).fit(X, good)
+    with pytest.raises(ValueError, match="y row 0 has 3 targets"):
+        model.score(X, [[0.1, 0.2, 0.0], [0.3, 0.4, 0.5]])
+    assert np.isfinite(model.score(X, good))

@@ -106,7 +106,7 @@ def test_early_stopping_and_summary(brackets):
 @pytest.mark.parametrize("Y, message", [
     (np.zeros((4, 5)), "one label per step"),
     (np.zeros((4, 6)), "only 1 class"),
-    ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], r"y row 0 has 2 labels but X\[0\] has 6 steps"),
+    ([[1, 0], [0, 1, 1, 0, 1], [1], [0]], r"y row 0 has 2 targets but X\[0\] has 6 steps"),
     ([[1, 0, 1, 0, 1, None], [0, 1, 1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0]],
      r"no label for row 0, step 5, a token of X: a label is None there"),
 ])
@@ -122,14 +122,14 @@ def test_ragged_ids_refuse_labels_padded_by_hand():
     X = [[1, 2], [3, 4, 5]]
     padded = [["A", "B", "PAD"], ["A", "B", "C"]]
     for Y in (padded, np.array([[7, 8, 9], [7, 8, 9]])):
-        with pytest.raises(ValueError, match=r"y row 0 has 3 labels but X\[0\] has 2 steps"):
+        with pytest.raises(ValueError, match=r"y row 0 has 3 targets but X\[0\] has 2 steps"):
             RNNSequenceTagger(**FAST).fit(X, Y)
     good = [["A", "B"], ["A", "B", "C"]]
     tagger = RNNSequenceTagger(**FAST).fit(X, good)
     for call in (lambda: tagger.score(X, padded),
                  lambda: tagger.partial_fit(X, padded),
                  lambda: RNNSequenceTagger(**FAST).fit(X, good, validation_data=(X, padded))):
-        with pytest.raises(ValueError, match="y row 0 has 3 labels"):
+        with pytest.raises(ValueError, match="y row 0 has 3 targets"):
             call()
     assert 0.0 <= tagger.score(X, good) <= 1.0
 

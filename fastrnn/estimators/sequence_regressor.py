@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin
 
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
-from ..utils.validation import check_step_targets, real_steps
+from ..utils.validation import check_step_targets, check_target_rows, real_steps
 from ._base import BaseSequenceRNN, check_sample_weight, float_targets, warn_if_badly_scaled
 
 
@@ -94,10 +94,14 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         -------
         self
         """
+        check_target_rows(X, y)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            check_target_rows(*validation_data[:2])
         return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
     def partial_fit(self, X, y, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``."""
+        check_target_rows(X, y)
         return self._fit(X, y, sample_weight, incremental=True, mask=mask)
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
@@ -169,6 +173,7 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         -------
         float
         """
+        check_target_rows(X, y)
         out, Xv = self._forward_fast(X, mask, return_input=True)
         y_enc = self._encode_targets(y, reset=False, X=Xv)
         w = np.ones(len(Xv)) if sample_weight is None else check_sample_weight(sample_weight, Xv)

@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_accuracy, sequence_crossentropy
-from ..utils.validation import check_step_targets, real_steps
+from ..utils.validation import check_step_targets, check_target_rows, real_steps
 from ._base import BaseSequenceRNN, check_partial_fit_classes, check_sample_weight, first_classes
 
 
@@ -42,34 +42,6 @@ def _label_matrix(Y, shape):
         raise ValueError(f"y must have one label per step of X: X is {tuple(shape)}, y is "
                          f"{arr.shape}")
     return arr
-
-
-def _check_label_rows(X, Y):
-    """Refuse a row of ``Y`` whose length is not its sequence's, when ``X`` is a ragged list.
-
-    Ragged sequences are padded inside, so a ``Y`` padded by hand (every row
-    as long as the longest sequence) would otherwise pass the shape check
-    with its labels shifted against the tokens.  Rectangular ``X`` may carry
-    labels at its padding, so its ``Y`` is checked by shape only.
-    """
-    if hasattr(X, "to_numpy") and not hasattr(X, "columns"):  # a pandas Series of sequences
-        X = X.to_numpy()
-    if not (isinstance(X, (list, tuple)) or isinstance(X, np.ndarray) and X.dtype == object
-            and X.ndim == 1):
-        return
-    try:
-        lengths = [len(row) for row in X]
-    except TypeError:
-        return  # not a list of sequences: check_sequences names the problem
-    if len(set(lengths)) <= 1 or not hasattr(Y, "__len__") or len(Y) != len(lengths):
-        return
-    if hasattr(Y, "to_numpy"):
-        Y = Y.to_numpy()
-    for i, (row, n) in enumerate(zip(Y, lengths)):
-        if hasattr(row, "__len__") and not isinstance(row, (str, bytes)) and len(row) != n:
-            raise ValueError(f"y row {i} has {len(row)} labels but X[{i}] has {n} steps: for a "
-                             "list of sequences of several lengths, y needs one label per step "
-                             "of each (not padded)")
 
 
 class RNNSequenceTagger(BaseSequenceRNN):
@@ -131,15 +103,15 @@ class RNNSequenceTagger(BaseSequenceRNN):
         -------
         self
         """
-        _check_label_rows(X, y)
+        check_target_rows(X, y)
         if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
-            _check_label_rows(*validation_data[:2])
+            check_target_rows(*validation_data[:2])
         return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, mask=None):
         """One epoch over ``X``, ``y``; ``classes`` is required on the first call."""
         check_partial_fit_classes(self, classes)
-        _check_label_rows(X, y)
+        check_target_rows(X, y)
         return self._fit(X, y, sample_weight, incremental=True, classes=classes, mask=mask)
 
     def _encode_targets(self, Y, reset, classes=None, n_samples=None, X=None):
@@ -234,7 +206,7 @@ class RNNSequenceTagger(BaseSequenceRNN):
         float
         """
         check_is_fitted(self, "params_")
-        _check_label_rows(X, y)
+        check_target_rows(X, y)
         logits, Xv = self._forward_fast(X, mask, return_input=True)
         y_enc = self._encode_targets(y, reset=False, X=Xv)
         if sample_weight is None:

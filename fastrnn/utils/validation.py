@@ -233,6 +233,38 @@ def real_steps(X):
     return np.ones(X.shape[:2], dtype=bool)
 
 
+def check_target_rows(X, Y):
+    """Refuse a row of per-step targets ``Y`` whose length is not its sequence's, when ``X`` is a
+    list of sequences of several lengths (read from ``X`` as given, before validation).
+
+    Ragged sequences are padded inside, so a ``Y`` padded by hand (every row
+    as long as the longest sequence) would otherwise pass the shape check
+    with its labels shifted against the tokens.  Rectangular ``X`` may carry
+    labels at its padding, so its ``Y`` is checked by shape only.
+    """
+    if hasattr(X, "to_numpy") and not hasattr(X, "columns"):  # a pandas Series of sequences
+        X = X.to_numpy()
+    if not (isinstance(X, (list, tuple)) or isinstance(X, np.ndarray) and X.dtype == object
+            and X.ndim == 1):
+        return
+    try:
+        lengths = [len(row) for row in X]
+    except TypeError:
+        return  # not a list of sequences: check_sequences names the problem
+    first = next((row for row, n in zip(X, lengths) if n), None)
+    if first is not None and np.asarray(first).dtype.kind == "f":
+        return  # float sequences keep their masks: check_step_targets checks them
+    if len(set(lengths)) <= 1 or not hasattr(Y, "__len__") or len(Y) != len(lengths):
+        return
+    if hasattr(Y, "to_numpy"):
+        Y = Y.to_numpy()
+    for i, (row, n) in enumerate(zip(Y, lengths)):
+        if hasattr(row, "__len__") and not isinstance(row, (str, bytes)) and len(row) != n:
+            raise ValueError(f"y row {i} has {len(row)} targets but X[{i}] has {n} steps: for "
+                             "a list of sequences of several lengths, y needs one target per "
+                             "step of each (not padded)")
+
+
 def check_step_targets(Y, X, estimator):
     """The per-step targets ``Y`` at the real steps of validated input ``X``, in row order.
 
