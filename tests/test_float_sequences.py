@@ -349,7 +349,15 @@ def test_data_far_from_unit_scale_is_announced_at_fit():
         RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match=r"y is far from unit scale .*TransformedTargetRegressor"):
         RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, 1000 * y)
-    with pytest.warns(UserWarning, match=r"X is far from unit scale \(mean 1e\+06"):
+    with pytest.warns(UserWarning, match=r"X's feature \d is far from unit scale \(mean 1e\+06"):
         RNNRegressor(units=4, max_iter=1, random_state=0).fit(X + 1e6, y)
+    # one column in the hundreds among unit-scale ones: the mean over all of them (14.5, spread
+    # 51) hid it, and the model trained to R^2 0.0 (0.89 standardised)
+    raw = X.copy()
+    raw[:, :, 1] = 15 * np.arange(5) + 100
+    with pytest.warns(UserWarning, match=r"X's feature 1 is far from unit scale"):
+        RNNRegressor(units=4, max_iter=1, random_state=0).fit(raw, y)
+    with pytest.warns(UserWarning, match=r"y's output 1 is far from unit scale"):
+        RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, np.c_[y, 150 + 20 * y])
     with pytest.warns(UserWarning, match="y is far from unit scale"):
         RNNSequenceRegressor(units=4, max_iter=1, random_state=0).fit(X, 500 * X[:, :, 0])

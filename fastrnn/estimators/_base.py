@@ -199,7 +199,8 @@ BADLY_SCALED = 100.0
 
 
 def warn_if_badly_scaled(values, name, remedy):
-    """Warn when ``values`` (input or targets) are far from unit scale.
+    """Warn when a column of ``values`` (input features along the last axis, or targets) is far
+    from unit scale.
 
     The weights start at unit scale (Glorot, orthogonal) and the activations
     saturate past a few units, so targets in the thousands or inputs of that
@@ -208,11 +209,18 @@ def warn_if_badly_scaled(values, name, remedy):
     """
     if not values.size:
         return
-    mean, std = float(np.mean(values)), float(np.std(values))
-    if max(abs(mean), std) > BADLY_SCALED:
-        warn_at_caller(f"{name} is far from unit scale (mean {mean:.3g}, standard deviation "
-                       f"{std:.3g}): the network starts at unit scale and may not learn it; "
-                       f"{remedy}")
+    # column by column (features of X, outputs of y): one column in the hundreds among unit-scale
+    # ones spoils training as much, while a mean over all of them can hide it
+    columns = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values[:, None]
+    means, stds = columns.mean(axis=0), columns.std(axis=0)
+    size = np.maximum(np.abs(means), stds)
+    worst = int(np.argmax(size))
+    if size[worst] > BADLY_SCALED:
+        which = name if columns.shape[1] == 1 else (
+            f"{name}'s {'feature' if name == 'X' else 'output'} {worst}")
+        warn_at_caller(f"{which} is far from unit scale (mean {means[worst]:.3g}, standard "
+                       f"deviation {stds[worst]:.3g}): the network starts at unit scale and may "
+                       f"not learn it; {remedy}")
 
 
 def _check_float_range(values, dtype):
