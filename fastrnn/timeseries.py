@@ -52,8 +52,13 @@ def _as_series(y, name="y", dtype=np.float64):
 
 
 def _one_series(y, what):
-    """Refuse a list of array series (a panel) where one series is expected."""
-    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1:
+    """Refuse a list of array series (a panel) where one series is expected.
+
+    A list of arrays (or pandas Series) is a panel; a nested list of plain
+    rows, ``[[y_0, x_0], [y_1, x_1], ...]``, is one series of shape (T, k).
+    """
+    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1 and (
+            not isinstance(y[0], (list, tuple)) or np.ndim(y[0]) > 1):
         raise ValueError(f"{what} takes one series (an array of shape (T,) or (T, k)), got a list "
                          "of series; call it once per series")
 
@@ -91,7 +96,9 @@ def make_windows(y, lookback, horizon=1, X=None, stride=1):
     -------
     windows : ndarray of shape (n_windows, lookback, k + n_covariates)
     targets : ndarray of shape (n_windows, horizon), or (n_windows, horizon, k) for a 2-D ``y``
-        Ordered by time, as ``TimeSeriesSplit`` needs.
+        Ordered by time, as ``TimeSeriesSplit`` needs (with ``horizon > 1``, give it
+        ``gap=horizon - 1`` windows, so that test targets are not training targets).
+        Float32 for a float32 ``y``, else float64.
 
     Examples
     --------
@@ -107,14 +114,16 @@ def make_windows(y, lookback, horizon=1, X=None, stride=1):
     horizon = _check_positive_int(horizon, "horizon")
     stride = _check_positive_int(stride, "stride")
     _one_series(y, "make_windows")
-    values, one_d = _as_series(y)
+    # float32 stays float32: the windows hold lookback copies of the series
+    values, one_d = _as_series(y, dtype=np.float32 if np.asarray(y).dtype == np.float32
+                               else np.float64)
     T = len(values)
     if lookback + horizon > T:
         raise ValueError(f"lookback={lookback} plus horizon={horizon} needs a series of at least "
                          f"{lookback + horizon} steps; y has {T}")
     features = values
     if X is not None:
-        cov, _ = _as_series(X, "X")
+        cov, _ = _as_series(X, "X", dtype=values.dtype)
         if len(cov) != T:
             raise ValueError(f"X has {len(cov)} steps but y has {T}: covariates must be aligned "
                              "with y")

@@ -361,3 +361,23 @@ def test_data_far_from_unit_scale_is_announced_at_fit():
         RNNRegressor(units=4, max_iter=1, random_state=0).fit(X, np.c_[y, 150 + 20 * y])
     with pytest.warns(UserWarning, match="y is far from unit scale"):
         RNNSequenceRegressor(units=4, max_iter=1, random_state=0).fit(X, 500 * X[:, :, 0])
+
+
+def test_a_nullable_float_frame_with_missing_padding_reads_as_nan_under_a_mask():
+    """pandas.NA in the padding of a Float64 frame was refused as a missing value even with
+    mask=, although NaN is allowed there."""
+    pd = pytest.importorskip("pandas")
+    from fastrnn import RNNRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 8))
+    mask = np.ones((30, 8), bool)
+    mask[::2, 6:] = False
+    X[~mask] = np.nan
+    kwargs = dict(units=4, max_iter=1, random_state=0)
+    plain = RNNRegressor(**kwargs).fit(pd.DataFrame(X), X[:, 0], mask=mask)
+    nullable = RNNRegressor(**kwargs).fit(pd.DataFrame(X).astype("Float64"), X[:, 0], mask=mask)
+    np.testing.assert_array_equal(plain.predict(pd.DataFrame(X), mask=mask),
+                                  nullable.predict(pd.DataFrame(X).astype("Float64"), mask=mask))
+    with pytest.raises(ValueError, match="NaN or infinity .*pass mask="):
+        RNNRegressor(**kwargs).fit(pd.DataFrame(X).astype("Float64"), X[:, 0])

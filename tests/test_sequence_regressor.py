@@ -302,3 +302,14 @@ def test_ragged_token_ids_refuse_targets_padded_by_hand():
     with pytest.raises(ValueError, match="y row 0 has 3 targets"):
         model.score(X, [[0.1, 0.2, 0.0], [0.3, 0.4, 0.5]])
     assert np.isfinite(model.score(X, good))
+
+
+def test_score_of_one_real_step_is_undefined_as_r2_score_says():
+    """0.0 where r2_score (and RNNRegressor.score) give NaN with UndefinedMetricWarning."""
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=n) for n in (4, 6, 5)]
+    model = RNNSequenceRegressor(**FAST).fit(X, [2 * x for x in X])
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(model.score([np.array([0.3])], [np.array([1.0])]))

@@ -208,3 +208,31 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_make_windows_reads_nested_rows_as_one_series_and_keeps_float32():
+    """A nested list of (T, k) rows was refused as a panel; float32 series gave float64 windows
+    (lookback copies of the series at twice the memory)."""
+    rows = [[a, 2 * a] for a in np.arange(20.0)]
+    W, t = make_windows(rows, 3, 1)
+    W2, t2 = make_windows(np.array(rows), 3, 1)
+    np.testing.assert_array_equal(W, W2)
+    np.testing.assert_array_equal(t, t2)
+    with pytest.raises(ValueError, match="takes one series"):
+        make_windows([np.arange(20.0), np.arange(20.0)], 3, 1)
+    W32, t32 = make_windows(np.arange(20, dtype=np.float32), 3, 1,
+                            X=np.ones((20, 1), dtype=np.float32))
+    assert W32.dtype == t32.dtype == np.float32
+    assert make_windows(np.arange(20, dtype=np.float32), 3, 1, X=np.ones((20, 1)))[0].dtype \
+        == np.float32
+
+
+def test_a_gap_of_horizon_minus_one_keeps_test_targets_out_of_training():
+    from sklearn.model_selection import TimeSeriesSplit
+
+    horizon = 12
+    _, t = make_windows(np.arange(300.0), lookback=24, horizon=horizon)
+    leaks = [np.isin(t[te], t[tr]).any() for tr, te in TimeSeriesSplit(3).split(t)]
+    assert all(leaks)  # what the guide warns about
+    for tr, te in TimeSeriesSplit(3, gap=horizon - 1).split(t):
+        assert not np.isin(t[te], t[tr]).any()

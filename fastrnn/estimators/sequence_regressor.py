@@ -1,7 +1,10 @@
 """RNNSequenceRegressor: one real value (or vector) per step (many-to-many regression)."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.exceptions import UndefinedMetricWarning
 
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
@@ -177,8 +180,13 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         out, Xv = self._forward_fast(X, mask, return_input=True)
         y_enc = self._encode_targets(y, reset=False, X=Xv)
         w = np.ones(len(Xv)) if sample_weight is None else check_sample_weight(sample_weight, Xv)
-        if np.isnan(y_enc[:, :, 0]).all():
+        n_real = int((~np.isnan(y_enc[:, :, 0])).sum())
+        if n_real == 0:
             raise ValueError("X has no real step to score (every step is padding)")
+        if n_real < 2:  # as r2_score (and RNNRegressor.score) for one sample
+            warnings.warn("R^2 score is not well-defined with less than two samples.",
+                          UndefinedMetricWarning, stacklevel=2)
+            return float("nan")
         return sequence_r2(out, y_enc, w)
 
     def __sklearn_tags__(self):

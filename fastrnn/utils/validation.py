@@ -125,6 +125,20 @@ def _apply_mask(X, mask):
     return MaskedSequences(values, mask)
 
 
+def _nullable_floats(X):
+    """A pandas frame of nullable float columns (``Float64``) as float64, ``pandas.NA`` as NaN.
+
+    NaN then follows the rules of float input (allowed at padded steps, where
+    ``mask`` is False); other frames are returned as they are.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or not len(X.columns):
+        return X
+    if all(getattr(d, "kind", None) == "f" and not isinstance(d, np.dtype) for d in dtypes):
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return X
+
+
 def check_sequences(X, *, mask=None, allow_tokens=True):
     """Validate and encode model input.
 
@@ -137,7 +151,8 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
         of shapes ``(T_i,)`` or ``(T_i, F)`` (variable lengths).  An object
         array (a pandas frame of nullable ``Int64`` columns gives one) holding
         only integers is read as token ids, holding only floats as float
-        sequences; missing values or a mix of the two are refused.
+        sequences; missing values or a mix of the two are refused (a frame of
+        nullable float columns is read as floats, ``pandas.NA`` as NaN).
     mask : array-like of shape (n, T), bool, optional
         For a padded float array ``X``: True at real steps, False at padding
         (anywhere in a row; NaN may sit there).  Token ids mark padding with
@@ -153,6 +168,7 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
     if hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError("X is a sparse matrix. Sparse input is not supported: pass a dense array "
                         "of token ids or float sequences")
+    X = _nullable_floats(X)
     if _is_ragged(X):
         items = list(X)
         if not items:
@@ -215,7 +231,8 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
     if mask is not None:
         return _apply_mask(X, mask), "dense"
     if not np.isfinite(X).all():
-        raise ValueError("X contains NaN or infinity")
+        raise ValueError("X contains NaN or infinity (if NaN marks padding, pass mask=, True at "
+                         "the real steps)")
     return X, "dense"
 
 
