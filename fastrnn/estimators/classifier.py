@@ -112,7 +112,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         Per-array gradient clipping, as in Keras optimizers (whose default is
         None: no clipping).
     clipvalue : float or None, default None
-        Per-array gradient clipping by value, as in Keras optimizers.
+        Gradient clipping by value, as in Keras optimizers; applied before
+        ``clipnorm`` (set ``clipnorm=None`` for Keras's ``clipvalue`` alone:
+        Keras accepts only one of the two).
     bptt_truncate : int or None, default None
         Backpropagate through at most the last ``k`` steps of every sequence
         (None = full BPTT); the forward pass always reads every step.
@@ -181,8 +183,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         The validation loss (the training loss without validation data) of ``best_epoch_``.
     best_epoch_ : int or None
         The best epoch as early stopping judges it (``monitor``, ``tol``), counted from 0 over
-        ``history_``; with ``restore_best_weights`` after early stopping (or an interrupted or
-        diverging fit) the model holds that epoch's weights.  None (and ``best_loss_`` None)
+        ``history_``; with ``restore_best_weights`` and ``early_stopping`` (at the end of the
+        fit, stopped early or not, as Keras's ``EarlyStopping``), or after an interrupted,
+        diverging or failed fit, the model holds that epoch's weights.  None (and ``best_loss_`` None)
         when no epoch finished (a first fit stopped in its first epoch keeps its starting
         weights).
     n_iter_ : int

@@ -11,7 +11,9 @@ layer, as Keras's ``Dense`` after a last-state recurrent layer, ``Flatten``,
 ``GlobalAveragePooling1D`` / ``GlobalMaxPooling1D``, or ``TimeDistributed``
 (the ``"sequence"`` pooling, one output per input position).  The
 ``"attention"`` pooling (:class:`AttentionHead`) learns a weighted mean of the
-steps.  Padding never contributes: pooling covers the real steps only.
+steps.  Padding never contributes: pooling covers the real steps only (as
+Keras's masked average; its ``GlobalMaxPooling1D`` takes no mask and reads
+padded steps too).
 
 Every many-to-one head also answers ``pool(p, h_last, seq, packed)``: the
 features its ``Dense`` layer reads, (B, F) (what an estimator's ``transform``
