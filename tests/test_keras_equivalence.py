@@ -103,3 +103,35 @@ def test_summary_parameter_counts_equal_the_tutorials(kwargs, X_shape, n_classes
     assert [int(c) for c in _counts(clf)] == expected
     assert clf.count_params() == sum(expected)
     assert f"Total params: {sum(expected):,}" in clf.summary()
+
+
+def _padded_rows():
+    X = np.array([[3, 4, 5, 0, 0, 0], [0, 0, 6, 7, 8, 9], [2, 0, 3, 0, 4, 5], [1, 2, 3, 4, 5, 6]])
+    return X, np.array([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bidirectional_per_step_outputs_are_zero_at_padding_as_keras(cell):
+    """Keras's Bidirectional sets zero_output_for_mask: its per-step outputs at padded positions
+    are zeros.  They repeated the last real step's, so head="flatten" on padded rows read other
+    features than Keras (logits up to 2.2 apart) and the tagger predicted from them."""
+    from fastrnn import RNNSequenceTagger
+
+    X, y = _padded_rows()
+    real = X != 0
+    clf = RNNClassifier(cell=cell, units=3, embedding_dim=4, bidirectional=True, head="flatten",
+                        max_iter=2, random_state=0).fit(X, y)
+    feats = clf.transform(X).reshape(len(X), X.shape[1], -1)
+    assert (feats[~real] == 0).all() and (np.abs(feats[real]).sum(axis=-1) > 0).all()
+    # a real position's outputs do not depend on where the padding is
+    pre = np.array([[0, 0, 0, 3, 4, 5]])
+    np.testing.assert_allclose(clf.transform(pre).reshape(6, -1)[3:], feats[0, :3], atol=1e-6)
+    one_way = RNNClassifier(cell=cell, units=3, embedding_dim=4, head="flatten", max_iter=1,
+                            random_state=0).fit(X, y).transform(X).reshape(len(X), 6, -1)
+    np.testing.assert_array_equal(one_way[0, 3], one_way[0, 2])  # one direction repeats (Keras)
+    tagger = RNNSequenceTagger(cell=cell, units=3, embedding_dim=4, bidirectional=True,
+                               max_iter=2, random_state=0).fit(X, np.where(real, X % 2, 0))
+    bias = tagger.get_weights()[-1]
+    np.testing.assert_allclose(tagger.predict_proba(X)[~real],
+                               np.broadcast_to(np.exp(bias) / np.exp(bias).sum(),
+                                               ((~real).sum(), len(bias))), rtol=1e-6)

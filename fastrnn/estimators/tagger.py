@@ -163,7 +163,8 @@ class RNNSequenceTagger(BaseSequenceRNN):
         Padding positions (token id 0, or ``mask`` False) get the probabilities
         computed from the state carried over them (as Keras's masked
         ``TimeDistributed``: the last real step's, or the initial state's
-        before the first real step); mask them out with ``X != 0`` or ``mask``.
+        before the first real step; with ``bidirectional=True`` from zeros, as
+        Keras's ``Bidirectional``); mask them out with ``X != 0`` or ``mask``.
 
         Returns
         -------

@@ -295,12 +295,13 @@ def _recurrent_layer(b, layer, directions, x, seq_lens, first_table=False):
 class _Steps:
     """How the input reaches the recurrent stack: left-aligned steps and lengths."""
 
-    def __init__(self, steps, seq_lens, lengths=None, rank=None, n_cols=None):
+    def __init__(self, steps, seq_lens, lengths=None, rank=None, n_cols=None, ids=None):
         self.steps = steps          # (T, N) ids or (T, N, F) floats, real steps first
         self.seq_lens = seq_lens    # (N,) int32, or "" when every step is real
         self.lengths = lengths      # (N, 1) int64 or None
         self.rank = rank            # (N, T) int64: each column's real-step index (-1 before any)
         self.n_cols = n_cols        # scalar int64: T
+        self.ids = ids              # (N, T) int64: the input ids (0 = padding)
 
 
 def left_align(b, ids):
@@ -339,7 +340,7 @@ def _token_steps(b, ids):
     seq_lens = b.op("Cast", [b.op("Squeeze", [lengths, axes1(b)])], base="seq_lens",
                     to=b.onnx.TensorProto.INT32)
     n_cols = b.op("Gather", [b.op("Shape", [ids]), one], base="n_cols", axis=0)
-    return _Steps(steps, seq_lens, lengths, rank, n_cols)
+    return _Steps(steps, seq_lens, lengths, rank, n_cols, ids)
 
 
 def axes1(b):
@@ -381,6 +382,9 @@ def _head(b, net, params, seq, last, st, dense_input):
             # a zero row at index T for positions before any real step (output = initial state)
             padded = b.op("Pad", [by_row, b.const(np.array([0, 0, 0, 0, 1, 0], np.int64), "pads")])
             before = b.op("Less", [st.rank, b.const(np.array(0, np.int64), "zero")])
+            if net.head.zero_padding:  # bidirectional: every padded position reads the zero row
+                before = b.op("Equal", [st.ids, b.const(np.array(0, np.int64), "zero")],
+                              base="padded")
             idx = b.op("Where", [before, st.n_cols, st.rank], base="position_step")
             idx = b.op("Unsqueeze", [idx, b.const(np.array([2], np.int64), "axes2")])
             per_pos = b.op("GatherND", [padded, idx], base="per_position", batch_dims=1)  # (N, T, W)

@@ -56,7 +56,7 @@ class DenseHead:
     #: The poolings this class computes (``"attention"`` is :class:`AttentionHead`'s).
     KINDS = ("last", "flatten", "mean", "max", SEQUENCE)
 
-    def __init__(self, pooling, width, n_outputs, n_timesteps=None):
+    def __init__(self, pooling, width, n_outputs, n_timesteps=None, zero_padding=False):
         if pooling not in self.KINDS:
             raise ValueError(f"pooling must be one of {self.KINDS}, got {pooling!r}")
         if pooling == "flatten" and not n_timesteps:
@@ -65,6 +65,9 @@ class DenseHead:
         self.width = int(width)
         self.n_outputs = int(n_outputs)
         self.n_timesteps = n_timesteps
+        # a bidirectional stack's per-step outputs are zeros at padded positions (Keras's
+        # Bidirectional sets zero_output_for_mask); one direction repeats the last real step's
+        self.zero_padding = bool(zero_padding)
 
     @property
     def needs_sequence(self):
@@ -151,7 +154,10 @@ class DenseHead:
             return self.forward(p, h_last, seq, packed)[0]
         T, B, W = seq.shape
         steps = (seq.reshape(T * B, W) @ p["kernel"] + p["bias"]).reshape(T, B, -1)
-        return unpack_sequence(packed, steps, np.broadcast_to(p["bias"], (B, self.n_outputs)))
+        out = unpack_sequence(packed, steps, np.broadcast_to(p["bias"], (B, self.n_outputs)))
+        if self.zero_padding:  # a zero output's Dense: the bias
+            out[~real_positions(packed)] = p["bias"]
+        return out
 
     def pool(self, p, h_last, seq, packed):
         """The features the Dense layer reads: (B, in_width), or (B, T_in, W) for "sequence"."""
@@ -184,6 +190,8 @@ class DenseHead:
         if self.pooling in ("flatten", SEQUENCE):
             B = packed.start.shape[0]
             dense = unpack_sequence(packed, seq, np.zeros((B, seq.shape[2]), seq.dtype))
+            if self.zero_padding:
+                dense[~real_positions(packed)] = 0.0
             return dense if self.pooling == SEQUENCE else dense.reshape(B, -1)
         real = np.arange(seq.shape[0])[:, None] >= packed.start[None, :]
         if self.pooling == "mean":
@@ -198,7 +206,10 @@ class DenseHead:
         T = seq.shape[0]
         if self.pooling in ("flatten", SEQUENCE):
             B = packed.start.shape[0]
-            d_seq, _ = pack_sequence_grad(packed, d_feats.reshape(B, -1, seq.shape[2]), T)
+            d_pos = d_feats.reshape(B, -1, seq.shape[2])
+            if self.zero_padding:  # constant zeros at padded positions: no gradient
+                d_pos = d_pos * real_positions(packed)[:, :, None]
+            d_seq, _ = pack_sequence_grad(packed, d_pos, T)
             return None, d_seq
         real = np.arange(T)[:, None] >= packed.start[None, :]
         if self.pooling == "mean":
@@ -337,7 +348,7 @@ class AttentionHead(DenseHead):
         return grads, None, d_seq
 
 
-def make_head(pooling, width, n_outputs, n_timesteps=None):
+def make_head(pooling, width, n_outputs, n_timesteps=None, zero_padding=False):
     """The head of a pooling name: :class:`AttentionHead` for "attention", else :class:`DenseHead`.
 
     Parameters
@@ -347,6 +358,9 @@ def make_head(pooling, width, n_outputs, n_timesteps=None):
     n_outputs : int
     n_timesteps : int or None
         Input length, needed by "flatten".
+    zero_padding : bool, default False
+        The stack is bidirectional: its per-step outputs at padded positions
+        are zeros ("flatten" and "sequence" read them).
 
     Returns
     -------
@@ -354,4 +368,4 @@ def make_head(pooling, width, n_outputs, n_timesteps=None):
     """
     if pooling == "attention":
         return AttentionHead(width, n_outputs)
-    return DenseHead(pooling, width, n_outputs, n_timesteps)
+    return DenseHead(pooling, width, n_outputs, n_timesteps, zero_padding)

@@ -71,7 +71,8 @@ class SequenceModel:
         """
         encoder = make_encoder(input_kind, n_in, embedding_dim, embedding_trainable)
         stack = RecurrentStack(layers, bidirectional)
-        return cls(encoder, stack, make_head(head, stack.width, n_outputs, n_timesteps), n_timesteps)
+        return cls(encoder, stack, make_head(head, stack.width, n_outputs, n_timesteps,
+                                             zero_padding=bidirectional), n_timesteps)
 
     # ------------------------------------------------------------ shapes
     @property
