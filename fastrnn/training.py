@@ -319,7 +319,8 @@ def _batch_outputs(net, params, X, rows, n_threads, tables=None):
     are padding in every row: each such column's outputs repeat those of the
     nearest kept column before it (as a padded position repeats the last real
     step's), and one all-padding column is kept ahead of the first real one
-    for the positions that come before any real step (the initial state's).
+    for the positions that come before any real step (the initial state's);
+    a bidirectional network's are the head's output for zeros (its bias).
     """
     batch = X[rows]
     src = None
@@ -334,7 +335,12 @@ def _batch_outputs(net, params, X, rows, n_threads, tables=None):
             batch = MaskedSequences(batch.values[:, cols], batch.mask[:, cols], batch.ragged)
     logits, _ = net.forward(params, pack_batch(batch, net.input_kind), n_threads=n_threads,
                             token_tables=tables)
-    return logits if src is None else logits[:, src]
+    if src is None:
+        return logits
+    out = logits[:, src]
+    if getattr(net.head, "zero_padding", False):  # bidirectional: zeros at padding, Dense(0)
+        out[:, ~real] = params[net.head.key]["bias"]
+    return out
 
 
 #: A prediction projects the whole vocabulary, without first finding the ids its input holds,
