@@ -633,3 +633,39 @@ def test_an_interrupted_wait_lets_the_tasks_that_started_finish_first(monkeypatc
     with pytest.raises(KeyboardInterrupt):
         parallel_for(task, 2)
     assert sorted(finished) == [0, 1] and len(calls) == 2
+
+
+def test_blas_is_single_threaded_in_any_thread_while_any_thread_is_inside():
+    """threadpoolctl lets only the first thread that set an OpenBLAS limit change it: after a
+    fit in the main thread, a fit in a worker thread ran BLAS on every core beside its own
+    threads (fits 5-25x slower, threaded searches 15-35x)."""
+    import threading
+
+    from fastrnn.runtime import scope
+
+    before = [lib.num_threads for lib in scope._blas_libraries()]
+    if not before or max(before) == 1:
+        pytest.skip("BLAS runs on one thread here already")
+    with scope.single_threaded_blas():  # the main thread first, as after a fit
+        pass
+    seen, inside, release = {}, threading.Event(), threading.Event()
+
+    def worker(name, hold):
+        with scope.single_threaded_blas():
+            seen[name] = [lib.num_threads for lib in scope._blas_libraries()]
+            if hold:
+                inside.set()
+                release.wait(10)
+                seen[name + " after the other left"] = [
+                    lib.num_threads for lib in scope._blas_libraries()]
+
+    a = threading.Thread(target=worker, args=("a", True))
+    a.start()
+    inside.wait(10)
+    b = threading.Thread(target=worker, args=("b", False))
+    b.start()
+    b.join()
+    release.set()
+    a.join()
+    assert seen == {k: [1] * len(before) for k in ("a", "b", "a after the other left")}
+    assert [lib.num_threads for lib in scope._blas_libraries()] == before
