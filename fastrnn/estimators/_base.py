@@ -1107,7 +1107,7 @@ class BaseSequenceRNN(BaseRNN):
         sequences, or floats with a mask).  Variable-length float input may
         have any number of steps at predict time."""
         _check_feature_names(self, X, reset=reset)
-        X, kind = check_sequences(X, mask=mask)
+        X, kind = check_sequences(X, mask=mask, dtype=self.dtype)
         masked = isinstance(X, MaskedSequences)
         if masked and self._head_kind() == "flatten" and not X.mask.all():
             # flattening reads the padded steps as steps: the padding would change the output

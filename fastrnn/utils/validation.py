@@ -73,8 +73,13 @@ def _float_rows(items):
     return rows
 
 
-def _ragged_floats(rows):
-    """A list of float sequences (n_steps,) or (n_steps, F) as post-padded values and a mask."""
+def _ragged_floats(rows, dtype=None):
+    """A list of float sequences (n_steps,) or (n_steps, F) as post-padded values and a mask.
+
+    The padded block (every row as long as the longest) is the one copy made,
+    in ``dtype`` when given (the model's: no second copy to cast it), and the
+    rows are checked for NaN and range before it, one at a time.
+    """
     ndim = rows[0].ndim
     n_features = 1 if ndim == 1 else rows[0].shape[1]
     for i, row in enumerate(rows):
@@ -89,14 +94,21 @@ def _ragged_floats(rows):
     lengths = np.array([len(row) for row in rows])
     if n_features == 0:
         raise ValueError("X has 0 features per step")
-    # float32 rows stay float32 (half the memory of float64); any other mix becomes float64
-    dtype = np.float32 if all(row.dtype == np.float32 for row in rows) else np.float64
+    if dtype is None:  # float32 rows stay float32 (half the memory of float64), others float64
+        dtype = np.float32 if all(row.dtype == np.float32 for row in rows) else np.float64
+    dtype = np.dtype(dtype)
+    largest = np.finfo(dtype).max
+    for i, row in enumerate(rows):
+        if not np.isfinite(row).all():
+            raise ValueError(f"X contains NaN or infinity (in X[{i}])")
+        big = float(np.abs(row).max()) if row.dtype.itemsize > dtype.itemsize else 0.0
+        if big > largest:
+            raise ValueError(f"X holds values beyond the range of {dtype.name} (|x| up to "
+                             f"{big:.3g}, in X[{i}]): scale the data, or use dtype='float64'")
     values = np.zeros((len(rows), int(lengths.max()), n_features), dtype=dtype)
     mask = np.arange(values.shape[1])[None, :] < lengths[:, None]
     for i, row in enumerate(rows):
         values[i, :len(row)] = row.reshape(len(row), n_features)
-    if not np.isfinite(values).all():
-        raise ValueError("X contains NaN or infinity")
     return MaskedSequences(values, mask, ragged=True)
 
 
@@ -139,7 +151,7 @@ def _nullable_floats(X):
     return X
 
 
-def check_sequences(X, *, mask=None, allow_tokens=True):
+def check_sequences(X, *, mask=None, allow_tokens=True, dtype=None):
     """Validate and encode model input.
 
     Parameters
@@ -157,6 +169,9 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
         For a padded float array ``X``: True at real steps, False at padding
         (anywhere in a row; NaN may sit there).  Token ids mark padding with
         id 0 and take no mask; a list of sequences needs none.
+    dtype : dtype or None
+        The float type a list of float sequences is padded into (the model's);
+        None keeps float32 rows float32 and reads others as float64.
 
     Returns
     -------
@@ -178,7 +193,7 @@ def check_sequences(X, *, mask=None, allow_tokens=True):
             if mask is not None:
                 raise ValueError("mask is for a padded float array X; X is a list of sequences, "
                                  "whose lengths already say which steps are real: pass no mask")
-            return _ragged_floats(rows), "dense"
+            return _ragged_floats(rows, dtype), "dense"
         first = np.asarray(items[0]) if hasattr(items[0], "__len__") else None
         if first is not None and first.dtype.kind in "iub" or (first is not None and first.size == 0):
             try:
