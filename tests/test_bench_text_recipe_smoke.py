@@ -24,3 +24,4 @@ def test_tiny_run_reports_the_baseline_the_search_and_the_seeds(tmp_path):
     assert 0.5 <= report["tfidf"] <= 1.0
     assert set(report["chosen"]) == {"embedding_dropout", "spatial_dropout"}
     assert len(report["test_accuracy"]) == 1 and 0.0 <= report["mean"] <= 1.0
+    assert len(report["blend_accuracy"]) == 1 and 0.0 <= report["blend_mean"] <= 1.0
