@@ -163,3 +163,13 @@ def load_jena_climate_text(tmp_path, lines):
     path = tmp_path / "plain.csv"
     path.write_text("\n".join(lines))
     return load_jena_climate(path).data
+
+
+@pytest.mark.parametrize("stamp", ["01/02/2009 00:10:00", "01.02.2009T00:10:00",
+                                   "01.02.2009 00:10:00 garbage", "2009-02-01 00:10:00"])
+def test_jena_dates_in_another_format_are_refused(tmp_path, stamp):
+    """Dates were read by position, so these became dates (or other dates) without a word."""
+    path = tmp_path / "jena.csv"
+    path.write_bytes(_jena_csv(3).replace(b"01.01.2009 00:20:00", stamp.encode()))
+    with pytest.raises(ValueError, match="not dd.mm.yyyy HH:MM:SS"):
+        load_jena_climate(path)

@@ -171,7 +171,12 @@ def _read_jena_csv(text, source):
     except ValueError as exc:
         raise ValueError(f"{source}: a measured value is not a number ({exc})") from None
     data = data[:, [header.index(c) - 1 for c in JENA_CLIMATE_COLUMNS]]  # the documented order
-    # "01.01.2009 00:10:00" (day.month.year) to ISO 8601
+    # "01.01.2009 00:10:00" (day.month.year) to ISO 8601, its separators checked where the
+    # slices below assume them (another format would be read as a wrong date)
+    bad = next((s for s in times if len(s) != 19 or s[2] != "." or s[5] != "." or s[10] != " "
+                or s[13] != ":" or s[16] != ":"), None)
+    if bad is not None:
+        raise ValueError(f"{source}: a Date Time value is not dd.mm.yyyy HH:MM:SS: {bad!r}")
     try:
         time = np.array([f"{s[6:10]}-{s[3:5]}-{s[0:2]}T{s[11:19]}" for s in times],
                         dtype="datetime64[s]")
