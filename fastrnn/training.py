@@ -252,7 +252,9 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
     path, no dropout).
 
     The loss includes the L2 penalty (``cfg.alpha``) as the training loss does, so the
-    two compare (Keras's ``val_loss`` includes its regularisation losses too).
+    two compare (Keras's ``val_loss`` includes its regularisation losses too), except
+    for a model without a metric (``cfg.metric_fn`` None), whose validation score is
+    its data loss (a language model's mean log-likelihood).
 
     A model whose inputs are not one packed array (an encoder-decoder reads
     pairs) evaluates itself through its own ``evaluate`` method, which returns
@@ -262,7 +264,7 @@ def evaluate(net, params, X, y, w, cfg, batch_size=1024):
         return net.evaluate(params, X, y, w, cfg, batch_size)
     outputs = predict_outputs(net, params, X, batch_size, cfg.n_threads)
     loss, _ = cfg.loss_fn(outputs, y, w)
-    if cfg.alpha:
+    if cfg.alpha and cfg.metric_fn is not None:
         loss += l2_penalty(net, params, cfg.alpha)[0]
     metric = None if cfg.metric_fn is None else cfg.metric_fn(outputs, y, w)
     return loss, metric, outputs

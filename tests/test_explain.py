@@ -203,6 +203,12 @@ def test_explain_targets_are_checked_as_labels_and_none_means_predicted():
     np.testing.assert_array_equal(mixed[1:], clf.explain(X, None, n_steps=4)[1:])
     np.testing.assert_array_equal(clf.explain(X, np.array(1), n_steps=4),
                                   clf.explain(X, 1, n_steps=4))
+    pd = pytest.importorskip("pandas")  # any array-like of one label per row, as documented
+    labels = np.resize([0, 1], len(X))
+    np.testing.assert_array_equal(clf.explain(X, pd.Series(labels), n_steps=4),
+                                  clf.explain(X, labels, n_steps=4))
+    with pytest.raises(ValueError, match=r"got shape \(\d+, 1\)"):
+        clf.explain(X, labels[:, None])
 
 
 def test_explain_texts_of_no_texts_and_with_pandas_output(text_pipeline):

@@ -593,3 +593,26 @@ def test_a_validation_fraction_leaving_no_training_rows_is_named_by_the_classifi
     with pytest.raises(ValueError, match="lower validation_fraction"):
         RNNClassifier(units=4, max_iter=1, early_stopping=True,
                       validation_fraction=0.999).fit(X, y)
+
+
+def test_a_metricless_models_validation_score_stays_its_score_under_l2():
+    from fastrnn import RNNLanguageModel
+
+    texts = ["abcabcabc", "bcabcabca", "cabcabcab"] * 4
+    lm = RNNLanguageModel(units=4, max_iter=2, alpha=0.1, window=4, random_state=0)
+    lm.fit(texts, validation_data=texts[:3])
+    assert lm.validation_scores_[-1] == pytest.approx(lm.score(texts[:3]), rel=1e-5)
+
+
+def test_a_fresh_refit_that_diverges_at_once_has_no_best_epoch_of_the_earlier_fit():
+    from fastrnn import RNNRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6, 2))
+    y = 3 * (X[:, -1, 0] + 0.5 * X[:, -2, 1])
+    kwargs = dict(units=8, cell="simple", activation="relu", clipnorm=None, random_state=0)
+    model = RNNRegressor(**kwargs, max_iter=1).fit(X, y)
+    assert model.best_epoch_ == 0
+    with pytest.warns(RuntimeWarning, match="diverged|non-finite"):
+        model.set_params(learning_rate=1.0, max_iter=5).fit(X, y)
+    assert model.best_epoch_ is None and model.best_loss_ is None

@@ -711,10 +711,11 @@ class BaseRNN(BaseEstimator):
             raise result.error
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
-        # the run's best epoch, whose weights the model holds when they were restored; a run that
-        # finished no epoch keeps the previous one
-        self._record_history(result.stopped, result.best_epoch if result.best_epoch >= start
-                             else getattr(self, "best_epoch_", None))
+        # the run's best epoch, whose weights the model holds when they were restored; a continued
+        # run that finished no epoch keeps the previous one (a fresh one has none)
+        previous = None if reset else getattr(self, "best_epoch_", None)
+        self._record_history(result.stopped,
+                             result.best_epoch if result.best_epoch >= start else previous)
         if result.error is not None:  # the epochs done stay, with the attributes describing them
             raise result.error
         if self.early_stopping and result.stopped is None:

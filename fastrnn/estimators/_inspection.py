@@ -354,9 +354,16 @@ class PooledInspectionMixin(TransformerMixin):
                 raise ValueError(f"target must be an output index in 0..{self.n_outputs_ - 1}, "
                                  f"got {target!r}")
             return np.full(n, int(target), dtype=np.intp)
+        if hasattr(target, "to_numpy"):  # a pandas Series
+            target = target.to_numpy()
         if isinstance(target, np.ndarray) and target.ndim == 0:
             target = target.item()
-        rows = list(target) if isinstance(target, (list, tuple, np.ndarray)) else None
+        rows = None
+        if not isinstance(target, (str, bytes, dict)) and np.ndim(target) >= 1:
+            if np.ndim(target) > 1:
+                raise ValueError(f"target must be one label or one per row ({n}), got shape "
+                                 f"{np.shape(target)}")
+            rows = list(target)
         if rows is not None and len(rows) != n:
             raise ValueError(f"target must be one label or one per row ({n}), got "
                              f"{len(rows)} labels")

@@ -107,7 +107,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     alpha : float, default 0.0
         L2 penalty ``alpha * sum(W**2)`` on the kernels (not biases or embeddings),
         like a Keras ``l2(alpha)`` regulariser; ``loss`` and ``val_loss`` in
-        ``history_`` include it, as Keras's do.
+        ``history_`` include it, as Keras's do (but a language model's or a
+        quantile forecaster's ``val_loss``, whose negative is its validation
+        score).
     clipnorm : float or None, default 1.0
         Per-array gradient clipping, as in Keras optimizers (whose default is
         None: no clipping).
