@@ -135,3 +135,22 @@ def test_bidirectional_per_step_outputs_are_zero_at_padding_as_keras(cell):
     np.testing.assert_allclose(tagger.predict_proba(X)[~real],
                                np.broadcast_to(np.exp(bias) / np.exp(bias).sum(),
                                                ((~real).sum(), len(bias))), rtol=1e-6)
+
+
+def test_a_model_file_without_the_padding_setting_keeps_its_repeated_outputs(tmp_path):
+    """A bidirectional flatten model saved before padded steps output zeros was trained on the
+    repeated outputs: loading it must not change its predictions."""
+    import fastrnn
+
+    X, y = _padded_rows()
+    clf = RNNClassifier(cell="gru", units=3, embedding_dim=4, bidirectional=True, head="flatten",
+                        max_iter=1, random_state=0).fit(X, y)
+    assert clf.padding_outputs_ == "zeros"
+    zeros = clf.predict_proba(X)
+    del clf.padding_outputs_  # as in such a file
+    repeat = clf.predict_proba(X)
+    assert not np.allclose(zeros, repeat)  # the padded rows read other features
+    np.testing.assert_array_equal(repeat[3], zeros[3])  # the unpadded row does not
+    fastrnn.save(clf, tmp_path / "old.fastrnn")
+    np.testing.assert_array_equal(fastrnn.load(tmp_path / "old.fastrnn").predict_proba(X), repeat)
+    assert clf.fit(X, y).padding_outputs_ == "zeros"  # a fit from scratch is Keras's again

@@ -750,6 +750,8 @@ class BaseRNN(BaseEstimator):
         if first or not hasattr(self, "rng_"):
             self.rng_ = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
         rng = self.rng_
+        if first:
+            self._start_fresh()
         net = self._network() if first else self._fitted_network()
         _check_embedding_noise(self, net)
         if first:  # (the weights are drawn before the validation split: the seed's results)
@@ -795,6 +797,9 @@ class BaseRNN(BaseEstimator):
         if not first:  # (in place: after the checks)
             self._update_optimizer()
         return net, data, validation, cfg, rng
+
+    def _start_fresh(self):
+        """Set what a fit from scratch fixes before the network is built (nothing here)."""
 
     def _starts_fresh(self, incremental, attributes):
         """Whether a fit draws new weights: not a warm start or ``partial_fit`` of a model whose
@@ -1221,12 +1226,20 @@ class BaseSequenceRNN(BaseRNN):
                                per_step=self._head_kind() == "sequence")
 
     # ------------------------------------------------------------ building
+    def _start_fresh(self):
+        # a bidirectional stack outputs zeros at padded steps (Keras's Bidirectional); a model
+        # file without this attribute was trained on the repeated last real output, and keeps it
+        self.padding_outputs_ = "zeros"
+
     def _build_network(self, n_outputs):
         n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
-        return SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
-                                   self._recurrent_layers(), self.bidirectional,
-                                   self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_,
-                                   embedding_trainable=self.embedding_trainable)
+        net = SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
+                                  self._recurrent_layers(), self.bidirectional,
+                                  self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_,
+                                  embedding_trainable=self.embedding_trainable)
+        if getattr(self, "padding_outputs_", "repeat") != "zeros":
+            net.head.zero_padding = False
+        return net
 
     def _network(self):
         return self._build_network(self.n_outputs_)
