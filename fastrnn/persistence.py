@@ -659,6 +659,9 @@ def load(path, *, max_bytes=MAX_BYTES):
         its configuration.  Whatever the ZIP, zlib, JSON and NumPy readers raise
         on damaged bytes is reported as this exception.
     """
+    from .runtime.cpus import default_n_threads
+
+    default_n_threads()  # a bad FASTRNN_NUM_THREADS is named, not reported as a damaged file
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path}")

@@ -37,6 +37,7 @@ with the data given to each call.
 import dataclasses
 import math
 import numbers
+import warnings
 
 __all__ = ["CosineDecay", "ReduceOnPlateau", "Schedule", "StepDecay", "make_schedule"]
 
@@ -150,6 +151,10 @@ class ReduceOnPlateau(Schedule):
     def _values(self, epoch, history):
         """The run's values to watch, as losses (a score negated)."""
         values = history.get(self.monitor)
+        if values is None and epoch and self.monitor not in ("val_loss", "loss"):
+            warnings.warn(f"ReduceOnPlateau: monitor={self.monitor!r} is not in history_ (it "
+                          f"holds {sorted(history)}); watching the training loss instead",
+                          RuntimeWarning, stacklevel=2)
         if values is not None and len(values) >= epoch and all(
                 math.isfinite(v) for v in values[:epoch]):
             return [-v for v in values[:epoch]] if self.mode == "max" else values[:epoch]

@@ -97,7 +97,8 @@ def make_windows(y, lookback, horizon=1, X=None, stride=1):
     windows : ndarray of shape (n_windows, lookback, k + n_covariates)
     targets : ndarray of shape (n_windows, horizon), or (n_windows, horizon, k) for a 2-D ``y``
         Ordered by time, as ``TimeSeriesSplit`` needs (with ``horizon > 1``, give it
-        ``gap=horizon - 1`` windows, so that test targets are not training targets).
+        ``gap=-(-horizon // stride) - 1`` windows, ``horizon - 1`` for ``stride=1``, so that
+        test targets are not training targets).
         Float32 for a float32 ``y``, else float64.
 
     Examples

@@ -242,8 +242,8 @@ def log_epoch(history, logs):
     for k in logs:
         history.setdefault(k, [])
     for k, values in history.items():
-        if len(values) < n:  # (a history saved before entries were kept aligned)
-            values.extend([math.nan] * (n - len(values)))
+        if len(values) < n:  # (a file's history whose entry began in a later fit: NaN before)
+            values[:0] = [math.nan] * (n - len(values))
         values.append(float(logs.get(k, math.nan)))
 
 

@@ -519,3 +519,19 @@ def test_a_bad_thread_setting_is_named_not_blamed_on_the_model(small_pipeline, c
     path, _ = small_pipeline
     monkeypatch.setenv("FASTRNN_NUM_THREADS", "abc")
     assert_one_line_error(run_in_process(capsys, "summary", path), "FASTRNN_NUM_THREADS")
+
+
+def test_an_integer_label_too_long_for_int64_stays_a_string():
+    from fastrnn.datasets._files import class_labels, labels_like
+
+    labels = np.array(["1", "99999999999999999999"])
+    assert class_labels(labels).tolist() == ["1", "99999999999999999999"]
+    assert labels_like(labels, np.array([0, 1])).tolist() == [1, "99999999999999999999"]
+
+
+def test_a_tsv_row_split_by_a_line_break_names_the_cause(tmp_path, capsys, small_pipeline):
+    path, _ = small_pipeline
+    tsv = tmp_path / "t.tsv"
+    tsv.write_text('text\tlabel\n"a text\nwith a line break"\tpos\n')
+    assert_one_line_error(run_in_process(capsys, "predict", path, tsv), "line 2",
+                          "needs a CSV file")

@@ -397,3 +397,15 @@ def test_a_list_of_sequences_is_padded_once_in_the_model_dtype():
         check_sequences([np.ones(3), np.array([1.0, 1e39])], dtype=np.float32)
     with pytest.raises(ValueError, match=r"NaN or infinity \(in X\[1\]\)"):
         check_sequences([np.ones(3), np.array([1.0, np.nan])], dtype=np.float32)
+
+
+def test_a_frame_mixing_nullable_and_plain_float_columns_reads_na_as_nan():
+    pd = pytest.importorskip("pandas")
+    from fastrnn.utils.validation import check_sequences
+
+    X = np.ones((3, 4))
+    X[0, 3] = np.nan
+    frame = pd.DataFrame(X).astype({3: "Float64"})
+    mask = ~np.isnan(X)
+    values = check_sequences(frame, mask=mask)[0]
+    assert values.mask.tolist() == mask.tolist()

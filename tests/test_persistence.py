@@ -748,3 +748,12 @@ def test_fitted_attributes_that_cannot_work_are_refused_at_load(case, text_pipel
     _edit_fitted(good, bad, where, name, value)
     with pytest.raises(ModelFileError):
         fastrnn.load(bad)
+
+
+def test_a_bad_thread_setting_is_named_by_load_not_blamed_on_the_file(tmp_path, monkeypatch):
+    X, y = make_negation_sentiment(n_samples=50, random_state=0)
+    path = tmp_path / "m.fastrnn"
+    fastrnn.save(RNNClassifier(**FAST).fit(X, y), path)
+    monkeypatch.setenv("FASTRNN_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="^FASTRNN_NUM_THREADS must be a positive integer"):
+        fastrnn.load(path)

@@ -253,3 +253,11 @@ def test_auto_schedule_halves_the_rate_before_early_stopping_and_none_keeps_it()
     assert "lr" not in RNNClassifier(**kw, lr_schedule=None).fit(X, y).history_
     # without early stopping "auto" is a constant rate
     assert "lr" not in RNNClassifier(**dict(kw, early_stopping=False, max_iter=2)).fit(X, y).history_
+
+
+def test_a_monitor_missing_from_the_history_is_reported_once_watched_as_the_loss():
+    s = ReduceOnPlateau(monitor="val_acc", patience=1)
+    with pytest.warns(RuntimeWarning, match="monitor='val_acc' is not in history_"):
+        rate = s.learning_rate(0.1, 3, 10, {"loss": [1.0, 1.0, 1.0], "val_accuracy": [0.5] * 3})
+    assert rate == ReduceOnPlateau(monitor="loss", patience=1).learning_rate(
+        0.1, 3, 10, {"loss": [1.0, 1.0, 1.0]})

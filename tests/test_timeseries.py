@@ -231,8 +231,11 @@ def test_a_gap_of_horizon_minus_one_keeps_test_targets_out_of_training():
     from sklearn.model_selection import TimeSeriesSplit
 
     horizon = 12
-    _, t = make_windows(np.arange(300.0), lookback=24, horizon=horizon)
-    leaks = [np.isin(t[te], t[tr]).any() for tr, te in TimeSeriesSplit(3).split(t)]
-    assert all(leaks)  # what the guide warns about
-    for tr, te in TimeSeriesSplit(3, gap=horizon - 1).split(t):
-        assert not np.isin(t[te], t[tr]).any()
+    for stride in (1, 5, 12):  # the guide's gap: the least with no test target trained on
+        _, t = make_windows(np.arange(300.0), lookback=24, horizon=horizon, stride=stride)
+        gap = -(-horizon // stride) - 1
+        for tr, te in TimeSeriesSplit(3, gap=gap).split(t):
+            assert not np.isin(t[te], t[tr]).any()
+        if gap:
+            assert any(np.isin(t[te], t[tr]).any()
+                       for tr, te in TimeSeriesSplit(3, gap=gap - 1).split(t))

@@ -13,7 +13,7 @@ import numpy as np
 from ._npz import load_npz
 
 
-def csv_rows(reader, n_fields, source):
+def csv_rows(reader, n_fields, source, tsv=False):
     """Yield the non-empty rows after a CSV header, refusing a row of another width.
 
     Parameters
@@ -33,8 +33,10 @@ def csv_rows(reader, n_fields, source):
         if not row:
             continue
         if len(row) != n_fields:
+            hint = ("; a tab-separated file holds one row per line, so a text with a tab or a "
+                    "line break in it needs a CSV file" if tsv else "")
             raise ValueError(f"{source}, line {line_no}: {len(row)} fields, the header has "
-                             f"{n_fields}")
+                             f"{n_fields}{hint}")
         yield row
 
 
@@ -131,7 +133,7 @@ def read_table(path, columns):
                              f"{', '.join(header)})")
         index = {c: header.index(c) for c in wanted}
         out = {c: [] for c in wanted}
-        for row in csv_rows(reader, len(header), path):
+        for row in csv_rows(reader, len(header), path, tsv=delimiter == "\t"):
             for c, i in index.items():
                 out[c].append(row[i])
     if not out[wanted[0]]:
@@ -240,8 +242,9 @@ def class_labels(values):
     -------
     ndarray of int64 or str
     """
-    if values.dtype.kind != "U" or not all(_is_integer_text(v) for v in values.tolist()):
-        return values
+    if values.dtype.kind != "U" or not all(_is_integer_text(v) and len(v) < 19
+                                           for v in values.tolist()):
+        return values  # (19 digits or more may not fit an int64: kept as written)
     return values.astype(np.int64)
 
 
@@ -265,7 +268,7 @@ def labels_like(values, classes):
 
     def parse(v):
         if classes.dtype.kind in "iu":
-            return int(v) if _is_integer_text(v) else v
+            return int(v) if _is_integer_text(v) and len(v) < 19 else v
         if classes.dtype.kind == "b":
             return {"True": True, "False": False}.get(v, v)
         return float(v) if _parses_as_float(v) else v

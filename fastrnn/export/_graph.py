@@ -381,10 +381,11 @@ def _head(b, net, params, seq, last, st, dense_input):
         else:
             # a zero row at index T for positions before any real step (output = initial state)
             padded = b.op("Pad", [by_row, b.const(np.array([0, 0, 0, 0, 1, 0], np.int64), "pads")])
-            before = b.op("Less", [st.rank, b.const(np.array(0, np.int64), "zero")])
             if net.head.zero_padding:  # bidirectional: every padded position reads the zero row
                 before = b.op("Equal", [st.ids, b.const(np.array(0, np.int64), "zero")],
                               base="padded")
+            else:
+                before = b.op("Less", [st.rank, b.const(np.array(0, np.int64), "zero")])
             idx = b.op("Where", [before, st.n_cols, st.rank], base="position_step")
             idx = b.op("Unsqueeze", [idx, b.const(np.array([2], np.int64), "axes2")])
             per_pos = b.op("GatherND", [padded, idx], base="per_position", batch_dims=1)  # (N, T, W)

@@ -1,6 +1,7 @@
 """The scope around the engine's work: BLAS on one thread, NumPy's large blocks reused and aligned."""
 
 import contextlib
+import os
 import threading
 
 from .memory import reuse_freed_blocks
@@ -10,6 +11,17 @@ _controller = None
 # engine it stays on one thread, and the last thread to leave gives it back its threads.
 _shared_lock = threading.Lock()
 _shared = {"depth": 0, "saved": []}
+
+
+def _reset_after_fork():
+    """A forked child has none of its parent's threads inside the scope."""
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    _shared.update(depth=0, saved=[])
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _blas_libraries():
@@ -46,11 +58,14 @@ def single_threaded_blas():
     ``limit`` also collects every library's full description, most of the
     scope's cost, paid by every ``fit`` and ``predict``.  A library already on
     one thread is left alone.  A process-wide thread pool (OpenBLAS without
-    OpenMP, MKL) is limited while any thread is inside the scope and restored
-    when the last one leaves; an OpenMP build's limit is per thread.
+    OpenMP, MKL, BLIS) is limited while any thread is inside the scope and
+    restored when the last one leaves; an OpenMP build of OpenBLAS limits the
+    calling thread only.
     """
     libs = _blas_libraries()
-    per_thread = [lib for lib in libs if getattr(lib, "threading_layer", None) == "openmp"]
+    # OpenBLAS built with OpenMP limits the calling thread only (BLIS's limit is global)
+    per_thread = [lib for lib in libs if getattr(lib, "internal_api", None) == "openblas"
+                  and getattr(lib, "threading_layer", None) == "openmp"]
     changed = [(lib, lib.num_threads) for lib in per_thread if lib.num_threads != 1]
     for lib, _ in changed:
         _set_threads(lib, 1)

@@ -138,7 +138,7 @@ def _apply_mask(X, mask):
 
 
 def _nullable_floats(X):
-    """A pandas frame of nullable float columns (``Float64``) as float64, ``pandas.NA`` as NaN.
+    """A pandas frame of float columns, some nullable (``Float64``), as float64, ``pandas.NA`` as NaN.
 
     NaN then follows the rules of float input (allowed at padded steps, where
     ``mask`` is False); other frames are returned as they are.
@@ -146,7 +146,8 @@ def _nullable_floats(X):
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns") or not len(X.columns):
         return X
-    if all(getattr(d, "kind", None) == "f" and not isinstance(d, np.dtype) for d in dtypes):
+    if all(getattr(d, "kind", None) == "f" for d in dtypes) and not all(
+            isinstance(d, np.dtype) for d in dtypes):  # some of them nullable
         return X.to_numpy(dtype=np.float64, na_value=np.nan)
     return X
 
