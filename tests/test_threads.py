@@ -639,11 +639,9 @@ def test_blas_is_single_threaded_in_any_thread_while_any_thread_is_inside():
     """threadpoolctl lets only the first thread that set an OpenBLAS limit change it: after a
     fit in the main thread, a fit in a worker thread ran BLAS on every core beside its own
     threads (fits 5-25x slower, threaded searches 15-35x)."""
-    import threading
+    from threadpoolctl import threadpool_limits
 
     from fastrnn.runtime import scope
-
-    from threadpoolctl import threadpool_limits
 
     if not scope._blas_libraries():
         pytest.skip("no BLAS library found")
@@ -653,7 +651,8 @@ def test_blas_is_single_threaded_in_any_thread_while_any_thread_is_inside():
 
 def _check_blas_scope_across_threads(scope):
     before = [lib.num_threads for lib in scope._blas_libraries()]
-    assert max(before) == 2
+    if max(before) < 2:
+        pytest.skip("this BLAS cannot run on two threads here")
     with scope.single_threaded_blas():  # the main thread first, as after a fit
         pass
     seen, inside, release = {}, threading.Event(), threading.Event()
