@@ -42,6 +42,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -92,6 +93,14 @@ def _schedule_classes():
 
 
 # ------------------------------------------------------------------ encoding
+def _json_number(v):
+    """A number as JSON holds it: NaN and infinities (a history's epochs without validation)
+    have no JSON literal, so they are written as ``{"__float__": "nan"}`` and the like."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return {"__float__": repr(v)}  # 'nan', 'inf', '-inf'
+    return v
+
+
 class _Encoder:
     """Turns a model into JSON-able values plus a list of arrays."""
 
@@ -110,9 +119,9 @@ class _Encoder:
         if v is None or isinstance(v, (bool, str)):
             return v
         if isinstance(v, (int, float)):
-            return v
+            return _json_number(v)
         if isinstance(v, np.generic):
-            return v.item()
+            return _json_number(v.item())
         if isinstance(v, os.PathLike):
             return os.fspath(v)
         if isinstance(v, np.ndarray):
@@ -222,7 +231,7 @@ def save(model, path):
     spec = enc.model(model)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastrnn_version": __version__,
               "model": spec}
-    members = {_CONFIG: json.dumps(config, indent=1).encode()}
+    members = {_CONFIG: json.dumps(config, indent=1, allow_nan=False).encode()}
     declared = {}
     for i, a in enumerate(enc.arrays):
         members[f"arrays/{i}.npy"] = _npy_bytes(a)
@@ -323,6 +332,10 @@ class _Decoder:
             out = np.empty(len(v["__objarray__"]), dtype=object)
             out[:] = [self.value(x) for x in v["__objarray__"]]
             return out.reshape(v["shape"])
+        if "__float__" in v:
+            if v["__float__"] not in ("nan", "inf", "-inf"):
+                raise ModelFileError(f"__float__ {v['__float__']!r} is not nan, inf or -inf")
+            return float(v["__float__"])
         if "__tuple__" in v:
             return tuple(self.value(x) for x in v["__tuple__"])
         if "__set__" in v:

@@ -757,3 +757,23 @@ def test_a_bad_thread_setting_is_named_by_load_not_blamed_on_the_file(tmp_path, 
     monkeypatch.setenv("FASTRNN_NUM_THREADS", "two")
     with pytest.raises(ValueError, match="^FASTRNN_NUM_THREADS must be a positive integer"):
         fastrnn.load(path)
+
+
+def test_a_history_with_nan_epochs_is_saved_as_strict_json(tmp_path):
+    """Epochs without validation are NaN in history_; json.dumps wrote them as NaN, which is
+    no JSON (a strict reader refuses the file)."""
+    import json
+    import zipfile
+
+    X, y = make_negation_sentiment(n_samples=60, random_state=0)
+    model = RNNClassifier(**{**FAST, "max_iter": 1}, warm_start=True).fit(X, y)
+    model.fit(X, y, validation_data=(X[:10], y[:10]))
+    path = tmp_path / "m.fastrnn"
+    fastrnn.save(model, path)
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    json.loads(zipfile.ZipFile(path).read("config.json"), parse_constant=refuse)
+    loaded = fastrnn.load(path).history_["val_loss"]
+    assert np.isnan(loaded[0]) and loaded[1:] == model.history_["val_loss"][1:]
