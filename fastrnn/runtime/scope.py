@@ -6,7 +6,7 @@ import threading
 
 from .memory import reuse_freed_blocks
 
-_controller = None
+_controller = None  # (process-wide BLAS controllers, per-thread ones), found once
 # An OpenBLAS without OpenMP has one thread pool for the process: while any thread runs the
 # engine it stays on one thread, and the last thread to leave gives it back its threads.
 _shared_lock = threading.Lock()
@@ -24,28 +24,43 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _blas_libraries():
-    """``threadpoolctl``'s BLAS controllers, from a library scan done once."""
+def _blas_groups():
+    """``threadpoolctl``'s BLAS controllers as ``(process_wide, per_thread)``, found once.
+
+    OpenBLAS built with OpenMP limits the calling thread only; the others
+    (OpenBLAS's own threads, MKL, BLIS) have one limit for the process.
+    """
     global _controller
     if _controller is None:
         from threadpoolctl import ThreadpoolController  # on first use: ``import fastrnn`` stays light
 
-        _controller = ThreadpoolController()
-    return [lib for lib in _controller.lib_controllers if lib.user_api == "blas"]
+        libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+        per_thread = [lib for lib in libs if getattr(lib, "internal_api", None) == "openblas"
+                      and getattr(lib, "threading_layer", None) == "openmp"]
+        _controller = ([lib for lib in libs if lib not in per_thread], per_thread)
+    return _controller
+
+
+def _blas_libraries():
+    """Every BLAS controller (see :func:`_blas_groups`)."""
+    shared, per_thread = _blas_groups()
+    return shared + per_thread
 
 
 def _set_threads(lib, n):
     """Set a BLAS library's thread count, from whichever thread calls.
 
-    threadpoolctl lets only one Python thread, the first to set an OpenBLAS
-    limit, change it later (others are silently ignored); like its
-    ``threadpool_limits``, give that role up after each change, so that a fit
-    in a worker thread limits BLAS as one in the main thread does.
+    threadpoolctl's ``set_num_threads`` lets only one Python thread, the
+    first to set an OpenBLAS limit, change it later (the others are silently
+    ignored), so after a fit in the main thread a fit in a worker thread
+    would leave BLAS on every core.  Its underlying setter, where it has one,
+    is called directly: the scope keeps its own count of the threads inside.
     """
-    lib.set_num_threads(n)
-    clear = getattr(lib, "clear_controlling_thread", None)
-    if clear is not None:
-        clear()
+    setter = getattr(lib, "_real_set_num_threads", None)
+    if setter is not None:
+        setter(n)
+    else:
+        lib.set_num_threads(n)
 
 
 @contextlib.contextmanager
@@ -62,17 +77,13 @@ def single_threaded_blas():
     restored when the last one leaves; an OpenMP build of OpenBLAS limits the
     calling thread only.
     """
-    libs = _blas_libraries()
-    # OpenBLAS built with OpenMP limits the calling thread only (BLIS's limit is global)
-    per_thread = [lib for lib in libs if getattr(lib, "internal_api", None) == "openblas"
-                  and getattr(lib, "threading_layer", None) == "openmp"]
-    changed = [(lib, lib.num_threads) for lib in per_thread if lib.num_threads != 1]
+    shared, per_thread = _blas_groups()
+    changed = [(lib, n) for lib in per_thread if (n := lib.num_threads) != 1]
     for lib, _ in changed:
         _set_threads(lib, 1)
     with _shared_lock:
         if _shared["depth"] == 0:
-            _shared["saved"] = [(lib, lib.num_threads) for lib in libs
-                                if lib not in per_thread and lib.num_threads != 1]
+            _shared["saved"] = [(lib, n) for lib in shared if (n := lib.num_threads) != 1]
             for lib, _ in _shared["saved"]:
                 _set_threads(lib, 1)
         _shared["depth"] += 1
