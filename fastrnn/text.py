@@ -401,6 +401,16 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             seen.add(t)
         if not tokens:
             raise ValueError("vocabulary is empty")
+        reserved = [t for t in tokens if t == "" or t == self.oov_token]
+        if reserved:
+            raise ValueError(f"vocabulary holds {reserved[0]!r}, the name of a reserved id "
+                             "(padding '' or oov_token): give the words only")
+        if self.lowercase:
+            cased = [t for t in tokens if t != t.lower()]
+            if cased:  # the analyzer lowercases every token: these can never be read
+                warn_at_caller(f"{len(cased)} of the {len(tokens)} vocabulary entries have "
+                               f"capitals (e.g. {cased[0]!r}) and lowercase=True: no token can "
+                               "match them (pass lowercase=False for a cased vocabulary)")
         return tokens
 
     def _fit_tokens(self, token_lists):
@@ -508,16 +518,18 @@ class TextSequencer(TransformerMixin, BaseEstimator):
 
 
 # ------------------------------------------------------------------ pretrained word vectors
-#: Rows of a vector table allocated at a time while reading (the table grows by blocks).
+#: Rows of a vector table allocated at a time while reading (the table grows by blocks), at most.
 _VECTOR_BLOCK = 4096
+#: Values of a block, at most (a very wide table gets fewer rows per block).
+_VECTOR_BLOCK_VALUES = 1 << 22
 
 
 def _open_binary(path):
     """``(binary file object, name for messages, whether to close it)``; ``.gz`` is decompressed."""
     if hasattr(path, "read"):
         return path, getattr(path, "name", "<file>"), False
-    name = os.fspath(path)
-    if name.endswith(".gz"):
+    name = os.fsdecode(os.fspath(path))
+    if name.lower().endswith((".gz", ".gzip")):
         return gzip.open(name, "rb"), name, True
     return open(name, "rb"), name, True
 
@@ -527,7 +539,8 @@ class _Table:
 
     def __init__(self, dim, capacity=None):
         self.dim = dim
-        self.block = _VECTOR_BLOCK if capacity is None else max(1, min(capacity, _VECTOR_BLOCK))
+        rows = max(1, min(_VECTOR_BLOCK, _VECTOR_BLOCK_VALUES // dim))
+        self.block = rows if capacity is None else max(1, min(capacity, rows))
         self.blocks = []
         self.n = 0
 
@@ -543,7 +556,9 @@ class _Table:
             return np.empty((0, self.dim), dtype=np.float32)
         last = self.n - self.block * (len(self.blocks) - 1)
         self.blocks[-1] = self.blocks[-1][:last]
-        out = self.blocks[0] if len(self.blocks) == 1 else np.concatenate(self.blocks)
+        # one block: a copy when it is mostly empty, so the result does not keep it alive
+        out = (self.blocks[0] if last * 2 >= self.block else self.blocks[0].copy()) \
+            if len(self.blocks) == 1 else np.concatenate(self.blocks)
         self.blocks = []
         return out
 
@@ -596,6 +611,9 @@ def _read_text_vectors(f, name, max_words):
             bad = next(v for v in fields[-dim:] if not _is_float(v))
             raise ValueError(f"{name}, line {lineno}: {bad!r} is not a number (malformed "
                              "line)") from None
+        if not np.isfinite(row).all():
+            raise ValueError(f"{name}, line {lineno}: a value is not a finite float32 (NaN, "
+                             "infinity, or beyond 3.4e38)")
         if len(fields) > dim + 1 and _is_float(fields[-dim - 1]):
             raise ValueError(f"{name}, line {lineno}: {len(fields) - 1} values where the vectors "
                              f"have {dim} (inconsistent dimensions)")
@@ -660,14 +678,19 @@ def _read_binary_vectors(f, name, max_words):
         except UnicodeDecodeError as exc:
             raise ValueError(f"{name}: word {i} is not UTF-8 ({exc.reason} at byte "
                              f"{exc.start})") from None
-        if not word:
-            raise ValueError(f"{name}: word {i} is empty (malformed file: is it a text file? "
-                             "pass binary=False)")
+        if not word or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in word):  # control chars
+            raise ValueError(f"{name}: word {i} is {'empty' if not word else repr(word[:40])} "
+                             f"(malformed record: a dimension other than the header's {dim}, or "
+                             "a text file? pass binary=False)")
+        if not np.isfinite(row).all():
+            raise ValueError(f"{name}: the vector of word {i} ({word!r}) holds NaN or infinity")
         if word in seen:
             continue
         seen.add(word)
         words.append(word)
         table.append(row)
+    if max_words is None and (buf + f.read(64)).strip():
+        raise ValueError(f"{name}: the header declares {declared} words but the file holds more")
     return words, table.array()
 
 

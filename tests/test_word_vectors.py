@@ -247,3 +247,53 @@ def test_embedding_matrix_random_rows_for_missing_tokens(table):
         embedding_matrix(seq, words, vectors, missing="mean")
     with pytest.raises(ValueError, match="6 words but 2 vectors"):
         embedding_matrix(seq, words, vectors[:2])
+
+
+def test_binary_records_of_another_width_or_text_are_refused_not_read_as_words():
+    """A text file or records of another width read with binary=True gave words such as
+    '.5678\\nfilm' and vectors of text bytes, without an error."""
+    import io
+
+    text = b"4 2\nthe 0.1234 0.5678\nfilm 0.2345 0.6789\ngood 0.3456 0.7891\nbad 0.4567 0.8912\n"
+    for max_words in (3, None):
+        with pytest.raises(ValueError, match="malformed record"):
+            load_word_vectors(io.BytesIO(text), binary=True, max_words=max_words)
+    wide = np.array([[2.0, 3.0, 0.5], [0.5, 2.0, 2.0], [3.0, 3.0, 2.0]], "<f4")
+    data = b"3 2\n" + b"".join(w + b" " + r.tobytes() + b"\n"
+                               for w, r in zip([b"the", b"film", b"bad"], wide))
+    with pytest.raises(ValueError, match="malformed record"):
+        load_word_vectors(io.BytesIO(data), binary=True)
+    extra = b"1 2\n" + b"".join(w + b" " + np.float32([1, 2]).tobytes() + b"\n"
+                                for w in [b"the", b"film"])
+    with pytest.raises(ValueError, match="declares 1 words but the file holds more"):
+        load_word_vectors(io.BytesIO(extra), binary=True)
+    assert load_word_vectors(io.BytesIO(extra), binary=True, max_words=1)[0] == ["the"]
+
+
+def test_non_finite_values_name_their_line_and_wide_tables_fit_in_memory(tmp_path):
+    import io
+
+    with pytest.raises(ValueError, match="line 2: a value is not a finite float32"):
+        load_word_vectors(io.BytesIO(b"the 0.1 0.2\nfilm 1e40 0.4\n"))
+    path = tmp_path / "wide.txt"  # blocks of 4096 rows made this 30 GiB
+    path.write_text("a " + " ".join(["0.5"] * 200_000) + "\n")
+    words, vectors = load_word_vectors(path)
+    assert vectors.shape == (1, 200_000) and (vectors.base is None or vectors.base.size <= 400_000)
+
+
+def test_a_fixed_vocabulary_refuses_reserved_names_and_warns_about_capitals():
+    from fastrnn import TextSequencer
+
+    with pytest.raises(ValueError, match="reserved id"):
+        TextSequencer(vocabulary=["<OOV>", "film"]).fit([])
+    with pytest.warns(UserWarning, match="have capitals"):
+        TextSequencer(vocabulary=["The", "film"]).fit([])
+    assert TextSequencer(vocabulary=["The", "film"], lowercase=False).fit([]).vocab_size_ == 4
+
+
+def test_seq2seq_refuses_embedding_init_before_advising_on_its_width():
+    from fastrnn import RNNSeq2Seq
+
+    X = np.random.default_rng(0).integers(1, 12, (10, 5))
+    with pytest.raises(ValueError, match="for a single embedding"):
+        RNNSeq2Seq(units=8, max_iter=1, embedding_init=np.zeros((12, 4))).fit(X, X)

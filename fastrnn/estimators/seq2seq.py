@@ -241,11 +241,18 @@ class RNNSeq2Seq(BaseRNN):
                           reset_after=self.reset_after, unit_forget_bias=self.unit_forget_bias)
                 for u in widths]
 
-    def _check_seq2seq_params(self):
+    def _check_params(self):
+        self._refuse_single_embedding()  # before the shared check, whose advice would not apply
+        super()._check_params()
+
+    def _refuse_single_embedding(self):
         if self.embedding_init is not None or not self.embedding_trainable:
             raise ValueError("embedding_init and embedding_trainable=False are for a single "
                              "embedding; RNNSeq2Seq has a source and a target embedding: leave "
                              "them at None and True (or load weights with set_weights)")
+
+    def _check_seq2seq_params(self):
+        self._refuse_single_embedding()
         if self.alpha:
             raise ValueError(f"alpha={self.alpha!r}: RNNSeq2Seq has no L2 penalty; use "
                              "optimizer='adamw' with weight_decay instead")
