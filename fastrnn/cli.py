@@ -89,6 +89,14 @@ def _estimator_kwargs(args):
                 verbose=0 if args.quiet else 2)
 
 
+def _kept_loss(model):
+    """The training loss of the epoch whose weights the model holds (the best one, when a stop
+    restored it; else the last), NaN when no epoch finished."""
+    losses = model.history_.get("loss") or [float("nan")]
+    restored = model.stopped_reason_ in ("interrupted", "early_stopping", "diverged", "non_finite")
+    return losses[model.best_epoch_] if restored and model.best_epoch_ is not None else losses[-1]
+
+
 def _check_output_path(path, option):
     """Refuse, before any training, an output path that saving would fail on."""
     if not path:
@@ -350,8 +358,8 @@ def _train_lm(args, out):
     lm.fit(lines)
     if lm.stopped_reason_ == "interrupted" and not lm.n_iter_:
         return _interrupted(lm, args.output)
-    final = (lm.history_.get("loss") or [float("nan")])[-1]  # none when no epoch finished
-    out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; final loss "
+    final = _kept_loss(lm)
+    out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; kept model's loss "
         f"{final:.4f} per token (perplexity {np.exp(final):.2f}); vocabulary "
         f"{lm.vocab_size_} ids")
     save(lm, args.output)
@@ -391,8 +399,8 @@ def _train_seq2seq(args, out):
     model.fit(X, Y)
     if model.stopped_reason_ == "interrupted" and not model.n_iter_:
         return _interrupted(model, args.output)
-    final = (model.history_.get("loss") or [float("nan")])[-1]  # none when no epoch finished
-    out(f"trained {model.n_iter_} epochs on {len(X)} pairs; final loss "
+    final = _kept_loss(model)
+    out(f"trained {model.n_iter_} epochs on {len(X)} pairs; kept model's loss "
         f"{final:.4f} per target token; vocabularies "
         f"{model.n_source_ids_} source and {model.n_target_ids_} target ids")
     save(model, args.output)

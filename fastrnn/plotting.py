@@ -2,6 +2,8 @@
 
 from collections.abc import Mapping
 
+import numpy as np
+
 _METRICS = ("accuracy", "r2", "token_accuracy")
 
 
@@ -58,8 +60,11 @@ def plot_history(history, path=None, title=None):
                 epochs = range(1, len(h[key]) + 1)
                 ax.plot(epochs, h[key], color=color, label=f"{label}train")
             if "val_" + key in h:
-                epochs = range(1, len(h["val_" + key]) + 1)
-                ax.plot(epochs, h["val_" + key], color=color, linestyle="--",
+                values = np.asarray(h["val_" + key], dtype=float)
+                epochs = range(1, len(values) + 1)
+                # epochs without validation are NaN: markers show a value between two of them
+                ax.plot(epochs, values, color=color, linestyle="--",
+                        marker="o" if np.isnan(values).any() else None, markersize=3,
                         label=f"{label}validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)

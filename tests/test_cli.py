@@ -535,3 +535,17 @@ def test_a_tsv_row_split_by_a_line_break_names_the_cause(tmp_path, capsys, small
     tsv.write_text('text\tlabel\n"a text\nwith a line break"\tpos\n')
     assert_one_line_error(run_in_process(capsys, "predict", path, tsv), "line 2",
                           "needs a CSV file")
+
+
+def test_the_reported_loss_is_the_kept_models():
+    """After Ctrl-C or early stopping the file holds the best epoch, but the line printed the
+    last epoch's loss."""
+    from types import SimpleNamespace
+
+    from fastrnn.cli import _kept_loss
+
+    history = {"loss": [1.0, 0.5, 0.7]}
+    assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_="interrupted",
+                                      best_epoch_=1)) == 0.5
+    assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_=None,
+                                      best_epoch_=1)) == 0.7

@@ -311,3 +311,12 @@ def test_a_long_prompt_is_read_without_an_output_per_step(pattern_lm):
     vocab = pattern_lm.sequencer_.index_to_token_
     assert pattern_lm.generate(prompt, n_tokens=1, temperature=0) == vocab[int(np.argmax(z))]
     assert pattern_lm.generate(prompt, n_tokens=0) == ""
+
+
+def test_empty_validation_texts_are_refused_not_scored_as_perfect():
+    """validation_data=[] gave val_loss 0.0 every epoch: early stopping kept epoch 0."""
+    from fastrnn import RNNLanguageModel
+
+    with pytest.raises(ValueError, match="validation_data holds no texts"):
+        RNNLanguageModel(units=4, max_iter=2, early_stopping=True).fit(["abcabc"] * 20,
+                                                                       validation_data=[])

@@ -60,3 +60,14 @@ def test_a_sequence_to_sequence_history_gets_its_token_accuracy_panel(tmp_path):
     assert [ax.get_ylabel() for ax in fig.axes][-1] == "token_accuracy"
     with pytest.raises(NotFittedError):
         fastrnn.plot_attention(fastrnn.RNNSeq2Seq(), "abc")
+
+
+def test_validation_values_between_epochs_without_validation_are_drawn_as_markers():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from fastrnn import plot_history
+
+    nan = float("nan")
+    fig = plot_history({"loss": [1.0, 0.9, 0.8, 0.7], "val_loss": [nan, 0.95, nan, 0.75]})
+    dashed = [line for ax in fig.axes for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert dashed and all(line.get_marker() == "o" for line in dashed)

@@ -458,3 +458,12 @@ def test_a_stray_huge_id_is_refused_before_its_tables_are_allocated():
     with pytest.raises(MemoryError, match="target ids .* make each batch's output scores"):
         # a table that fits, but not a batch's scores over 10**7 target ids
         model.set_params(batch_size=4096).fit([[1, 2, 3]] * 4, [[1, 10**7]] * 4)
+
+
+def test_all_empty_targets_and_partial_fit_with_early_stopping_are_explained():
+    from fastrnn import RNNSeq2Seq
+
+    with pytest.raises(ValueError, match="no target holds a token"):
+        RNNSeq2Seq(units=4, max_iter=1).fit(["ab", "cd"], ["", ""])
+    with pytest.raises(ValueError, match="set early_stopping=False for partial_fit"):
+        RNNSeq2Seq(units=4).partial_fit(["ab", "cd"] * 10, ["ba", "dc"] * 10)

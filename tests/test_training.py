@@ -627,3 +627,15 @@ def test_a_saved_history_with_a_shorter_entry_is_aligned_at_its_end():
     log_epoch(history, {"loss": 0.6, "val_loss": 0.65})
     assert history["loss"] == [1.0, 0.9, 0.8, 0.6]
     assert np.isnan(history["val_loss"][:2]).all() and history["val_loss"][2:] == [0.7, 0.65]
+
+
+def test_a_checkpoint_directory_that_cannot_be_written_is_refused_before_training(
+        tmp_path, monkeypatch):
+    import os
+
+    X, y, _, _ = _two_tasks()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(tmp_path)
+                        else real_access(path, mode))
+    with pytest.raises(ValueError, match="checkpoint_path: directory .* is not writable"):
+        RNNClassifier(units=4, max_iter=1, checkpoint_path=tmp_path / "m.fastrnn").fit(X, y)

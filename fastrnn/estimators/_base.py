@@ -683,7 +683,8 @@ class BaseRNN(BaseEstimator):
         if self.checkpoint_path is not None:  # at fit only: a loaded model may come from elsewhere
             self._check_checkpoint_path()
         if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
+            raise ValueError("partial_fit does not support early_stopping=True (its default in "
+                             "some estimators): set early_stopping=False for partial_fit")
         # nothing of a fitted model is lost when the checks before training refuse the call
         before = dict(vars(self))
         if "rng_" in before:  # drawn from in place (the validation split): its state too
@@ -734,6 +735,8 @@ class BaseRNN(BaseEstimator):
         directory = os.path.dirname(path)
         if not os.path.isdir(directory):
             raise ValueError(f"checkpoint_path: directory {directory} does not exist")
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise ValueError(f"checkpoint_path: directory {directory} is not writable")
         try:
             check_parameters_saveable(self)
         except TypeError as exc:

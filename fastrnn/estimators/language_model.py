@@ -186,8 +186,10 @@ class RNNLanguageModel(BaseRNN):
         return docs
 
     def _validation_set(self, validation_data):
-        return self._evaluation_arrays(self._documents(_texts(validation_data,
-                                                              "validation_data")))
+        texts = _texts(validation_data, "validation_data")
+        if not len(texts):  # no token to score: a loss of 0 would look perfect
+            raise ValueError("validation_data holds no texts")
+        return self._evaluation_arrays(self._documents(texts))
 
     def _split_validation(self, docs, rng):
         n_val = math.ceil(self.validation_fraction * len(docs))

@@ -175,7 +175,10 @@ class RNNSeq2Seq(BaseRNN):
         ``token_accuracy`` (teacher-forced), with ``val_`` versions when
         validating.
     loss_curve_, validation_scores_, best_loss_, best_epoch_, n_iter_, stopped_reason_
-        As in :class:`fastrnn.RNNClassifier`.
+        As in :class:`fastrnn.RNNClassifier`, but the validation score (``history_``'s
+        ``val_token_accuracy``) is the teacher-forced share of target tokens predicted
+        right, not :meth:`score`'s exact match, and early stopping, checkpoints and the
+        ``"auto"`` schedule watch the validation loss (there is no ``monitor``).
 
     Notes
     -----
@@ -343,7 +346,14 @@ class RNNSeq2Seq(BaseRNN):
             self.input_kind_ = kind
             if kind == "text":
                 self.source_sequencer_ = self._sequencer().fit(X)
-                self.target_sequencer_ = self._sequencer().fit(Y)
+                try:
+                    self.target_sequencer_ = self._sequencer().fit(Y)
+                except ValueError as exc:
+                    if "empty vocabulary" not in str(exc):
+                        raise
+                    raise ValueError("Y: no target holds a token (every target is empty or "
+                                     "blank); an empty target is allowed among others, but "
+                                     "the model needs targets to learn to write") from None
                 self.n_source_ids_ = self.source_sequencer_.vocab_size_
                 self.n_target_ids_ = self.target_sequencer_.vocab_size_
             else:
