@@ -93,7 +93,9 @@ def _kept_loss(model):
     """The training loss of the epoch whose weights the model holds (the best one, when a stop
     restored it; else the last), NaN when no epoch finished."""
     losses = model.history_.get("loss") or [float("nan")]
-    restored = model.stopped_reason_ in ("interrupted", "early_stopping", "diverged", "non_finite")
+    stopped = model.stopped_reason_
+    restored = stopped in ("interrupted", "diverged", "non_finite", "error") or (
+        model.restore_best_weights and (model.early_stopping or stopped == "early_stopping"))
     return losses[model.best_epoch_] if restored and model.best_epoch_ is not None else losses[-1]
 
 

@@ -97,7 +97,7 @@ def _json_number(v):
     """A number as JSON holds it: NaN and infinities (a history's epochs without validation)
     have no JSON literal, so they are written as ``{"__float__": "nan"}`` and the like."""
     if isinstance(v, float) and not math.isfinite(v):
-        return {"__float__": repr(v)}  # 'nan', 'inf', '-inf'
+        return {"__float__": repr(float(v))}  # 'nan', 'inf', '-inf'
     return v
 
 

@@ -405,7 +405,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         if reserved:
             raise ValueError(f"vocabulary holds {reserved[0]!r}, the name of a reserved id "
                              "(padding '' or oov_token): give the words only")
-        if self.lowercase:
+        if self.lowercase and self.tokenizer is None:  # (a tokenizer may emit what it likes)
             cased = [t for t in tokens if t != t.lower()]
             if cased:  # the analyzer lowercases every token: these can never be read
                 warn_at_caller(f"{len(cased)} of the {len(tokens)} vocabulary entries have "
@@ -581,7 +581,13 @@ def _decode(raw, name, lineno):
 
 
 def _read_text_vectors(f, name, max_words):
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused with its line
+        return _read_text_lines(f, name, max_words)
+
+
+def _read_text_lines(f, name, max_words):
     words, seen, table, dim, declared = [], set(), None, None, None
+    lines = []  # the line of each kept word, for the messages
     n_records = 0  # vector lines, a repeated word's included (what a header counts)
     for lineno, raw in enumerate(f, 1):
         if max_words is not None and len(words) >= max_words:
@@ -611,9 +617,6 @@ def _read_text_vectors(f, name, max_words):
             bad = next(v for v in fields[-dim:] if not _is_float(v))
             raise ValueError(f"{name}, line {lineno}: {bad!r} is not a number (malformed "
                              "line)") from None
-        if not np.isfinite(row).all():
-            raise ValueError(f"{name}, line {lineno}: a value is not a finite float32 (NaN, "
-                             "infinity, or beyond 3.4e38)")
         if len(fields) > dim + 1 and _is_float(fields[-dim - 1]):
             raise ValueError(f"{name}, line {lineno}: {len(fields) - 1} values where the vectors "
                              f"have {dim} (inconsistent dimensions)")
@@ -624,13 +627,19 @@ def _read_text_vectors(f, name, max_words):
             continue
         seen.add(word)
         words.append(word)
+        lines.append(lineno)
         table.append(row)
     if dim is None:
         raise ValueError(f"{name} holds no word vectors")
     if declared is not None and max_words is None and n_records != declared:
         raise ValueError(f"{name}: the header declares {declared} words but the file holds "
                          f"{n_records}" + (" (truncated?)" if n_records < declared else ""))
-    return words, (table.array() if table is not None else np.empty((0, dim), np.float32))
+    vectors = table.array() if table is not None else np.empty((0, dim), np.float32)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))  # (checked once, not per line)
+    if len(bad):
+        raise ValueError(f"{name}, line {lines[bad[0]]}: a value is not a finite float32 (NaN, "
+                         "infinity, or beyond 3.4e38)")
+    return words, vectors
 
 
 def _is_float(text):
@@ -678,12 +687,10 @@ def _read_binary_vectors(f, name, max_words):
         except UnicodeDecodeError as exc:
             raise ValueError(f"{name}: word {i} is not UTF-8 ({exc.reason} at byte "
                              f"{exc.start})") from None
-        if not word or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in word):  # control chars
+        if not word or "\n" in word or "\x00" in word:  # what a misaligned record leaves
             raise ValueError(f"{name}: word {i} is {'empty' if not word else repr(word[:40])} "
                              f"(malformed record: a dimension other than the header's {dim}, or "
                              "a text file? pass binary=False)")
-        if not np.isfinite(row).all():
-            raise ValueError(f"{name}: the vector of word {i} ({word!r}) holds NaN or infinity")
         if word in seen:
             continue
         seen.add(word)
@@ -691,7 +698,12 @@ def _read_binary_vectors(f, name, max_words):
         table.append(row)
     if max_words is None and (buf + f.read(64)).strip():
         raise ValueError(f"{name}: the header declares {declared} words but the file holds more")
-    return words, table.array()
+    vectors = table.array()
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        raise ValueError(f"{name}: the vector of {words[bad[0]]!r} (word {bad[0] + 1} kept) holds "
+                         "NaN or infinity")
+    return words, vectors
 
 
 def load_word_vectors(path, max_words=None, binary=False):

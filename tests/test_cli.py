@@ -545,7 +545,14 @@ def test_the_reported_loss_is_the_kept_models():
     from fastrnn.cli import _kept_loss
 
     history = {"loss": [1.0, 0.5, 0.7]}
+    plain = dict(restore_best_weights=True, early_stopping=False)
     assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_="interrupted",
-                                      best_epoch_=1)) == 0.5
+                                      best_epoch_=1, **plain)) == 0.5
     assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_=None,
-                                      best_epoch_=1)) == 0.7
+                                      best_epoch_=1, **plain)) == 0.7
+    # early stopping restores the best epoch at max_iter too (train-seq2seq's default)
+    assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_=None, best_epoch_=1,
+                                      restore_best_weights=True, early_stopping=True)) == 0.5
+    assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_="early_stopping",
+                                      best_epoch_=1, restore_best_weights=False,
+                                      early_stopping=True)) == 0.7

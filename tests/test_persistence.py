@@ -777,3 +777,13 @@ def test_a_history_with_nan_epochs_is_saved_as_strict_json(tmp_path):
     json.loads(zipfile.ZipFile(path).read("config.json"), parse_constant=refuse)
     loaded = fastrnn.load(path).history_["val_loss"]
     assert np.isnan(loaded[0]) and loaded[1:] == model.history_["val_loss"][1:]
+
+
+def test_a_numpy_non_finite_float_round_trips():
+    from fastrnn.persistence import _Decoder, _Encoder
+
+    for v in (np.float64("nan"), np.float64("inf"), float("-inf")):
+        encoded = _Encoder().value(v)
+        assert encoded["__float__"] in ("nan", "inf", "-inf")
+        back = _Decoder([]).value(encoded)
+        assert (np.isnan(back) and np.isnan(v)) or back == v

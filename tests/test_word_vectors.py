@@ -297,3 +297,25 @@ def test_seq2seq_refuses_embedding_init_before_advising_on_its_width():
     X = np.random.default_rng(0).integers(1, 12, (10, 5))
     with pytest.raises(ValueError, match="for a single embedding"):
         RNNSeq2Seq(units=8, max_iter=1, embedding_init=np.zeros((12, 4))).fit(X, X)
+
+
+def test_binary_words_with_other_control_characters_load_as_in_text_files():
+    import io
+
+    data = b"2 2\n" + b"".join(w + b" " + np.float32([1, 2]).tobytes() + b"\n"
+                               for w in [b"the", "a\x85b".encode()])
+    assert load_word_vectors(io.BytesIO(data), binary=True)[0] == ["the", "a\x85b"]
+    bad = b"1 2\nthe " + np.float32([np.nan, 1]).tobytes() + b"\n"
+    with pytest.raises(ValueError, match="holds NaN or infinity"):
+        load_word_vectors(io.BytesIO(bad), binary=True)
+
+
+def test_no_capitals_warning_when_a_tokenizer_makes_the_tokens():
+    import warnings
+
+    from fastrnn import TextSequencer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seq = TextSequencer(tokenizer=str.split, vocabulary=["<NUM>", "film"]).fit([])
+    assert seq.vocab_size_ == 4

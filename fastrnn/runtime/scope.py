@@ -59,8 +59,11 @@ def _set_threads(lib, n):
     setter = getattr(lib, "_real_set_num_threads", None)
     if setter is not None:
         setter(n)
-    else:
+    else:  # the public setter, then its control given up, as threadpool_limits does
         lib.set_num_threads(n)
+        clear = getattr(lib, "clear_controlling_thread", None)
+        if clear is not None:
+            clear()
 
 
 @contextlib.contextmanager
