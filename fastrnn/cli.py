@@ -386,6 +386,10 @@ def _train_seq2seq(args, out):
     from .persistence import save
 
     _check_output_path(args.output, "-o/--output")
+    if args.patience < 1:
+        raise CLIError(f"--patience must be at least 1 epoch, got {args.patience}")
+    if not 0 <= args.validation_fraction < 1:
+        raise CLIError(f"--validation-fraction must be in [0, 1), got {args.validation_fraction}")
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
     X, Y = load_pairs(args.file, source_col=args.source_col, target_col=args.target_col,
@@ -397,8 +401,16 @@ def _train_seq2seq(args, out):
                        max_features=args.max_features, max_output_length=args.max_output_length,
                        beam_width=args.beam_width, learning_rate=args.learning_rate,
                        batch_size=args.batch_size, max_iter=args.epochs,
+                       early_stopping=args.validation_fraction > 0, n_iter_no_change=args.patience,
+                       validation_fraction=args.validation_fraction or 0.1,
                        random_state=args.seed, verbose=0 if args.quiet else 2)
-    model.fit(X, Y)
+    try:
+        model.fit(X, Y)
+    except ValueError as exc:
+        if not str(exc).startswith("too few pairs"):
+            raise
+        raise CLIError(f"{args.file}: too few pairs to hold out a validation set; "
+                       "--validation-fraction 0 trains on every pair") from None
     if model.stopped_reason_ == "interrupted" and not model.n_iter_:
         return _interrupted(model, args.output)
     final = _kept_loss(model)
@@ -578,6 +590,10 @@ def _parser():
     s2s.add_argument("--epochs", type=int, default=30)
     s2s.add_argument("--batch-size", type=int, default=64)
     s2s.add_argument("--learning-rate", type=float, default=0.001)
+    s2s.add_argument("--patience", type=int, default=3,
+                     help="stop after this many epochs without a better validation loss")
+    s2s.add_argument("--validation-fraction", type=float, default=0.1,
+                     help="pairs held out for early stopping (0: train on all, no early stopping)")
     s2s.add_argument("--seed", type=int, default=0)
     s2s.add_argument("-q", "--quiet", action="store_true")
 

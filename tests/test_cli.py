@@ -556,3 +556,20 @@ def test_the_reported_loss_is_the_kept_models():
     assert _kept_loss(SimpleNamespace(history_=history, stopped_reason_="early_stopping",
                                       best_epoch_=1, restore_best_weights=False,
                                       early_stopping=True)) == 0.7
+
+
+def test_train_seq2seq_can_train_on_every_pair(tmp_path, capsys):
+    """One pair could not be trained on: 10% was always held out for early stopping, and the
+    advice named Python parameters."""
+    pairs = tmp_path / "one.tsv"
+    pairs.write_text("abc\tcba\n")
+    out = tmp_path / "m.fastrnn"
+    common = ["train-seq2seq", pairs, "-o", out, "--units", "4", "--embedding-dim", "2",
+              "--epochs", "1", "-q"]
+    assert_one_line_error(run_in_process(capsys, *common), "too few pairs",
+                          "--validation-fraction 0")
+    done = run_in_process(capsys, *common, "--validation-fraction", "0")
+    assert done.returncode == 0, done.stderr
+    model = fastrnn.load(out)
+    assert model.early_stopping is False and model.n_iter_ == 1
+    assert_one_line_error(run_in_process(capsys, *common, "--patience", "0"), "--patience")
