@@ -92,11 +92,25 @@ def _estimator_kwargs(args):
 def _kept_loss(model):
     """The training loss of the epoch whose weights the model holds (the best one, when a stop
     restored it; else the last), NaN when no epoch finished."""
+    from .training import restores_best
+
     losses = model.history_.get("loss") or [float("nan")]
-    stopped = model.stopped_reason_
-    restored = stopped in ("interrupted", "diverged", "non_finite", "error") or (
-        model.restore_best_weights and (model.early_stopping or stopped == "early_stopping"))
+    restored = restores_best(model.stopped_reason_, model.restore_best_weights,
+                             model.early_stopping)
     return losses[model.best_epoch_] if restored and model.best_epoch_ is not None else losses[-1]
+
+
+def _report_and_save(model, path, out, describe):
+    """After a command's fit: print ``describe(kept model's loss)``, save the model to ``path``;
+    the exit code (130 after Ctrl-C, see :func:`_interrupted`)."""
+    from .persistence import save
+
+    if model.stopped_reason_ == "interrupted" and not model.n_iter_:
+        return _interrupted(model, path)
+    out(describe(_kept_loss(model)))
+    save(model, path)
+    out(f"model saved to {path}")
+    return _interrupted(model, path) or 0
 
 
 def _check_output_path(path, option):
@@ -342,7 +356,6 @@ def _summary(args, out):
 def _train_lm(args, out):
     from .datasets._files import _lines
     from .estimators import RNNLanguageModel
-    from .persistence import save
 
     _check_output_path(args.output, "-o/--output")
     if not os.path.isfile(args.file):
@@ -358,15 +371,9 @@ def _train_lm(args, out):
                           window=args.window, max_iter=args.epochs,
                           random_state=args.seed, verbose=0 if args.quiet else 2)
     lm.fit(lines)
-    if lm.stopped_reason_ == "interrupted" and not lm.n_iter_:
-        return _interrupted(lm, args.output)
-    final = _kept_loss(lm)
-    out(f"trained {lm.n_iter_} epochs on {len(lines)} lines; kept model's loss "
-        f"{final:.4f} per token (perplexity {np.exp(final):.2f}); vocabulary "
-        f"{lm.vocab_size_} ids")
-    save(lm, args.output)
-    out(f"model saved to {args.output}")
-    return _interrupted(lm, args.output) or 0
+    return _report_and_save(lm, args.output, out, lambda loss: (
+        f"trained {lm.n_iter_} epochs on {len(lines)} lines; kept model's loss {loss:.4f} per "
+        f"token (perplexity {np.exp(loss):.2f}); vocabulary {lm.vocab_size_} ids"))
 
 
 def _generate(args, out):
@@ -383,7 +390,6 @@ def _generate(args, out):
 def _train_seq2seq(args, out):
     from .datasets import load_pairs
     from .estimators import RNNSeq2Seq
-    from .persistence import save
 
     _check_output_path(args.output, "-o/--output")
     if args.patience < 1:
@@ -411,15 +417,10 @@ def _train_seq2seq(args, out):
             raise
         raise CLIError(f"{args.file}: too few pairs to hold out a validation set; "
                        "--validation-fraction 0 trains on every pair") from None
-    if model.stopped_reason_ == "interrupted" and not model.n_iter_:
-        return _interrupted(model, args.output)
-    final = _kept_loss(model)
-    out(f"trained {model.n_iter_} epochs on {len(X)} pairs; kept model's loss "
-        f"{final:.4f} per target token; vocabularies "
-        f"{model.n_source_ids_} source and {model.n_target_ids_} target ids")
-    save(model, args.output)
-    out(f"model saved to {args.output}")
-    return _interrupted(model, args.output) or 0
+    return _report_and_save(model, args.output, out, lambda loss: (
+        f"trained {model.n_iter_} epochs on {len(X)} pairs; kept model's loss {loss:.4f} per "
+        f"target token; vocabularies {model.n_source_ids_} source and {model.n_target_ids_} "
+        "target ids"))
 
 
 def _translate(args, out):

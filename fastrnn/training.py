@@ -230,6 +230,16 @@ class TrainResult:
     error: BaseException = None
 
 
+#: Why a run stops with an epoch half done or gone wrong: it keeps its best epoch's weights.
+CUT_SHORT = ("non_finite", "diverged", "interrupted", "error")
+
+
+def restores_best(stopped, restore_best_weights, early_stopping):
+    """Whether a run that stopped for ``stopped`` ends holding its best epoch's weights."""
+    return stopped in CUT_SHORT or (
+        restore_best_weights and (early_stopping or stopped == "early_stopping"))
+
+
 def log_epoch(history, logs):
     """Append one epoch's ``logs`` to ``history``, keeping every list one entry per epoch.
 
@@ -778,14 +788,11 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                       f"is {why} the loss at the start of training or of an uninformed "
                       f"prediction ({reference:.4g}); stopped and restored the best weights seen; "
                       "try a lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
-    # a run cut short (an epoch half done, or gone wrong) keeps its best epoch's weights
-    cut_short = ("non_finite", "diverged", "interrupted", "error")
-    restore = stopped in cut_short or (
-        cfg.restore_best_weights and (cfg.early_stopping or stopped == "early_stopping"))
-    if restore:
+    cut_short = stopped in CUT_SHORT
+    if restores_best(stopped, cfg.restore_best_weights, cfg.early_stopping):
         for dst, src in zip(flat_params, net.weights(best["params"])):
             dst[...] = src
-    if stopped in cut_short:
+    if cut_short:
         # the moments of the steps after the best epoch: non-finite ones would stop every later
         # fit at its first step (early stopping keeps them, as Keras does)
         optimizer.restore(best["opt"])

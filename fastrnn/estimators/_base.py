@@ -1236,13 +1236,12 @@ class BaseSequenceRNN(BaseRNN):
 
     def _build_network(self, n_outputs):
         n_in = self.vocab_size_ if self.input_kind_ != "dense" else self.n_step_features_
-        net = SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
-                                  self._recurrent_layers(), self.bidirectional,
-                                  self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_,
-                                  embedding_trainable=self.embedding_trainable)
-        if getattr(self, "padding_outputs_", "repeat") != "zeros":
-            net.head.zero_padding = False
-        return net
+        zeros = self.bidirectional and getattr(self, "padding_outputs_", "repeat") == "zeros"
+        return SequenceModel.build(self.input_kind_, n_in, self.embedding_dim,
+                                   self._recurrent_layers(), self.bidirectional,
+                                   self._head_kind(), n_outputs, n_timesteps=self.n_timesteps_,
+                                   embedding_trainable=self.embedding_trainable,
+                                   zero_padding=zeros)
 
     def _network(self):
         return self._build_network(self.n_outputs_)

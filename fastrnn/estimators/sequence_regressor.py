@@ -97,9 +97,7 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         -------
         self
         """
-        check_target_rows(X, y)
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
-            check_target_rows(*validation_data[:2])
+        check_target_rows(X, y, validation_data)
         return self._fit(X, y, sample_weight, validation_data, mask=mask)
 
     def partial_fit(self, X, y, sample_weight=None, mask=None):

@@ -45,7 +45,7 @@ class SequenceModel:
 
     @classmethod
     def build(cls, input_kind, n_in, embedding_dim, layers, bidirectional, head, n_outputs,
-              n_timesteps=None, embedding_trainable=True):
+              n_timesteps=None, embedding_trainable=True, zero_padding=None):
         """The model of the estimators: one input, a stack, a pooling and ``Dense`` head.
 
         Parameters
@@ -64,6 +64,10 @@ class SequenceModel:
             Input length, needed by the "flatten" head.
         embedding_trainable : bool, default True
             False freezes the embedding: no gradient, no update.
+        zero_padding : bool or None, default None
+            Per-step outputs at padded positions are zeros (Keras's
+            ``Bidirectional``) rather than the last real step's; None: when
+            ``bidirectional``.
 
         Returns
         -------
@@ -72,7 +76,8 @@ class SequenceModel:
         encoder = make_encoder(input_kind, n_in, embedding_dim, embedding_trainable)
         stack = RecurrentStack(layers, bidirectional)
         return cls(encoder, stack, make_head(head, stack.width, n_outputs, n_timesteps,
-                                             zero_padding=bidirectional), n_timesteps)
+                                             zero_padding=bidirectional if zero_padding is None
+                                             else zero_padding), n_timesteps)
 
     # ------------------------------------------------------------ shapes
     @property

@@ -266,15 +266,23 @@ def real_steps(X):
     return np.ones(X.shape[:2], dtype=bool)
 
 
-def check_target_rows(X, Y):
+def check_target_rows(X, Y, validation_data=None):
     """Refuse a row of per-step targets ``Y`` whose length is not its sequence's, when ``X`` is a
-    list of sequences of several lengths (read from ``X`` as given, before validation).
+    list of sequences of several lengths (read from ``X`` as given, before validation); the
+    same for ``validation_data``'s ``(X_val, y_val[, mask])`` when given.
 
     Ragged sequences are padded inside, so a ``Y`` padded by hand (every row
     as long as the longest sequence) would otherwise pass the shape check
     with its labels shifted against the tokens.  Rectangular ``X`` may carry
     labels at its padding, so its ``Y`` is checked by shape only.
     """
+    _check_row_lengths(X, Y)
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+        _check_row_lengths(*validation_data[:2])
+
+
+def _check_row_lengths(X, Y):
+    """:func:`check_target_rows` for one ``(X, Y)``."""
     if hasattr(X, "to_numpy") and not hasattr(X, "columns"):  # a pandas Series of sequences
         X = X.to_numpy()
     if not (isinstance(X, (list, tuple)) or isinstance(X, np.ndarray) and X.dtype == object
