@@ -151,11 +151,11 @@ class _PipelineCheckpoint(Callback):
 
 
 def _train(args, out):
-    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import Pipeline
 
     from .datasets._files import class_labels, read_labeled
     from .estimators import RNNClassifier
+    from .estimators._base import split_keeping_classes
     from .persistence import save
     from .text import TextSequencer
 
@@ -174,9 +174,14 @@ def _train(args, out):
     y = class_labels(y)
     if len(np.unique(y)) < 2:
         raise CLIError(f"{args.data}: the label column holds a single class")
-    stratify = y if np.unique(y, return_counts=True)[1].min() >= 2 else None
-    X_tr, X_val, y_tr, y_val = train_test_split(list(X), y, test_size=args.validation_fraction,
-                                                random_state=args.seed, stratify=stratify)
+    try:
+        tr, va = split_keeping_classes(len(y), args.validation_fraction, args.seed, y)
+    except ValueError:
+        raise CLIError(f"{args.data}: too few rows ({len(y)}) to hold out "
+                       f"--validation-fraction {args.validation_fraction}") from None
+    X = list(X)
+    X_tr, X_val = [X[i] for i in tr], [X[i] for i in va]
+    y_tr, y_val = y[tr], y[va]
     clf = RNNClassifier(**_estimator_kwargs(args))
     if args.data.lower().endswith(".npz"):
         model = clf

@@ -101,9 +101,20 @@ def _sum_squares(g):
     return total
 
 
+def _norm(g):
+    """The Euclidean norm of ``g``, also where its squares overflow the dtype (finite ``g``)."""
+    with np.errstate(over="ignore"):  # handled below
+        norm = float(np.sqrt(_sum_squares(g)))
+    if norm == np.inf and np.isfinite(g).all():
+        # squares beyond float32's range: the norm of g / max|g|, scaled back, in float64
+        big = float(np.abs(g).max())
+        norm = big * float(np.sqrt(_sum_squares(g.astype(np.float64) / big)))
+    return norm
+
+
 def _clip_norm(g, clipnorm):
     """``g`` scaled to norm at most ``clipnorm``; ``g`` itself (no copy) when it is within."""
-    scale = min(1.0, clipnorm / max(float(np.sqrt(_sum_squares(g))), 1e-12))
+    scale = min(1.0, clipnorm / max(_norm(g), 1e-12))
     return g if scale == 1.0 else g * scale  # g * 1.0 equals g, NaN included
 
 

@@ -36,6 +36,9 @@ def _as_series(y, name="y", dtype=np.float64):
     a = np.asarray(y)
     if a.dtype.kind == "c":
         raise ValueError(f"{name} must be real, got complex values (dtype {a.dtype})")
+    if a.dtype.kind in "mM":  # a time index passed as values would train on its tick counts
+        raise ValueError(f"{name} must hold the series' values, got {a.dtype} timestamps (pass the "
+                         "values, e.g. a DataFrame's column, not its index)")
     if a.dtype.kind not in "iufb":
         try:
             a = a.astype(np.float64)
@@ -51,14 +54,31 @@ def _as_series(y, name="y", dtype=np.float64):
     return a.reshape(len(a), -1).astype(dtype, copy=False), a.ndim == 1
 
 
-def _one_series(y, what):
-    """Refuse a list of array series (a panel) where one series is expected.
+def is_panel(y, panel=None):
+    """Whether ``y`` is a list of series (a panel) rather than one series.
 
-    A list of arrays (or pandas Series) is a panel; a nested list of plain
-    rows, ``[[y_0, x_0], [y_1, x_1], ...]``, is one series of shape (T, k).
+    A list of arrays or pandas Series is a panel; a list of numbers is one
+    series of shape (T,); a nested list of plain rows of equal length,
+    ``[[y_0, x_0], [y_1, x_1], ...]``, is one series of shape (T, k).  A model
+    fitted on a panel (``panel=True``) reads any list as a panel, one fitted on
+    one series (``panel=False``) reads it as that series.
     """
-    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1 and (
-            not isinstance(y[0], (list, tuple)) or np.ndim(y[0]) > 1):
+    if not isinstance(y, (list, tuple)):
+        return False
+    if panel is not None:
+        return panel
+    if not y:
+        return True
+    first = y[0]
+    if np.ndim(first) == 0:
+        return False
+    rows = isinstance(first, (list, tuple)) and np.ndim(first) == 1
+    return not (rows and all(isinstance(r, (list, tuple)) and len(r) == len(first) for r in y))
+
+
+def _one_series(y, what):
+    """Refuse a list of series (a panel, see :func:`is_panel`) where one series is expected."""
+    if isinstance(y, (list, tuple)) and len(y) and is_panel(y):
         raise ValueError(f"{what} takes one series (an array of shape (T,) or (T, k)), got a list "
                          "of series; call it once per series")
 

@@ -573,3 +573,15 @@ def test_train_seq2seq_can_train_on_every_pair(tmp_path, capsys):
     model = fastrnn.load(out)
     assert model.early_stopping is False and model.n_iter_ == 1
     assert_one_line_error(run_in_process(capsys, *common, "--patience", "0"), "--patience")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_train_keeps_a_single_example_class_in_the_training_part(tmp_path, capsys, seed):
+    data = tmp_path / "rare.csv"
+    rows = ["text,label"] + [f"w{i % 7} x y,{'ab'[i % 2]}" for i in range(19)] + ["w9 z z,c"]
+    data.write_text("\n".join(rows) + "\n")
+    out = run_in_process(capsys, "train", data, "--epochs", "1", "--units", "4", "--seed", seed,
+                         "--validation-fraction", "0.5", "-q", "--no-curves",
+                         "-o", tmp_path / "m.fastrnn")
+    assert out.returncode == 0, out.stderr
+    assert list(fastrnn.load(tmp_path / "m.fastrnn").classes_) == ["a", "b", "c"]

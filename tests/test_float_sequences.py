@@ -409,3 +409,22 @@ def test_a_frame_mixing_nullable_and_plain_float_columns_reads_na_as_nan():
     mask = ~np.isnan(X)
     values = check_sequences(frame, mask=mask)[0]
     assert values.mask.tolist() == mask.tolist()
+
+
+def test_a_model_of_float_sequences_reads_whole_numbers_as_floats():
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=int(rng.integers(4, 8))) for _ in range(20)]
+    Y = [np.cumsum(x) for x in X]
+    m = RNNSequenceRegressor(units=4, max_iter=1, n_threads=1, random_state=0).fit(X, Y)
+    ints = [np.array([1, 0, 3]), np.array([0.5, 1.5])]
+    got = m.predict(ints)
+    assert [p.shape for p in got] == [(3,), (2,)]  # the 0 is a value, not padding
+    np.testing.assert_allclose(got[0], m.predict([np.array([1.0, 0.0, 3.0])])[0])
+    r = RNNRegressor(units=4, max_iter=1, n_threads=1, random_state=0).fit(
+        rng.normal(size=(20, 5, 1)), rng.normal(size=20))
+    np.testing.assert_allclose(r.predict(np.array([[1, 0, 2, 0, 1]])),
+                               r.predict(np.array([[1.0, 0, 2, 0, 1]])))
+    # fitted on integers: token ids, and the error says how to pass values instead
+    with pytest.raises(ValueError, match="pass them as floats"):
+        RNNSequenceRegressor(units=4, max_iter=1, n_threads=1).fit(
+            [np.array([3, 0, 2, 5]), np.array([0, 1, 4])], [np.ones(4), np.ones(3)])

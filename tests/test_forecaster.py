@@ -360,7 +360,7 @@ def test_scaling_parameters_set_after_fit_are_refused_at_predict():
     for name, value in [("scale", False), ("center_windows", False), ("recursive", True)]:
         g = clone(f).set_params(**{name: value})
         g.__dict__.update({k: v for k, v in vars(f).items() if k.endswith("_")})
-        with pytest.raises(ValueError, match=f"{name}={value}.*set them back, or refit"):
+        with pytest.raises(ValueError, match=f"{name}={value}.*set them back, or fit from scratch"):
             g.predict()
 
 
@@ -405,3 +405,84 @@ def test_command_line_predict_refuses_a_forecaster(tmp_path, capsys):
     np.savez(inputs, x=np.ones((2, 3), dtype=np.int64))
     assert main(["predict", str(path), str(inputs)]) == 2
     assert "forecaster: use it from Python" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", [{"center_windows": False}, {"scale": False}])
+def test_warm_start_refuses_another_scaling(change):
+    y = _series()
+    f = RNNForecaster(12, 2, warm_start=True, **FAST).fit(y)
+    weights = [w.copy() for w in f.get_weights()]
+    with pytest.raises(ValueError, match="fit from scratch"):
+        f.set_params(**change).fit(1000 * y)
+    # the model is left as it was, and still saves, loads and forecasts
+    assert all(np.array_equal(a, b) for a, b in zip(weights, f.get_weights()))
+    f.set_params(center_windows=True, scale=True)
+    assert np.isfinite(f.predict()).all()
+
+
+def test_nested_list_of_rows_is_one_series_as_in_make_windows():
+    rows = np.random.default_rng(0).normal(size=(120, 3)).cumsum(0)
+    f = RNNForecaster(6, 2, **FAST).fit(rows.tolist())
+    g = RNNForecaster(6, 2, **FAST).fit(rows)
+    assert not f.panel_ and f.predict().shape == (2, 3)
+    np.testing.assert_allclose(f.predict(), g.predict())
+    np.testing.assert_allclose(f.predict(y=rows[:100].tolist()), g.predict(y=rows[:100]))
+    assert make_windows(rows.tolist(), 6, 2)[1].shape == (113, 2, 3)
+    # a panel model reads a list of plain lists as its series
+    panel = RNNForecaster(6, 2, **FAST).fit([rows[:60, 0], rows[:80, 1]])
+    assert panel.predict(y=[rows[:60, 0].tolist(), rows[:60, 1].tolist()]).shape == (2, 2)
+    with pytest.raises(ValueError, match="nested list of equal-length rows"):
+        RNNForecaster(6, 2, **FAST).fit([list(range(100)), list(range(100))])
+
+
+def test_timestamps_are_refused_as_values():
+    t = np.arange("2024-01-01T00", "2024-01-13T00", dtype="datetime64[h]")
+    with pytest.raises(ValueError, match="y must hold the series' values, got datetime64"):
+        RNNForecaster(12, 2, **FAST).fit(t)
+    with pytest.raises(ValueError, match="timestamps"):
+        make_windows(t - t[0], 4)
+
+
+def test_point_forecast_without_the_median_quantile_is_interpolated():
+    y = _series()
+    f = RNNForecaster(12, 3, quantiles=(0.1, 0.9), **FAST).fit(y)
+    np.testing.assert_allclose(f.predict(), f.predict_quantiles().mean(axis=1))
+    g = RNNForecaster(12, 3, quantiles=(0.05, 0.3, 0.95), **FAST).fit(y)
+    q = g.predict_quantiles()
+    np.testing.assert_allclose(g.predict(), q[:, 1] + (0.2 / 0.65) * (q[:, 2] - q[:, 1]))
+    h = RNNForecaster(12, 3, quantiles=(0.1, 0.2), **FAST).fit(y)
+    np.testing.assert_array_equal(h.predict(), h.predict_quantiles()[:, 1])
+
+
+def test_given_history_scales_covariates_with_the_training_statistics():
+    rng = np.random.default_rng(0)
+    n = 300
+    flag = (rng.random(n + 2) < 0.1).astype(float)
+    y = np.sin(np.arange(n) / 4) + 3 * flag[:n] + 0.05 * rng.normal(size=n)
+    f = RNNForecaster(12, 2, **FAST).fit(y[:200], X=flag[:200])
+    # covariates before the last lookback steps do not enter the network, nor its scaling
+    other = flag.copy()
+    other[200:260] = 1.0
+    np.testing.assert_array_equal(f.predict(y=y[200:n], X=flag[200:]),
+                                  f.predict(y=y[200:n], X=other[200:]))
+
+
+def test_score_forecasts_the_steps_after_the_history_in_blocks():
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+
+    y = _series(300)
+    f = RNNForecaster(12, 4, **FAST).fit(y[:250])
+    last = f.y_last_.copy()
+    m, preds = copy.deepcopy(f), []
+    for s in range(0, 30, 4):
+        preds.append(m.predict(horizon=min(4, 30 - s)))
+        m.update(y[250 + s:254 + s])
+    assert f.score(y[250:280]) == pytest.approx(r2_score(y[250:280], np.concatenate(preds)))
+    np.testing.assert_array_equal(f.y_last_, last)  # scoring leaves the history as it was
+    search = GridSearchCV(RNNForecaster(12, 4, **FAST), {"lookback": [6, 12]},
+                          cv=TimeSeriesSplit(2, test_size=24)).fit(y)
+    assert search.best_params_["lookback"] in (6, 12)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    with pytest.raises(ValueError, match="backtest"):
+        RNNForecaster(12, 4, **FAST).fit([y[:100], y[:120]]).score(y[:10])

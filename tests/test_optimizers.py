@@ -162,3 +162,15 @@ def test_small_parameters_stepped_together_equal_one_array_at_a_time(name, kw, r
         for i, slot in getattr(opt, attr, {}).items():  # still one slot array per parameter
             np.testing.assert_array_equal(slot, getattr(alone[i], attr)[0])
             assert slot.shape == params[i].shape
+
+
+def test_clipnorm_scales_a_gradient_whose_squares_overflow_float32():
+    from fastrnn.optimizers import _clip_norm
+
+    p = np.zeros(3, np.float32)
+    make_optimizer("sgd", 1.0, clipnorm=1.0).update([p], [np.array([3e19, -4e19, 1.0], np.float32)])
+    np.testing.assert_allclose(p, [-0.6, 0.8, 0.0], atol=1e-6)  # was a skipped step: [0, 0, 0]
+    big = np.full(100_000, 1e30, np.float32)  # the blocked sum of squares overflows too
+    clipped = _clip_norm(big, 2.0)
+    assert clipped.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(clipped.astype(np.float64)), 2.0, rtol=1e-5)

@@ -313,3 +313,13 @@ def test_score_of_one_real_step_is_undefined_as_r2_score_says():
     model = RNNSequenceRegressor(**FAST).fit(X, [2 * x for x in X])
     with pytest.warns(UndefinedMetricWarning):
         assert np.isnan(model.score([np.array([0.3])], [np.array([1.0])]))
+
+
+def test_targets_beyond_float32_are_refused_by_name():
+    from fastrnn import RNNRegressor
+
+    X = np.random.default_rng(0).normal(size=(16, 5, 2))
+    with pytest.raises(ValueError, match="y holds values beyond the range of float32"):
+        RNNRegressor(units=4, max_iter=1, n_threads=1).fit(X, X[:, -1, 0] * 1e39)
+    with pytest.raises(ValueError, match="y holds values beyond the range of float32"):
+        RNNSequenceRegressor(units=4, max_iter=1, n_threads=1).fit(X, X[:, :, 0] * 1e39)

@@ -239,3 +239,14 @@ def test_fit_takes_y_by_keyword_and_score_checks_its_weights(brackets):
         tagger.score(X[:10], Y[:10], sample_weight=np.r_[-1.0, np.ones(9)])
     weights = np.r_[np.zeros(5), np.ones(5)]
     assert tagger.score(X[:10], Y[:10], sample_weight=weights) == tagger.score(X[5:10], Y[5:10])
+
+
+def test_sample_weight_only_on_all_padding_sequences_is_refused():
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, size=(40, 10))
+    Y = (X > 10).astype(int)
+    X[:20] = 0
+    w = np.zeros(40)
+    w[:20] = 1
+    with pytest.raises(ValueError, match="sample_weight is 0 for every sequence that has a real step"):
+        RNNSequenceTagger(units=4, embedding_dim=3, max_iter=1, n_threads=1).fit(X, Y, sample_weight=w)

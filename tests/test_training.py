@@ -639,3 +639,49 @@ def test_a_checkpoint_directory_that_cannot_be_written_is_refused_before_trainin
                         else real_access(path, mode))
     with pytest.raises(ValueError, match="checkpoint_path: directory .* is not writable"):
         RNNClassifier(units=4, max_iter=1, checkpoint_path=tmp_path / "m.fastrnn").fit(X, y)
+
+
+def test_a_warm_fit_diverging_at_once_names_the_epoch_whose_weights_it_holds():
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, size=(64, 10))
+    y = ((X > 10).sum(1) > 5).astype(int)
+    kw = dict(units=8, embedding_dim=4, optimizer="sgd", learning_rate=10.0, n_threads=1, random_state=0)
+    m = RNNClassifier(max_iter=5, **kw).fit(X, y)
+    assert m.best_epoch_ != 4  # the first fit's best is not its last epoch, which the model holds
+    last = [w.copy() for w in m.get_weights()]
+    m.set_params(warm_start=True, learning_rate=1e4, clipnorm=None)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        m.fit(X, y)
+    assert m.stopped_reason_ == "diverged"
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), last))
+    assert m.best_epoch_ == 4 and m.best_loss_ == m.history_["loss"][4]
+
+
+def test_early_stopping_split_keeps_every_class_in_training():
+    from fastrnn.estimators._base import split_keeping_classes
+
+    labels = np.zeros(40, int)
+    labels[7] = 1
+    for seed in range(20):
+        train, held_out = split_keeping_classes(40, 0.5, seed, labels)
+        assert 7 in train and len(held_out) > 0
+        assert sorted(np.concatenate([train, held_out])) == list(range(40))
+    X = np.random.default_rng(0).integers(1, 20, size=(40, 10))
+    m = RNNClassifier(units=4, embedding_dim=3, max_iter=2, early_stopping=True,
+                      validation_fraction=0.5, n_threads=1, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(X, labels)
+    assert m.predict_proba(X[7:8]).shape == (1, 2)
+
+
+def test_non_finite_outputs_are_announced_at_predict():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 200, 2))
+    m = RNNClassifier(cell="simple", activation="relu", units=8, max_iter=1, n_threads=1,
+                      random_state=0).fit(X, (X[:, -1, 0] > 0).astype(int))
+    W = m.get_weights()
+    W[0], W[1], W[2] = np.abs(W[0]), 3 * np.eye(8, dtype=W[1].dtype), np.abs(W[2]) + 1
+    m.set_weights(W)
+    with pytest.warns(RuntimeWarning, match="network outputs are not finite"):
+        m.predict(np.abs(X[:3]))

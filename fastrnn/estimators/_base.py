@@ -65,8 +65,9 @@ from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
 from ..runtime import default_n_threads, engine_scope
 from ..schedules import ReduceOnPlateau, Schedule, make_schedule
-from ..training import ShuffledBatches, TrainConfig, TrainResult, predict_outputs, train
-from ..utils.validation import check_sequences
+from ..training import (ShuffledBatches, TrainConfig, TrainResult, predict_outputs, restores_best,
+                        train)
+from ..utils.validation import check_sequences, real_steps
 from ._inspection import PooledInspectionMixin
 
 ACTIVATION_NAMES = StrOptions({"tanh", "sigmoid", "hard_sigmoid", "relu", "linear"})
@@ -223,14 +224,14 @@ def warn_if_badly_scaled(values, name, remedy):
                        f"not learn it; {remedy}")
 
 
-def _check_float_range(values, dtype):
-    """Refuse float input that the model's ``dtype`` cannot hold (it would become infinite)."""
+def check_float_range(values, dtype, name="X"):
+    """Refuse float input or targets that the model's ``dtype`` cannot hold (they would become infinite)."""
     dtype = np.dtype(dtype)
     if values.dtype.itemsize > dtype.itemsize and values.size:
         largest = float(np.abs(values).max())
         if largest > np.finfo(dtype).max:
-            raise ValueError(f"X holds values beyond the range of {dtype.name} (|x| up to "
-                             f"{largest:.3g}): scale the data, or use dtype='float64'")
+            raise ValueError(f"{name} holds values beyond the range of {dtype.name} (|{name.lower()}| "
+                             f"up to {largest:.3g}): scale the data, or use dtype='float64'")
 
 
 def check_weights_match(net, params, dtype):
@@ -279,6 +280,31 @@ def check_sample_weight(sample_weight, X, what="sample_weight"):
     w = _check_sample_weight(sample_weight, X, dtype=np.float64, **_ZERO_WEIGHTS_OK)
     check_weights_usable(w, what)
     return w
+
+
+def split_keeping_classes(n, test_size, seed, labels=None):
+    """Indices ``(train, held_out)`` of a seeded random split of ``n`` rows, stratified by ``labels``.
+
+    When a class is too rare to stratify by, the split is plain random, and
+    the rows of any class it left out of the training part move there: a
+    model cannot learn a class it never sees, and early stopping would then
+    stop on a score it could not raise.  ``ValueError`` (scikit-learn's) when
+    a part would be empty.
+    """
+    idx = np.arange(n)
+    try:
+        return train_test_split(idx, test_size=test_size, random_state=seed, stratify=labels)
+    except ValueError:
+        if labels is None:
+            raise
+    train, held_out = train_test_split(idx, test_size=test_size, random_state=seed)
+    missing = np.isin(labels[held_out], labels[train], invert=True)
+    if missing.any():
+        train = np.sort(np.concatenate([train, held_out[missing]]))
+        held_out = held_out[~missing]
+    if len(held_out) == 0:
+        raise ValueError("every held-out row is of a class the training part lacks")
+    return train, held_out
 
 
 def held_out_weights(w, train, held_out):
@@ -713,8 +739,15 @@ class BaseRNN(BaseEstimator):
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
         # the run's best epoch, whose weights the model holds when they were restored; a continued
-        # run that finished no epoch keeps the previous one (a fresh one has none)
-        previous = None if reset else getattr(self, "best_epoch_", None)
+        # run in which no epoch was best holds the weights it started from: the previous run's
+        # best epoch's if that run restored them, else its last epoch's (a fresh run has none)
+        if reset or start == 0:
+            previous = None
+        elif restores_best(getattr(self, "stopped_reason_", None), cfg.restore_best_weights,
+                           cfg.early_stopping):
+            previous = getattr(self, "best_epoch_", None)
+        else:
+            previous = start - 1
         self._record_history(result.stopped,
                              result.best_epoch if result.best_epoch >= start else previous)
         if result.error is not None:  # the epochs done stay, with the attributes describing them
@@ -1116,7 +1149,9 @@ class BaseSequenceRNN(BaseRNN):
         sequences, or floats with a mask).  Variable-length float input may
         have any number of steps at predict time."""
         _check_feature_names(self, X, reset=reset)
-        X, kind = check_sequences(X, mask=mask, dtype=self.dtype)
+        # a model of float sequences reads whole numbers as floats, not as token ids
+        floats = not reset and getattr(self, "input_kind_", None) == "dense"
+        X, kind = check_sequences(X, mask=mask, floats=floats, dtype=self.dtype)
         masked = isinstance(X, MaskedSequences)
         if masked and self._head_kind() == "flatten" and not X.mask.all():
             # flattening reads the padded steps as steps: the padding would change the output
@@ -1129,7 +1164,7 @@ class BaseSequenceRNN(BaseRNN):
             # the real steps' values, gathered only when something reads them
             if reset or values.dtype.itemsize > np.dtype(self.dtype).itemsize:
                 real = values[X.mask] if masked else values
-                _check_float_range(real, self.dtype)
+                check_float_range(real, self.dtype)
                 if reset:
                     warn_if_badly_scaled(real, "X", "standardise its features first (e.g. "
                                          "sklearn.preprocessing.StandardScaler on the features)")
@@ -1181,6 +1216,9 @@ class BaseSequenceRNN(BaseRNN):
             w = np.ones(X.shape[0])
         else:
             w = check_sample_weight(sample_weight, X)
+            if self._head_kind() == "sequence" and not (w * real_steps(X).sum(axis=1)).sum() > 0:
+                raise ValueError("sample_weight is 0 for every sequence that has a real step: "
+                                 "no step would count (the weighted sequences are all padding)")
         class_weights = self._class_weights(y_enc)
         if not np.isscalar(class_weights):
             w = w * class_weights
@@ -1198,25 +1236,17 @@ class BaseSequenceRNN(BaseRNN):
 
     def _split_validation(self, data, rng):
         X, y, w = data
-        idx = np.arange(len(X))
         seed = int(rng.integers(2**31 - 1))
-        stratify = self._stratify(y)
         too_few = ValueError(f"too few samples ({len(X)}) to hold out a validation set for "
                              "early_stopping; lower validation_fraction, pass validation_data, "
                              "or set early_stopping=False")
         if len(X) < 2:
             raise too_few
         try:
-            tr, va = train_test_split(idx, test_size=self.validation_fraction, random_state=seed,
-                                      stratify=stratify)
+            tr, va = split_keeping_classes(len(X), self.validation_fraction, seed,
+                                           self._stratify(y))
         except ValueError:
-            if stratify is None:
-                raise too_few from None
-            try:  # a class too rare to stratify
-                tr, va = train_test_split(idx, test_size=self.validation_fraction,
-                                          random_state=seed)
-            except ValueError:
-                raise too_few from None
+            raise too_few from None
         if len(tr) == 0 or len(va) == 0:
             raise too_few
         w_tr, w_va = held_out_weights(w, tr, va)
@@ -1258,6 +1288,11 @@ class BaseSequenceRNN(BaseRNN):
             out = predict_outputs(self._fitted_network(), self.params_, X, max(self.batch_size, 256),
                                   self._resolved_threads())
         out = out.astype(np.float64)
+        bad = np.count_nonzero(~np.isfinite(out))
+        if bad:  # reachable with weights set by hand (an unbounded relu network that overflows)
+            warnings.warn(f"{type(self).__name__}: {bad} of the {out.size} network outputs are not "
+                          "finite (activations overflowed); the predictions that read them are "
+                          "meaningless", RuntimeWarning, stacklevel=3)
         return (out, X) if return_input else out
 
 

@@ -1,5 +1,6 @@
 """RNNForecaster: forecasts the next steps of one series or a panel of series from their past."""
 
+import copy
 import inspect
 import numbers
 
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..layers import SequenceModel
 from ..losses import mean_squared_error, pinball_loss, r2
 from ..runtime import engine_scope
-from ..timeseries import SeriesWindows, _as_series
+from ..timeseries import SeriesWindows, _as_series, is_panel
 from ..training import predict_outputs
 from .._warnings import warn_at_caller
 from ._base import BaseRNN, declare_params, param
@@ -41,6 +42,18 @@ def _warn_if_undertrained(losses, chance, max_iter):
                        + ", so the model is likely under-trained (a short series gives few "
                        "batches per epoch); raise max_iter (or the learning_rate), or set "
                        "early_stopping=True with a larger max_iter", ConvergenceWarning)
+
+
+def _median_of(out, quantiles):
+    """The 0.5 quantile from forecasts ``out`` (..., n_quantiles) at sorted levels ``quantiles``."""
+    above = int(np.searchsorted(quantiles, 0.5))
+    if above < len(quantiles) and quantiles[above] == 0.5:
+        return out[..., above]
+    if above == 0 or above == len(quantiles):
+        return out[..., min(above, len(quantiles) - 1)]
+    lo, hi = quantiles[above - 1], quantiles[above]
+    w = (0.5 - lo) / (hi - lo)
+    return (1 - w) * out[..., above - 1] + w * out[..., above]
 
 
 def _covariate_scaling(how):
@@ -105,8 +118,8 @@ class RNNForecaster(BaseRNN):
         With quantiles such as ``(0.1, 0.5, 0.9)``, the network predicts them
         for every step, trained with the pinball loss
         (:func:`fastrnn.losses.pinball_loss`); :meth:`predict_quantiles`
-        returns them and :meth:`predict` the one closest to 0.5 (the median
-        when 0.5 is among them).  Without, the loss is the mean squared error.
+        returns them and :meth:`predict` the median (the 0.5 quantile, or
+        interpolated between the two either side of 0.5).  Without, the loss is the mean squared error.
     scale : bool, default True
         Standardise each series (per column: minus its mean, over its
         spread) and each covariate column (over its standard deviation)
@@ -279,10 +292,13 @@ class RNNForecaster(BaseRNN):
                              "value per step, not a distribution)")
         return q
 
-    def _series_list(self, y, X, where):
-        """``(panel, [(T_i, k) series], [(T_i, n_cov) covariates or None])``, checked."""
-        # a list of series is a panel; a list of numbers is one series (as make_windows reads it)
-        panel = isinstance(y, (list, tuple)) and (not y or np.ndim(y[0]) >= 1)
+    def _series_list(self, y, X, where, panel=None):
+        """``(panel, [(T_i, k) series], [(T_i, n_cov) covariates or None])``, checked.
+
+        ``panel``: how to read a list (:func:`fastrnn.timeseries.is_panel`);
+        None at fit, the fitted form afterwards.
+        """
+        panel = is_panel(y, panel)
         ys = list(y) if panel else [y]
         if panel and not ys:
             raise ValueError("y is an empty list: give at least one series")
@@ -342,7 +358,7 @@ class RNNForecaster(BaseRNN):
             raise ValueError(f"scale={self.scale!r}, center_windows={self.center_windows!r}, "
                              f"recursive={self.recursive!r} differ from what the model was "
                              f"fitted with ({fitted[0]!r}, {fitted[1]!r}, {fitted[2]!r}): "
-                             "set them back, or refit")
+                             "set them back, or fit from scratch (warm_start=False)")
 
     def _stats(self, a, name, refuse_constant, how):
         """Mean and scale per column of ``a`` (T, c), scaled as ``how`` says (see :meth:`_scaling`).
@@ -396,11 +412,16 @@ class RNNForecaster(BaseRNN):
         for i, s in enumerate(series):
             if len(s) < need:
                 name = f"y[{i}]" if panel else "y"
+                rows = ("; a nested list of equal-length rows is read as one series of shape "
+                        "(T, k): pass a panel as a list of arrays"
+                        if isinstance(y, (list, tuple)) and not panel else "")
                 raise ValueError(f"lookback={self.lookback} is too long for {name}: it has "
                                  f"{len(s)} steps, and a window needs lookback + "
-                                 f"{'1 (recursive)' if self.recursive else 'horizon'} = {need}")
+                                 f"{'1 (recursive)' if self.recursive else 'horizon'} = {need}"
+                                 f"{rows}")
         k, n_cov = series[0].shape[1], (0 if covs is None else covs[0].shape[1])
         if not reset:
+            self._check_form_unchanged()
             if (k, n_cov) != (self.n_targets_, self.n_covariates_) or \
                     model_horizon != self.model_horizon_ or len(quantiles if quantiles is not None
                                                                 else ()) != \
@@ -644,7 +665,7 @@ class RNNForecaster(BaseRNN):
                 future = np.stack(future)
             panel = self.panel_
         else:
-            panel, series, one_d, covs = self._series_list(y, X, horizon)
+            panel, series, one_d, covs = self._series_list(y, X, horizon, self.panel_)
             self._check_columns(panel, series, one_d, covs)
             for i, s in enumerate(series):
                 if len(s) < L:
@@ -658,11 +679,16 @@ class RNNForecaster(BaseRNN):
             y_scale = np.array([s for _, s in stats])
             hist = np.stack([s[-L:] for s in series])
             hist_X = future = X_mean = X_scale = None
-            if n_cov:
+            if n_cov and not panel:
+                # the covariates' effect was learned on values scaled as in training: a flag the
+                # given history happens not to vary would otherwise be read as another value
+                X_mean, X_scale = self.X_mean_, self.X_scale_
+            elif n_cov:
                 xstats = [self._stats(c[:len(s)], "X", False, _covariate_scaling(how))
                           for c, s in zip(covs, series)]
                 X_mean = np.array([m for m, _ in xstats])
                 X_scale = np.array([s for _, s in xstats])
+            if n_cov:
                 hist_X = np.stack([c[len(s) - L:len(s)] for c, s in zip(covs, series)])
                 future = np.stack([c[len(s):] for c, s in zip(covs, series)])
         if pad:  # steps past the asked horizon read their last covariates, and are dropped
@@ -690,7 +716,9 @@ class RNNForecaster(BaseRNN):
             several windows, and several seasons, to measure: pass the whole
             history, not only its last ``lookback`` steps.  By default, the training
             series (as moved on by :meth:`update`), with their training
-            statistics.
+            statistics.  Covariates are scaled with the training statistics
+            for a model fitted on one series, and with each given series' own
+            for a panel (whose given series may be new ones).
         X : array-like or list of them, optional
             Required when the model was fitted with covariates.  With
             ``y=None``: the covariates of the forecast steps, shape
@@ -710,12 +738,14 @@ class RNNForecaster(BaseRNN):
             One series: shape ``(horizon,)``, or ``(horizon, k)`` for series
             of ``k`` columns.  A panel: ``(n_series, horizon)`` or
             ``(n_series, horizon, k)``, in the order of the series.  With
-            ``quantiles``, the quantile closest to 0.5 of each step.
+            ``quantiles``, the median of each step: the 0.5 quantile, else
+            interpolated linearly between the quantiles either side of 0.5
+            (the closest one when all lie on one side).
         """
         out = self._run(y, X, horizon)
         if self.quantiles_ is None:
             return out[..., 0]
-        return out[..., int(np.argmin(np.abs(self.quantiles_ - 0.5)))]
+        return _median_of(out, self.quantiles_)
 
     def predict_quantiles(self, y=None, X=None, horizon=None):
         """Forecast quantiles (models fitted with ``quantiles``).
@@ -753,7 +783,7 @@ class RNNForecaster(BaseRNN):
         """
         check_is_fitted(self, "params_")
         self._check_X_given(X, "update needs those of the new steps")
-        panel, series, one_d, covs = self._series_list(y, X, 0)
+        panel, series, one_d, covs = self._series_list(y, X, 0, self.panel_)
         if panel != self.panel_ or len(series) != self.n_series_:
             raise ValueError(f"y must have the training data's form: "
                              f"{'a list of %d series' % self.n_series_ if self.panel_ else 'one series'}")
@@ -765,6 +795,47 @@ class RNNForecaster(BaseRNN):
             self.X_last_ = np.stack([np.concatenate([old, c])[-L:]
                                      for old, c in zip(self.X_last_, covs)])
         return self
+
+    def score(self, y, X=None):
+        """R² of the forecasts of ``y``, the steps that follow the series forecast from.
+
+        From the end of the history :meth:`predict` forecasts from (the
+        training series, as moved on by :meth:`update`), the model forecasts
+        ``horizon`` steps, is given their observed values (as by
+        :meth:`update`, on a copy: this model is left as it is), forecasts
+        the next ``horizon``, and so on to the end of ``y``.  So
+        ``GridSearchCV`` with ``TimeSeriesSplit`` (each test fold follows its
+        training fold) scores forecasts as they would be made.
+
+        Parameters
+        ----------
+        y : array-like of shape (T,) or (T, k)
+            The steps after the history, as many as wanted.
+        X : array-like of shape (T, n_covariates), optional
+            Their covariates; required when fitted with covariates.
+
+        Returns
+        -------
+        float
+            R² over all forecast values (``sklearn.metrics.r2_score``, the
+            columns' average for ``k`` columns).
+        """
+        check_is_fitted(self, "params_")
+        if self.panel_:
+            raise ValueError("score takes the continuation of one series; a model fitted on a panel "
+                             "is scored per series with fastrnn.timeseries.backtest")
+        self._check_X_given(X, "score needs those of the steps of y")
+        _, (s,), one_d, covs = self._series_list(y, X, 0, False)
+        self._check_columns(False, [s], one_d, covs)
+        c = covs[0] if covs else None
+        model, preds, h = copy.copy(self), [], self.horizon
+        for start in range(0, len(s), h):
+            stop = min(start + h, len(s))
+            future = None if c is None else c[start:stop]
+            preds.append(model.predict(X=future, horizon=stop - start).reshape(stop - start, -1))
+            if stop < len(s):
+                model.update(s[start:stop, 0] if one_d else s[start:stop], future)
+        return r2(np.concatenate(preds), s)
 
     @classmethod
     def _params_from_file(cls, params):

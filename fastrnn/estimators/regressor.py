@@ -5,7 +5,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ..losses import mean_squared_error, r2
-from ._base import BasePooledRNN, float_targets, warn_if_badly_scaled
+from ._base import BasePooledRNN, check_float_range, float_targets, warn_if_badly_scaled
 
 
 class RNNRegressor(RegressorMixin, BasePooledRNN):
@@ -72,6 +72,7 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
             raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinity")
+        check_float_range(y, self.dtype, "y")
         y2 = y[:, None] if y.ndim == 1 else y
         if reset:
             warn_if_badly_scaled(y2, "y", "standardise it (e.g. sklearn.compose."

@@ -9,7 +9,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
 from ..utils.validation import check_step_targets, check_target_rows, real_steps
-from ._base import BaseSequenceRNN, check_sample_weight, float_targets, warn_if_badly_scaled
+from ._base import (BaseSequenceRNN, check_float_range, check_sample_weight, float_targets,
+                    warn_if_badly_scaled)
 
 
 def per_step_output(out, X, squeeze):
@@ -109,6 +110,7 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
         values = float_targets(check_step_targets(y, X, type(self).__name__))
         if not np.isfinite(values).all():
             raise ValueError("y contains NaN or infinity at a real step of X")
+        check_float_range(values, self.dtype, "y")
         scalar = values.ndim == 1  # one value per step, not a vector
         if scalar:
             values = values[:, None]

@@ -44,13 +44,14 @@ def _object_to_numeric(X):
     return np.asarray(values, dtype=np.float64).reshape(X.shape)
 
 
-def _float_rows(items):
+def _float_rows(items, floats=False):
     """Each item of a list as a float array, if the list holds float sequences, else None.
 
     Float sequences are items whose first non-empty one is a float array of
-    one or two dimensions; one of integers keeps the list token ids, and an
-    item that is not an array of numbers (an object row from a pandas frame)
-    leaves the list to the array path.
+    one or two dimensions; one of integers keeps the list token ids (unless
+    ``floats``: a model that reads float sequences), and an item that is not
+    an array of numbers (an object row from a pandas frame) leaves the list to
+    the array path.
     """
     if not hasattr(items[0], "__len__") or isinstance(items[0], (str, bytes)):
         return None
@@ -58,7 +59,7 @@ def _float_rows(items):
     probe = next((item for item in items if not hasattr(item, "__len__")
                   or isinstance(item, (str, bytes)) or len(item)), items[0])
     first = np.asarray(probe)
-    if first.dtype.kind != "f" or first.ndim not in (1, 2):
+    if first.dtype.kind not in ("fiub" if floats else "f") or first.ndim not in (1, 2):
         return None
     rows = []
     for i, item in enumerate(items):
@@ -152,7 +153,7 @@ def _nullable_floats(X):
     return X
 
 
-def check_sequences(X, *, mask=None, allow_tokens=True, dtype=None):
+def check_sequences(X, *, mask=None, floats=False, dtype=None):
     """Validate and encode model input.
 
     Parameters
@@ -170,6 +171,9 @@ def check_sequences(X, *, mask=None, allow_tokens=True, dtype=None):
         For a padded float array ``X``: True at real steps, False at padding
         (anywhere in a row; NaN may sit there).  Token ids mark padding with
         id 0 and take no mask; a list of sequences needs none.
+    floats : bool, default False
+        Read integers as float sequences, not token ids (for a model fitted
+        on float sequences).
     dtype : dtype or None
         The float type a list of float sequences is padded into (the model's);
         None keeps float32 rows float32 and reads others as float64.
@@ -189,7 +193,7 @@ def check_sequences(X, *, mask=None, allow_tokens=True, dtype=None):
         items = list(X)
         if not items:
             raise ValueError("X is empty: at least one sample is required")
-        rows = _float_rows(items)
+        rows = _float_rows(items, floats)
         if rows is not None:
             if mask is not None:
                 raise ValueError("mask is for a padded float array X; X is a list of sequences, "
@@ -228,7 +232,7 @@ def check_sequences(X, *, mask=None, allow_tokens=True, dtype=None):
                          "of 1 is required.")
     if X.ndim == 3 and X.shape[2] == 0:
         raise ValueError(f"X has 0 features (shape {X.shape})")
-    if X.dtype.kind in "iu" and X.ndim == 2 and allow_tokens:
+    if X.dtype.kind in "iu" and X.ndim == 2 and not floats:
         if mask is not None:
             raise ValueError("mask is for float sequences: X holds integer token ids, whose "
                              "padding is id 0; pass no mask (or pass X as floats)")
@@ -364,8 +368,11 @@ def check_step_targets(Y, X, estimator):
         elif len(row) == T and padded_rows_ok:
             parts.append(row[real[i]])
         else:
+            ids = ("; X holds integers, read as token ids whose 0 is padding: for float "
+                   "sequences of whole numbers, pass them as floats"
+                   if not isinstance(X, MaskedSequences) and X.ndim == 2 else "")
             raise ValueError(f"y[{i}] has {len(row)} steps but X[{i}] has {n_real} real steps: "
-                             "y needs one target per real step of X")
+                             f"y needs one target per real step of X{ids}")
         if parts[-1].shape[1:] != parts[0].shape[1:] or parts[-1].ndim > 2:
             raise ValueError(f"y[{i}] has shape {row.shape}: every sequence of y must be "
                              "(n_steps,) or every one (n_steps, n_outputs) with the same n_outputs")
