@@ -168,9 +168,13 @@ class _Encoder:
             raise TypeError("cannot save a TextSequencer with a callable tokenizer (code is never "
                             "stored); use token_pattern, or pickle the model instead")
         fitted = {k: v for k, v in vars(obj).items() if k.endswith("_") and not k.startswith("_")}
-        return {"class": name,
+        spec = {"class": name,
                 "params": {k: self.value(v, f"parameter {k!r}") for k, v in params.items()},
                 "fitted": {k: self.value(v, f"attribute {k!r}") for k, v in fitted.items()}}
+        output = getattr(obj, "_sklearn_output_config", None)  # set_output(transform=...)
+        if output:
+            spec["output"] = {k: str(v) for k, v in output.items()}
+        return spec
 
 
 def check_parameters_saveable(model):
@@ -405,6 +409,12 @@ class _Decoder:
             if not k.endswith("_") or k.startswith("_"):
                 raise ModelFileError(f"unexpected attribute {k!r}")
             setattr(obj, k, v)
+        output = spec.get("output", {})
+        if not isinstance(output, dict) or set(output) - {"transform"} or not all(
+                v in ("default", "pandas", "polars") for v in output.values()):
+            raise ModelFileError(f"the output settings of {name} are not set_output's: {output!r}")
+        if output and not hasattr(obj, "set_output"):
+            raise ModelFileError(f"{name} has no set_output")
         if hasattr(obj, "_check_loaded_state"):
             obj._check_loaded_state()
         else:  # a class without its own check: its parameters, and its analyzer if it has one
@@ -415,6 +425,8 @@ class _Decoder:
             if hasattr(obj, "transform"):  # its fitted attributes must work, as the estimators'
                 obj.transform([""])
         _check_classes(obj, name)
+        if output:  # after the checks, which need no pandas or polars
+            obj.set_output(**output)
         return obj
 
 
@@ -622,7 +634,7 @@ def _read_archive(fh, max_bytes):
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise ModelFileError("not a fastrnn model file")
         version = config.get("format_version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version != FORMAT_VERSION:  # 1.0 and True equal 1
             raise ModelFileError(f"model format version {version!r} is not supported by this "
                                  f"fastrnn (reads version {FORMAT_VERSION}); it was written by "
                                  f"fastrnn {config.get('fastrnn_version')}")

@@ -265,7 +265,7 @@ def test_text_pipeline_matches_predict(seq_params, head):
                                        cell="gru", bidirectional=True))
     pipe.fit(TEXTS, y)
     onx = fastrnn.to_onnx(pipe)
-    onnx.checker.check_model(onx)  # full_check's shape inference crashes on com.microsoft.Tokenizer
+    onnx.checker.check_model(onx)
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     for texts in (NEW_TEXTS, ["", ""], ["", "zebras"]):
         labels, proba = sess.run(None, {"X": np.array(texts, dtype=object)})
@@ -353,6 +353,7 @@ def test_skl2onnx_converts_pipeline_and_estimator():
                                        cell="lstm", bidirectional=True))
     pipe.fit(TEXTS, y)
     onx = skl2onnx.to_onnx(pipe, initial_types=[("X", StringTensorType([None, 1]))])
+    onnx.checker.check_model(onx)  # every output declares its shape
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     labels, proba = sess.run(None, {"X": np.array(NEW_TEXTS, dtype=object).reshape(-1, 1)})
     np.testing.assert_allclose(proba, pipe.predict_proba(NEW_TEXTS), rtol=0, atol=ATOL)
@@ -360,6 +361,7 @@ def test_skl2onnx_converts_pipeline_and_estimator():
 
     X = pipe[0].transform(TEXTS)
     onx = skl2onnx.to_onnx(pipe[-1], X[:1].astype(np.int64))
+    onnx.checker.check_model(onx)
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
     proba = sess.run(None, {"X": X.astype(np.int64)})[1]
     np.testing.assert_allclose(proba, pipe[-1].predict_proba(X), rtol=0, atol=ATOL)
@@ -402,3 +404,64 @@ def test_a_model_of_float_sequences_of_several_lengths_warns_and_matches_unpadde
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastrnn.to_onnx(equal)
+
+
+def _in_child(code, path):
+    """Run ``code`` (reading ``PATH``) in a fresh interpreter: a crash there fails this test only."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code.replace("PATH", repr(str(path)))],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_text_graph_passes_onnx_shape_inference(tmp_path):
+    """The Tokenizer's output is typed: onnx's inference of the LabelEncoder reading it crashed."""
+    from sklearn.pipeline import make_pipeline
+
+    pipe = make_pipeline(fastrnn.TextSequencer(maxlen=4),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0))
+    pipe.fit(TEXTS, np.arange(len(TEXTS)) % 2)
+    onnx.save(fastrnn.to_onnx(pipe), tmp_path / "text.onnx")
+    done = _in_child("import onnx; m = onnx.load(PATH); onnx.checker.check_model(m, full_check=True); "
+                     "onnx.shape_inference.infer_shapes(m, strict_mode=True); print('ok')",
+                     tmp_path / "text.onnx")
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("cell, inp", [("lstm", "tokens"), ("gru", "tokens"), ("gru", "floats"),
+                                       ("simple", "tokens")])
+def test_a_request_of_no_rows_gives_empty_outputs(tmp_path, cell, inp):
+    """ONNX Runtime's LSTM and GRU crashed the process on a batch of 0 rows."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 9, size=(30, 6)) if inp == "tokens" else rng.normal(size=(30, 6, 2))
+    y = np.arange(30) % 3
+    model = RNNClassifier(cell=cell, units=3, embedding_dim=2, max_iter=1, random_state=0).fit(X, y)
+    onnx.save(fastrnn.to_onnx(model), tmp_path / "m.onnx")
+    empty = "np.zeros((0, 6), np.int64)" if inp == "tokens" else "np.zeros((0, 6, 2), np.float32)"
+    done = _in_child("import numpy as np, onnxruntime as ort; "
+                     "s = ort.InferenceSession(PATH, providers=['CPUExecutionProvider']); "
+                     f"label, proba = s.run(None, {{'X': {empty}}}); print(label.shape, proba.shape)",
+                     tmp_path / "m.onnx")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[0] == "(0,) (0, 3)"
+    sess = _session(model)  # and on rows, unchanged
+    X1 = X[:1].astype(np.int64) if inp == "tokens" else X[:1].astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"X": X1})[1], model.predict_proba(X[:1]),
+                               rtol=0, atol=ATOL)
+
+
+def test_export_warns_when_the_sequencer_gives_ids_the_classifier_lacks():
+    from sklearn.pipeline import make_pipeline
+
+    texts = ["zebra quokka the film was good", "the film was bad", "a good film", "a bad film"] * 3
+    pipe = make_pipeline(fastrnn.TextSequencer(maxlen=3),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0))
+    pipe.fit(texts, [1, 0, 1, 0] * 3)
+    assert pipe[0].vocab_size_ > pipe[1].vocab_size_
+    with pytest.warns(UserWarning, match="vocab_size=<sequencer>.vocab_size_ or unknown_ids='oov'"):
+        fastrnn.to_onnx(pipe)
+    pipe[1].set_params(unknown_ids="oov")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fastrnn.to_onnx(pipe)

@@ -787,3 +787,75 @@ def test_a_numpy_non_finite_float_round_trips():
         assert encoded["__float__"] in ("nan", "inf", "-inf")
         back = _Decoder([]).value(encoded)
         assert (np.isnan(back) and np.isnan(v)) or back == v
+
+
+def _edited(src, dst, edit_fitted=None, arrays=None):
+    """``src`` with its estimator's fitted attributes passed through ``edit_fitted`` and the
+    given arrays replaced, resealed (a deliberate editor)."""
+    def edit(name, data):
+        if name == "config.json" and edit_fitted is not None:
+            config = json.loads(data)
+            edit_fitted(config["model"]["fitted"], config)
+            return json.dumps(config).encode()
+        if arrays and name in arrays:
+            buf = io.BytesIO()
+            np.save(buf, arrays[name])
+            return buf.getvalue()
+        return data
+    _rewrite(src, dst, edit)
+    _reseal(dst)
+    return dst
+
+
+def _first_moment(fitted):
+    item = fitted["optimizer_state_"]["attrs"]["m"]["__items__"][0][1]
+    return f"arrays/{item['__array__']}.npy"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f, c: f["optimizer_state_"]["attrs"].update(iterations="7"), "iterations"),
+    (lambda f, c: f["optimizer_state_"]["attrs"].update(beta_1="x"), "beta_1"),
+    (lambda f, c: f["optimizer_state_"]["attrs"].pop("m"), "lacks"),
+    (lambda f, c: f.update(history_=None), "history_"),
+    (lambda f, c: f.update(n_iter_="2"), "n_iter_"),
+    (lambda f, c: f.update(rng_=5), "rng_"),
+    (lambda f, c: c.update(format_version=1.0), "format version"),
+], ids=["iterations", "beta_1", "no-moments", "history", "n_iter", "rng", "version-float"])
+def test_training_state_that_a_continued_fit_could_not_use_is_refused(tmp_path, edit, message):
+    X = np.random.default_rng(0).integers(1, 9, size=(40, 6))
+    good = RNNClassifier(**FAST).fit(X, X[:, 0] % 2).save(tmp_path / "m.fastrnn")
+    bad = _edited(good, tmp_path / "bad.fastrnn", edit)
+    with pytest.raises(ModelFileError, match=message):
+        fastrnn.load(bad)
+
+
+def test_weights_or_moments_of_another_shape_or_not_finite_are_refused(tmp_path):
+    X = np.random.default_rng(0).integers(1, 9, size=(40, 6))
+    good = RNNClassifier(**FAST).fit(X, X[:, 0] % 2).save(tmp_path / "m.fastrnn")
+    config = json.loads(_members(good)["config.json"])
+    moment = _first_moment(config["model"]["fitted"])
+    shape = np.load(io.BytesIO(_members(good)[moment])).shape
+    bad = _edited(good, tmp_path / "a.fastrnn", arrays={moment: np.zeros(3, np.float32)})
+    with pytest.raises(ModelFileError, match="optimizer's state for weight 0"):
+        fastrnn.load(bad)
+    # the same size transposed was reshaped and used
+    bad = _edited(good, tmp_path / "b.fastrnn", arrays={moment: np.zeros(shape[::-1], np.float32)})
+    with pytest.raises(ModelFileError, match="optimizer's state for weight 0"):
+        fastrnn.load(bad)
+    weights = {name: np.load(io.BytesIO(data)) for name, data in _members(good).items()
+               if name.startswith("arrays/") and name != moment}
+    name = next(n for n, w in weights.items() if w.shape == shape)  # the weight of that moment
+    bad = _edited(good, tmp_path / "c.fastrnn", arrays={name: np.full(shape, np.nan, np.float32)})
+    with pytest.raises(ModelFileError, match="NaN or infinity"):
+        fastrnn.load(bad)
+
+
+def test_set_output_is_kept(text_pipeline, text_task, tmp_path):
+    import copy
+
+    pipe = copy.deepcopy(text_pipeline).set_output(transform="pandas")
+    loaded = fastrnn.load(fastrnn.save(pipe, tmp_path / "p.fastrnn"))
+    assert [step._sklearn_output_config for _, step in loaded.steps] == \
+        [{"transform": "pandas"}] * 2
+    pytest.importorskip("pandas")
+    assert type(loaded.transform(text_task[0][:2])).__name__ == "DataFrame"

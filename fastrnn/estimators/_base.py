@@ -234,6 +234,60 @@ def check_float_range(values, dtype, name="X"):
                              f"up to {largest:.3g}): scale the data, or use dtype='float64'")
 
 
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
+def check_training_state(model, weights):
+    """Raise ``ValueError`` unless the training state a continued fit reads is usable (``load``).
+
+    ``n_iter_`` a count, ``history_`` lists of numbers by name, ``rng_`` a
+    Generator, and the optimizer's state arrays shaped and typed like the
+    weights they belong to (``weights``: the network's, in order).
+    """
+    if not _is_count(getattr(model, "n_iter_", None)):
+        raise ValueError(f"n_iter_={getattr(model, 'n_iter_', None)!r} is not a count of epochs")
+    history = getattr(model, "history_", None)
+    if not isinstance(history, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(
+                isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in v)
+            for k, v in history.items()):
+        raise ValueError("history_ is not a mapping of names to lists of numbers")
+    if not isinstance(getattr(model, "rng_", np.random.default_rng()), np.random.Generator):
+        raise ValueError("rng_ is not a NumPy random Generator")
+    if not _is_count(getattr(model, "lr_schedule_start_", 0)):
+        raise ValueError("lr_schedule_start_ is not a count of epochs")
+    opt = getattr(model, "optimizer_state_", None)
+    if opt is None:
+        return
+    from ..optimizers import Optimizer
+
+    if not isinstance(opt, Optimizer):
+        raise ValueError(f"optimizer_state_ is a {type(opt).__name__}, not an optimizer")
+    fresh = vars(type(opt)(learning_rate=1e-3))
+    missing = set(fresh) - set(vars(opt))
+    if missing:
+        raise ValueError(f"the optimizer's state lacks {sorted(missing)}")
+    if not _is_count(opt.iterations):
+        raise ValueError(f"the optimizer's iterations={opt.iterations!r} is not a count")
+    for name, value in vars(opt).items():
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if name in fresh and isinstance(fresh[name], float) and not number or (
+                name in ("clipnorm", "clipvalue") and not (value is None or number)):
+            raise ValueError(f"the optimizer's {name}={value!r} is not a number")
+    for store in opt._slot_stores():
+        if not isinstance(store, dict):
+            raise ValueError("the optimizer's state arrays are not a mapping")
+        for i, a in store.items():
+            if not _is_count(i) or i >= len(weights):
+                raise ValueError(f"the optimizer holds state for weight {i!r}, which the network "
+                                 f"lacks ({len(weights)} weights)")
+            w = weights[i]
+            if not isinstance(a, np.ndarray) or a.shape != w.shape or a.dtype != w.dtype:
+                raise ValueError(f"the optimizer's state for weight {i} is not a "
+                                 f"{w.dtype} array of shape {w.shape}")
+
+
 def check_weights_match(net, params, dtype):
     """Raise ``ValueError`` unless ``params`` holds exactly the arrays ``net`` expects.
 
@@ -997,7 +1051,13 @@ class BaseRNN(BaseEstimator):
         file whose fitted attributes cannot work fails at load, not later.
         """
         self._check_params()
-        check_weights_match(self._network(), self.params_, self.dtype)
+        net = self._network()
+        check_weights_match(net, self.params_, self.dtype)
+        weights = net.weights(self.params_)
+        for i, w in enumerate(weights):
+            if not np.isfinite(w).all():
+                raise ValueError(f"weight {i} holds NaN or infinity")
+        check_training_state(self, weights)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._predict_one()

@@ -100,6 +100,7 @@ class GraphBuilder:
         self.initializers = []
         self.inputs = []
         self.outputs = []
+        self.value_infos = []
         self._used = set()
         self._consts = {}
 
@@ -161,6 +162,12 @@ class GraphBuilder:
         self.inputs.append(self.helper.make_tensor_value_info(name, elem, shape))
         return name
 
+    def typed(self, value, elem, shape):
+        """Declare the type of the intermediate ``value``, for an operator whose schema does not
+        give it (onnx's shape inference fails on an untyped input of the node that reads it)."""
+        self.value_infos.append(self.helper.make_tensor_value_info(value, elem, shape))
+        return value
+
     def output(self, value, name, elem, shape):
         """Expose ``value`` as the graph output ``name`` (through an Identity)."""
         self._used.add(name)
@@ -173,7 +180,8 @@ class GraphBuilder:
         from .._version import __version__
 
         graph = self.helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs,
-                                       self.initializers, doc_string=doc)
+                                       self.initializers, doc_string=doc,
+                                       value_info=self.value_infos)
         opsets = [self.helper.make_opsetid("", self.opset)]
         domains = {n.domain for n in self.nodes}
         for domain, version in _OTHER_DOMAINS.items():
@@ -504,6 +512,25 @@ def _class_tensor(b, classes):
     return b.const(classes.astype(str), "classes"), tp.STRING
 
 
+def _at_least_one_row(b, x, elem):
+    """``x`` with a row of zeros appended when it has no row, and its row count ``(1,)``.
+
+    ONNX Runtime's LSTM and GRU kernels crash the process on a batch of 0
+    rows; on other batches the appended part is empty.
+    """
+    shape = b.op("Shape", [x], base="input_shape")
+    n = b.op("Slice", [shape, b.const(np.array([0], np.int64), "zero_i"),
+                       b.const(np.array([1], np.int64), "one_i")], base="n_rows")
+    missing = b.op("Max", [b.op("Sub", [b.const(np.array([1], np.int64), "one_i"), n]),
+                           b.const(np.array([0], np.int64), "zero_i")], base="missing_rows")
+    rest = b.op("Slice", [shape, b.const(np.array([1], np.int64), "one_i"),
+                          b.const(np.array([np.iinfo(np.int64).max], np.int64), "to_end")])
+    zero = b.helper.make_tensor("zero", elem, [1], [0])
+    pad = b.op("ConstantOfShape", [b.op("Concat", [missing, rest], axis=0)], base="empty_pad",
+               value=zero)
+    return b.op("Concat", [x, pad], base="rows", axis=0), n
+
+
 def estimator_outputs(b, model, x):
     """Add ``model``'s network reading ``x`` and its outputs, named as skl2onnx names them.
 
@@ -518,7 +545,11 @@ def estimator_outputs(b, model, x):
     oov = model._unknown_id() if hasattr(model, "_unknown_id") else None
     if oov is not None and net.input_kind != "dense":
         x = map_unknown_ids(b, x, net.n_in, oov)
+    x, n_rows = _at_least_one_row(b, x, b.elem if net.input_kind == "dense" else
+                                  b.onnx.TensorProto.INT64)
     logits = network_graph(b, net, model.params_, x)
+    logits = b.op("Slice", [logits, b.const(np.array([0], np.int64), "zero_i"), n_rows,
+                            b.const(np.array([0], np.int64), "zero_i")], base="logits_rows")
     per_row = "T" if net.per_step else None
     if isinstance(model, RNNRegressor):
         if model.y_ndim_ == 1:

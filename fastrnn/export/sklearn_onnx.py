@@ -119,23 +119,27 @@ def register_skl2onnx():
     from ..estimators import RNNClassifier, RNNRegressor, RNNSequenceTagger
     from ..text import TextSequencer
 
-    def label_type(classes):
+    def label_type(classes, shape):
         kind = np.asarray(classes).dtype.kind
         if kind in "iu":
-            return Int64TensorType()
+            return Int64TensorType(shape)
         if kind == "b":
-            return BooleanTensorType()
+            return BooleanTensorType(shape)
         if kind == "f":
-            return DoubleTensorType()
-        return StringTensorType()
+            return DoubleTensorType(shape)
+        return StringTensorType(shape)
 
     def outputs(model):
+        # shapes as fastrnn.to_onnx declares them (onnx.checker requires one on every output)
         if isinstance(model, TextSequencer):
             return [("ids", Int64TensorType([None, model.maxlen]))]
         check_exportable(model)
         if isinstance(model, RNNRegressor):
-            return [("variable", FloatTensorType())]
-        return [("label", label_type(model.classes_)), ("probabilities", FloatTensorType())]
+            return [("variable", FloatTensorType([None] if model.y_ndim_ == 1
+                                                 else [None, model.n_outputs_]))]
+        rows = [None, None] if isinstance(model, RNNSequenceTagger) else [None]
+        return [("label", label_type(model.classes_, rows)),
+                ("probabilities", FloatTensorType(rows + [len(model.classes_)]))]
 
     def make_parser(alias):
         def parse(scope, model, inputs, custom_parsers=None):

@@ -19,6 +19,8 @@ The graph splits, lowercases and numbers the words as the fitted
 Settings these operators cannot express raise a ValueError naming them.
 """
 
+import warnings
+
 import numpy as np
 
 from ._graph import check_exportable, estimator_outputs, left_align
@@ -130,6 +132,13 @@ def pipeline_graph(b, pipeline):
     check_exportable(est)
     if est.input_kind_ == "dense":
         raise ValueError("the pipeline's estimator was fitted on float sequences, not token ids")
+    if est._unknown_id() is None and seq.vocab_size_ > est.vocab_size_:
+        warnings.warn(f"the TextSequencer gives ids up to {seq.vocab_size_ - 1} but "
+                      f"{type(est).__name__} knows ids below {est.vocab_size_} (no training row "
+                      "held the others, and unknown_ids='error'): where predict refuses text "
+                      "holding those words, the graph fails with an index error; fit with "
+                      "vocab_size=<sequencer>.vocab_size_ or unknown_ids='oov'", UserWarning,
+                      stacklevel=3)
     text = b.input("X", b.onnx.TensorProto.STRING, ["N"])
     estimator_outputs(b, est, sequencer_ids(b, seq, text))
 
@@ -151,4 +160,5 @@ def sequencer_ids(b, seq, text):
     pattern = r"(?s)." if seq.char_level else _DEFAULT_PATTERN_RE2
     tokens = b.op("Tokenizer", [text], base="words", domain="com.microsoft", mark=0, mincharnum=1,
                   pad_value=_PAD, tokenexp=pattern)
+    b.typed(tokens, b.onnx.TensorProto.STRING, ["N", "n_tokens"])
     return _pad_like_keras(b, _vocabulary_encoder(b, tokens, seq), seq)
