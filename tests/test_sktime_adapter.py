@@ -50,3 +50,48 @@ def test_a_series_just_longer_than_the_horizon_fits():
     assert len(pred) == 3 and np.isfinite(pred).all()
     with pytest.raises(ValueError, match="y has 3 points: .* more than the horizon"):
         SktimeRNNForecaster(units=4, max_iter=1).fit(pd.Series([1.0, 2.0, 3.0]), fh=[1, 2, 3])
+
+
+def test_update_refuses_data_that_does_not_follow_the_last_point():
+    """Older data made forecasts of steps 50-51 labelled 45-46; a gap was closed silently."""
+    y = pd.Series(np.arange(60.0))
+    f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(y[:50], fh=[1, 2])
+    with pytest.raises(ValueError, match="before the last point seen"):
+        f.update(y[40:45], update_params=False)
+    f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(y[:50], fh=[1, 2])
+    with pytest.raises(ValueError, match="without a gap"):
+        f.update(y[52:55], update_params=False)
+    dated = pd.Series(np.sin(np.arange(80) / 3.0),
+                      index=pd.date_range("2024-01-01", periods=80, freq="h"))
+    f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(dated[:50], fh=[1])
+    with pytest.raises(ValueError, match="without a gap"):
+        f.update(dated[55:60], update_params=False)
+    assert len(f._history) == 50  # the refused update changed nothing
+
+
+def test_update_without_refitting_keeps_the_training_statistics():
+    import copy
+
+    y = pd.Series(np.sin(np.arange(50) / 3.0))
+    f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(y[:40], fh=[1, 2])
+    expected = copy.deepcopy(f.forecaster_).update(y[40:].to_numpy()).predict()
+    f.update(y[40:], update_params=False)
+    np.testing.assert_array_equal(f.predict().to_numpy(), expected)
+
+
+@pytest.mark.parametrize("bad", [dict(lookback=2.5), dict(lookback=None), dict(scale="no")])
+def test_parameters_are_checked_before_use(bad):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+        SktimeRNNForecaster(units=4, max_iter=1, **bad).fit(pd.Series(np.arange(40.0)), fh=[1, 2])
+
+
+def test_a_recursive_forecaster_keeps_its_lookback_and_takes_the_horizon_at_predict():
+    y = pd.Series(np.sin(np.arange(15) / 2.0))
+    f = SktimeRNNForecaster(lookback=8, recursive=True, units=4, max_iter=1, random_state=0)
+    f.fit(y, fh=list(range(1, 13)))
+    assert f.forecaster_.lookback == 8
+    g = SktimeRNNForecaster(lookback=8, recursive=True, units=4, max_iter=1, random_state=0).fit(y)
+    assert g.predict(fh=[1, 2, 3]).index.tolist() == [15, 16, 17]
+    assert SktimeRNNForecaster(early_stopping=True, n_threads=1).get_params()["n_threads"] == 1

@@ -25,14 +25,20 @@ class SktimeRNNForecaster(BaseForecaster):
     lookback : int, default 24
         Past steps the network reads; capped at ``len(y) - horizon`` when the
         training series is shorter than a window.
-    cell, units, max_iter, learning_rate, batch_size, scale, recursive, random_state
+    cell, units, max_iter, learning_rate, batch_size, scale, recursive
+        As for :class:`fastrnn.RNNForecaster`.  With ``recursive=True`` the
+        horizon may be given at ``predict`` instead of ``fit``.
+    early_stopping, validation_fraction, n_threads, random_state
         As for :class:`fastrnn.RNNForecaster`.
 
     Notes
     -----
     ``update(y, update_params=True)`` refits on all the data seen;
     ``update_params=False`` only appends the new steps to the history the
-    forecasts start from.
+    forecasts start from, keeping the training statistics
+    (:meth:`fastrnn.RNNForecaster.update`).  The new data must follow the
+    last point seen (it may repeat earlier points); data that ends before it,
+    or leaves a gap after it, is refused.
 
     Examples
     --------
@@ -63,7 +69,8 @@ class SktimeRNNForecaster(BaseForecaster):
     _config = {"remember_data": False}
 
     def __init__(self, lookback=24, cell="lstm", units=32, max_iter=10, learning_rate=0.001,
-                 batch_size=32, scale=True, recursive=False, random_state=None):
+                 batch_size=32, scale=True, recursive=False, early_stopping=False,
+                 validation_fraction=0.1, n_threads=None, random_state=None):
         self.lookback = lookback
         self.cell = cell
         self.units = units
@@ -72,8 +79,13 @@ class SktimeRNNForecaster(BaseForecaster):
         self.batch_size = batch_size
         self.scale = scale
         self.recursive = recursive
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_threads = n_threads
         self.random_state = random_state
         super().__init__()
+        # a recursive network forecasts any number of steps: the horizon may come at predict
+        self.set_tags(**{"requires-fh-in-fit": not recursive})
         # sktime fills these only when remember_data=True (set_config may turn it on later)
         self._y = self._X = None
 
@@ -84,23 +96,31 @@ class SktimeRNNForecaster(BaseForecaster):
                              f"steps >= 1), got {steps.tolist()}")
         return steps
 
+    def _forecaster(self, lookback, horizon, **kw):
+        return RNNForecaster(lookback, horizon, cell=self.cell, units=self.units,
+                             max_iter=self.max_iter, learning_rate=self.learning_rate,
+                             batch_size=self.batch_size, recursive=self.recursive,
+                             early_stopping=self.early_stopping,
+                             validation_fraction=self.validation_fraction,
+                             n_threads=self.n_threads, random_state=self.random_state, **kw)
+
     def _make(self, values):
-        horizon = int(self._steps(self._fh).max())
-        if len(values) <= horizon:
+        # the parameters as RNNForecaster checks them, before any arithmetic with them
+        self._forecaster(self.lookback, 1, scale=self.scale)._check_params()
+        horizon = 1 if self._fh is None else int(self._steps(self._fh).max())
+        window_target = 1 if self.recursive else horizon  # steps a training window predicts
+        if len(values) <= window_target:
             raise ValueError(f"y has {len(values)} points: SktimeRNNForecaster needs more than the "
-                             f"horizon ({horizon}) to cut one training window")
-        lookback = min(self.lookback, len(values) - horizon)
+                             f"horizon ({window_target}) to cut one training window")
+        lookback = min(self.lookback, len(values) - window_target)
         # a window of one step is all level: read it as it is, not relative to itself
         center = lookback > 1
         # a series without spread (within windows, when centred) cannot be standardised: it is
         # fitted in its own units
         spread = (np.ptp(np.lib.stride_tricks.sliding_window_view(values, lookback), axis=1) > 0).any() \
             if center else np.ptp(values) > 0
-        return RNNForecaster(lookback, horizon, cell=self.cell, units=self.units,
-                             max_iter=self.max_iter, learning_rate=self.learning_rate,
-                             batch_size=self.batch_size, scale=bool(self.scale and spread),
-                             center_windows=center, recursive=self.recursive,
-                             random_state=self.random_state)
+        return self._forecaster(lookback, horizon, scale=self.scale if spread else False,
+                                center_windows=center)
 
     def _fit(self, y, X, fh):
         self._name = y.name
@@ -113,22 +133,41 @@ class SktimeRNNForecaster(BaseForecaster):
         steps = self._steps(fh)
         f = self.forecaster_
         horizon = int(steps.max())
-        history = self._history
         if not f.recursive and horizon > f.horizon:
             raise ValueError(f"fh reaches step {horizon}, beyond the horizon {f.horizon} given "
                              "to fit")
-        pred = f.predict(history, horizon=horizon)
+        # from the history as update() moved it on, with the training statistics
+        pred = f.predict(horizon=horizon)
         index = fh.to_absolute_index(self.cutoff)
         return pd.Series(pred[steps - 1], index=index, name=self._name)
 
+    def _new_points(self, y):
+        """The points of ``y`` after the last one seen, refused unless they continue the series."""
+        if y.index[-1] < self._last:
+            raise ValueError(f"y ends at {y.index[-1]}, before the last point seen ({self._last}): "
+                             "update takes the data that follows it")
+        new = y[y.index > self._last]  # sktime's expanding windows pass the old points again
+        if len(new) and self._last not in y.index:
+            following = _next_label(y.index, self._last)
+            if following is not None and new.index[0] != following:
+                raise ValueError(f"y starts at {new.index[0]}, but the point after the last one "
+                                 f"seen ({self._last}) is {following}: update takes the data "
+                                 "that follows it, without a gap")
+        return new
+
     def _update(self, y, X=None, update_params=True):
-        # only the points after the last one seen: sktime's expanding windows pass overlaps
-        new = y[y.index > self._last]
+        new = self._new_points(y)
+        values = np.asarray(new, dtype=np.float64)
+        history = np.concatenate([self._history, values])
+        # every step that can fail before any state changes
+        forecaster = self._make(history).fit(history) if update_params and len(new) else None
         if len(new):
             self._last = new.index[-1]
-        self._history = np.concatenate([self._history, np.asarray(new, dtype=np.float64)])
-        if update_params:
-            self.forecaster_ = self._make(self._history).fit(self._history)
+            self._history = history
+            if forecaster is not None:
+                self.forecaster_ = forecaster
+            else:
+                self.forecaster_.update(values)
         return self
 
     @classmethod
@@ -137,3 +176,12 @@ class SktimeRNNForecaster(BaseForecaster):
         return [{"lookback": 3, "units": 4, "max_iter": 1, "random_state": 0},
                 {"lookback": 5, "cell": "gru", "units": 3, "max_iter": 2, "recursive": True,
                  "random_state": 1}]
+
+
+def _next_label(index, last):
+    """The index label after ``last`` in the steps of ``index``, or None when they cannot tell."""
+    if isinstance(last, (int, np.integer, pd.Period)) and not isinstance(last, bool):
+        step = index[1] - index[0] if len(index) > 1 and not isinstance(last, pd.Period) else 1
+        return last + step
+    freq = getattr(index, "freq", None) or (pd.infer_freq(index) if len(index) > 2 else None)
+    return None if freq is None else last + pd.tseries.frequencies.to_offset(freq)
