@@ -465,3 +465,19 @@ def test_export_warns_when_the_sequencer_gives_ids_the_classifier_lacks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastrnn.to_onnx(pipe)
+
+
+def test_capitals_that_python_lowercases_irregularly_match_their_words():
+    """'İstanbul' lowercases to 'i̇stanbul' (i and a combining dot): the graph read it as unknown."""
+    from sklearn.pipeline import make_pipeline
+
+    texts = ["İstanbul çok güzel", "İzmir güzel değil", "die straße ist gut", "hava kötü"] * 5
+    pipe = make_pipeline(fastrnn.TextSequencer(maxlen=4),
+                         RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0))
+    pipe.fit(texts, [1, 0, 1, 0] * 5)
+    sess = ort.InferenceSession(fastrnn.to_onnx(pipe).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    new = ["İstanbul güzel", "İSTANBUL değil", "DIE STRAẞE", "Straße kötü"]
+    assert (pipe[0].transform(new) != 1).all()  # every word known to Python (1: unknown)
+    proba = sess.run(None, {"X": np.array(new, dtype=object)})[1]
+    np.testing.assert_allclose(proba, pipe.predict_proba(new), rtol=0, atol=ATOL)

@@ -19,6 +19,7 @@ The graph splits, lowercases and numbers the words as the fitted
 Settings these operators cannot express raise a ValueError naming them.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -36,12 +37,33 @@ def _ascii_lower(s):
     return "".join(c.lower() if c.isascii() else c for c in s)
 
 
+@functools.lru_cache(maxsize=1)
+def _capitals():
+    """Non-ASCII lowercase strings whose capital letter ``str.upper`` does not give back:
+    ``{"i̇": "İ", "ß": "ẞ", ...}`` (Python lowercases İ to i plus a combining dot)."""
+    out = {}
+    for code in range(0x80, 0x10000):  # (none lies beyond the Basic Multilingual Plane)
+        c = chr(code)
+        low = c.lower()
+        if low != c and low.upper() != c and not low.isascii() and low not in out:
+            out[low] = c
+    return out
+
+
 def _word_keys(word, lowercase):
     """The strings that lowercase to ``word`` in the graph: itself and, for non-ASCII cased letters,
-    its Capitalized and UPPERCASE spellings."""
+    its Capitalized and UPPERCASE spellings (with the capitals of :func:`_capitals`)."""
     keys = [word]
     if lowercase and not word.isascii():
-        for variant in (word.capitalize(), word.upper()):
+        variants = [word.capitalize(), word.upper()]
+        capitals, first = word, word
+        for low, cap in _capitals().items():
+            if low in word:
+                capitals = capitals.replace(low, cap)
+                if word.startswith(low):
+                    first = cap + word[len(low):]
+        variants += [first, capitals.upper()]
+        for variant in variants:
             key = _ascii_lower(variant)
             if key not in keys and key.lower() == word:
                 keys.append(key)
