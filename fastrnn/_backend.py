@@ -8,6 +8,7 @@ estimators never hold jitted objects and pickle across backends.
 
 import contextlib
 import importlib
+import threading
 import warnings
 
 from . import _config
@@ -55,6 +56,8 @@ def _initial_backend():
 
 
 _current = _initial_backend()
+# held by a use_backend block: blocks in other threads wait, or one's exit would undo another's choice
+_SWITCH = threading.RLock()
 
 
 def current_backend():
@@ -63,7 +66,13 @@ def current_backend():
 
 
 def get_kernels(name=None):
-    """Return the kernel module of backend ``name`` (default: the one in use)."""
+    """Return the kernel module of backend ``name`` (default: the one in use).
+
+    The kernels take what fastrnn's layers pass them (int32 ids within the
+    table, arrays of one float dtype) and, compiled, check neither types nor
+    bounds: called directly with other input, they may read outside an array
+    where the NumPy reference raises.
+    """
     name = _current if name is None else name
     if name not in _LOADED:
         raise ValueError(f"backend {name!r} is not available (available: {AVAILABLE_BACKENDS})")
@@ -79,6 +88,13 @@ def use_backend(name):
     name : {"numba", "cython", "numpy"}
         Backend to switch to; must be in ``AVAILABLE_BACKENDS``.
 
+    Notes
+    -----
+    The choice is process-wide (fastrnn's worker threads read it too): while
+    the block runs, other threads' fits use this backend as well.  Blocks
+    entered in several threads run one at a time, each on its own backend;
+    nested blocks in one thread are allowed.
+
     Examples
     --------
     >>> import fastrnn
@@ -88,9 +104,10 @@ def use_backend(name):
     """
     global _current
     get_kernels(name)
-    previous = _current
-    _current = name
-    try:
-        yield name
-    finally:
-        _current = previous
+    with _SWITCH:
+        previous = _current
+        _current = name
+        try:
+            yield name
+        finally:
+            _current = previous

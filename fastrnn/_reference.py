@@ -333,7 +333,10 @@ def gru_forward(table, idx, start, h0, U, rb, rec_mask, act, rec_act, reset_afte
             r = activate(x[:, H:2 * H] + rec[:, H:], rec_act)
             a = r * hm
             hh = activate(x[:, 2 * H:] + a @ U[:, 2 * H:], act)
-        h_new = z * h + (1.0 - z) * hh
+        # in float64, rounded once, as the compiled kernels: a float32 state that should stay
+        # put (h == h~) then does, instead of moving by an ulp per step
+        zd = z.astype(np.float64)
+        h_new = (zd * h + (1.0 - zd) * hh).astype(h.dtype, copy=False)
         h = np.where(active, h_new, h)
         if H_seq.shape[0]:
             H_seq[t] = h

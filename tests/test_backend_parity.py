@@ -74,3 +74,59 @@ def test_falls_back_to_numpy_with_a_warning_when_nothing_compiled_is_available()
     out = _python(code, FASTRNN_BACKEND="")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "numpy ['numpy'] True"
+
+
+def test_use_backend_blocks_in_two_threads_each_run_on_their_own():
+    """One thread's exit restored its own previous backend over another's block (and left the
+    process on the slow reference)."""
+    import threading
+    import time
+
+    before = fastrnn.BACKEND
+    second = next((b for b in fastrnn.AVAILABLE_BACKENDS if b != "numpy"), "numpy")
+    seen, entered = {}, threading.Event()
+
+    def block(who, name, first):
+        with fastrnn.use_backend(name):
+            if first:
+                entered.set()
+                time.sleep(0.2)  # the other thread tries to enter meanwhile
+            seen[who] = [fastrnn.current_backend()]
+            time.sleep(0.05 if first else 0.4)  # the second outlasts the first
+            seen[who].append(fastrnn.current_backend())
+
+    a = threading.Thread(target=block, args=("a", "numpy", True))
+    a.start()
+    entered.wait()
+    b = threading.Thread(target=block, args=("b", second, False))
+    b.start()
+    a.join()
+    b.join()
+    assert seen == {"a": ["numpy", "numpy"], "b": [second, second]}
+    assert fastrnn.BACKEND == before
+
+
+def test_float32_gru_update_of_a_state_that_stays_put_is_exact_on_every_backend():
+    """The reference computed z*h + (1-z)*h~ in float32: a state equal to h~ moved by an ulp per
+    step where the compiled kernels (float64, rounded once) kept it, and a max-pooling head's
+    gradient then went to another step (weights 7e-3 apart)."""
+    import numpy as np
+
+    from fastrnn import RNNClassifier
+
+    r = np.random.default_rng(92)
+    X = r.integers(1, 7, size=(11, 5))
+    for i, n in enumerate(r.integers(1, 6, size=11)):
+        X[i, n:] = 0
+    y = r.integers(0, 3, size=11)
+    weights = {}
+    for backend in fastrnn.AVAILABLE_BACKENDS:
+        m = RNNClassifier(cell="gru", units=15, recurrent_activation="relu", head="max",
+                          embedding_dim=3, spatial_dropout=0.25, bptt_truncate=1, batch_size=1,
+                          optimizer="sgd", learning_rate=0.05, max_iter=1, random_state=92,
+                          n_threads=1)
+        with fastrnn.use_backend(backend):
+            weights[backend] = m.fit(X, y).get_weights()
+    for backend, w in weights.items():
+        for a, b in zip(w, weights["numpy"]):
+            np.testing.assert_allclose(a, b, atol=1e-6, err_msg=backend)
