@@ -55,9 +55,10 @@ def _initial_backend():
     return "numpy"
 
 
-_current = _initial_backend()
-# held by a use_backend block: blocks in other threads wait, or one's exit would undo another's choice
-_SWITCH = threading.RLock()
+_current = _base = _initial_backend()
+# the use_backend blocks running, oldest first: one's exit must not undo a later one's choice
+_blocks = []
+_SWITCH = threading.Lock()
 
 
 def current_backend():
@@ -91,9 +92,10 @@ def use_backend(name):
     Notes
     -----
     The choice is process-wide (fastrnn's worker threads read it too): while
-    the block runs, other threads' fits use this backend as well.  Blocks
-    entered in several threads run one at a time, each on its own backend;
-    nested blocks in one thread are allowed.
+    the block runs, other threads' fits use this backend as well.  Blocks may
+    nest and overlap across threads: the backend in use is that of the block
+    entered last among those still running, and the one chosen at import
+    when none is.
 
     Examples
     --------
@@ -104,10 +106,13 @@ def use_backend(name):
     """
     global _current
     get_kernels(name)
+    token = object()
     with _SWITCH:
-        previous = _current
+        _blocks.append((token, name))
         _current = name
-        try:
-            yield name
-        finally:
-            _current = previous
+    try:
+        yield name
+    finally:
+        with _SWITCH:
+            _blocks.remove(next(b for b in _blocks if b[0] is token))
+            _current = _blocks[-1][1] if _blocks else _base

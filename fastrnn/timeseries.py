@@ -36,7 +36,7 @@ def _as_series(y, name="y", dtype=np.float64):
     a = np.asarray(y)
     if a.dtype.kind == "c":
         raise ValueError(f"{name} must be real, got complex values (dtype {a.dtype})")
-    if a.dtype.kind in "mM":  # a time index passed as values would train on its tick counts
+    if a.dtype.kind == "M":  # a time index passed as values would train on its tick counts
         raise ValueError(f"{name} must hold the series' values, got {a.dtype} timestamps (pass the "
                          "values, e.g. a DataFrame's column, not its index)")
     if a.dtype.kind not in "iufb":

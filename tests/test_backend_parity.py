@@ -76,33 +76,46 @@ def test_falls_back_to_numpy_with_a_warning_when_nothing_compiled_is_available()
     assert out.stdout.strip() == "numpy ['numpy'] True"
 
 
-def test_use_backend_blocks_in_two_threads_each_run_on_their_own():
-    """One thread's exit restored its own previous backend over another's block (and left the
-    process on the slow reference)."""
+def test_use_backend_blocks_overlapping_in_two_threads():
+    """One thread's exit restored the backend from before its block over another thread's
+    still running block, and the last exit could leave the process on the slow reference."""
     import threading
-    import time
 
     before = fastrnn.BACKEND
     second = next((b for b in fastrnn.AVAILABLE_BACKENDS if b != "numpy"), "numpy")
-    seen, entered = {}, threading.Event()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
 
-    def block(who, name, first):
-        with fastrnn.use_backend(name):
-            if first:
-                entered.set()
-                time.sleep(0.2)  # the other thread tries to enter meanwhile
-            seen[who] = [fastrnn.current_backend()]
-            time.sleep(0.05 if first else 0.4)  # the second outlasts the first
-            seen[who].append(fastrnn.current_backend())
+    def first():
+        with fastrnn.use_backend("numpy"):
+            a_in.set()
+            b_in.wait()
+        a_out.set()
 
-    a = threading.Thread(target=block, args=("a", "numpy", True))
-    a.start()
-    entered.wait()
-    b = threading.Thread(target=block, args=("b", second, False))
-    b.start()
-    a.join()
-    b.join()
-    assert seen == {"a": ["numpy", "numpy"], "b": [second, second]}
+    def later():
+        a_in.wait()
+        with fastrnn.use_backend(second):
+            b_in.set()
+            a_out.wait()
+            seen["after the first block exited"] = fastrnn.current_backend()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=later)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert seen == {"after the first block exited": second}
+    assert fastrnn.BACKEND == before
+
+    def enter_and_leave():
+        with fastrnn.use_backend(second):
+            pass
+
+    with fastrnn.use_backend("numpy"):  # a block may wait on a thread that enters one
+        worker = threading.Thread(target=enter_and_leave)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
     assert fastrnn.BACKEND == before
 
 

@@ -842,12 +842,18 @@ def test_weights_or_moments_of_another_shape_or_not_finite_are_refused(tmp_path)
     bad = _edited(good, tmp_path / "b.fastrnn", arrays={moment: np.zeros(shape[::-1], np.float32)})
     with pytest.raises(ModelFileError, match="optimizer's state for weight 0"):
         fastrnn.load(bad)
-    weights = {name: np.load(io.BytesIO(data)) for name, data in _members(good).items()
-               if name.startswith("arrays/") and name != moment}
-    name = next(n for n, w in weights.items() if w.shape == shape)  # the weight of that moment
-    bad = _edited(good, tmp_path / "c.fastrnn", arrays={name: np.full(shape, np.nan, np.float32)})
+    # every array of that shape: the weight, and its moments, which load does not read for NaN
+    same = [name for name, data in _members(good).items() if name.startswith("arrays/")
+            and np.load(io.BytesIO(data)).shape == shape]
+    bad = _edited(good, tmp_path / "c.fastrnn",
+                  arrays={name: np.full(shape, np.nan, np.float32) for name in same})
     with pytest.raises(ModelFileError, match="NaN or infinity"):
         fastrnn.load(bad)
+    # and save does not write what load refuses
+    model = fastrnn.load(good)
+    model._fitted_network().weights(model.params_)[0][...] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        model.save(tmp_path / "d.fastrnn")
 
 
 def test_set_output_is_kept(text_pipeline, text_task, tmp_path):

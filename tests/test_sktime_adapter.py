@@ -58,9 +58,19 @@ def test_update_refuses_data_that_does_not_follow_the_last_point():
     f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(y[:50], fh=[1, 2])
     with pytest.raises(ValueError, match="before the last point seen"):
         f.update(y[40:45], update_params=False)
+    assert f.cutoff[0] == 49 and f.predict().index.tolist() == [50, 51]  # as before the update
     f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(y[:50], fh=[1, 2])
     with pytest.raises(ValueError, match="without a gap"):
         f.update(y[52:55], update_params=False)
+    assert f.cutoff[0] == 49
+    # an index of step 2, streamed one point at a time
+    even = pd.Series(np.sin(np.arange(60) / 3.0), index=np.arange(0, 120, 2))
+    f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(even[:50], fh=[1])
+    for i in range(50, 53):
+        f.update(even[i:i + 1], update_params=False)
+    assert f.cutoff[0] == 104
+    with pytest.raises(ValueError, match="without a gap"):
+        f.update(even[54:55], update_params=False)
     dated = pd.Series(np.sin(np.arange(80) / 3.0),
                       index=pd.date_range("2024-01-01", periods=80, freq="h"))
     f = SktimeRNNForecaster(lookback=8, units=4, max_iter=1, random_state=0).fit(dated[:50], fh=[1])

@@ -666,13 +666,13 @@ def test_early_stopping_split_keeps_every_class_in_training():
         train, held_out = split_keeping_classes(40, 0.5, seed, labels)
         assert 7 in train and len(held_out) > 0
         assert sorted(np.concatenate([train, held_out])) == list(range(40))
+    # the classifier's own split, for seeds where a plain random split held class 1 out
     X = np.random.default_rng(0).integers(1, 20, size=(40, 10))
-    m = RNNClassifier(units=4, embedding_dim=3, max_iter=2, early_stopping=True,
-                      validation_fraction=0.5, n_threads=1, random_state=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m.fit(X, labels)
-    assert m.predict_proba(X[7:8]).shape == (1, 2)
+    m = RNNClassifier(validation_fraction=0.5)
+    for seed in range(20):
+        (_, y_train, _), (_, y_held, _) = m._split_validation(
+            (X, labels, np.ones(40)), np.random.default_rng(seed))
+        assert 1 in y_train and len(y_held) > 0
 
 
 def test_non_finite_outputs_are_announced_at_predict():
@@ -685,3 +685,24 @@ def test_non_finite_outputs_are_announced_at_predict():
     m.set_weights(W)
     with pytest.warns(RuntimeWarning, match="network outputs are not finite"):
         m.predict(np.abs(X[:3]))
+
+
+def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_epoch():
+    """The previous run restored its best epoch; a warm run without early stopping that diverges
+    at once keeps those weights, and best_epoch_ says so (it named the previous run's last)."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, (60, 6))
+    y = (X[:, 0] > 10).astype(int)
+    m = RNNClassifier(units=4, embedding_dim=3, max_iter=6, early_stopping=True, n_iter_no_change=10,
+                      validation_fraction=0.3, learning_rate=0.05, n_threads=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(X, y)
+    best = m.best_epoch_
+    assert best != m.n_iter_ - 1
+    held = [w.copy() for w in m.get_weights()]
+    m.set_params(warm_start=True, early_stopping=False, learning_rate=1e8, optimizer="sgd", max_iter=1)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        m.fit(X, y)
+    assert all(np.array_equal(a, b) for a, b in zip(held, m.get_weights()))
+    assert m.best_epoch_ == best

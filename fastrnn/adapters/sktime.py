@@ -23,8 +23,9 @@ class SktimeRNNForecaster(BaseForecaster):
     Parameters
     ----------
     lookback : int, default 24
-        Past steps the network reads; capped at ``len(y) - horizon`` when the
-        training series is shorter than a window.
+        Past steps the network reads; capped at ``len(y) - horizon``
+        (``len(y) - 1`` with ``recursive=True``) when the training series is
+        shorter than a window.
     cell, units, max_iter, learning_rate, batch_size, scale, recursive
         As for :class:`fastrnn.RNNForecaster`.  With ``recursive=True`` the
         horizon may be given at ``predict`` instead of ``fit``.
@@ -122,9 +123,21 @@ class SktimeRNNForecaster(BaseForecaster):
         return self._forecaster(lookback, horizon, scale=self.scale if spread else False,
                                 center_windows=center)
 
+    def update(self, y, X=None, update_params=True):
+        """sktime's ``update``; one that is refused, or fails, changes nothing."""
+        # sktime moves the cutoff before _update runs: put it back, or forecasts get its labels
+        cutoff = getattr(self, "_cutoff", None)
+        try:
+            return super().update(y, X=X, update_params=update_params)
+        except Exception:
+            if cutoff is not None:
+                self._cutoff = cutoff
+            raise
+
     def _fit(self, y, X, fh):
         self._name = y.name
         self._last = y.index[-1]
+        self._step = _index_step(y.index)
         self._history = np.asarray(y, dtype=np.float64)
         self.forecaster_ = self._make(self._history).fit(self._history)
         return self
@@ -147,8 +160,9 @@ class SktimeRNNForecaster(BaseForecaster):
             raise ValueError(f"y ends at {y.index[-1]}, before the last point seen ({self._last}): "
                              "update takes the data that follows it")
         new = y[y.index > self._last]  # sktime's expanding windows pass the old points again
-        if len(new) and self._last not in y.index:
-            following = _next_label(y.index, self._last)
+        step = getattr(self, "_step", None)
+        if len(new) and self._last not in y.index and step is not None:
+            following = self._last + step
             if following is not None and new.index[0] != following:
                 raise ValueError(f"y starts at {new.index[0]}, but the point after the last one "
                                  f"seen ({self._last}) is {following}: update takes the data "
@@ -178,10 +192,14 @@ class SktimeRNNForecaster(BaseForecaster):
                  "random_state": 1}]
 
 
-def _next_label(index, last):
-    """The index label after ``last`` in the steps of ``index``, or None when they cannot tell."""
-    if isinstance(last, (int, np.integer, pd.Period)) and not isinstance(last, bool):
-        step = index[1] - index[0] if len(index) > 1 and not isinstance(last, pd.Period) else 1
-        return last + step
-    freq = getattr(index, "freq", None) or (pd.infer_freq(index) if len(index) > 2 else None)
-    return None if freq is None else last + pd.tseries.frequencies.to_offset(freq)
+def _index_step(index):
+    """The step between the labels of a series' ``index`` (a number, or a pandas offset), or None
+    when the index does not say (one label, or dates without a frequency)."""
+    if isinstance(index, pd.PeriodIndex):
+        return 1
+    if isinstance(index, pd.DatetimeIndex):
+        freq = index.freq or (pd.infer_freq(index) if len(index) > 2 else None)
+        return None if freq is None else pd.tseries.frequencies.to_offset(freq)
+    if len(index) > 1 and pd.api.types.is_integer_dtype(index):
+        return index[1] - index[0]
+    return None

@@ -793,23 +793,30 @@ class BaseRNN(BaseEstimator):
         start = self.n_iter_
         self.n_iter_ += result.n_epochs
         # the run's best epoch, whose weights the model holds when they were restored; a continued
-        # run in which no epoch was best holds the weights it started from: the previous run's
-        # best epoch's if that run restored them, else its last epoch's (a fresh run has none)
-        if reset or start == 0:
-            previous = None
-        elif restores_best(getattr(self, "stopped_reason_", None), cfg.restore_best_weights,
-                           cfg.early_stopping):
-            previous = getattr(self, "best_epoch_", None)
+        # run in which no epoch was best holds (and restores) the weights it started from
+        held = None if reset or start == 0 else self._held_at_start(start, cfg)
+        best = result.best_epoch if result.best_epoch >= start else held
+        self._record_history(result.stopped, best)
+        if restores_best(result.stopped, cfg.restore_best_weights, cfg.early_stopping):
+            self._held_epoch = best
         else:
-            previous = start - 1
-        self._record_history(result.stopped,
-                             result.best_epoch if result.best_epoch >= start else previous)
+            self._held_epoch = self.n_iter_ - 1 if result.n_epochs else held
         if result.error is not None:  # the epochs done stay, with the attributes describing them
             raise result.error
         if self.early_stopping and result.stopped is None:
             warnings.warn(f"{type(self).__name__}: max_iter={self.max_iter} reached before the "
                           "validation score stopped improving", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _held_at_start(self, start, cfg):
+        """The epoch whose weights a continued fit starts from (``start`` epochs done)."""
+        if hasattr(self, "_held_epoch"):
+            return self._held_epoch
+        # a loaded model: its last run restored its best epoch, or ended on its last
+        if restores_best(getattr(self, "stopped_reason_", None), cfg.restore_best_weights,
+                         cfg.early_stopping):
+            return getattr(self, "best_epoch_", None)
+        return start - 1
 
     def _check_checkpoint_path(self):
         """Refuse a ``checkpoint_path`` that the first checkpoint, after an epoch, would fail on."""
@@ -1051,13 +1058,7 @@ class BaseRNN(BaseEstimator):
         file whose fitted attributes cannot work fails at load, not later.
         """
         self._check_params()
-        net = self._network()
-        check_weights_match(net, self.params_, self.dtype)
-        weights = net.weights(self.params_)
-        for i, w in enumerate(weights):
-            if not np.isfinite(w).all():
-                raise ValueError(f"weight {i} holds NaN or infinity")
-        check_training_state(self, weights)
+        self._check_fitted_state(self._network())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._predict_one()
@@ -1065,7 +1066,16 @@ class BaseRNN(BaseEstimator):
     def _check_saveable(self):
         """Raise unless ``load`` would accept this model: valid parameters, weights that fit them."""
         self._check_params()
-        self._fitted_network()
+        self._check_fitted_state(self._fitted_network())
+
+    def _check_fitted_state(self, net):
+        """Finite weights of ``net``'s shapes, and a training state a continued fit can use."""
+        check_weights_match(net, self.params_, self.dtype)
+        weights = net.weights(self.params_)
+        for i, w in enumerate(weights):
+            if not np.isfinite(w).all():
+                raise ValueError(f"weight {i} holds NaN or infinity")
+        check_training_state(self, weights)
 
     def _predict_one(self):  # pragma: no cover - abstract
         """Predict one short input (see :meth:`_check_loaded_state`)."""

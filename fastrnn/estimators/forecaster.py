@@ -3,6 +3,7 @@
 import copy
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -235,10 +236,11 @@ class RNNForecaster(BaseRNN):
         Parameters
         ----------
         y : array-like of shape (T,) or (T, k), or list of them
-            One series (a list of numbers is one series too), or a list of
-            series (a panel; each its own length ``T_i``, the same ``k``).
-            Each needs at least
-            ``lookback + horizon`` steps and no NaN.
+            One series (a list of numbers is one series too, and a list of
+            equal-length lists one series of rows), or a list of arrays or
+            pandas Series (a panel; each its own length ``T_i``, the same
+            ``k``).  Each needs at least ``lookback + horizon`` steps and no
+            NaN.
         X : array-like of shape (T, n_covariates), or list of them, optional
             Covariates aligned with ``y`` (the same number of steps per series).
 
@@ -298,6 +300,12 @@ class RNNForecaster(BaseRNN):
         ``panel``: how to read a list (:func:`fastrnn.timeseries.is_panel`);
         None at fit, the fitted form afterwards.
         """
+        if panel is None and isinstance(y, (list, tuple)) and y and \
+                isinstance(y[0], (list, tuple)) and not is_panel(y):
+            warnings.warn(f"y is a list of {len(y)} lists of {len(y[0])} values, read as one series "
+                          f"of {len(y)} steps and {len(y[0])} columns (as make_windows reads it): "
+                          "pass np.asarray(y) for that, or a list of arrays for a panel",
+                          UserWarning, stacklevel=4)
         panel = is_panel(y, panel)
         ys = list(y) if panel else [y]
         if panel and not ys:
@@ -351,14 +359,14 @@ class RNNForecaster(BaseRNN):
         return (self._y_scaling() != "none", getattr(self, "center_windows_", self.center_windows),
                 getattr(self, "recursive_", self.recursive))
 
-    def _check_form_unchanged(self):
+    def _check_form_unchanged(self, remedy="refit"):
         """Refuse ``scale``, ``center_windows`` or ``recursive`` set after fit to other values."""
         fitted = self._fitted_form()
         if (bool(self.scale), bool(self.center_windows), bool(self.recursive)) != fitted:
             raise ValueError(f"scale={self.scale!r}, center_windows={self.center_windows!r}, "
                              f"recursive={self.recursive!r} differ from what the model was "
                              f"fitted with ({fitted[0]!r}, {fitted[1]!r}, {fitted[2]!r}): "
-                             "set them back, or fit from scratch (warm_start=False)")
+                             f"set them back, or {remedy}")
 
     def _stats(self, a, name, refuse_constant, how):
         """Mean and scale per column of ``a`` (T, c), scaled as ``how`` says (see :meth:`_scaling`).
@@ -421,7 +429,7 @@ class RNNForecaster(BaseRNN):
                                  f"{rows}")
         k, n_cov = series[0].shape[1], (0 if covs is None else covs[0].shape[1])
         if not reset:
-            self._check_form_unchanged()
+            self._check_form_unchanged("fit from scratch (warm_start=False)")
             if (k, n_cov) != (self.n_targets_, self.n_covariates_) or \
                     model_horizon != self.model_horizon_ or len(quantiles if quantiles is not None
                                                                 else ()) != \

@@ -53,7 +53,7 @@ def _forward_kernel(act, rec_act):
                         rb_[2 * H + k] = xb[2 * H + k] + rb_[H + k] * a
                     activate_inplace(rb_[2 * H:], act)  # h~
                     for k in range(H):
-                        z = rb_[k]
+                        z = np.float64(rb_[k])  # the update in float64, rounded once
                         h_out[b, k] = z * h_out[b, k] + (1.0 - z) * rb_[2 * H + k]
                     if store_g:
                         for k in range(3 * H):
@@ -82,7 +82,7 @@ def _forward_kernel(act, rec_act):
                         hh[k] += xb[2 * H + k]
                     activate_inplace(hh, act)
                     for k in range(H):
-                        z = rzr[b, k]
+                        z = np.float64(rzr[b, k])
                         h_out[b, k] = z * h_out[b, k] + (1.0 - z) * hh[k]
                         if store_g:
                             gates[t, b, k] = z
