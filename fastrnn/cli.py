@@ -476,6 +476,8 @@ def _export(args, out):
 # ---------------------------------------------------------------------- precompile
 def _precompile(args, out):
     t0 = time.perf_counter()
+    if args.jobs is not None and args.jobs < 1 and args.jobs != -1:
+        raise CLIError(f"--jobs must be a positive integer or -1 (one per CPU), got {args.jobs}")
     try:
         seconds = precompile(args.cells, args.dtypes, args.units, n_jobs=args.jobs)
     except RuntimeError as exc:

@@ -4,6 +4,8 @@ import copy
 import pickle
 import sys
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -689,13 +691,27 @@ def test_thread_count_follows_worker_limits(monkeypatch):
     monkeypatch.setenv("FASTRNN_NUM_THREADS", "3")
     assert default_n_threads() == 3
     assert RNNClassifier(n_threads=2)._resolved_threads() == 2
-    for bad in ("0", "-3", "garbage", "1,1"):  # fastrnn's own setting: refused by name
+    for bad in ("0", "-3", "garbage", "1,1", "\u00b2"):  # fastrnn's own setting: refused by name
         monkeypatch.setenv("FASTRNN_NUM_THREADS", bad)
         with pytest.raises(ValueError, match="FASTRNN_NUM_THREADS must be a positive integer"):
             default_n_threads()
     monkeypatch.delenv("FASTRNN_NUM_THREADS")
-    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's nested list: passed over
-    assert default_n_threads() >= 1
+    for passed_over in ("4,2", "\u00b2"):  # OpenMP's nested list, a superscript two
+        monkeypatch.setenv("OMP_NUM_THREADS", passed_over)
+        assert default_n_threads() >= 1
+
+
+def test_more_threads_than_cpus_are_lowered_with_a_warning():
+    """n_threads=1000 on 2 CPUs started 1000 pool threads (prediction 7.9 s instead of 0.006)."""
+    from fastrnn.runtime import available_cpus
+
+    X = np.random.default_rng(0).integers(1, 9, size=(20, 5))
+    m = RNNClassifier(units=3, embedding_dim=2, max_iter=1, random_state=0, n_threads=997)
+    with pytest.warns(RuntimeWarning, match="997 threads asked for"):
+        assert m._resolved_threads() == available_cpus()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per value
+        m.fit(X, X[:, 0] % 2)
 
 
 @pytest.mark.parametrize("cls", [RNNClassifier, RNNRegressor, fastrnn.RNNSequenceTagger,

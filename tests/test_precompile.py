@@ -1,5 +1,7 @@
 """Compiling the Numba kernels ahead of a fit: ``fastrnn.precompile`` and ``fastrnn precompile``."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -104,3 +106,12 @@ def test_the_command_refuses_when_the_cache_is_off():
                          env={**os.environ, "FASTRNN_NUMBA_CACHE": "0"})
     assert out.returncode == 2
     assert out.stderr.startswith("fastrnn: error:") and "FASTRNN_NUMBA_CACHE=0" in out.stderr
+
+
+def test_the_command_names_its_own_option():
+    from fastrnn.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["precompile", "--jobs", "0"])
+    assert code == 2 and "--jobs must be a positive integer" in err.getvalue()

@@ -63,7 +63,7 @@ from ..callbacks import Callback, ModelCheckpoint, ProgressLogger
 from ..layers import POOLINGS, Recurrent, SequenceModel
 from ..layers._packing import MaskedSequences
 from ..optimizers import make_optimizer
-from ..runtime import default_n_threads, engine_scope
+from ..runtime import default_n_threads, engine_scope, usable_threads
 from ..schedules import ReduceOnPlateau, Schedule, make_schedule
 from ..training import (ShuffledBatches, TrainConfig, TrainResult, predict_outputs, restores_best,
                         train)
@@ -750,7 +750,7 @@ class BaseRNN(BaseEstimator):
                 for u in self._units_tuple()]
 
     def _resolved_threads(self):
-        return self.n_threads if self.n_threads is not None else default_n_threads()
+        return usable_threads(self.n_threads if self.n_threads is not None else default_n_threads())
 
     # ----------------------------------------------------------------- fit
     def _fit(self, X, y=None, sample_weight=None, validation_data=None, incremental=False,

@@ -153,7 +153,8 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
     warm_start : bool, default False
     n_threads : int or None, default None
         Kernel threads; None uses ``FASTRNN_NUM_THREADS``, ``OMP_NUM_THREADS`` or
-        the available cores.
+        the available cores.  At most the CPUs available to the process (a
+        larger number is lowered, with a warning).
     dtype : {"float32", "float64"}, default "float32"
     callbacks : list of fastrnn.callbacks.Callback or None
     checkpoint_path : str, os.PathLike or None, default None

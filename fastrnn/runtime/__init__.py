@@ -14,7 +14,7 @@ backend and registered here when it is imported
 """
 
 from .chunks import n_chunks, run_chunks
-from .cpus import available_cpus, default_n_threads
+from .cpus import available_cpus, default_n_threads, usable_threads
 from .denormals import register_csr_access
 from .memory import block_cache_stats, release_freed_blocks, reuse_freed_blocks
 from .scope import engine_scope, single_threaded_blas
@@ -46,4 +46,5 @@ __all__ = [
     "scatter_parts",
     "single_threaded_blas",
     "split_bounds",
+    "usable_threads",
 ]

@@ -4,16 +4,47 @@ and (Linux) the calling thread's CPU and keeping another thread off it."""
 import os
 import platform
 import sys
+import warnings
 
 #: Whether this is an x86 CPU (the SSE control register and the ``pause`` instruction exist).
 X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
 def available_cpus():
-    """Number of CPUs this process may run on (its affinity mask where the OS has one)."""
+    """Number of CPUs this process may run on: its affinity mask where the OS has one, and a
+    container's CPU quota (cgroups), which the mask does not show, as joblib reads it."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+        n = max(1, len(os.sched_getaffinity(0)))
+    else:
+        n = os.cpu_count() or 1
+    try:
+        from joblib import cpu_count
+        return max(1, min(n, cpu_count()))
+    except Exception:  # joblib (scikit-learn's) missing or failing: the mask alone
+        return n
+
+
+_warned_above = set()
+
+
+def usable_threads(n):
+    """``n`` kernel threads, at most :func:`available_cpus` (more only wait for each other and
+    stay alive in the pool); the first time a larger ``n`` is asked for, a warning says so."""
+    cpus = available_cpus()
+    if n > cpus:
+        if n not in _warned_above:
+            _warned_above.add(n)
+            warnings.warn(f"fastrnn: {n} threads asked for, {cpus} CPUs available to this process: "
+                          f"using {cpus}", RuntimeWarning, stacklevel=3)
+        return cpus
+    return n
+
+
+def _positive_count(value):
+    """``value`` (an environment variable's text) as a positive int, or None."""
+    if value.isascii() and value.isdecimal() and int(value) > 0:
+        return int(value)
+    return None
 
 
 def default_n_threads():
@@ -26,12 +57,12 @@ def default_n_threads():
     """
     value = os.environ.get("FASTRNN_NUM_THREADS", "").strip()
     if value:
-        if not (value.isdigit() and int(value) > 0):
+        if _positive_count(value) is None:
             raise ValueError(f"FASTRNN_NUM_THREADS must be a positive integer, got {value!r}")
-        return int(value)
-    value = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+        return _positive_count(value)
+    value = _positive_count(os.environ.get("OMP_NUM_THREADS", "").strip())
+    if value is not None:
+        return value
     return available_cpus()
 
 
