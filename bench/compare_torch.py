@@ -531,6 +531,10 @@ def main(argv=None):
     parser.add_argument("--no-reexec", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE if set (the header says so)")
     args = parser.parse_args(argv)
+    from fastrnn.runtime import available_cpus
+
+    if args.threads > available_cpus():  # fastrnn would run on fewer threads than PyTorch
+        parser.error(f"--threads {args.threads}: this process has {available_cpus()} CPUs")
     settle = max(args.settle_ms, 0.0) / 1000
     if args.data == "imdb" and not (args.path and pathlib.Path(args.path).is_file()):
         raise SystemExit("--data imdb needs --path FILE (or FASTRNN_IMDB_NPZ) naming a file "

@@ -56,9 +56,10 @@ def _initial_backend():
 
 
 _current = _base = _initial_backend()
-# the use_backend blocks running, oldest first: one's exit must not undo a later one's choice
-_blocks = []
-_SWITCH = threading.Lock()
+# the use_backend blocks running, oldest first: one's exit must not undo a later one's choice.
+# Reentrant: a garbage collection inside may close a suspended generator's block in this thread
+_blocks = {}
+_SWITCH = threading.RLock()
 
 
 def current_backend():
@@ -108,11 +109,11 @@ def use_backend(name):
     get_kernels(name)
     token = object()
     with _SWITCH:
-        _blocks.append((token, name))
+        _blocks[token] = name
         _current = name
     try:
         yield name
     finally:
         with _SWITCH:
-            _blocks.remove(next(b for b in _blocks if b[0] is token))
-            _current = _blocks[-1][1] if _blocks else _base
+            del _blocks[token]
+            _current = next(reversed(_blocks.values()), _base)

@@ -228,6 +228,8 @@ class TrainResult:
     # the exception that ended the run ("error"), for the caller to raise once it has recorded
     # the epochs done
     error: BaseException = None
+    # whether the run ended holding its best epoch's weights (restores_best when it stopped)
+    restored: bool = False
 
 
 #: Why a run stops with an epoch half done or gone wrong: it keeps its best epoch's weights.
@@ -789,7 +791,8 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
                       f"prediction ({reference:.4g}); stopped and restored the best weights seen; "
                       "try a lower learning_rate or clipnorm", RuntimeWarning, stacklevel=3)
     cut_short = stopped in CUT_SHORT
-    if restores_best(stopped, cfg.restore_best_weights, cfg.early_stopping):
+    restored = restores_best(stopped, cfg.restore_best_weights, cfg.early_stopping)
+    if restored:
         for dst, src in zip(flat_params, net.weights(best["params"])):
             dst[...] = src
     if cut_short:
@@ -797,12 +800,12 @@ def train(model, net, params, optimizer, source, cfg, rng, validation=None, hist
         # fit at its first step (early stopping keeps them, as Keras does)
         optimizer.restore(best["opt"])
     if error is not None:  # (no on_train_end, as Keras after an exception)
-        return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped, error)
+        return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped, error, restored)
     try:
         notify(cfg.callbacks, "on_train_end", model, logs=history)
     except KeyboardInterrupt:  # training is over: the model is whole, only the hook was cut short
         warnings.warn("fit interrupted by the user after its last epoch", RuntimeWarning,
                       stacklevel=3)
     except BaseException as exc:
-        return TrainResult(params, n_logged, best["epoch"], best["loss"], "error", exc)
-    return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped)
+        return TrainResult(params, n_logged, best["epoch"], best["loss"], "error", exc, restored)
+    return TrainResult(params, n_logged, best["epoch"], best["loss"], stopped, restored=restored)

@@ -4,6 +4,7 @@ import copy
 import pickle
 import sys
 
+import os
 import warnings
 
 import numpy as np
@@ -748,3 +749,33 @@ def test_a_new_parameter_needs_its_constraints():
     assert Good().get_params()["extra"] == 3 and Good().units == 5
     assert Good._parameter_constraints["units"] == BaseRNN._parameter_constraints["units"]
     assert "extra" not in BaseRNN._parameter_constraints
+
+
+def test_a_container_cpu_quota_limits_the_cpus_available(monkeypatch):
+    import io
+
+    from fastrnn.runtime import cpus
+
+    files = {"/sys/fs/cgroup/cpu.max": "150000 100000\n"}  # cgroup v2: 1.5 CPUs
+
+    def fake_open(path, *args, **kwargs):
+        if path in files:
+            return io.StringIO(files[path])
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(cpus, "open", fake_open, raising=False)
+    monkeypatch.setenv("JOBLIB_MULTIPROCESSING", "0")  # joblib's own settings do not count
+    cpus._quota.cache_clear()
+    try:
+        assert cpus._quota() == min(2, os.cpu_count())
+        files["/sys/fs/cgroup/cpu.max"] = "max 100000\n"
+        cpus._quota.cache_clear()
+        assert cpus._quota() == os.cpu_count()
+        files.clear()
+        files["/sys/fs/cgroup/cpu/cpu.cfs_quota_us"] = "100000\n"  # cgroup v1: 1 CPU
+        files["/sys/fs/cgroup/cpu/cpu.cfs_period_us"] = "100000\n"
+        cpus._quota.cache_clear()
+        assert cpus._quota() == 1
+    finally:
+        monkeypatch.undo()
+        cpus._quota.cache_clear()

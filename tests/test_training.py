@@ -706,3 +706,34 @@ def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_
         m.fit(X, y)
     assert all(np.array_equal(a, b) for a, b in zip(held, m.get_weights()))
     assert m.best_epoch_ == best
+
+
+def test_weights_epoch_names_the_weights_held_after_save_and_a_failing_callback(tmp_path):
+    import fastrnn
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(1, 20, (60, 6))
+    y = (X[:, 0] > 10).astype(int)
+    m = RNNClassifier(units=4, embedding_dim=3, max_iter=6, early_stopping=True, n_iter_no_change=10,
+                      validation_fraction=0.3, learning_rate=0.05, n_threads=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(X, y)
+    assert m.weights_epoch_ == m.best_epoch_
+    loaded = fastrnn.load(m.save(tmp_path / "m.fastrnn"))
+    assert loaded.weights_epoch_ == m.best_epoch_
+    loaded.set_params(warm_start=True, early_stopping=False, learning_rate=1e8, optimizer="sgd",
+                      max_iter=1)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        loaded.fit(X, y)
+    assert loaded.best_epoch_ == m.best_epoch_
+
+    class FailsAtTheEnd(Callback):
+        def on_train_end(self, model, logs=None):
+            raise OSError("disk full")
+
+    f = RNNClassifier(units=4, embedding_dim=3, max_iter=4, learning_rate=0.5, n_threads=1,
+                      random_state=0, callbacks=[FailsAtTheEnd()])
+    with pytest.raises(OSError, match="disk full"):
+        f.fit(X, y)
+    assert f.weights_epoch_ == 3  # nothing was restored: the last epoch's weights

@@ -257,6 +257,9 @@ def check_training_state(model, weights):
         raise ValueError("rng_ is not a NumPy random Generator")
     if not _is_count(getattr(model, "lr_schedule_start_", 0)):
         raise ValueError("lr_schedule_start_ is not a count of epochs")
+    held = getattr(model, "weights_epoch_", None)
+    if held is not None and not (_is_count(held) and held < model.n_iter_):
+        raise ValueError(f"weights_epoch_={held!r} is not one of the {model.n_iter_} epochs")
     opt = getattr(model, "optimizer_state_", None)
     if opt is None:
         return
@@ -797,10 +800,10 @@ class BaseRNN(BaseEstimator):
         held = None if reset or start == 0 else self._held_at_start(start, cfg)
         best = result.best_epoch if result.best_epoch >= start else held
         self._record_history(result.stopped, best)
-        if restores_best(result.stopped, cfg.restore_best_weights, cfg.early_stopping):
-            self._held_epoch = best
+        if result.restored:
+            self.weights_epoch_ = best
         else:
-            self._held_epoch = self.n_iter_ - 1 if result.n_epochs else held
+            self.weights_epoch_ = self.n_iter_ - 1 if result.n_epochs else held
         if result.error is not None:  # the epochs done stay, with the attributes describing them
             raise result.error
         if self.early_stopping and result.stopped is None:
@@ -810,9 +813,10 @@ class BaseRNN(BaseEstimator):
 
     def _held_at_start(self, start, cfg):
         """The epoch whose weights a continued fit starts from (``start`` epochs done)."""
-        if hasattr(self, "_held_epoch"):
-            return self._held_epoch
-        # a loaded model: its last run restored its best epoch, or ended on its last
+        if hasattr(self, "weights_epoch_"):
+            return self.weights_epoch_
+        # a model saved before weights_epoch_: its last run restored its best epoch, or ended on
+        # its last
         if restores_best(getattr(self, "stopped_reason_", None), cfg.restore_best_weights,
                          cfg.early_stopping):
             return getattr(self, "best_epoch_", None)
@@ -988,6 +992,7 @@ class BaseRNN(BaseEstimator):
         snap.n_iter_ = n_epochs_done
         snap.history_ = {k: list(v) for k, v in self.history_.items()}
         snap._record_history(None, n_epochs_done - 1)  # saved as the best epoch so far
+        snap.weights_epoch_ = n_epochs_done - 1
         return snap
 
     # ------------------------------------------------------- keras weights

@@ -191,6 +191,9 @@ class RNNClassifier(ClassifierMixin, BasePooledRNN):
         diverging or failed fit, the model holds that epoch's weights.  None (and ``best_loss_`` None)
         when no epoch finished (a first fit stopped in its first epoch keeps its starting
         weights).
+    weights_epoch_ : int or None
+        The epoch whose weights the model holds (``best_epoch_`` after a restore, else the last
+        epoch; a warm start begins from it); None when it holds its starting weights.
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None

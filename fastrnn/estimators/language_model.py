@@ -115,9 +115,9 @@ class RNNLanguageModel(BaseRNN):
     validation_scores_ : list of float or None
         :meth:`score` of the validation texts after every epoch.
     best_loss_ : float or None
-    best_epoch_ : int or None
+    best_epoch_, weights_epoch_ : int or None
         As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss
-        (None when no epoch finished).
+        (None when no epoch finished); the epoch whose weights the model holds.
     n_iter_ : int
         Epochs run.
     stopped_reason_ : str or None

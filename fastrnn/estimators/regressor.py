@@ -23,9 +23,9 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
     loss_curve_ : list of float
     validation_scores_ : list of float or None
     best_loss_ : float or None
-    best_epoch_ : int or None
+    best_epoch_, weights_epoch_ : int or None
         As in :class:`RNNClassifier`: the best epoch as early stopping judges it, and its loss
-        (None when no epoch finished).
+        (None when no epoch finished); the epoch whose weights the model holds.
     n_iter_ : int
     n_features_in_ : int
     n_outputs_ : int

@@ -23,12 +23,24 @@ def available_cpus():
 
 @functools.lru_cache(maxsize=1)
 def _quota():
-    """joblib's CPU count, which reads the cgroup quota (0.1 ms a call: read once)."""
-    try:
-        from joblib import cpu_count
-        return max(1, cpu_count())
-    except Exception:  # joblib (scikit-learn's) missing or failing: no quota known
-        return os.cpu_count() or 1
+    """CPUs a container's cgroup quota allows (read once), or the CPU count without a quota."""
+    n = os.cpu_count() or 1
+    for path, parse in (("/sys/fs/cgroup/cpu.max", lambda t: t.split()),  # cgroup v2
+                        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", None)):   # v1
+        try:
+            with open(path) as f:
+                text = f.read()
+            if parse is not None:
+                quota, period = parse(text)[:2]
+            else:
+                with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us") as f:
+                    quota, period = text.strip(), f.read().strip()
+            if quota not in ("max", "-1") and int(period) > 0:
+                return max(1, min(n, -(-int(quota) // int(period))))
+            return n
+        except (OSError, ValueError):
+            continue
+    return n
 
 
 _warned_above = set()
