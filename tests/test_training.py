@@ -687,9 +687,8 @@ def test_non_finite_outputs_are_announced_at_predict():
         m.predict(np.abs(X[:3]))
 
 
-def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_epoch():
-    """The previous run restored its best epoch; a warm run without early stopping that diverges
-    at once keeps those weights, and best_epoch_ says so (it named the previous run's last)."""
+def _restored_by_early_stopping():
+    """``(X, y, model)``: a fit whose early stopping restored an epoch before its last."""
     rng = np.random.default_rng(0)
     X = rng.integers(1, 20, (60, 6))
     y = (X[:, 0] > 10).astype(int)
@@ -698,6 +697,13 @@ def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m.fit(X, y)
+    return X, y, m
+
+
+def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_epoch():
+    """The previous run restored its best epoch; a warm run without early stopping that diverges
+    at once keeps those weights, and best_epoch_ says so (it named the previous run's last)."""
+    X, y, m = _restored_by_early_stopping()
     best = m.best_epoch_
     assert best != m.n_iter_ - 1
     held = [w.copy() for w in m.get_weights()]
@@ -711,14 +717,7 @@ def test_a_warm_fit_without_early_stopping_after_one_with_it_names_the_restored_
 def test_weights_epoch_names_the_weights_held_after_save_and_a_failing_callback(tmp_path):
     import fastrnn
 
-    rng = np.random.default_rng(0)
-    X = rng.integers(1, 20, (60, 6))
-    y = (X[:, 0] > 10).astype(int)
-    m = RNNClassifier(units=4, embedding_dim=3, max_iter=6, early_stopping=True, n_iter_no_change=10,
-                      validation_fraction=0.3, learning_rate=0.05, n_threads=1, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m.fit(X, y)
+    X, y, m = _restored_by_early_stopping()
     assert m.weights_epoch_ == m.best_epoch_
     loaded = fastrnn.load(m.save(tmp_path / "m.fastrnn"))
     assert loaded.weights_epoch_ == m.best_epoch_
