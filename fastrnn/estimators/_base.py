@@ -1063,7 +1063,9 @@ class BaseRNN(BaseEstimator):
         file whose fitted attributes cannot work fails at load, not later.
         """
         self._check_params()
-        self._check_fitted_state(self._network())
+        net = self._network()
+        check_weights_match(net, self.params_, self.dtype)
+        self._check_fitted_state(net)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._predict_one()
@@ -1071,11 +1073,11 @@ class BaseRNN(BaseEstimator):
     def _check_saveable(self):
         """Raise unless ``load`` would accept this model: valid parameters, weights that fit them."""
         self._check_params()
-        self._check_fitted_state(self._fitted_network())
+        self._check_fitted_state(self._fitted_network())  # (which checked the weights' shapes)
 
     def _check_fitted_state(self, net):
-        """Finite weights of ``net``'s shapes, and a training state a continued fit can use."""
-        check_weights_match(net, self.params_, self.dtype)
+        """Finite weights (of ``net``'s shapes, checked by the caller) and a training state a
+        continued fit can use."""
         weights = net.weights(self.params_)
         for i, w in enumerate(weights):
             if not np.isfinite(w).all():
