@@ -19,6 +19,16 @@ one call each.  A product of many rows (prediction's batches of 256) is one call
 is large (:data:`PACKED_GEMM_MIN_ROWS`, :data:`PACKED_GEMM_MIN_MACS`): the copies are then paid
 for by the rows, and the packed kernel beats small column blocks.
 
+OpenBLAS's small-matrix kernel exists only in its AVX-512 builds.  Elsewhere every
+call copies both operands into its blocked layout, which costs more than a small step product
+itself; on x86 CPUs with AVX2 and FMA but without AVX-512, :func:`gemm_into` therefore
+computes a float32 product whose right-hand operand is small
+(:data:`REGISTER_GEMM_MAX_ELEMENTS`) in its own loop, generated here:
+blocks of 4 rows by 16 columns held in eight 8-float registers, each output element one
+fused multiply-add per term in the order of the inner dimension, so a row's result does
+not depend on the other rows of the call.  Widths not a multiple of 8, float64 and
+other CPUs keep BLAS.
+
 A token model's projection table (vocabulary x gates) is often larger than
 the cache, and each step reads one random row of it per sequence:
 :func:`prefetch_row` lets a kernel request those rows before the step's
@@ -27,7 +37,7 @@ product, so they arrive while the product runs.
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils
+from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
@@ -40,6 +50,94 @@ _VOIDP = ir.IntType(8).as_pointer()
 
 def _c_matrix(ty):
     return isinstance(ty, types.Array) and ty.ndim == 2 and ty.layout == "C"
+
+
+#: Largest right-hand operand (elements) of a float32 product that :func:`gemm_into` computes in
+#: its own loop (see the module notes): 64 KB stays in the core's cache while the row blocks
+#: stream past; beyond it OpenBLAS's packed copies pay off.
+REGISTER_GEMM_MAX_ELEMENTS = 16_384
+
+#: Floats per vector register of :func:`gemm_into`'s own loop, and its block of rows.
+_LANES, _BLOCK_ROWS = 8, 4
+
+
+def register_gemm_enabled(features=None):
+    """Whether :func:`gemm_into` computes small float32 products in its own loop.
+
+    True for the CPU features Numba compiles for (``features``: LLVM's
+    ``+avx2,+fma,...`` string; by default Numba's, as ``NUMBA_CPU_FEATURES``
+    or the host's) when they include AVX2 and FMA and exclude AVX-512, whose
+    OpenBLAS builds run such products in place (see the module notes).
+    """
+    if features is None:
+        from llvmlite import binding
+
+        features = config.CPU_FEATURES
+        if features is None:
+            features = binding.get_host_cpu_features().flatten()
+    flags = set(features.split(","))
+    return {"+avx2", "+fma"} <= flags and "+avx512f" not in flags
+
+
+def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
+    """Emit ``C[row:row + rows, col:col + 8 vectors] = A[row:row + rows] @ B[:, col:...]``.
+
+    One float32 accumulator vector per (row, 8 columns), kept in registers
+    across the loop over the inner dimension ``k`` (LLVM promotes the
+    ``alloca``s); each step loads ``vectors`` vectors of ``B``'s row and
+    broadcasts one element of ``A`` per row.
+    """
+    intp = k.type
+    f32 = ir.FloatType()
+    vec = ir.VectorType(f32, _LANES)
+    vec_ptr = vec.as_pointer()
+    fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec, vec, vec]),
+                                         f"llvm.fma.v{_LANES}f32")
+    splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
+    const = lambda v: ir.Constant(intp, v)  # noqa: E731
+    zero = ir.Constant(vec, [ir.Constant(f32, 0.0)] * _LANES)
+    acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(rows)]
+    with cgutils.for_range(builder, k) as loop:
+        b_row = builder.add(builder.mul(loop.index, n), col)
+        b_vecs = [builder.load(builder.bitcast(builder.gep(B, [builder.add(b_row, const(v * _LANES))]),
+                                               vec_ptr), align=4)
+                  for v in range(vectors)]
+        for r in range(rows):
+            a = builder.load(builder.gep(A, [builder.add(builder.mul(builder.add(row, const(r)), k),
+                                                         loop.index)]))
+            one = builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(ir.IntType(32), 0))
+            a_vec = builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined), splat_mask)
+            for v in range(vectors):
+                builder.store(builder.call(fma, [a_vec, b_vecs[v], builder.load(acc[r][v])]), acc[r][v])
+    for r in range(rows):
+        c_row = builder.add(builder.mul(builder.add(row, const(r)), n), col)
+        for v in range(vectors):
+            target = builder.gep(C, [builder.add(c_row, const(v * _LANES))])
+            builder.store(builder.load(acc[r][v]), builder.bitcast(target, vec_ptr), align=4)
+
+
+def _register_gemm(builder, A, B, C, m, k, n):
+    """Emit ``C = A @ B`` (float32, C-contiguous, ``n`` a multiple of 8) as register blocks.
+
+    Blocks of :data:`_BLOCK_ROWS` rows by 16 columns, then 8 columns when
+    ``n`` is an odd multiple of 8; the last ``m % 4`` rows one at a time.
+    """
+    intp = m.type
+    const = lambda v: ir.Constant(intp, v)  # noqa: E731
+    wide = 2 * _LANES
+    m_blocks = builder.mul(builder.sdiv(m, const(_BLOCK_ROWS)), const(_BLOCK_ROWS))
+    n_wide = builder.mul(builder.sdiv(n, const(wide)), const(wide))
+
+    def row_block(row, rows):
+        with cgutils.for_range_slice(builder, const(0), n_wide, const(wide), intp) as (col, _):
+            _register_block(builder, A, B, C, k, n, row, col, rows, 2)
+        with builder.if_then(builder.icmp_signed("<", n_wide, n)):
+            _register_block(builder, A, B, C, k, n, row, n_wide, rows, 1)
+
+    with cgutils.for_range_slice(builder, const(0), m_blocks, const(_BLOCK_ROWS), intp) as (row, _):
+        row_block(row, _BLOCK_ROWS)
+    with cgutils.for_range_slice(builder, m_blocks, m, const(1), intp) as (row, _):
+        row_block(row, 1)
 
 
 def gemm_block_width(m, k, n):
@@ -129,12 +227,27 @@ def gemm_into(typingctx, a, b, out):
     ensure_blas()
     dtype = a.dtype
     kind = "s" if dtype == types.float32 else "d"
+    own_loop = dtype == types.float32 and register_gemm_enabled()
 
     def codegen(context, builder, sig, args):
         A, Bm, C = (context.make_array(t)(context, builder, v) for t, v in zip(sig.args, args))
         m, k = cgutils.unpack_tuple(builder, A.shape, 2)
         n = cgutils.unpack_tuple(builder, Bm.shape, 2)[1]
         intp = context.get_value_type(types.intp)
+        if not own_loop:
+            _blas_calls(context, builder, A, Bm, C, m, k, n, intp)
+            return context.get_dummy_value()
+        small = builder.and_(
+            builder.icmp_signed("==", builder.srem(n, ir.Constant(intp, _LANES)), ir.Constant(intp, 0)),
+            builder.icmp_signed("<=", builder.mul(k, n), ir.Constant(intp, REGISTER_GEMM_MAX_ELEMENTS)))
+        with builder.if_else(small, likely=True) as (then, otherwise):
+            with then:
+                _register_gemm(builder, A.data, Bm.data, C.data, m, k, n)
+            with otherwise:
+                _blas_calls(context, builder, A, Bm, C, m, k, n, intp)
+        return context.get_dummy_value()
+
+    def _blas_calls(context, builder, A, Bm, C, m, k, n, intp):
         one = ir.Constant(intp, 1)
 
         def at_least_one(v):
@@ -165,7 +278,6 @@ def gemm_into(typingctx, a, b, out):
                     pyapi = context.get_python_api(builder)
                     pyapi.gil_ensure()
                     pyapi.fatal_error("BLAS gemm returned an error")
-        return context.get_dummy_value()
 
     return types.none(a, b, out), codegen
 

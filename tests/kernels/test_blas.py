@@ -127,3 +127,58 @@ def test_prefetch_step_rows_emits_prefetches_and_changes_nothing(dtype, width):
         np.testing.assert_allclose(read_step(table, idx, start, t), table[idx[t, real]].sum(), rtol=1e-5)
     np.testing.assert_array_equal(table, before)
     assert "llvm.prefetch" in read_step.inspect_llvm(read_step.signatures[0])
+
+
+@pytest.mark.parametrize("m, k, n", [
+    (1, 1, 8), (3, 5, 16), (4, 8, 32), (5, 8, 24), (6, 16, 40), (7, 0, 8), (64, 32, 128),
+    (130, 46, 128),  # a weather-tutorial step: 46 inputs (14 features + 32 units) to 4 x 32 gates
+    (9, 128, 128),   # the largest right-hand operand the register loop takes (16,384 floats)
+])
+def test_float32_products_of_a_few_columns_per_row_are_exact_and_row_independent(m, k, n):
+    """Float32 products whose width is a multiple of 8 (the register loop on CPUs with AVX2 and
+    without AVX-512, BLAS elsewhere): close to the float64 product, and a row's result is the
+    same bits whether it is computed alone or with the others (what the register loop promises)."""
+    product = _row_block_product()
+    rng = np.random.default_rng(m * 1000 + k * 10 + n)
+    a = rng.normal(size=(m, k)).astype(np.float32)
+    b = rng.normal(size=(k, n)).astype(np.float32)
+    out = np.full((m, n), 7.0, np.float32)
+    product(a, b, out, 0, m)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
+                               atol=1e-5 * max(k, 1))
+    from fastrnn.kernels._blas import register_gemm_enabled
+
+    if register_gemm_enabled():
+        for row in {0, m // 2, m - 1}:
+            alone = np.full((m, n), 7.0, np.float32)
+            product(a, b, alone, row, row + 1)
+            np.testing.assert_array_equal(alone[row], out[row])
+
+
+def test_float32_register_products_carry_non_finite_values_as_blas_does():
+    product = _row_block_product()
+    a = np.ones((5, 3), np.float32)
+    a[1, 2] = np.nan
+    a[3, 0] = np.inf
+    b = np.ones((3, 16), np.float32)
+    b[:, 5] = 0.0  # inf * 0 is nan
+    out = np.zeros((5, 16), np.float32)
+    product(a, b, out, 0, 5)
+    with np.errstate(invalid="ignore"):
+        expected = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(expected))
+    np.testing.assert_array_equal(out[[0, 2, 4]], expected[[0, 2, 4]])
+
+
+@pytest.mark.parametrize("features, enabled", [
+    ("+avx,+avx2,+fma,+sse4.2,-avx512f", True),
+    ("+avx,+avx2,+fma,+avx512f,+avx512bw", False),  # OpenBLAS's small-matrix kernel runs there
+    ("+avx,+avx2,-fma", False),
+    ("+neon,+fp-armv8", False),
+    ("", False),
+])
+def test_register_products_run_only_on_avx2_cpus_without_avx512(features, enabled):
+    from fastrnn.kernels._blas import register_gemm_enabled
+
+    assert register_gemm_enabled(features) is enabled
