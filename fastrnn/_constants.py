@@ -24,6 +24,12 @@ BY_CHUNK_BELOW = 16
 #: (see :func:`fastrnn.kernels._blas.gemm_block_width`).
 SMALL_GEMM_MACS = 1_000_000
 
+#: Largest right-hand operand (elements) of a float32 step product that both compiled backends
+#: compute in their own register-blocked loop on x86 CPUs with AVX2 and without AVX-512 (64 KB
+#: stays in the core's cache while the row blocks stream past; beyond it OpenBLAS's packed
+#: copies pay off; see :mod:`fastrnn.kernels._blas`).
+REGISTER_GEMM_MAX_ELEMENTS = 16_384
+
 #: A product of at least this many rows and multiply-adds is one BLAS call, not split: over
 #: that many rows OpenBLAS's packed path amortises its copies and beats the small blocks.
 PACKED_GEMM_MIN_ROWS = 64

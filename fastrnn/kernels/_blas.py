@@ -23,7 +23,7 @@ OpenBLAS's small-matrix kernel exists only in its AVX-512 builds.  Elsewhere eve
 call copies both operands into its blocked layout, which costs more than a small step product
 itself; on x86 CPUs with AVX2 and FMA but without AVX-512, :func:`gemm_into` therefore
 computes a float32 product whose right-hand operand is small
-(:data:`REGISTER_GEMM_MAX_ELEMENTS`) in its own loop, generated here:
+(:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ELEMENTS`) in its own loop, generated here:
 blocks of 4 rows by 16 columns held in eight 8-float registers, each output element one
 fused multiply-add per term in the order of the inner dimension, so a row's result does
 not depend on the other rows of the call.  Widths not a multiple of 8, float64 and
@@ -41,7 +41,12 @@ from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
-from .._constants import PACKED_GEMM_MIN_MACS, PACKED_GEMM_MIN_ROWS, SMALL_GEMM_MACS
+from .._constants import (
+    PACKED_GEMM_MIN_MACS,
+    PACKED_GEMM_MIN_ROWS,
+    REGISTER_GEMM_MAX_ELEMENTS,
+    SMALL_GEMM_MACS,
+)
 
 
 _CHAR = ir.IntType(8)
@@ -51,11 +56,6 @@ _VOIDP = ir.IntType(8).as_pointer()
 def _c_matrix(ty):
     return isinstance(ty, types.Array) and ty.ndim == 2 and ty.layout == "C"
 
-
-#: Largest right-hand operand (elements) of a float32 product that :func:`gemm_into` computes in
-#: its own loop (see the module notes): 64 KB stays in the core's cache while the row blocks
-#: stream past; beyond it OpenBLAS's packed copies pay off.
-REGISTER_GEMM_MAX_ELEMENTS = 16_384
 
 #: Floats per vector register of :func:`gemm_into`'s own loop, and its block of rows.
 _LANES, _BLOCK_ROWS = 8, 4
