@@ -123,10 +123,11 @@ cdef inline int gemm_block_width(int m, int k, int n) noexcept nogil:
 
 # Without AVX-512, OpenBLAS has no small-matrix kernel and copies both operands on every call,
 # which costs more than a small step product: on such x86 CPUs with AVX2 and FMA (the build's
-# -march=native), a float32 product without transposes whose width is a multiple of 8 and whose
-# right-hand operand holds at most REGISTER_GEMM_MAX_ELEMENTS floats runs in blocks of 4 rows by
-# 16 columns held in registers, one fused multiply-add per term in the order of the inner
-# dimension, as in the loop the Numba kernels generate (fastrnn/kernels/_blas.py).
+# -march=native), a float32 product without transposes or accumulation whose width is a
+# multiple of 8 and whose right-hand operand holds at most REGISTER_GEMM_MAX_ELEMENTS floats
+# runs in blocks of 4 rows by 16 columns held in registers, one fused multiply-add per term in
+# the order of the inner dimension, as in the loop the Numba kernels generate
+# (fastrnn/kernels/_blas.py).
 cdef extern from *:
     """
     #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
@@ -137,8 +138,7 @@ cdef extern from *:
             __m256 acc[ROWS][VECTORS];                                                         \
             for (int r = 0; r < ROWS; r++)                                                     \
                 for (int v = 0; v < VECTORS; v++)                                              \
-                    acc[r][v] = accumulate ? _mm256_loadu_ps(C + (long)(i + r) * ldc + j + 8 * v) \
-                                           : _mm256_setzero_ps();                              \
+                    acc[r][v] = _mm256_setzero_ps();                                           \
             for (int p = 0; p < k; p++) {                                                      \
                 __m256 b[VECTORS];                                                             \
                 for (int v = 0; v < VECTORS; v++)                                              \
@@ -154,32 +154,29 @@ cdef extern from *:
                     _mm256_storeu_ps(C + (long)(i + r) * ldc + j + 8 * v, acc[r][v]);          \
         } while (0)
     static inline void fastrnn_register_sgemm(int m, int n, int k, const float* A, int lda,
-                                              const float* B, int ldb, float* C, int ldc,
-                                              int accumulate) {
-        int i = 0, j;
-        for (; i + 4 <= m; i += 4) {
-            for (j = 0; j + 16 <= n; j += 16) FASTRNN_REGISTER_BLOCK(4, 2);
-            if (j < n) FASTRNN_REGISTER_BLOCK(4, 1);
+                                              const float* B, int ldb, float* C, int ldc) {
+        /* per panel of 16 (then 8) columns of B, which stays in the first-level cache */
+        int i, j = 0;
+        for (; j + 16 <= n; j += 16) {
+            for (i = 0; i + 4 <= m; i += 4) FASTRNN_REGISTER_BLOCK(4, 2);
+            for (; i < m; i++) FASTRNN_REGISTER_BLOCK(1, 2);
         }
-        for (; i < m; i++) {
-            for (j = 0; j + 16 <= n; j += 16) FASTRNN_REGISTER_BLOCK(1, 2);
-            if (j < n) FASTRNN_REGISTER_BLOCK(1, 1);
+        if (j < n) {
+            for (i = 0; i + 4 <= m; i += 4) FASTRNN_REGISTER_BLOCK(4, 1);
+            for (; i < m; i++) FASTRNN_REGISTER_BLOCK(1, 1);
         }
     }
     #else
     #define FASTRNN_REGISTER_GEMM 0
     static inline void fastrnn_register_sgemm(int m, int n, int k, const float* A, int lda,
-                                              const float* B, int ldb, float* C, int ldc,
-                                              int accumulate) {
+                                              const float* B, int ldb, float* C, int ldc) {
         (void)m; (void)n; (void)k; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
-        (void)accumulate;
     }
     #endif
     """
     bint REGISTER_GEMM "FASTRNN_REGISTER_GEMM"
     void register_sgemm "fastrnn_register_sgemm" (int m, int n, int k, const float* A, int lda,
-                                                   const float* B, int ldb, float* C, int ldc,
-                                                   int accumulate) noexcept nogil
+                                                   const float* B, int ldb, float* C, int ldc) noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const floating* A, int lda,
@@ -194,9 +191,9 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const flo
     cdef int width = n, c0 = 0, nb
     if m == 0 or n == 0:
         return
-    if (floating is float and REGISTER_GEMM and not trans_a and not trans_b and n % 8 == 0
-            and <long long>k * n <= REGISTER_GEMM_MAX_ELEMENTS):
-        register_sgemm(m, n, k, <const float*>A, lda, <const float*>B, ldb, <float*>C, ldc, accumulate)
+    if (floating is float and REGISTER_GEMM and not trans_a and not trans_b and not accumulate
+            and n % 8 == 0 and <long long>k * n <= REGISTER_GEMM_MAX_ELEMENTS):
+        register_sgemm(m, n, k, <const float*>A, lda, <const float*>B, ldb, <float*>C, ldc)
         return
     if not trans_a and not trans_b:
         width = gemm_block_width(m, k, n)

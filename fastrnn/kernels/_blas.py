@@ -37,7 +37,7 @@ product, so they arrive while the product runs.
 
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils, config
+from numba.core import cgutils, codegen, config
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
@@ -65,16 +65,15 @@ def register_gemm_enabled(features=None):
     """Whether :func:`gemm_into` computes small float32 products in its own loop.
 
     True for the CPU features Numba compiles for (``features``: LLVM's
-    ``+avx2,+fma,...`` string; by default Numba's, as ``NUMBA_CPU_FEATURES``
-    or the host's) when they include AVX2 and FMA and exclude AVX-512, whose
-    OpenBLAS builds run such products in place (see the module notes).
+    ``+avx2,+fma,...`` string; by default Numba's: ``NUMBA_CPU_FEATURES``, or
+    the host's less AVX under ``NUMBA_ENABLE_AVX=0``) when they include AVX2
+    and FMA and exclude AVX-512, whose OpenBLAS builds run such products in
+    place (see the module notes).
     """
     if features is None:
-        from llvmlite import binding
-
         features = config.CPU_FEATURES
         if features is None:
-            features = binding.get_host_cpu_features().flatten()
+            features = codegen.get_host_cpu_features()
     flags = set(features.split(","))
     return {"+avx2", "+fma"} <= flags and "+avx512f" not in flags
 
@@ -119,8 +118,10 @@ def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
 def _register_gemm(builder, A, B, C, m, k, n):
     """Emit ``C = A @ B`` (float32, C-contiguous, ``n`` a multiple of 8) as register blocks.
 
-    Blocks of :data:`_BLOCK_ROWS` rows by 16 columns, then 8 columns when
-    ``n`` is an odd multiple of 8; the last ``m % 4`` rows one at a time.
+    For each panel of 16 columns of ``B`` (then 8 when ``n`` is an odd
+    multiple of 8), blocks of :data:`_BLOCK_ROWS` rows and then the last
+    ``m % 4`` rows one at a time: the panel stays in the core's first-level
+    cache while every row of ``A`` passes it.
     """
     intp = m.type
     const = lambda v: ir.Constant(intp, v)  # noqa: E731
@@ -128,16 +129,16 @@ def _register_gemm(builder, A, B, C, m, k, n):
     m_blocks = builder.mul(builder.sdiv(m, const(_BLOCK_ROWS)), const(_BLOCK_ROWS))
     n_wide = builder.mul(builder.sdiv(n, const(wide)), const(wide))
 
-    def row_block(row, rows):
-        with cgutils.for_range_slice(builder, const(0), n_wide, const(wide), intp) as (col, _):
-            _register_block(builder, A, B, C, k, n, row, col, rows, 2)
-        with builder.if_then(builder.icmp_signed("<", n_wide, n)):
-            _register_block(builder, A, B, C, k, n, row, n_wide, rows, 1)
+    def panel(col, vectors):
+        with cgutils.for_range_slice(builder, const(0), m_blocks, const(_BLOCK_ROWS), intp) as (row, _):
+            _register_block(builder, A, B, C, k, n, row, col, _BLOCK_ROWS, vectors)
+        with cgutils.for_range_slice(builder, m_blocks, m, const(1), intp) as (row, _):
+            _register_block(builder, A, B, C, k, n, row, col, 1, vectors)
 
-    with cgutils.for_range_slice(builder, const(0), m_blocks, const(_BLOCK_ROWS), intp) as (row, _):
-        row_block(row, _BLOCK_ROWS)
-    with cgutils.for_range_slice(builder, m_blocks, m, const(1), intp) as (row, _):
-        row_block(row, 1)
+    with cgutils.for_range_slice(builder, const(0), n_wide, const(wide), intp) as (col, _):
+        panel(col, 2)
+    with builder.if_then(builder.icmp_signed("<", n_wide, n)):
+        panel(n_wide, 1)
 
 
 def gemm_block_width(m, k, n):
@@ -227,14 +228,14 @@ def gemm_into(typingctx, a, b, out):
     ensure_blas()
     dtype = a.dtype
     kind = "s" if dtype == types.float32 else "d"
-    own_loop = dtype == types.float32 and register_gemm_enabled()
 
     def codegen(context, builder, sig, args):
         A, Bm, C = (context.make_array(t)(context, builder, v) for t, v in zip(sig.args, args))
         m, k = cgutils.unpack_tuple(builder, A.shape, 2)
         n = cgutils.unpack_tuple(builder, Bm.shape, 2)[1]
         intp = context.get_value_type(types.intp)
-        if not own_loop:
+        # decided where the call is compiled (Numba keeps the typing of a signature for the process)
+        if not (dtype == types.float32 and register_gemm_enabled()):
             _blas_calls(context, builder, A, Bm, C, m, k, n, intp)
             return context.get_dummy_value()
         small = builder.and_(

@@ -1,11 +1,68 @@
 """How the Numba kernels are compiled: the options of the chunk kernels and of the helpers they inline."""
 
 import functools
+import hashlib
+import pathlib
 
 from numba import njit, types
+from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic
 
 from .._config import FASTMATH_FLAGS, NUMBA_CACHE
+
+
+def sources_digest(root=None):
+    """SHA-256 of the kernel package's ``.py`` files and of ``fastrnn/_constants.py``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        The kernel package's directory (by default this module's).
+
+    Returns
+    -------
+    str
+    """
+    root = pathlib.Path(__file__).parent if root is None else pathlib.Path(root)
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*.py")) + [root.parent / "_constants.py"]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+#: :func:`sources_digest` of the installed kernels, part of every cached kernel's key.
+SOURCES_DIGEST = sources_digest()
+
+
+class SourceKeyedCache(FunctionCache):
+    """Numba's on-disk cache, with :data:`SOURCES_DIGEST` in every entry's key.
+
+    Numba drops a cached function only when the file defining it changes,
+    while a kernel inlines helpers from the package's other files (the BLAS
+    product, the activations, the constants); a kernel cached before one of
+    those changed would otherwise be loaded after it (an updated checkout, an
+    editable install).
+    """
+
+    def _index_key(self, sig, codegen):
+        return (*super()._index_key(sig, codegen), SOURCES_DIGEST)
+
+
+def key_cache_on_sources(functions):
+    """Give every cached Numba dispatcher among ``functions`` a :class:`SourceKeyedCache`.
+
+    Parameters
+    ----------
+    functions : iterable
+        Any objects; the dispatchers compiled with ``cache=True`` are changed
+        in place, before their first compilation.
+    """
+    for f in functions:
+        cache = getattr(f, "_cache", None) if isinstance(f, Dispatcher) else None
+        if isinstance(cache, FunctionCache) and not isinstance(cache, SourceKeyedCache):
+            f._cache = SourceKeyedCache(f.py_func)
 
 
 def jit_chunk(func):
@@ -17,8 +74,10 @@ def jit_chunk(func):
     models feel, and the generated code is shorter.  Numba refuses to compile
     an allocation without it, so a kernel that needs one fails loudly.
     """
-    return njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy",
-                no_cfunc_wrapper=True, _nrt=False)(func)
+    kernel = njit(cache=NUMBA_CACHE, nogil=True, fastmath=FASTMATH_FLAGS, error_model="numpy",
+                  no_cfunc_wrapper=True, _nrt=False)(func)
+    key_cache_on_sources([kernel])
+    return kernel
 
 
 def per_activation(factory):

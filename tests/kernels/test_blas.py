@@ -171,6 +171,35 @@ def test_float32_register_products_carry_non_finite_values_as_blas_does():
     np.testing.assert_array_equal(out[[0, 2, 4]], expected[[0, 2, 4]])
 
 
+@pytest.mark.parametrize("m, k, n", [(1, 1, 8), (6, 7, 40), (9, 46, 128), (0, 3, 16), (5, 0, 24)])
+def test_the_register_loop_itself_on_any_cpu(monkeypatch, m, k, n):
+    """The register loop forced on (LLVM lowers its vector FMAs on any CPU), so a broken loop
+    fails here also where the products normally go to BLAS: exact to float32 rounding, each
+    row the same bits alone as in the batch, and nothing written outside the row block."""
+    from numba import njit
+
+    from fastrnn.kernels import _blas
+
+    monkeypatch.setattr(_blas, "register_gemm_enabled", lambda features=None: True)
+
+    @njit(nogil=True)  # compiled here, after the patch: a function of its own, never cached
+    def forced(a, b, out, lo, hi):
+        _blas.gemm_into(a[lo:hi], b, out[lo:hi])
+
+    rng = np.random.default_rng(m * 97 + k * 13 + n)
+    a = rng.normal(size=(m + 2, k)).astype(np.float32)
+    b = rng.normal(size=(k, n)).astype(np.float32)
+    out = np.full((m + 2, n), 7.0, np.float32)
+    forced(a, b, out, 1, m + 1)
+    assert (out[0] == 7.0).all() and (out[m + 1] == 7.0).all()
+    np.testing.assert_allclose(out[1:m + 1], a[1:m + 1].astype(np.float64) @ b.astype(np.float64),
+                               rtol=1e-5, atol=1e-5 * max(k, 1))
+    for row in range(1, m + 1):
+        alone = np.full((m + 2, n), 7.0, np.float32)
+        forced(a, b, alone, row, row + 1)
+        np.testing.assert_array_equal(alone[row], out[row])
+
+
 @pytest.mark.parametrize("features, enabled", [
     ("+avx,+avx2,+fma,+sse4.2,-avx512f", True),
     ("+avx,+avx2,+fma,+avx512f,+avx512bw", False),  # OpenBLAS's small-matrix kernel runs there

@@ -71,3 +71,46 @@ def test_wide_vectors_marks_the_function_and_its_loops_use_512_bit_registers():
         features = ""
     if "+avx512f" in features.split(",") and numba.config.OPT >= 2:  # vectorised loops
         assert "zmm" in scale.inspect_asm(sig)
+
+
+def test_every_cached_kernel_is_keyed_on_the_kernel_sources():
+    """Numba checks only the defining file of a cached function; a kernel inlines helpers from
+    the package's other files, so the cache key holds a digest of them all."""
+    import importlib
+
+    from numba.core.caching import FunctionCache
+    from numba.core.dispatcher import Dispatcher
+    from numba.core.registry import cpu_target
+
+    from fastrnn.kernels._compile import SOURCES_DIGEST, SourceKeyedCache
+    from fastrnn.kernels.lstm import _forward_kernel
+
+    cached = []
+    for path in KERNELS.glob("*.py"):
+        module = importlib.import_module(f"fastrnn.kernels.{path.stem}")
+        cached += [f for f in vars(module).values()
+                   if isinstance(f, Dispatcher) and isinstance(getattr(f, "_cache", None), FunctionCache)]
+    kernel = _forward_kernel(0, 1, True)  # built by a factory after the import
+    cached.append(kernel)
+    assert len(cached) > 10
+    assert all(isinstance(f._cache, SourceKeyedCache) for f in cached)
+    key = kernel._cache._index_key((), cpu_target.target_context.codegen())
+    assert key[-1] == SOURCES_DIGEST
+
+
+def test_the_sources_digest_follows_every_kernel_file(tmp_path):
+    import shutil
+
+    from fastrnn.kernels._compile import sources_digest
+
+    copy = tmp_path / "kernels"
+    shutil.copytree(KERNELS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(KERNELS.parent / "_constants.py", tmp_path / "_constants.py")
+    assert sources_digest(copy) == sources_digest()
+    blas = copy / "_blas.py"
+    blas.write_text(blas.read_text() + "\n# changed\n")
+    assert sources_digest(copy) != sources_digest()
+    blas.write_text(blas.read_text()[:-len("\n# changed\n")])
+    constants = tmp_path / "_constants.py"
+    constants.write_text(constants.read_text().replace("16_384", "16_385"))
+    assert sources_digest(copy) != sources_digest()
