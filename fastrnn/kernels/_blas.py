@@ -21,9 +21,10 @@ for by the rows, and the packed kernel beats small column blocks.
 
 OpenBLAS's small-matrix kernel exists only in its AVX-512 builds.  Elsewhere every
 call copies both operands into its blocked layout, which costs more than a small step product
-itself; on x86 CPUs with AVX2 and FMA but without AVX-512, :func:`gemm_into` therefore
-computes a float32 product whose right-hand operand is small
-(:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ELEMENTS`) in its own loop, generated here:
+itself, and more than it saves over a batch slice's few rows; on x86 CPUs with AVX2 and FMA
+but without AVX-512, :func:`gemm_into` therefore computes a float32 product whose right-hand
+operand is small (:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ELEMENTS`) or whose rows are
+few (:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ROWS`) in its own loop, generated here:
 blocks of 4 rows by 16 columns held in eight 8-float registers, each output element one
 fused multiply-add per term in the order of the inner dimension, so a row's result does
 not depend on the other rows of the call.  Widths not a multiple of 8, float64 and
@@ -45,6 +46,7 @@ from .._constants import (
     PACKED_GEMM_MIN_MACS,
     PACKED_GEMM_MIN_ROWS,
     REGISTER_GEMM_MAX_ELEMENTS,
+    REGISTER_GEMM_MAX_ROWS,
     SMALL_GEMM_MACS,
 )
 
@@ -240,7 +242,9 @@ def gemm_into(typingctx, a, b, out):
             return context.get_dummy_value()
         small = builder.and_(
             builder.icmp_signed("==", builder.srem(n, ir.Constant(intp, _LANES)), ir.Constant(intp, 0)),
-            builder.icmp_signed("<=", builder.mul(k, n), ir.Constant(intp, REGISTER_GEMM_MAX_ELEMENTS)))
+            builder.or_(builder.icmp_signed("<=", builder.mul(k, n),
+                                            ir.Constant(intp, REGISTER_GEMM_MAX_ELEMENTS)),
+                        builder.icmp_signed("<=", m, ir.Constant(intp, REGISTER_GEMM_MAX_ROWS))))
         with builder.if_else(small, likely=True) as (then, otherwise):
             with then:
                 _register_gemm(builder, A.data, Bm.data, C.data, m, k, n)

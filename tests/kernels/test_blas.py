@@ -132,12 +132,15 @@ def test_prefetch_step_rows_emits_prefetches_and_changes_nothing(dtype, width):
 @pytest.mark.parametrize("m, k, n", [
     (1, 1, 8), (3, 5, 16), (4, 8, 32), (5, 8, 24), (6, 16, 40), (7, 0, 8), (64, 32, 128),
     (130, 46, 128),  # a weather-tutorial step: 46 inputs (14 features + 32 units) to 4 x 32 gates
-    (9, 128, 128),   # the largest right-hand operand the register loop takes (16,384 floats)
+    (40, 128, 128),  # the largest right-hand operand the register loop takes at any rows (16,384)
+    (40, 129, 128),  # one row of it more, over more than 32 rows: BLAS
+    (32, 200, 256),  # a larger operand, but 32 rows: the register loop
 ])
 def test_float32_products_of_a_few_columns_per_row_are_exact_and_row_independent(m, k, n):
     """Float32 products whose width is a multiple of 8 (the register loop on CPUs with AVX2 and
-    without AVX-512, BLAS elsewhere): close to the float64 product, and a row's result is the
-    same bits whether it is computed alone or with the others (what the register loop promises)."""
+    without AVX-512 when the right-hand operand is small or the rows few, BLAS otherwise): close
+    to the float64 product, and where the register loop runs, a row's result is the same bits
+    whether it is computed alone or with the others (what the loop promises)."""
     product = _row_block_product()
     rng = np.random.default_rng(m * 1000 + k * 10 + n)
     a = rng.normal(size=(m, k)).astype(np.float32)
@@ -146,9 +149,10 @@ def test_float32_products_of_a_few_columns_per_row_are_exact_and_row_independent
     product(a, b, out, 0, m)
     np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
                                atol=1e-5 * max(k, 1))
+    from fastrnn._constants import REGISTER_GEMM_MAX_ELEMENTS, REGISTER_GEMM_MAX_ROWS
     from fastrnn.kernels._blas import register_gemm_enabled
 
-    if register_gemm_enabled():
+    if register_gemm_enabled() and (k * n <= REGISTER_GEMM_MAX_ELEMENTS or m <= REGISTER_GEMM_MAX_ROWS):
         for row in {0, m // 2, m - 1}:
             alone = np.full((m, n), 7.0, np.float32)
             product(a, b, alone, row, row + 1)
