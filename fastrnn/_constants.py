@@ -24,12 +24,14 @@ BY_CHUNK_BELOW = 16
 #: (see :func:`fastrnn.kernels._blas.gemm_block_width`).
 SMALL_GEMM_MACS = 1_000_000
 
-#: A float32 step product whose right-hand operand holds at most this many elements, or whose
-#: left-hand one has at most REGISTER_GEMM_MAX_ROWS rows, runs in both compiled backends' own
+#: A float32 step product whose right-hand operand holds at most REGISTER_GEMM_MAX_ELEMENTS
+#: elements, or at most REGISTER_GEMM_ROWS_MAX_ELEMENTS over at most REGISTER_GEMM_MAX_ROWS rows
+#: (and rows of B not a multiple of 4 KB apart), runs in both compiled backends' own
 #: register-blocked loop on x86 CPUs with AVX2 and without AVX-512 (see
 #: :mod:`fastrnn.kernels._blas`): OpenBLAS's copies of the operands pay off only over more rows.
 REGISTER_GEMM_MAX_ELEMENTS = 16_384
 REGISTER_GEMM_MAX_ROWS = 32
+REGISTER_GEMM_ROWS_MAX_ELEMENTS = 196_608
 
 #: A product of at least this many rows and multiply-adds is one BLAS call, not split: over
 #: that many rows OpenBLAS's packed path amortises its copies and beats the small blocks.

@@ -23,8 +23,7 @@ OpenBLAS's small-matrix kernel exists only in its AVX-512 builds.  Elsewhere eve
 call copies both operands into its blocked layout, which costs more than a small step product
 itself, and more than it saves over a batch slice's few rows; on x86 CPUs with AVX2 and FMA
 but without AVX-512, :func:`gemm_into` therefore computes a float32 product whose right-hand
-operand is small (:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ELEMENTS`) or whose rows are
-few (:data:`~fastrnn._constants.REGISTER_GEMM_MAX_ROWS`) in its own loop, generated here:
+operand is small or whose rows are few (:func:`takes_register_loop`) in its own loop, generated here:
 blocks of 4 rows by 16 columns held in eight 8-float registers, each output element one
 fused multiply-add per term in the order of the inner dimension, so a row's result does
 not depend on the other rows of the call.  Widths not a multiple of 8, float64 and
@@ -47,6 +46,7 @@ from .._constants import (
     PACKED_GEMM_MIN_ROWS,
     REGISTER_GEMM_MAX_ELEMENTS,
     REGISTER_GEMM_MAX_ROWS,
+    REGISTER_GEMM_ROWS_MAX_ELEMENTS,
     SMALL_GEMM_MACS,
 )
 
@@ -78,6 +78,54 @@ def register_gemm_enabled(features=None):
             features = codegen.get_host_cpu_features()
     flags = set(features.split(","))
     return {"+avx2", "+fma"} <= flags and "+avx512f" not in flags
+
+
+#: Floats from one row of ``B`` to the next at which every row of a column panel falls in the
+#: same first-level cache set (4 KB apart): the rows rule leaves such widths to BLAS.
+_ALIASING_WIDTH = 1024
+
+
+def takes_register_loop(m, k, n):
+    """Whether :func:`gemm_into` runs ``(m, k) @ (k, n)`` in its own loop (where it has one).
+
+    A width ``n`` that is a multiple of 8, and a right-hand operand of at
+    most :data:`~fastrnn._constants.REGISTER_GEMM_MAX_ELEMENTS` elements, or
+    of at most :data:`~fastrnn._constants.REGISTER_GEMM_ROWS_MAX_ELEMENTS`
+    over at most :data:`~fastrnn._constants.REGISTER_GEMM_MAX_ROWS` rows with
+    ``n`` not a multiple of 1024 (rows of ``B`` 4 KB apart share one cache set,
+    and the loop then ran at half BLAS's speed).  The rule as the generated
+    code computes it (:func:`register_loop_of`) and as the Cython kernels' ``gemm`` does.
+    """
+    kn = k * n
+    return n % _LANES == 0 and (kn <= REGISTER_GEMM_MAX_ELEMENTS
+                                or (m <= REGISTER_GEMM_MAX_ROWS and kn <= REGISTER_GEMM_ROWS_MAX_ELEMENTS
+                                    and n % _ALIASING_WIDTH != 0))
+
+
+def _takes_register_loop_ir(builder, m, k, n):
+    """:func:`takes_register_loop` in LLVM IR (``intp`` operands)."""
+    const = lambda v: ir.Constant(m.type, v)  # noqa: E731
+    kn = builder.mul(k, n)
+    few_rows = builder.and_(
+        builder.and_(builder.icmp_signed("<=", m, const(REGISTER_GEMM_MAX_ROWS)),
+                     builder.icmp_signed("<=", kn, const(REGISTER_GEMM_ROWS_MAX_ELEMENTS))),
+        builder.icmp_signed("!=", builder.srem(n, const(_ALIASING_WIDTH)), const(0)))
+    return builder.and_(builder.icmp_signed("==", builder.srem(n, const(_LANES)), const(0)),
+                        builder.or_(builder.icmp_signed("<=", kn, const(REGISTER_GEMM_MAX_ELEMENTS)),
+                                    few_rows))
+
+
+@intrinsic
+def register_loop_of(typingctx, m, k, n):
+    """:func:`takes_register_loop` as :func:`gemm_into`'s generated code computes it (jitted code only)."""
+    if not all(isinstance(v, types.Integer) for v in (m, k, n)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        m, k, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args, sig.args))
+        return _takes_register_loop_ir(builder, m, k, n)
+
+    return types.boolean(m, k, n), codegen
 
 
 def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
@@ -240,12 +288,7 @@ def gemm_into(typingctx, a, b, out):
         if not (dtype == types.float32 and register_gemm_enabled()):
             _blas_calls(context, builder, A, Bm, C, m, k, n, intp)
             return context.get_dummy_value()
-        small = builder.and_(
-            builder.icmp_signed("==", builder.srem(n, ir.Constant(intp, _LANES)), ir.Constant(intp, 0)),
-            builder.or_(builder.icmp_signed("<=", builder.mul(k, n),
-                                            ir.Constant(intp, REGISTER_GEMM_MAX_ELEMENTS)),
-                        builder.icmp_signed("<=", m, ir.Constant(intp, REGISTER_GEMM_MAX_ROWS))))
-        with builder.if_else(small, likely=True) as (then, otherwise):
+        with builder.if_else(_takes_register_loop_ir(builder, m, k, n), likely=True) as (then, otherwise):
             with then:
                 _register_gemm(builder, A.data, Bm.data, C.data, m, k, n)
             with otherwise:

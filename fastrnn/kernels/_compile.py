@@ -13,7 +13,7 @@ from .._config import FASTMATH_FLAGS, NUMBA_CACHE
 
 
 def sources_digest(root=None):
-    """SHA-256 of the kernel package's ``.py`` files and of ``fastrnn/_constants.py``.
+    """SHA-256 of the kernel package's ``.py`` files, ``fastrnn/_constants.py`` and ``_config.py``.
 
     Parameters
     ----------
@@ -23,21 +23,35 @@ def sources_digest(root=None):
     Returns
     -------
     str
+        Without those files (an install of compiled modules only), a digest of
+        fastrnn's version instead.
     """
     root = pathlib.Path(__file__).parent if root is None else pathlib.Path(root)
     digest = hashlib.sha256()
-    for path in sorted(root.glob("*.py")) + [root.parent / "_constants.py"]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    try:
+        for path in sorted(root.glob("*.py")) + [root.parent / "_constants.py", root.parent / "_config.py"]:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    except OSError:
+        from .._version import __version__
+
+        return hashlib.sha256(f"fastrnn {__version__} without sources".encode()).hexdigest()
     return digest.hexdigest()
 
 
-#: :func:`sources_digest` of the installed kernels, part of every cached kernel's key.
-SOURCES_DIGEST = sources_digest()
+@functools.cache
+def cache_key_extra():
+    """What every cached kernel's key holds beyond Numba's: the sources and the fastmath flags.
+
+    Numba's key leaves out compile options, so a kernel compiled under the
+    other ``FASTRNN_FASTMATH`` setting would otherwise be loaded.  Computed on
+    the first compilation, not at import.
+    """
+    return sources_digest(), tuple(sorted(FASTMATH_FLAGS))
 
 
 class SourceKeyedCache(FunctionCache):
-    """Numba's on-disk cache, with :data:`SOURCES_DIGEST` in every entry's key.
+    """Numba's on-disk cache, with :func:`cache_key_extra` in every entry's key.
 
     Numba drops a cached function only when the file defining it changes,
     while a kernel inlines helpers from the package's other files (the BLAS
@@ -46,8 +60,9 @@ class SourceKeyedCache(FunctionCache):
     editable install).
     """
 
-    def _index_key(self, sig, codegen):
-        return (*super()._index_key(sig, codegen), SOURCES_DIGEST)
+    def _index_key(self, *args, **kwargs):
+        key = super()._index_key(*args, **kwargs)
+        return (*key, *cache_key_extra()) if isinstance(key, tuple) else (key, *cache_key_extra())
 
 
 def key_cache_on_sources(functions):

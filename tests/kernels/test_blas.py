@@ -135,6 +135,7 @@ def test_prefetch_step_rows_emits_prefetches_and_changes_nothing(dtype, width):
     (40, 128, 128),  # the largest right-hand operand the register loop takes at any rows (16,384)
     (40, 129, 128),  # one row of it more, over more than 32 rows: BLAS
     (32, 200, 256),  # a larger operand, but 32 rows: the register loop
+    (32, 64, 1024),  # rows of B 4 KB apart: BLAS
 ])
 def test_float32_products_of_a_few_columns_per_row_are_exact_and_row_independent(m, k, n):
     """Float32 products whose width is a multiple of 8 (the register loop on CPUs with AVX2 and
@@ -149,10 +150,9 @@ def test_float32_products_of_a_few_columns_per_row_are_exact_and_row_independent
     product(a, b, out, 0, m)
     np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5,
                                atol=1e-5 * max(k, 1))
-    from fastrnn._constants import REGISTER_GEMM_MAX_ELEMENTS, REGISTER_GEMM_MAX_ROWS
-    from fastrnn.kernels._blas import register_gemm_enabled
+    from fastrnn.kernels._blas import register_gemm_enabled, takes_register_loop
 
-    if register_gemm_enabled() and (k * n <= REGISTER_GEMM_MAX_ELEMENTS or m <= REGISTER_GEMM_MAX_ROWS):
+    if register_gemm_enabled() and takes_register_loop(m, k, n):
         for row in {0, m // 2, m - 1}:
             alone = np.full((m, n), 7.0, np.float32)
             product(a, b, alone, row, row + 1)
@@ -202,6 +202,26 @@ def test_the_register_loop_itself_on_any_cpu(monkeypatch, m, k, n):
         alone = np.full((m + 2, n), 7.0, np.float32)
         forced(a, b, alone, row, row + 1)
         np.testing.assert_array_equal(alone[row], out[row])
+
+
+@pytest.mark.parametrize("m, k, n, takes", [
+    (500, 128, 128, True),    # 16,384 elements: any rows
+    (500, 129, 128, False),
+    (32, 256, 768, True),     # 196,608 elements over 32 rows (a GRU(256) step of a batch slice)
+    (32, 257, 768, False),
+    (33, 256, 768, False),
+    (32, 64, 1024, False),    # rows of B 4 KB apart
+    (32, 64, 1032, True),
+    (8, 3, 12, False),        # not a multiple of 8 columns
+    (0, 5, 16, True),
+])
+def test_the_register_loop_rule_is_the_same_in_python_and_in_the_generated_code(m, k, n, takes):
+    from numba import njit
+
+    from fastrnn.kernels._blas import register_loop_of, takes_register_loop
+
+    assert takes_register_loop(m, k, n) is takes
+    assert njit(lambda m, k, n: register_loop_of(m, k, n))(m, k, n) is takes
 
 
 @pytest.mark.parametrize("features, enabled", [

@@ -82,7 +82,8 @@ def test_every_cached_kernel_is_keyed_on_the_kernel_sources():
     from numba.core.dispatcher import Dispatcher
     from numba.core.registry import cpu_target
 
-    from fastrnn.kernels._compile import SOURCES_DIGEST, SourceKeyedCache
+    from fastrnn._config import FASTMATH_FLAGS
+    from fastrnn.kernels._compile import SourceKeyedCache, sources_digest
     from fastrnn.kernels.lstm import _forward_kernel
 
     cached = []
@@ -95,7 +96,7 @@ def test_every_cached_kernel_is_keyed_on_the_kernel_sources():
     assert len(cached) > 10
     assert all(isinstance(f._cache, SourceKeyedCache) for f in cached)
     key = kernel._cache._index_key((), cpu_target.target_context.codegen())
-    assert key[-1] == SOURCES_DIGEST
+    assert key[-2:] == (sources_digest(), tuple(sorted(FASTMATH_FLAGS)))
 
 
 def test_the_sources_digest_follows_every_kernel_file(tmp_path):
@@ -105,7 +106,8 @@ def test_the_sources_digest_follows_every_kernel_file(tmp_path):
 
     copy = tmp_path / "kernels"
     shutil.copytree(KERNELS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(KERNELS.parent / "_constants.py", tmp_path / "_constants.py")
+    for name in ("_constants.py", "_config.py"):
+        shutil.copy(KERNELS.parent / name, tmp_path / name)
     assert sources_digest(copy) == sources_digest()
     blas = copy / "_blas.py"
     blas.write_text(blas.read_text() + "\n# changed\n")
@@ -114,3 +116,54 @@ def test_the_sources_digest_follows_every_kernel_file(tmp_path):
     constants = tmp_path / "_constants.py"
     constants.write_text(constants.read_text().replace("16_384", "16_385"))
     assert sources_digest(copy) != sources_digest()
+
+    config = tmp_path / "_config.py"
+    config.write_text(config.read_text() + "\n# changed\n")
+    assert sources_digest(copy) != sources_digest()
+
+
+def test_an_install_without_sources_gets_a_digest_of_its_version(tmp_path):
+    import hashlib
+
+    import fastrnn
+    from fastrnn.kernels._compile import sources_digest
+
+    expected = hashlib.sha256(f"fastrnn {fastrnn.__version__} without sources".encode()).hexdigest()
+    assert sources_digest(tmp_path / "kernels") == expected != sources_digest()
+
+
+_CACHED_RUN = """
+import sys
+import fastrnn.kernels._compile as compile_
+if sys.argv[1] == "other-sources":
+    compile_.cache_key_extra = lambda: ("other sources", ())
+import probe
+compile_.key_cache_on_sources([probe.twice])
+probe.twice(1.0)
+print(sum(probe.twice.stats.cache_hits.values()), sum(probe.twice.stats.cache_misses.values()))
+"""
+
+
+def test_a_cached_function_is_reloaded_only_under_the_same_sources_and_fastmath(tmp_path):
+    """End to end, in fresh interpreters sharing one cache directory: compiled and stored, then
+    loaded; compiled again under other sources or the other FASTRNN_FASTMATH setting."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "probe.py").write_text("from numba import njit\n\n\n@njit(cache=True)\n"
+                                       "def twice(x):\n    return 2 * x\n")
+    (tmp_path / "run.py").write_text(_CACHED_RUN)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), FASTRNN_FASTMATH="0",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+
+    def run(mode="same", **extra):
+        out = subprocess.run([sys.executable, str(tmp_path / "run.py"), mode], env={**env, **extra},
+                             capture_output=True, text=True, check=True).stdout.split()
+        return tuple(map(int, out))  # (hits, misses)
+
+    assert run() == (0, 1)
+    assert run() == (1, 0)
+    assert run("other-sources") == (0, 1)
+    assert run(FASTRNN_FASTMATH="1") == (0, 1)
+    assert run() == (1, 0)
