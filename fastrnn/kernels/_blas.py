@@ -35,9 +35,12 @@ the cache, and each step reads one random row of it per sequence:
 product, so they arrive while the product runs.
 """
 
+import functools
+
 from llvmlite import ir
 from numba import types
-from numba.core import cgutils, codegen, config
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 from numba.np.linalg import ensure_blas
 
@@ -63,6 +66,12 @@ def _c_matrix(ty):
 _LANES, _BLOCK_ROWS = 8, 4
 
 
+@functools.cache
+def _compiled_features():
+    """The CPU features Numba compiles for, as it reads them (read once per process)."""
+    return config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+
+
 def register_gemm_enabled(features=None):
     """Whether :func:`gemm_into` computes small float32 products in its own loop.
 
@@ -73,9 +82,7 @@ def register_gemm_enabled(features=None):
     place (see the module notes).
     """
     if features is None:
-        features = config.CPU_FEATURES
-        if features is None:
-            features = codegen.get_host_cpu_features()
+        features = _compiled_features()
     flags = set(features.split(","))
     return {"+avx2", "+fma"} <= flags and "+avx512f" not in flags
 
@@ -113,19 +120,6 @@ def _takes_register_loop_ir(builder, m, k, n):
     return builder.and_(builder.icmp_signed("==", builder.srem(n, const(_LANES)), const(0)),
                         builder.or_(builder.icmp_signed("<=", kn, const(REGISTER_GEMM_MAX_ELEMENTS)),
                                     few_rows))
-
-
-@intrinsic
-def register_loop_of(typingctx, m, k, n):
-    """:func:`takes_register_loop` as :func:`gemm_into`'s generated code computes it (jitted code only)."""
-    if not all(isinstance(v, types.Integer) for v in (m, k, n)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        m, k, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args, sig.args))
-        return _takes_register_loop_ir(builder, m, k, n)
-
-    return types.boolean(m, k, n), codegen
 
 
 def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
@@ -242,17 +236,28 @@ def _block_width_ir(builder, m, k, n):
     return builder.select(builder.or_(whole, too_narrow), n, width)
 
 
-@intrinsic
-def block_width_of(typingctx, m, k, n):
-    """The width :func:`gemm_into`'s generated code uses for ``(m, k) @ (k, n)`` (jitted code only)."""
-    if not all(isinstance(v, types.Integer) for v in (m, k, n)):
-        return None
+def _shape_rule(rule_ir, result, doc):
+    """An intrinsic ``f(m, k, n)`` returning ``rule_ir``'s value (of Numba type ``result``), for tests."""
+    def of(typingctx, m, k, n):
+        if not all(isinstance(v, types.Integer) for v in (m, k, n)):
+            return None
 
-    def codegen(context, builder, sig, args):
-        m, k, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args, sig.args))
-        return _block_width_ir(builder, m, k, n)
+        def lower(context, builder, sig, args):
+            m, k, n = (context.cast(builder, v, t, types.intp) for v, t in zip(args, sig.args))
+            return rule_ir(builder, m, k, n)
 
-    return types.intp(m, k, n), codegen
+        return result(m, k, n), lower
+
+    of.__doc__ = doc
+    return intrinsic(of)
+
+
+block_width_of = _shape_rule(
+    _block_width_ir, types.intp,
+    "The width :func:`gemm_into`'s generated code uses for ``(m, k) @ (k, n)`` (jitted code only).")
+register_loop_of = _shape_rule(
+    _takes_register_loop_ir, types.boolean,
+    ":func:`takes_register_loop` as :func:`gemm_into`'s generated code computes it (jitted code only).")
 
 
 @intrinsic
