@@ -101,7 +101,7 @@ def cython_extensions():
             extra_compile_args=flags + extra.get(name, []),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
-        for name in CELLS + ("embedding", "optim", "sync")
+        for name in CELLS + ("embedding", "optim", "products", "sync")
     ]
     # NumPy's memory-handler API (NEP 49) is declared from its 1.22 API on.
     exts.append(Extension(

@@ -33,6 +33,14 @@ REGISTER_GEMM_MAX_ELEMENTS = 16_384
 REGISTER_GEMM_MAX_ROWS = 32
 REGISTER_GEMM_ROWS_MAX_ELEMENTS = 196_608
 
+#: On the same CPUs, a float32 weight gradient ``X.T @ D`` summed over many rows runs in the
+#: same loop when ``X`` has at most REGISTER_TRANSPOSED_MAX_COLUMNS columns (a small model's
+#: states or inputs) and ``D``'s width is a multiple of 8; wider ones keep BLAS, whose packed
+#: kernel then does as well or better.  The loop takes TRANSPOSED_CHUNK_ROWS rows of both
+#: operands per pass, which stay in the core's caches while every block of the output reads them.
+REGISTER_TRANSPOSED_MAX_COLUMNS = 16
+TRANSPOSED_CHUNK_ROWS = 256
+
 #: A product of at least this many rows and multiply-adds is one BLAS call, not split: over
 #: that many rows OpenBLAS's packed path amortises its copies and beats the small blocks.
 PACKED_GEMM_MIN_ROWS = 64

@@ -47,6 +47,7 @@ __all__ = [
     "scatter_rows",
     "simple_rnn_backward",
     "simple_rnn_forward",
+    "transposed_matmul",
 ]
 
 
@@ -486,3 +487,20 @@ def rmsprop_step(p, g, a, lr, rho, epsilon):
     a *= dt(rho)
     a += dt(1 - rho) * g * g
     p -= dt(lr) * g / np.sqrt(a + dt(epsilon))
+
+
+def transposed_matmul(X, D, out, accumulate=False):
+    """``out[...] = X.T @ D``, or ``out += X.T @ D`` when ``accumulate``: a weight gradient over many rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, f)
+    D : ndarray of shape (m, g)
+    out : ndarray of shape (f, g)
+        Of the dtype of ``X`` and ``D``; must not overlap them.
+    accumulate : bool, default False
+    """
+    if accumulate:
+        out += X.T @ D
+    else:
+        np.matmul(X.T, D, out=out)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+import fastrnn
 from fastrnn import RNNClassifier
 from fastrnn.datasets import make_long_range_task
 from fastrnn._constants import YIELD_EVERY
@@ -162,6 +163,32 @@ def test_stacked_outer_sum_is_the_three_gradients_apart(masked, block_rows, one_
         np.testing.assert_allclose(dW, X.T @ dA.reshape(T * B, G), rtol=1e-12)
         np.testing.assert_allclose(dU, _outer_sum_by_steps(h0, H_seq, rec_mask, dA), rtol=1e-12)
         np.testing.assert_allclose(db, dA.sum(axis=(0, 1)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", fastrnn.AVAILABLE_BACKENDS)
+@pytest.mark.parametrize("block_rows", [4096, 100, 37])
+def test_float32_weight_gradients_with_each_backends_product(backend, block_rows, monkeypatch, rng):
+    """The sums over row blocks with the backend's own product (the register loop of the compiled
+    backends on CPUs with AVX2 and without AVX-512), on one and two threads."""
+    monkeypatch.setattr(linalg, "MIN_PARALLEL_MACS", 0)
+    monkeypatch.setattr(linalg, "OUTER_SUM_ROWS", block_rows)
+    product = fastrnn.get_kernels(backend).transposed_matmul
+    T, B, F, H, G = 30, 16, 12, 8, 32
+    f32 = np.float32
+    X, h0 = rng.normal(size=(T * B, F)).astype(f32), rng.normal(size=(B, H)).astype(f32)
+    H_seq, dA = rng.normal(size=(T, B, H)).astype(f32), rng.normal(size=(T, B, G)).astype(f32)
+    rec_mask = rng.random((B, H)).astype(f32)
+    expected_dU = _outer_sum_by_steps(h0, H_seq, rec_mask, dA)
+    tol = dict(rtol=1e-5, atol=1e-4)
+    for n_threads in (1, 2):
+        dU = step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, product=product)
+        assert dU.dtype == f32
+        np.testing.assert_allclose(dU, expected_dU, **tol)
+        np.testing.assert_allclose(transposed_product(X, dA.reshape(T * B, G), n_threads, product),
+                                   X.astype(np.float64).T @ dA.reshape(T * B, G), **tol)
+        dW, dU, db = stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads, product)
+        np.testing.assert_allclose(dW, X.astype(np.float64).T @ dA.reshape(T * B, G), **tol)
+        np.testing.assert_allclose(dU, expected_dU, **tol)
 
 
 @pytest.mark.parametrize("reset_after", [0, 1])

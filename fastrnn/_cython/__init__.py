@@ -9,6 +9,7 @@ from .embedding import scatter_rows
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .optim import adam_step, rmsprop_step
+from .products import transposed_matmul
 from .simple_rnn import simple_rnn_backward, simple_rnn_forward
 from .sync import announce_sleep, get_csr, set_csr, signal_then_spin, spin_until
 
@@ -26,4 +27,5 @@ __all__ = [
     "scatter_rows",
     "simple_rnn_backward",
     "simple_rnn_forward",
+    "transposed_matmul",
 ]

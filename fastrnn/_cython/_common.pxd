@@ -166,17 +166,68 @@ cdef extern from *:
             for (; i < m; i++) FASTRNN_REGISTER_BLOCK(1, 1);
         }
     }
+    /* C(f, g) (+)= X(m, f).T @ D(m, g) in passes of `chunk` rows: a block's
+       accumulators start from C from the second pass on (from the first when accumulating), so
+       every element is one fused multiply-add per row, in row order. */
+    #define FASTRNN_REGISTER_TN_BLOCK(ROWS, VECTORS)                                           \
+        do {                                                                                   \
+            __m256 acc[ROWS][VECTORS];                                                         \
+            for (int r = 0; r < ROWS; r++)                                                     \
+                for (int v = 0; v < VECTORS; v++)                                              \
+                    acc[r][v] = load_c ? _mm256_loadu_ps(C + (long)(i + r) * ldc + j + 8 * v)  \
+                                       : _mm256_setzero_ps();                                  \
+            for (long p = p0; p < p1; p++) {                                                   \
+                __m256 b[VECTORS];                                                             \
+                for (int v = 0; v < VECTORS; v++)                                              \
+                    b[v] = _mm256_loadu_ps(D + p * ldd + j + 8 * v);                           \
+                for (int r = 0; r < ROWS; r++) {                                               \
+                    __m256 a = _mm256_set1_ps(X[p * ldx + i + r]);                             \
+                    for (int v = 0; v < VECTORS; v++)                                          \
+                        acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);                       \
+                }                                                                              \
+            }                                                                                  \
+            for (int r = 0; r < ROWS; r++)                                                     \
+                for (int v = 0; v < VECTORS; v++)                                              \
+                    _mm256_storeu_ps(C + (long)(i + r) * ldc + j + 8 * v, acc[r][v]);          \
+        } while (0)
+    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* X, int ldx,
+                                                 const float* D, int ldd, float* C, int ldc,
+                                                 int accumulate, long chunk) {
+        long p0, p1;
+        int i, j, load_c;
+        for (p0 = 0; p0 < m; p0 += chunk) {
+            p1 = p0 + chunk < m ? p0 + chunk : m;
+            load_c = accumulate || p0 > 0;
+            for (j = 0; j + 16 <= g; j += 16) {
+                for (i = 0; i + 4 <= f; i += 4) FASTRNN_REGISTER_TN_BLOCK(4, 2);
+                for (; i < f; i++) FASTRNN_REGISTER_TN_BLOCK(1, 2);
+            }
+            if (j < g) {
+                for (i = 0; i + 4 <= f; i += 4) FASTRNN_REGISTER_TN_BLOCK(4, 1);
+                for (; i < f; i++) FASTRNN_REGISTER_TN_BLOCK(1, 1);
+            }
+        }
+    }
     #else
     #define FASTRNN_REGISTER_GEMM 0
     static inline void fastrnn_register_sgemm(int m, int n, int k, const float* A, int lda,
                                               const float* B, int ldb, float* C, int ldc) {
         (void)m; (void)n; (void)k; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
     }
+    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* X, int ldx,
+                                                 const float* D, int ldd, float* C, int ldc,
+                                                 int accumulate, long chunk) {
+        (void)f; (void)g; (void)m; (void)X; (void)ldx; (void)D; (void)ldd; (void)C; (void)ldc;
+        (void)accumulate; (void)chunk;
+    }
     #endif
     """
     bint REGISTER_GEMM "FASTRNN_REGISTER_GEMM"
     void register_sgemm "fastrnn_register_sgemm" (int m, int n, int k, const float* A, int lda,
                                                    const float* B, int ldb, float* C, int ldc) noexcept nogil
+    void register_sgemm_tn "fastrnn_register_sgemm_tn" (int f, int g, long m, const float* X, int ldx,
+                                                         const float* D, int ldd, float* C, int ldc,
+                                                         int accumulate, long chunk) noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const floating* A, int lda,

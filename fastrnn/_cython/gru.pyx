@@ -3,6 +3,7 @@
 import numpy as np
 
 from fastrnn.runtime.chunks import run_chunks
+from fastrnn._cython.products import transposed_matmul
 from fastrnn.utils.linalg import gru_recurrent_grads
 from cython cimport floating
 from libc.stdint cimport int64_t
@@ -286,4 +287,4 @@ def gru_backward(const int[::1] start, const floating[:, ::1] h0, const floating
     # The recurrent kernel's and bias's gradients: products over all steps after the loop.
     gru_recurrent_grads(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(gates),
                         np.asarray(aux), np.asarray(dA), reset_after, n_threads, np.asarray(dU),
-                        np.asarray(drb))
+                        np.asarray(drb), transposed_matmul)

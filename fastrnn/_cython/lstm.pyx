@@ -3,6 +3,7 @@
 import numpy as np
 
 from fastrnn.runtime.chunks import run_chunks
+from fastrnn._cython.products import transposed_matmul
 from fastrnn.utils.linalg import step_outer_sum
 from cython cimport floating
 from libc.stdint cimport int64_t
@@ -275,4 +276,4 @@ def lstm_backward(const int[::1] start, const floating[:, ::1] h0, const floatin
     run_chunks(chunk, B, n_threads)
     if dU.shape[0]:
         step_outer_sum(np.asarray(h0), np.asarray(H_seq), np.asarray(rec_mask), np.asarray(dA),
-                       n_threads, out=np.asarray(dU))
+                       n_threads, out=np.asarray(dU), product=transposed_matmul)

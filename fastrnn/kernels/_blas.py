@@ -50,7 +50,9 @@ from .._constants import (
     REGISTER_GEMM_MAX_ELEMENTS,
     REGISTER_GEMM_MAX_ROWS,
     REGISTER_GEMM_ROWS_MAX_ELEMENTS,
+    REGISTER_TRANSPOSED_MAX_COLUMNS,
     SMALL_GEMM_MACS,
+    TRANSPOSED_CHUNK_ROWS,
 )
 
 
@@ -122,15 +124,18 @@ def _takes_register_loop_ir(builder, m, k, n):
                                     few_rows))
 
 
-def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
-    """Emit ``C[row:row + rows, col:col + 8 vectors] = A[row:row + rows] @ B[:, col:...]``.
+def _register_block(builder, a_at, B, C, p_range, n, row, col, rows, vectors, load_c=None):
+    """Emit ``C[row:row + rows, col:col + 8 vectors] = A[row:row + rows, p_lo:p_hi] @ B[p_lo:p_hi, col:...]``.
 
     One float32 accumulator vector per (row, 8 columns), kept in registers
-    across the loop over the inner dimension ``k`` (LLVM promotes the
-    ``alloca``s); each step loads ``vectors`` vectors of ``B``'s row and
-    broadcasts one element of ``A`` per row.
+    across the loop over the inner dimension (LLVM promotes the
+    allocas to registers); each step loads ``vectors`` vectors of ``B``'s row and
+    broadcasts one element of ``A`` per row.  ``a_at(r, p)`` is the address
+    of ``A[row + r, p]`` (``A`` may be a transposed view); ``p_range`` is the
+    pair ``(p_lo, p_hi)``.  The accumulators start from zero, or from ``C``'s
+    block where the IR boolean ``load_c`` is true (the terms are then added to it).
     """
-    intp = k.type
+    intp = n.type
     f32 = ir.FloatType()
     vec = ir.VectorType(f32, _LANES)
     vec_ptr = vec.as_pointer()
@@ -139,33 +144,40 @@ def _register_block(builder, A, B, C, k, n, row, col, rows, vectors):
     splat_mask = ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
     const = lambda v: ir.Constant(intp, v)  # noqa: E731
     zero = ir.Constant(vec, [ir.Constant(f32, 0.0)] * _LANES)
+
+    def c_at(r, v):
+        c_row = builder.add(builder.mul(builder.add(row, const(r)), n), col)
+        return builder.bitcast(builder.gep(C, [builder.add(c_row, const(v * _LANES))]), vec_ptr)
+
     acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(vectors)] for _ in range(rows)]
-    with cgutils.for_range(builder, k) as loop:
-        b_row = builder.add(builder.mul(loop.index, n), col)
+    if load_c is not None:
+        with builder.if_then(load_c):
+            for r in range(rows):
+                for v in range(vectors):
+                    builder.store(builder.load(c_at(r, v), align=4), acc[r][v])
+    with cgutils.for_range_slice(builder, p_range[0], p_range[1], const(1), intp) as (p, _):
+        b_row = builder.add(builder.mul(p, n), col)
         b_vecs = [builder.load(builder.bitcast(builder.gep(B, [builder.add(b_row, const(v * _LANES))]),
                                                vec_ptr), align=4)
                   for v in range(vectors)]
         for r in range(rows):
-            a = builder.load(builder.gep(A, [builder.add(builder.mul(builder.add(row, const(r)), k),
-                                                         loop.index)]))
+            a = builder.load(a_at(r, p))
             one = builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(ir.IntType(32), 0))
             a_vec = builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined), splat_mask)
             for v in range(vectors):
                 builder.store(builder.call(fma, [a_vec, b_vecs[v], builder.load(acc[r][v])]), acc[r][v])
     for r in range(rows):
-        c_row = builder.add(builder.mul(builder.add(row, const(r)), n), col)
         for v in range(vectors):
-            target = builder.gep(C, [builder.add(c_row, const(v * _LANES))])
-            builder.store(builder.load(acc[r][v]), builder.bitcast(target, vec_ptr), align=4)
+            builder.store(builder.load(acc[r][v]), c_at(r, v), align=4)
 
 
-def _register_gemm(builder, A, B, C, m, k, n):
-    """Emit ``C = A @ B`` (float32, C-contiguous, ``n`` a multiple of 8) as register blocks.
+def _register_panels(builder, m, n, block):
+    """Emit ``block(row, col, rows, vectors)`` over an ``(m, n)`` output, ``n`` a multiple of 8.
 
-    For each panel of 16 columns of ``B`` (then 8 when ``n`` is an odd
-    multiple of 8), blocks of :data:`_BLOCK_ROWS` rows and then the last
-    ``m % 4`` rows one at a time: the panel stays in the core's first-level
-    cache while every row of ``A`` passes it.
+    For each panel of 16 columns (then 8 when ``n`` is an odd multiple of
+    8), blocks of :data:`_BLOCK_ROWS` rows and then the last ``m % 4`` rows
+    one at a time: the panel of the right-hand operand stays in the core's
+    first-level cache while every row of the left-hand one passes it.
     """
     intp = m.type
     const = lambda v: ir.Constant(intp, v)  # noqa: E731
@@ -175,14 +187,62 @@ def _register_gemm(builder, A, B, C, m, k, n):
 
     def panel(col, vectors):
         with cgutils.for_range_slice(builder, const(0), m_blocks, const(_BLOCK_ROWS), intp) as (row, _):
-            _register_block(builder, A, B, C, k, n, row, col, _BLOCK_ROWS, vectors)
+            block(row, col, _BLOCK_ROWS, vectors)
         with cgutils.for_range_slice(builder, m_blocks, m, const(1), intp) as (row, _):
-            _register_block(builder, A, B, C, k, n, row, col, 1, vectors)
+            block(row, col, 1, vectors)
 
     with cgutils.for_range_slice(builder, const(0), n_wide, const(wide), intp) as (col, _):
         panel(col, 2)
     with builder.if_then(builder.icmp_signed("<", n_wide, n)):
         panel(n_wide, 1)
+
+
+def _register_gemm(builder, A, B, C, m, k, n):
+    """Emit ``C = A @ B`` (float32, C-contiguous, ``n`` a multiple of 8) as register blocks."""
+    const = lambda v: ir.Constant(m.type, v)  # noqa: E731
+
+    def block(row, col, rows, vectors):
+        def a_at(r, p):
+            return builder.gep(A, [builder.add(builder.mul(builder.add(row, const(r)), k), p)])
+
+        _register_block(builder, a_at, B, C, (const(0), k), n, row, col, rows, vectors)
+
+    _register_panels(builder, m, n, block)
+
+
+def takes_transposed_register_loop(f, g):
+    """Whether a float32 ``X.T @ D``, ``X (m, f)``, ``D (m, g)``, runs in the register loop (where it exists).
+
+    ``g`` a multiple of 8 and ``f`` at most
+    :data:`~fastrnn._constants.REGISTER_TRANSPOSED_MAX_COLUMNS`; the rule of
+    :func:`fastrnn.kernels.products.transposed_matmul` and of its Cython twin.
+    """
+    return g % _LANES == 0 and f <= REGISTER_TRANSPOSED_MAX_COLUMNS
+
+
+def _register_transposed_gemm(builder, X, D, C, m, f, g, accumulate):
+    """Emit ``C (+)= X.T @ D`` (float32, C-contiguous ``X (m, f)``, ``D (m, g)``, ``g`` a multiple of 8).
+
+    The register blocks of :func:`_register_panels` over chunks of
+    :data:`TRANSPOSED_CHUNK_ROWS` rows; from the second chunk on (from the
+    first when ``accumulate``, an IR boolean) a block starts from ``C``, so
+    every output element is still one fused multiply-add per row, in row order.
+    """
+    intp = m.type
+    const = lambda v: ir.Constant(intp, v)  # noqa: E731
+    chunk = const(TRANSPOSED_CHUNK_ROWS)
+    with cgutils.for_range_slice(builder, const(0), m, chunk, intp) as (p_lo, _):
+        end = builder.add(p_lo, chunk)
+        p_hi = builder.select(builder.icmp_signed("<", end, m), end, m)
+        load_c = builder.or_(accumulate, builder.icmp_signed(">", p_lo, const(0)))
+
+        def block(row, col, rows, vectors):
+            def a_at(r, p):
+                return builder.gep(X, [builder.add(builder.mul(p, f), builder.add(row, const(r)))])
+
+            _register_block(builder, a_at, D, C, (p_lo, p_hi), g, row, col, rows, vectors, load_c)
+
+        _register_panels(builder, f, g, block)
 
 
 def gemm_block_width(m, k, n):
@@ -333,6 +393,33 @@ def gemm_into(typingctx, a, b, out):
                     pyapi.fatal_error("BLAS gemm returned an error")
 
     return types.none(a, b, out), codegen
+
+
+@intrinsic
+def transposed_gemm_into(typingctx, x, d, out, accumulate):
+    """``out[...] = x.T @ d``, or ``out += x.T @ d`` when ``accumulate`` (jitted code only).
+
+    The register-blocked loop of :func:`gemm_into` for a weight gradient: float32
+    C-contiguous ``x (m, f)``, ``d (m, g)`` and ``out (f, g)``, ``g`` a multiple of
+    8, each output element one fused multiply-add per row in row order, over
+    passes of :data:`~fastrnn._constants.TRANSPOSED_CHUNK_ROWS` rows.  Only
+    for the CPUs of :func:`register_gemm_enabled`; the caller checks that and
+    the shapes (:func:`fastrnn.kernels.products.transposed_matmul`).  With no
+    rows, ``out`` is left as it is.
+    """
+    if not all(_c_matrix(v) and v.dtype == types.float32 for v in (x, d, out)):
+        return None
+    if not isinstance(accumulate, types.Boolean):
+        return None
+
+    def codegen(context, builder, sig, args):
+        X, D, C = (context.make_array(t)(context, builder, v) for t, v in zip(sig.args[:3], args[:3]))
+        m, f = cgutils.unpack_tuple(builder, X.shape, 2)
+        g = cgutils.unpack_tuple(builder, D.shape, 2)[1]
+        _register_transposed_gemm(builder, X.data, D.data, C.data, m, f, g, args[3])
+        return context.get_dummy_value()
+
+    return types.none(x, d, out, accumulate), codegen
 
 
 #: Bytes per cache line, the stride of :func:`prefetch_row`.

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..runtime.chunks import run_chunks
 from ..utils.linalg import gru_recurrent_grads
+from .products import transposed_matmul
 from ._activations import activate_grad_into, activate_inplace
 from ._blas import gemm_into
 from ._compile import jit_chunk, per_activation, wide_vectors
@@ -288,4 +289,5 @@ def gru_backward(start, h0, U, rec_mask, act, rec_act, reset_after, n_threads, H
                np.empty_like(h0), np.empty_like(h0), np.empty_like(h0), np.empty_like(h0),
                np.empty((B, 3 * H), dtype=h0.dtype), np.empty((B, 2 * H), dtype=h0.dtype),
                np.empty((B, 3 * H), dtype=h0.dtype))
-    gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb)
+    gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb,
+                        transposed_matmul)

@@ -5,6 +5,7 @@ import numpy as np
 from .._constants import ACT_SIGMOID, ACT_TANH, BY_CHUNK_BELOW
 from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
+from .products import transposed_matmul
 from ._activations import (
     activate_grad_into,
     activate_inplace,
@@ -256,4 +257,4 @@ def lstm_backward(start, h0, c0, U, rec_mask, act, rec_act, n_threads, H_seq, C_
                np.empty((B, 4 * H), dtype=h0.dtype), np.empty_like(h0),
                tanh_form_scale(4 * H, 2 * H, 3 * H, gates.dtype)[0])
     if dU.shape[0]:
-        step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
+        step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU, product=transposed_matmul)

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..runtime.chunks import run_chunks
 from ..utils.linalg import step_outer_sum
+from .products import transposed_matmul
 from ._activations import activate_grad_into, activate_inplace
 from ._compile import jit_chunk, per_activation, wide_vectors
 from ._steps import active_end, prefetch_step_rows, recurrent_backward_step, recurrent_forward_step
@@ -133,4 +134,4 @@ def simple_rnn_backward(start, h0, U, rec_mask, act, n_threads, H_seq, dH_seq, d
     dh0[...] = dh_last
     run_chunks(_backward_kernel(act), B, n_threads, start, np.ascontiguousarray(U.T), rec_mask, H_seq,
                dH_seq, dA, dh0, np.empty_like(h0), np.empty_like(h0))
-    step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU)
+    step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, out=dU, product=transposed_matmul)

@@ -448,7 +448,7 @@ def project_backward(inp, ctx, dA, idx, start, W, t0=0, n_threads=1, input_grad=
         X2 = ctx[1]
         T = X2.shape[0] // B
         dA2 = dA.reshape(Tw * B, G)
-        dW = transposed_product(X2[t0 * B:], dA2, n_threads)
+        dW = transposed_product(X2[t0 * B:], dA2, n_threads, get_kernels().transposed_matmul)
         if not input_grad:
             dX = None
         else:
@@ -541,7 +541,8 @@ def stacked_backward(inp, ctx, dA, h0, H_seq, rec_mask, t0, start, n_threads, d_
         and ``db`` may be views of one array (they do not overlap).
     """
     B = H_seq.shape[1]
-    dW, dU, db = stacked_outer_sum(ctx[1][t0 * B:], h0, H_seq, rec_mask, dA, n_threads)
+    dW, dU, db = stacked_outer_sum(ctx[1][t0 * B:], h0, H_seq, rec_mask, dA, n_threads,
+                                   get_kernels().transposed_matmul)
     if isinstance(inp, TokenInput):
         return dW, dU, db, _stacked_tokens_backward(inp, ctx, d_input, t0, start, n_threads)
     return dW, dU, db, _dropout_scaled(inp, d_input)

@@ -9,6 +9,7 @@ run with the flush-to-zero and denormals-are-zero bits set
 
 import numpy as np
 
+from .._reference import transposed_matmul
 from ..runtime.denormals import call_flushing
 from ..runtime.threads import n_parts, parallel_for, split_bounds
 
@@ -111,8 +112,11 @@ MIN_SPLIT_COLUMNS = 64
 ONE_PASS_MIN_BYTES = 2 << 20
 
 
-def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
+def _block_sum(left, bounds, D, f, n_threads, dtype, product, scratch_rows=0):
     """``sum_i left(i, scratch).T @ D[lo_i:hi_i]`` over the row blocks ``bounds``: shape ``(f, g)``.
+
+    Each term is ``product(left, D_block, acc, accumulate)`` (the backend's
+    ``transposed_matmul``).
 
     ``left(i, scratch)`` returns block ``i``'s left operand, ``(hi_i - lo_i, f)``:
     a view of existing data, or ``scratch`` filled (an array of
@@ -137,10 +141,7 @@ def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
         rows = scratch()
         for i in range(first, stop):
             lo, hi = bounds[i]
-            if i == first:
-                np.matmul(left(i, rows).T, D[lo:hi], out=acc)
-            else:
-                acc += left(i, rows).T @ D[lo:hi]
+            product(left(i, rows), D[lo:hi], acc, i != first)
 
     out = np.empty((f, g), dtype=dtype)
     work = m * f * g
@@ -149,8 +150,7 @@ def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
     if by_blocks <= 1 < by_columns:
         only = left(0, scratch())  # the one block: made once, read by every thread
         cols = [slice(*c) for c in split_bounds(g, by_columns)]
-        _flushing_parallel_for(lambda j: np.matmul(only.T, D[:, cols[j]], out=out[:, cols[j]]),
-                               by_columns)
+        _flushing_parallel_for(lambda j: product(only, D[:, cols[j]], out[:, cols[j]]), by_columns)
         return out
     if by_blocks <= 1:
         call_flushing(block_range, (0, n_blocks, out))
@@ -164,7 +164,7 @@ def _block_sum(left, bounds, D, f, n_threads, dtype, scratch_rows=0):
     return out
 
 
-def transposed_product(X, D, n_threads=1):
+def transposed_product(X, D, n_threads=1, product=transposed_matmul):
     """``X.T @ D`` for tall ``X`` and ``D``: a weight gradient summed over many rows.
 
     Summed over blocks of about :data:`OUTER_SUM_ROWS` rows, as in
@@ -178,6 +178,9 @@ def transposed_product(X, D, n_threads=1):
     X : ndarray of shape (m, f)
     D : ndarray of shape (m, g)
     n_threads : int, default 1
+    product : callable, default NumPy's (:func:`fastrnn._reference.transposed_matmul`)
+        ``product(X_block, D_block, out, accumulate)``: the backend's
+        ``transposed_matmul``.
 
     Returns
     -------
@@ -186,10 +189,10 @@ def transposed_product(X, D, n_threads=1):
     m, f = X.shape
     bounds = split_bounds(m, max(1, -(-m // OUTER_SUM_ROWS)))
     return _block_sum(lambda i, _: X[slice(*bounds[i])], bounds, D, f, n_threads,
-                      np.result_type(X, D))
+                      np.result_type(X, D), product)
 
 
-def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
+def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None, product=transposed_matmul):
     """Gradient of a recurrent kernel: ``sum_t (h_{t-1} * mask).T @ dA[t]``, ``h_{-1} = h0``.
 
     After the backward time loop: the first step's product, plus the
@@ -210,6 +213,8 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
         Gradient on the pre-activations that ``h_{t-1} @ U`` feeds.
     n_threads : int, default 1
     out : ndarray of shape (H, G), optional
+    product : callable, default NumPy's (:func:`fastrnn._reference.transposed_matmul`)
+        As in :func:`transposed_product`.
 
     Returns
     -------
@@ -222,13 +227,13 @@ def step_outer_sum(h0, H_seq, rec_mask, dA, n_threads=1, out=None):
     masked = rec_mask.shape[0] > 0
     first = h0 * rec_mask if masked else h0
     prev = H_seq[:-1] * rec_mask[None] if masked else H_seq[:-1]
-    call_flushing(_product, (first.T, dA[0], out, None))
+    call_flushing(product, (first, dA[0], out))
     if T > 1:
-        out += transposed_product(prev.reshape(-1, H), dA[1:].reshape(-1, G), n_threads)
+        out += transposed_product(prev.reshape(-1, H), dA[1:].reshape(-1, G), n_threads, product)
     return out
 
 
-def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
+def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1, product=transposed_matmul):
     """Gradients of ``[x_t, h_{t-1} * mask] @ [W; U] + b`` over all steps, reading ``dA`` once.
 
     ``sum_t [x_t, h_{t-1} * mask, 1].T @ dA[t]``: what
@@ -243,7 +248,7 @@ def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
     ----------
     X : ndarray of shape (T * B, F)
         The input of every step, row ``t * B + b``.
-    h0, H_seq, rec_mask, dA, n_threads
+    h0, H_seq, rec_mask, dA, n_threads, product
         As in :func:`step_outer_sum`.
 
     Returns
@@ -257,8 +262,8 @@ def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
     F, G = X.shape[1], dA.shape[2]
     if dA.nbytes < ONE_PASS_MIN_BYTES:
         dA2 = dA.reshape(T * B, G)
-        return (transposed_product(X, dA2, n_threads), step_outer_sum(h0, H_seq, rec_mask, dA, n_threads),
-                column_sums(dA2))
+        return (transposed_product(X, dA2, n_threads, product),
+                step_outer_sum(h0, H_seq, rec_mask, dA, n_threads, product=product), column_sums(dA2))
     dtype = np.result_type(X, H_seq, dA)
     steps = max(1, OUTER_SUM_ROWS // max(B, 1))
     step_bounds = split_bounds(T, max(1, -(-T // steps)))
@@ -281,12 +286,13 @@ def stacked_outer_sum(X, h0, H_seq, rec_mask, dA, n_threads=1):
         return Z
 
     bounds = [(t_lo * B, t_hi * B) for t_lo, t_hi in step_bounds]
-    out = _block_sum(left, bounds, dA.reshape(T * B, G), F + H + 1, n_threads, dtype,
+    out = _block_sum(left, bounds, dA.reshape(T * B, G), F + H + 1, n_threads, dtype, product,
                      scratch_rows=max(hi - lo for lo, hi in bounds))
     return out[:F], out[F:F + H], out[F + H]
 
 
-def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb):
+def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_threads, dU, drb,
+                        product=transposed_matmul):
     """GRU recurrent-kernel and recurrent-bias gradients from the backward pass's ``dA``.
 
     Parameters
@@ -304,14 +310,16 @@ def gru_recurrent_grads(h0, H_seq, rec_mask, gates, aux, dA, reset_after, n_thre
         Out.
     drb : ndarray of shape (3H,)
         Out: recurrent-bias gradient (zeros unless ``reset_after``).
+    product : callable, default NumPy's (:func:`fastrnn._reference.transposed_matmul`)
+        As in :func:`transposed_product`.
     """
     T, B, H = H_seq.shape
     dzr = dA[:, :, :2 * H]
-    step_outer_sum(h0, H_seq, rec_mask, dzr, n_threads, out=dU[:, :2 * H])
+    step_outer_sum(h0, H_seq, rec_mask, dzr, n_threads, out=dU[:, :2 * H], product=product)
     if reset_after:
         # The candidate's recurrent product enters as r * (h U_h + rb_h).
         d_rec_h = dA[:, :, 2 * H:] * gates[:, :, H:2 * H]
-        step_outer_sum(h0, H_seq, rec_mask, d_rec_h, n_threads, out=dU[:, 2 * H:])
+        step_outer_sum(h0, H_seq, rec_mask, d_rec_h, n_threads, out=dU[:, 2 * H:], product=product)
         drb[:2 * H] = column_sums(dzr.reshape(T * B, 2 * H))
         drb[2 * H:] = column_sums(d_rec_h.reshape(T * B, H))
     else:
