@@ -428,3 +428,60 @@ def test_a_model_of_float_sequences_reads_whole_numbers_as_floats():
     with pytest.raises(ValueError, match="pass them as floats"):
         RNNSequenceRegressor(units=4, max_iter=1, n_threads=1).fit(
             [np.array([3, 0, 2, 5]), np.array([0, 1, 4])], [np.ones(4), np.ones(3)])
+
+
+def test_a_list_of_boolean_sequences_is_read_as_values_like_a_boolean_array():
+    """On/off readings: False is a value, not the padding id 0 (a list of bool arrays was read
+    as token ids, so every False step vanished)."""
+    rng = np.random.default_rng(0)
+    X = [rng.random(6) > 0.5 for _ in range(40)]
+    y = np.array([x.sum() for x in X], float)
+    as_list = RNNRegressor(**FAST).fit(X, y)
+    as_array = RNNRegressor(**FAST).fit(np.array(X), y)
+    assert as_list.input_kind_ == as_array.input_kind_ == "dense"
+    np.testing.assert_allclose(as_list.predict(X), as_array.predict(np.array(X)), rtol=1e-10)
+    short = [np.array([True, False, False, True]), np.array([True, True])]
+    assert as_list.predict(short[:1])[0] != as_list.predict(short[1:])[0]
+    assert np.isfinite(as_list.predict([np.zeros(6, bool)])).all()
+
+
+def test_an_object_mask_of_booleans_is_read_and_a_missing_value_in_it_refused():
+    X = np.arange(12.0).reshape(3, 4)
+    mask = np.array([[True, True, True, False]] * 3)
+    plain, _ = check_sequences(X, mask=mask)
+    objects, _ = check_sequences(X, mask=mask.astype(object))  # pandas' nullable "boolean"
+    np.testing.assert_array_equal(objects.mask, plain.mask)
+    with_missing = mask.astype(object)
+    with_missing[1, 3] = None
+    with pytest.raises(ValueError, match="mask must be boolean"):
+        check_sequences(X, mask=with_missing)
+
+
+def test_non_finite_values_at_real_steps_are_located():
+    X = np.ones((3, 5))
+    X[2, 3] = np.nan
+    mask = np.ones((3, 5), bool)
+    with pytest.raises(ValueError, match=r"real step \(row 2, step 3; 1 step\(s\) in all\)"):
+        check_sequences(X, mask=mask)
+    y = np.zeros((3, 5))
+    y[1, 4] = np.nan  # y post-padded while X's mask is pre-padded: not where X's padding is
+    with pytest.raises(ValueError, match=r"y\[1\] at step 4.*must be where X's is"):
+        RNNSequenceRegressor(**FAST).fit(np.ones((3, 5)), y, mask=mask)
+    with pytest.raises(ValueError, match=r"y contains NaN or infinity \(in y\[1\]\); for a target "
+                                         "per step, use RNNSequenceRegressor"):
+        RNNRegressor(**FAST).fit(np.ones((3, 5)), y, mask=mask)
+
+
+def test_a_model_of_sequences_of_several_lengths_predicts_frames_of_any_width():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 6))
+    mask = np.ones((20, 6), bool)
+    mask[::2, 4:] = False
+    frame = pd.DataFrame(X, columns=[f"t{i}" for i in range(6)])  # named steps
+    model = RNNRegressor(**FAST).fit(frame, X[:, 0], mask=mask)
+    wide = np.concatenate([X, np.zeros((20, 2))], axis=1)
+    wide_mask = np.concatenate([mask, np.zeros((20, 2), bool)], axis=1)
+    wide_frame = pd.DataFrame(wide, columns=[f"t{i}" for i in range(8)])
+    np.testing.assert_allclose(model.predict(wide_frame, mask=wide_mask),
+                               model.predict(X, mask=mask), rtol=1e-10)

@@ -1194,7 +1194,7 @@ class BaseSequenceRNN(BaseRNN):
         top = int(X.max())
         if self.vocab_size is None and self.embedding_init is not None:  # its rows are the ids
             rows = len(self.embedding_init)
-            X = self._map_unknown_ids(X, rows, f"embedding_init's {rows} rows")
+            X = self._map_unknown_ids(X, rows, f"embedding_init (of {rows} rows)")
             self.vocab_size_ = rows
             source = f"embedding_init ({rows} rows)"
         elif self.vocab_size is not None:
@@ -1225,7 +1225,9 @@ class BaseSequenceRNN(BaseRNN):
         :class:`~fastrnn.layers._packing.MaskedSequences` (a list of float
         sequences, or floats with a mask).  Variable-length float input may
         have any number of steps at predict time."""
-        _check_feature_names(self, X, reset=reset)
+        if reset or not getattr(self, "variable_length_", False):
+            # (the columns of a model of sequences of several lengths are steps, of any number)
+            _check_feature_names(self, X, reset=reset)
         # a model of float sequences reads whole numbers as floats, not as token ids
         floats = not reset and getattr(self, "input_kind_", None) == "dense"
         X, kind = check_sequences(X, mask=mask, floats=floats, dtype=self.dtype)

@@ -108,8 +108,12 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         values = float_targets(check_step_targets(y, X, type(self).__name__))
-        if not np.isfinite(values).all():
-            raise ValueError("y contains NaN or infinity at a real step of X")
+        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        if len(bad):
+            row, step = np.argwhere(real_steps(X))[bad[0]]
+            raise ValueError(f"y contains NaN or infinity at a real step of X (y[{row}] at step "
+                             f"{step}; {len(bad)} step(s) in all); if NaN marks y's padding, it "
+                             "must be where X's is (mask False)")
         check_float_range(values, self.dtype, "y")
         scalar = values.ndim == 1  # one value per step, not a vector
         if scalar:

@@ -47,7 +47,7 @@ def _object_to_numeric(X):
 def _float_rows(items, floats=False):
     """Each item of a list as a float array, if the list holds float sequences, else None.
 
-    Float sequences are items whose first non-empty one is a float array of
+    Float sequences are items whose first non-empty one is a float (or boolean) array of
     one or two dimensions; one of integers keeps the list token ids (unless
     ``floats``: a model that reads float sequences), and an item that is not
     an array of numbers (an object row from a pandas frame) leaves the list to
@@ -59,7 +59,8 @@ def _float_rows(items, floats=False):
     probe = next((item for item in items if not hasattr(item, "__len__")
                   or isinstance(item, (str, bytes)) or len(item)), items[0])
     first = np.asarray(probe)
-    if first.dtype.kind not in ("fiub" if floats else "f") or first.ndim not in (1, 2):
+    # booleans are values (on/off readings), as in a boolean array X; never token ids
+    if first.dtype.kind not in ("fiub" if floats else "fb") or first.ndim not in (1, 2):
         return None
     rows = []
     for i, item in enumerate(items):
@@ -118,6 +119,9 @@ def _apply_mask(X, mask):
     if hasattr(mask, "to_numpy"):
         mask = mask.to_numpy()
     mask = np.asarray(mask)
+    # objects, as pandas' nullable "boolean" gives: True and False are read, NA is refused below
+    if mask.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in mask.flat):
+        mask = mask.astype(bool)
     if mask.shape != X.shape[:2]:
         raise ValueError(f"mask has shape {mask.shape} but X has {X.shape[0]} samples of "
                          f"{X.shape[1]} steps: mask must have shape {X.shape[:2]} (True = real "
@@ -131,9 +135,11 @@ def _apply_mask(X, mask):
     if len(empty):
         raise ValueError(f"mask marks no real step in row {int(empty[0])} of X ({len(empty)} "
                          "such row(s)): every sequence needs at least one step")
-    if not np.isfinite(X[mask]).all():
-        raise ValueError("X contains NaN or infinity at a real step (NaN is allowed at padded "
-                         "steps, where mask is False)")
+    bad = np.argwhere(mask & ~np.isfinite(X).all(axis=2))
+    if len(bad):
+        raise ValueError(f"X contains NaN or infinity at a real step (row {bad[0][0]}, step "
+                         f"{bad[0][1]}; {len(bad)} step(s) in all): NaN is allowed at padded "
+                         "steps only, where mask is False")
     values = np.where(mask[:, :, None], X, 0.0)  # padded steps may hold NaN
     return MaskedSequences(values, mask)
 
@@ -200,7 +206,7 @@ def check_sequences(X, *, mask=None, floats=False, dtype=None):
                                  "whose lengths already say which steps are real: pass no mask")
             return _ragged_floats(rows, dtype), "dense"
         first = np.asarray(items[0]) if hasattr(items[0], "__len__") else None
-        if first is not None and first.dtype.kind in "iub" or (first is not None and first.size == 0):
+        if first is not None and first.dtype.kind in "iu" or (first is not None and first.size == 0):
             try:
                 X = pad_sequences(items, dtype="int64")
             except ValueError as exc:
@@ -252,7 +258,9 @@ def check_sequences(X, *, mask=None, floats=False, dtype=None):
         return _apply_mask(X, mask), "dense"
     if not np.isfinite(X).all():
         raise ValueError("X contains NaN or infinity (if NaN marks padding, pass mask=, True at "
-                         "the real steps)")
+                         "the real steps; cross-validation hands a mask to score only with "
+                         "metadata routing and set_score_request(mask=True), or pass X as a list "
+                         "of sequences)")
     return X, "dense"
 
 
@@ -297,7 +305,7 @@ def _check_row_lengths(X, Y):
     except TypeError:
         return  # not a list of sequences: check_sequences names the problem
     first = next((row for row, n in zip(X, lengths) if n), None)
-    if first is not None and np.asarray(first).dtype.kind == "f":
+    if first is not None and np.asarray(first).dtype.kind in "fb":
         return  # float sequences keep their masks: check_step_targets checks them
     if len(set(lengths)) <= 1 or not hasattr(Y, "__len__") or len(Y) != len(lengths):
         return
