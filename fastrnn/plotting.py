@@ -77,7 +77,7 @@ def plot_history(history, path=None, title=None):
     return fig
 
 
-def plot_attention(model, x, path=None, y=None, title=None):
+def plot_attention(model, x, *, path=None, y=None, title=None):
     """Heatmap of a sequence-to-sequence model's attention for one source.
 
     Rows are the output tokens (the model's own output, or the target ``y``

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import unicodedata
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -28,17 +29,22 @@ from ._warnings import warn_at_caller
 
 #: ``TextSequencer``'s default ``token_pattern``.  Python's ``\w`` leaves out combining marks
 #: (accents of decomposed text, Indic and Thai vowel signs, Arabic and Hebrew vowel points), which
-#: would cut such words apart; the default pattern is therefore run as :func:`_default_words`.
+#: would cut such words apart; this pattern and :data:`WORD_OR_SYMBOL_PATTERN` are therefore run
+#: with the marks as word characters (:func:`_with_marks`).
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w+(?:'\w+)?\b"
+#: Words, and every other character but spaces on its own (the word level of
+#: :class:`~fastrnn.RNNSeq2Seq`, whose outputs join the tokens with spaces).
+WORD_OR_SYMBOL_PATTERN = r"\w+|[^\w\s]"
+#: Entries of a fixed vocabulary checked for being tokens the analyzer can produce.
+VOCABULARY_SAMPLE = 1000
 #: Word-level tokens in these scripts, which write no spaces between words, are whole phrases.
 _UNSPACED_SCRIPTS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
                                "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_PLAIN_WORDS = re.compile(DEFAULT_TOKEN_PATTERN)
 
 
 @functools.cache
-def _default_words():
-    """The default ``token_pattern`` with combining marks as word characters: a compiled regex.
+def _mark_ranges():
+    """Unicode's combining marks (category M) as the ranges of a regex character class.
 
     Built on first use (a few hundredths of a second: a scan of Unicode's planes 0-2 and 14).
     """
@@ -51,9 +57,18 @@ def _default_words():
                 start = cp
             prev = cp
     ranges.append((start, prev))
-    marks = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+@functools.cache
+def _with_marks(pattern):
+    """``pattern`` (:data:`DEFAULT_TOKEN_PATTERN` or :data:`WORD_OR_SYMBOL_PATTERN`) compiled with
+    combining marks as word characters: a mark stays in the word it follows."""
+    marks = _mark_ranges()
     word = f"[\\w{marks}]"
-    return re.compile(f"(?u){word}+(?:'{word}+)?")
+    if pattern == DEFAULT_TOKEN_PATTERN:
+        return re.compile(f"(?u){word}+(?:'{word}+)?")
+    return re.compile(f"{word}+|[^\\w{marks}\\s]")
 
 
 def _integer_items(s, i, dtype):
@@ -278,18 +293,27 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         if self.char_level:
             split = list
         elif self.tokenizer is not None:
-            split = self.tokenizer
-        elif self.token_pattern == DEFAULT_TOKEN_PATTERN:
-            plain, with_marks = _PLAIN_WORDS.findall, _default_words().findall
+            tokenizer = self.tokenizer
+
+            def split(doc):  # a list, whatever iterable the tokenizer returns
+                return list(tokenizer(doc))
+        elif self.token_pattern in (DEFAULT_TOKEN_PATTERN, WORD_OR_SYMBOL_PATTERN):
+            plain = re.compile(self.token_pattern).findall
+            with_marks = _with_marks(self.token_pattern).findall
 
             def split(doc):  # ASCII holds no combining mark: the plain pattern is faster there
                 return plain(doc) if doc.isascii() else with_marks(doc)
         else:
             try:
-                split = re.compile(self.token_pattern).findall
+                pattern = re.compile(self.token_pattern)
             except re.error as exc:
                 raise ValueError(f"token_pattern {self.token_pattern!r} is not a valid regular "
                                  f"expression: {exc}") from None
+            if pattern.groups > 1:  # findall would return tuples of groups as tokens
+                raise ValueError(f"token_pattern {self.token_pattern!r} has {pattern.groups} "
+                                 "capturing groups, at most 1 is allowed (the token); write the "
+                                 "others as (?:...)")
+            split = pattern.findall
         if not self.lowercase:
             return split
         return lambda doc: split(doc.lower())
@@ -411,6 +435,15 @@ class TextSequencer(TransformerMixin, BaseEstimator):
                 warn_at_caller(f"{len(cased)} of the {len(tokens)} vocabulary entries have "
                                f"capitals (e.g. {cased[0]!r}) and lowercase=True: no token can "
                                "match them (pass lowercase=False for a cased vocabulary)")
+                return tokens
+        if not self.char_level and self.tokenizer is None:
+            split, sample = self._splitter(), tokens[:VOCABULARY_SAMPLE]
+            never = [t for t in sample if split(t) != [t]]
+            if 2 * len(never) > len(sample):  # most entries are not what the pattern finds
+                warn_at_caller(f"{len(never)} of the first {len(sample)} vocabulary entries "
+                               f"(e.g. {never[0]!r} read as {split(never[0])}) are never a "
+                               "token that token_pattern finds: they can never be read, and "
+                               "texts become unknown ids; write them as the tokens are")
         return tokens
 
     def _fit_tokens(self, token_lists):
@@ -443,7 +476,17 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             kept = kept[:self.max_features]
         if not self.char_level and self.tokenizer is None:
             _warn_if_unsegmented(counts)
+        previous = getattr(self, "vocabulary_", None)
         self._set_vocabulary(kept)
+        moved = sum(self.vocabulary_.get(t) != i for t, i in (previous or {}).items())
+        if moved:  # a model continued on the new ids (warm_start, partial_fit) reads other words
+            warn_at_caller(f"this TextSequencer, refitted, gave {moved} of the {len(previous)} "
+                           "tokens it knew other ids (or none): a model trained on its previous "
+                           "ids and continued now (warm_start, partial_fit) would read them as "
+                           "other words.  To continue training on new texts, keep the ids: fit "
+                           "the sequencer once (or pass vocabulary=seq.index_to_token_"
+                           f"[{2 if self.oov_token is not None else 1}:]) and transform the new "
+                           "texts with it")
 
     def _set_vocabulary(self, kept):
         offset = 2 if self.oov_token is not None else 1
@@ -486,7 +529,12 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vocabulary_")
         vocab = self.index_to_token_
         out = []
-        for row in np.asarray(X):
+        X = np.asarray(X)
+        if X.dtype.kind not in "iu":
+            if X.dtype.kind != "f" or not np.all(np.isfinite(X)) or np.any(X != np.round(X)):
+                raise ValueError(f"X must hold integer ids, got {X.dtype} values")
+            X = X.astype(np.int64)
+        for row in X:
             if np.any(row < 0) or np.any(row >= len(vocab)):
                 raise ValueError(f"ids must be in [0, {len(vocab)}), got {row.min()}..{row.max()}")
             out.append([vocab[i] for i in row if i != 0])
@@ -762,6 +810,8 @@ def load_word_vectors(path, max_words=None, binary=False):
         if binary:
             return _read_binary_vectors(f, name, max_words)
         return _read_text_vectors(f, name, max_words)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a truncated or corrupt .gz file
+        raise ValueError(f"{name}: the compressed file is cut short or corrupt ({exc})") from None
     finally:
         if close:
             f.close()
@@ -820,7 +870,14 @@ def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_stat
         for token, i in vocabulary.items():
             tokens[i] = token
     elif isinstance(vocabulary, (list, tuple, np.ndarray)):
-        tokens = [None] + list(vocabulary)[1:]
+        tokens = list(vocabulary)
+        if not tokens or tokens[0] != "":
+            raise ValueError("vocabulary, as a list, is the token of every id in id order, "
+                             "starting with the padding id 0 ('' in a TextSequencer's "
+                             f"index_to_token_), got {tokens[0] if tokens else None!r} first; "
+                             "for the word list given to TextSequencer(vocabulary=...), pass "
+                             "the fitted TextSequencer itself")
+        tokens[0] = None
     else:
         raise TypeError("vocabulary must be a fitted TextSequencer, a dict of token to id or a "
                         f"list of tokens in id order, got {type(vocabulary).__name__}")
@@ -846,4 +903,10 @@ def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_stat
         out[:] = rng.normal(mean, std, out.shape)
         out[0] = 0.0
     out[found_ids] = vectors[found_rows]
+    wanted = sum(t is not None for t in tokens)
+    if wanted and not found_ids:
+        warn_at_caller(f"no token of the vocabulary ({wanted} tokens, e.g. "
+                       f"{next(t for t in tokens if t is not None)!r}) has a vector among "
+                       f"words (e.g. {words[0] if words else None!r}): the matrix is all "
+                       f"{missing}; are the words spelt as the tokens are?")
     return out

@@ -136,7 +136,7 @@ def test_frozen_embedding_with_input_dropout_and_truncation(task, table):
     (dict(embedding_init=np.zeros((12, 4)), input_encoding="onehot"), {},
      r"embedding_init needs input_encoding='embedding'"),
     (dict(embedding_init=np.full((12, 4), np.nan)), {}, r"embedding_init contains NaN"),
-    (dict(embedding_init=np.zeros((8, 4))), {}, r"token id 11 but embedding_init's 8 rows"),
+    (dict(embedding_init=np.zeros((8, 4))), {}, r"token id 11 but embedding_init \(of 8 rows\) has 8 ids"),
     (dict(embedding_init="glove"), {}, r"embedding_init"),
 ])
 def test_bad_initial_embeddings_name_the_parameter(task, kw, fit_kw, message):

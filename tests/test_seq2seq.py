@@ -468,3 +468,48 @@ def test_all_empty_targets_and_partial_fit_with_early_stopping_are_explained():
         RNNSeq2Seq(units=4, max_iter=1).fit(["ab", "cd"], ["", ""])
     with pytest.raises(ValueError, match="set early_stopping=False for partial_fit"):
         RNNSeq2Seq(units=4).partial_fit(["ab", "cd"] * 10, ["ba", "dc"] * 10)
+
+
+def test_word_level_keeps_combining_marks_in_their_words():
+    """Devanagari vowel signs and decomposed accents are combining marks, which Python's \\w
+    leaves out: each word stays one token, so an output joins whole words."""
+    import unicodedata
+
+    X = ["hello friend", "thank you", "good morning"] * 10
+    Y = ["नमस्ते दोस्त", "धन्यवाद", unicodedata.normalize("NFD", "déjà vu .")] * 10
+    model = RNNSeq2Seq(**SMALL, level="word", max_iter=1, early_stopping=False).fit(X, Y)
+    analyze = model.target_sequencer_.build_analyzer()
+    assert analyze(Y[0]) == ["नमस्ते", "दोस्त"]
+    assert analyze(Y[2]) == [unicodedata.normalize("NFD", "déjà"), "vu", "."]
+    perfect = [np.asarray(r) + 2 for r in model.target_sequencer_.texts_to_ids(Y[:3])]
+    assert model._to_output(perfect) == Y[:3]
+
+
+@pytest.mark.parametrize("change", [dict(level="word"), dict(lowercase=True), dict(max_features=3)])
+def test_tokenisation_changed_before_a_continued_fit_is_refused(change):
+    X = ["abc", "bca", "cab", "acb"] * 8
+    Y = [s[::-1] for s in X]
+    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, warm_start=True).fit(X, Y)
+    expected = model.predict(X[:4])
+    model.set_params(**change)
+    with pytest.raises(ValueError, match=f"{next(iter(change))} changed since the model was fitted"):
+        model.fit(X, Y)
+    with pytest.raises(ValueError, match="changed since the model was fitted"):
+        model.partial_fit(X, Y)
+    assert model.predict(X[:4]) == expected  # joined as fitted (characters), not with spaces
+
+
+def test_missing_and_undecoded_pairs_are_named():
+    with pytest.raises(ValueError, match=r"X\[2\] is missing"):
+        RNNSeq2Seq(**SMALL, max_iter=1).fit(["go", "hi", None, "run"], ["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match=r"Y\[1\] is missing"):
+        RNNSeq2Seq(**SMALL, max_iter=1).fit(["go", "hi"], ["a", float("nan")])
+    with pytest.raises(TypeError, match=r"X\[0\] is bytes: decode"):
+        RNNSeq2Seq(**SMALL, max_iter=1).fit([b"go", "hi"], ["a", "b"])
+
+
+def test_plot_attention_takes_path_and_target_by_name_only(fitted):
+    pytest.importorskip("matplotlib")
+    model, X, Y = fitted
+    with pytest.raises(TypeError):
+        fastrnn.plot_attention(model, X[0], Y[0])  # would have written a file named after Y[0]

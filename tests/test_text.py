@@ -228,3 +228,43 @@ def test_stop_words_that_no_token_equals_and_missing_texts_are_named():
                           (b"x", r"bytes, not a str: decode it first")):
         with pytest.raises(ValueError, match=message):
             TextSequencer().fit(["a", text])
+
+
+def test_refitting_a_sequencer_that_moves_known_ids_warns():
+    """A warm-started model after pipe.fit on new texts would read its old embedding rows for
+    other words: the refit says so.  The same texts again (or a fresh clone) stay silent."""
+    seq = TextSequencer().fit(["good film", "bad film", "good plot"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seq.fit(["good film", "bad film", "good plot"])
+    with pytest.warns(UserWarning, match=r"refitted, gave 4 of the 4 tokens it knew other ids"):
+        seq.fit(["plot plot plot", "bad bad", "good"])
+
+
+def test_tokenizers_may_return_any_iterable_and_patterns_one_group_at_most():
+    texts = ["the film was good", "the plot was bad"]
+    seq = TextSequencer(tokenizer=lambda s: map(str.strip, s.split())).fit(texts)
+    assert set(seq.vocabulary_) == {"the", "film", "was", "good", "plot", "bad"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "the" is a token: no "stop words never match" warning
+        TextSequencer(tokenizer=lambda s: iter(s.split()), stop_words=["the"]).fit(texts)
+    with pytest.raises(ValueError, match="token_pattern .* has 2 capturing groups"):
+        TextSequencer(token_pattern=r"(\w)(\w+)").fit(texts)
+    one = TextSequencer(token_pattern=r"(\w+)a").fit(["banana tea"])  # the group is the token
+    assert set(one.vocabulary_) == {"banan", "te"}
+
+
+def test_a_vocabulary_the_tokens_can_never_match_warns():
+    texts = ["the film was good", "the plot was bad"]
+    with pytest.warns(UserWarning, match=r"4 of the first 4 vocabulary entries .*'/c/en/the'"):
+        TextSequencer(vocabulary=["/c/en/the", "/c/en/film", "/c/en/good", "/c/en/bad"]).fit(texts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TextSequencer(vocabulary=["the", "film", ",", "good"]).fit(texts)  # a few may be unreachable
+
+
+def test_inverse_transform_reads_whole_float_ids_and_refuses_fractions():
+    seq = TextSequencer().fit(["good film"])
+    assert seq.inverse_transform(np.array([[0.0, 2.0, 3.0]])) == seq.inverse_transform([[0, 2, 3]])
+    with pytest.raises(ValueError, match="X must hold integer ids"):
+        seq.inverse_transform([[0.0, 2.5]])

@@ -319,3 +319,32 @@ def test_no_capitals_warning_when_a_tokenizer_makes_the_tokens():
         warnings.simplefilter("error")
         seq = TextSequencer(tokenizer=str.split, vocabulary=["<NUM>", "film"]).fit([])
     assert seq.vocab_size_ == 4
+
+
+def test_embedding_matrix_refuses_a_word_list_without_the_reserved_ids():
+    """TextSequencer(vocabulary=words) takes the words alone; embedding_matrix's list form is
+    index_to_token_ (the padding and unknown ids first): the words alone shifted every row."""
+    words = ["good", "bad", "film"]
+    vectors = np.arange(6, dtype=np.float32).reshape(3, 2) + 1
+    seq = TextSequencer(vocabulary=words).fit([])
+    with pytest.raises(ValueError, match="pass the fitted TextSequencer itself"):
+        embedding_matrix(words, words, vectors)
+    np.testing.assert_array_equal(embedding_matrix(seq.index_to_token_, words, vectors),
+                                  embedding_matrix(seq, words, vectors))
+
+
+def test_embedding_matrix_warns_when_no_token_has_a_vector():
+    seq = TextSequencer().fit(["good film", "bad plot"])
+    with pytest.warns(UserWarning, match="no token of the vocabulary .* has a vector"):
+        E = embedding_matrix(seq, ["/c/en/good", "/c/en/film"], np.ones((2, 3)))
+    assert not E.any()
+
+
+def test_a_truncated_compressed_vector_file_is_named(tmp_path):
+    path = tmp_path / "vectors.txt.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("".join(f"w{i} 0.5 0.25\n" for i in range(2000)))
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match="vectors.txt.gz: the compressed file is cut short"):
+        load_word_vectors(path)

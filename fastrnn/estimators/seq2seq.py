@@ -2,7 +2,6 @@
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -13,7 +12,7 @@ from ..layers import Recurrent
 from ..layers.seq2seq import Seq2SeqModel, _log_softmax, warn_failed
 from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
-from ..text import TextSequencer, pad_sequences
+from ..text import WORD_OR_SYMBOL_PATTERN, TextSequencer, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
 from .._warnings import warn_at_caller
 from ._base import (_LARGE_TABLE_BYTES, BaseRNN, _available_memory, check_input_table_size,
@@ -27,8 +26,6 @@ TARGET_OFFSET = 2
 DECODE_LOGITS = 1 << 24
 #: Sources per decoding batch (at least; ``batch_size`` when larger): greedy, beam search.
 GREEDY_BATCH, BEAM_BATCH = 512, 256
-#: Word-level tokens: words, and every other non-space character on its own.
-WORD_PATTERN = r"\w+|[^\w\s]"
 
 
 def _is_text(seqs):
@@ -276,10 +273,18 @@ class RNNSeq2Seq(BaseRNN):
     # -------------------------------------------------------------- data
     def _sequencer(self):
         return TextSequencer(char_level=self.level == "char", lowercase=self.lowercase,
-                             token_pattern=WORD_PATTERN, max_features=self.max_features,
+                             token_pattern=WORD_OR_SYMBOL_PATTERN, max_features=self.max_features,
                              oov_token="<unk>")
 
     def _kind_of(self, X, Y=None):
+        for name, rows in (("X", X), ("Y", Y or ())):
+            for i, r in enumerate(rows):
+                if r is None or isinstance(r, float) and np.isnan(r):
+                    raise ValueError(f"{name}[{i}] is missing ({r!r}): every pair needs a source "
+                                     "and a target (an empty string for an empty target)")
+                if isinstance(r, bytes):
+                    raise TypeError(f"{name}[{i}] is bytes: decode the texts first (e.g. "
+                                    "r.decode('utf-8'))")
         kind = "text" if _is_text(X) else "ids"
         if Y is not None and len(Y) and _is_text(Y) != (kind == "text"):
             raise TypeError("X and Y must both be texts or both be id sequences")
@@ -329,9 +334,9 @@ class RNNSeq2Seq(BaseRNN):
         limit = self.max_output_length_
         long = [i for i, t in enumerate(targets) if len(t) > limit]
         if long:
-            warnings.warn(f"{len(long)} target(s) longer than max_output_length={limit} "
-                          f"(first: Y[{long[0]}], {len(targets[long[0]])} tokens) were cut to "
-                          f"{limit} tokens", UserWarning, stacklevel=5)
+            warn_at_caller(f"{len(long)} target(s) longer than max_output_length={limit} "
+                           f"(first: Y[{long[0]}], {len(targets[long[0]])} tokens) were cut to "
+                           f"{limit} tokens")
             targets = [t[:limit] for t in targets]
         src = pad_sequences([r.tolist() for r in sources], dtype="int32")
         dec_in = pad_sequences([[START] + t.tolist() for t in targets], dtype="int32")
@@ -371,6 +376,8 @@ class RNNSeq2Seq(BaseRNN):
         elif kind != self.input_kind_:
             raise ValueError(f"the model was fitted on {self.input_kind_} but X holds "
                              f"{'texts' if kind == 'text' else 'id sequences'}")
+        elif kind == "text":
+            self._check_same_vocabulary_settings()
         sources = self._encode_sources(X)
         targets = self._encode_targets(Y)
         if reset or self.max_output_length is not None:  # a warm start takes a new limit too
@@ -380,6 +387,18 @@ class RNNSeq2Seq(BaseRNN):
             self._check_output_size(min(longest, self.max_output_length_) + 1)
         w = np.ones(len(X)) if sample_weight is None else _pair_weights(sample_weight, len(X))
         return self._arrays(sources, targets) + (w,)
+
+    def _check_same_vocabulary_settings(self):
+        """Refuse a continued fit whose tokenisation parameters differ from the fitted vocabularies'."""
+        fitted = self.source_sequencer_
+        changed = [name for name, now, then in (
+            ("level", self.level == "char", fitted.char_level),
+            ("lowercase", self.lowercase, fitted.lowercase),
+            ("max_features", self.max_features, fitted.max_features)) if now != then]
+        if changed:
+            raise ValueError(f"{' and '.join(changed)} changed since the model was fitted; a "
+                             "continued fit (warm_start or partial_fit) keeps the fitted "
+                             "vocabularies: set it back, or fit anew with warm_start=False")
 
     def _check_output_size(self, steps):
         """Refuse a target vocabulary whose scores for one batch would not fit in memory.
@@ -514,7 +533,7 @@ class RNNSeq2Seq(BaseRNN):
         if self.input_kind_ == "ids":
             return [r.tolist() for r in user]
         vocab = self.target_sequencer_.index_to_token_
-        sep = "" if self.level == "char" else " "
+        sep = "" if self.target_sequencer_.char_level else " "  # as fitted, whatever level is now
         return [sep.join(vocab[i] for i in r) for r in user]
 
     def _predict_one(self):

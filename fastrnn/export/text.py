@@ -28,7 +28,7 @@ from ._graph import check_exportable, estimator_outputs, left_align
 
 #: Tokenizer padding: never a token (words hold no space, characters are one long).
 _PAD = "  "
-# the default token_pattern as TextSequencer runs it (fastrnn.text._default_words: \w and the
+# the default token_pattern as TextSequencer runs it (fastrnn.text._with_marks: \w and the
 # combining marks); in RE2 \w and \b are ASCII-only, so the classes are spelled out
 _DEFAULT_PATTERN_RE2 = r"[\p{L}\p{M}\p{N}_]+(?:'[\p{L}\p{M}\p{N}_]+)?"
 
