@@ -404,7 +404,7 @@ def _train_seq2seq(args, out):
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
     X, Y = load_pairs(args.file, source_col=args.source_col, target_col=args.target_col,
-                      encoding="utf-8-sig", max_pairs=args.max_pairs)
+                      encoding="utf-8-sig", max_pairs=args.max_pairs, header=args.header)
     units = tuple(args.units) if len(args.units) > 1 else args.units[0]
     model = RNNSeq2Seq(level=args.level, cell=args.cell, units=units,
                        embedding_dim=args.embedding_dim, bidirectional=args.bidirectional,
@@ -437,10 +437,11 @@ def _translate(args, out):
         raise CLIError(f"{args.model} was fitted on id sequences: use it from Python")
     if not os.path.isfile(args.inputs):
         raise CLIError(f"no such file: {args.inputs}")
-    from .datasets._files import _lines
+    if args.output is not None:
+        _check_output_path(args.output, "-o/--output")
+    from .datasets._files import _lines, read_text
 
-    with open(args.inputs, encoding="utf-8-sig") as fh:
-        lines = _lines(fh.read())
+    lines = _lines(read_text(args.inputs))
     # a blank line stays a blank output line, so outputs line up with inputs
     real = [i for i, line in enumerate(lines) if line.strip()]
     if not real:
@@ -586,6 +587,8 @@ def _parser():
     s2s.add_argument("--source-col", type=int, default=0)
     s2s.add_argument("--target-col", type=int, default=1)
     s2s.add_argument("--max-pairs", type=int, default=None)
+    s2s.add_argument("--header", action="store_true",
+                     help="the first non-blank line names the columns: skip it")
     s2s.add_argument("--level", choices=["char", "word"], default="char")
     s2s.add_argument("--cell", choices=["simple", "lstm", "gru"], default="lstm")
     s2s.add_argument("--units", type=int, nargs="+", default=[128])

@@ -321,6 +321,15 @@ def test_generated_datasets_and_pair_files(tmp_path):
     path.write_text("Go.\tVa !\nHi.\tSalut !\n", encoding="utf-8-sig")  # a byte-order mark
     assert load_pairs(path) == (["Go.", "Hi."], ["Va !", "Salut !"])
     assert load_pairs(path, max_pairs=1) == (["Go."], ["Va !"])
+    path.write_text("english\tfrench\nGo.\tVa !\n", encoding="utf-8")
+    assert load_pairs(path, header=True) == (["Go."], ["Va !"])
+    path.write_text("Go.\tVa !\n\n\tCours !\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pairs.tsv, line 3: the source \(column 0\) is empty"):
+        load_pairs(path)
+    path.write_bytes("Go.\tVa !\nCafé\tCafé\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="pairs.tsv, line 2: not utf-8-sig text"):
+        load_pairs(path)
+    assert load_pairs(path, encoding="latin-1")[0] == ["Go.", "Café"]
 
 
 @pytest.mark.parametrize("call, message", [
@@ -432,6 +441,20 @@ def test_command_line_checks_the_output_before_training_and_reads_byte_order_mar
     printed = []
     assert main(["translate", str(model_path), str(inputs)], out=printed.append) == 0
     assert printed == model.predict(["abc", "\x0cde"])
+    capsys.readouterr()
+    assert main(["translate", str(model_path), str(inputs), "-o", str(missing)],
+                out=printed.append) == 2  # refused before decoding
+    assert "does not exist" in capsys.readouterr().err
+    inputs.write_bytes("abc\ncafé\n".encode("latin-1"))
+    assert main(["translate", str(model_path), str(inputs)], out=printed.append) == 2
+    assert "in.txt, line 2: not utf-8-sig text" in capsys.readouterr().err
+    headed = tmp_path / "headed.tsv"
+    headed.write_text("source\ttarget\n" + pairs.read_text(encoding="utf-8-sig"), encoding="utf-8")
+    assert main(["train-seq2seq", str(headed), "-o", str(model_path), "--header", "--cell", "gru",
+                 "--units", "8", "--embedding-dim", "4", "--epochs", "1", "-q"],
+                out=lambda line: None) == 0
+    # the reversal pairs hold the letters a-e only: none of the header's "u", "r", "g" was read
+    assert not {"u", "r", "g"} & set(fastrnn.load(model_path).source_sequencer_.vocabulary_)
 
 
 @pytest.mark.parametrize("change", [dict(units=8), dict(bidirectional=True), dict(cell="lstm"),

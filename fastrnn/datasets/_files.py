@@ -174,6 +174,26 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
     return table[text_col], np.array(table[label_col], dtype=str)
 
 
+def read_text(path, encoding="utf-8-sig"):
+    """The whole text of a file, universal newlines; a decoding error names the file and line.
+
+    Raises
+    ------
+    ValueError
+        Bytes that are not ``encoding`` text (the line holding the first).
+    """
+    with open(os.fspath(path), "rb") as fh:
+        raw = fh.read()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ValueError(f"{os.fspath(path)}, line {line}: not {encoding} text ({exc.reason} "
+                         f"at byte {exc.start} of the file); give the file's encoding, or "
+                         "convert it to UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _lines(text):
     r"""The lines of a text file: split at line ends only, blank lines kept.
 

@@ -6,6 +6,7 @@ import os
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._files import _lines, read_text
 from ._synthetic import _count, _is_count
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -150,7 +151,8 @@ def make_addition(n_samples=1000, digits=3, random_state=None):
                                                                  zip(a.tolist(), b.tolist())]
 
 
-def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs=None):
+def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs=None,
+               header=False):
     """Read tab-separated pairs (one per line), as the Tatoeba/ManyThings files.
 
     Lines are ``source<TAB>target[<TAB>more columns]``; blank lines are skipped.
@@ -164,6 +166,8 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
         UTF-8, with a byte-order mark at the start of the file skipped if present.
     max_pairs : int or None
         Read at most this many pairs (a positive int).
+    header : bool, default False
+        Whether the first non-blank line names the columns (it is skipped).
 
     Returns
     -------
@@ -173,8 +177,9 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
     Raises
     ------
     ValueError
-        A non-blank line with fewer columns than needed (its line number is
-        given), or no pair at all.
+        With the line number: a non-blank line with fewer columns than
+        needed, an empty source, or bytes that are not ``encoding`` text;
+        or no pair at all.
     """
     for name, col in (("source_col", source_col), ("target_col", target_col)):
         if not _is_count(col) or col < 0:
@@ -185,20 +190,25 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
         raise ValueError(f"source_col and target_col are both {source_col}")
     need = max(source_col, target_col) + 1
     X, Y = [], []
-    with open(os.fspath(path), encoding=encoding, newline="") as fh:
-        for number, line in enumerate(fh, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            cols = line.split("\t")
-            if len(cols) < need:
-                raise ValueError(f"{os.fspath(path)}, line {number}: {len(cols)} tab-separated "
-                                 f"column(s), need {need} (source_col={source_col}, "
-                                 f"target_col={target_col})")
-            X.append(cols[source_col])
-            Y.append(cols[target_col])
-            if max_pairs is not None and len(X) >= max_pairs:
-                break
+    skip = bool(header)
+    for number, line in enumerate(_lines(read_text(path, encoding)), 1):
+        if not line.strip():
+            continue
+        if skip:
+            skip = False
+            continue
+        cols = line.split("\t")
+        if len(cols) < need:
+            raise ValueError(f"{os.fspath(path)}, line {number}: {len(cols)} tab-separated "
+                             f"column(s), need {need} (source_col={source_col}, "
+                             f"target_col={target_col})")
+        if not cols[source_col]:
+            raise ValueError(f"{os.fspath(path)}, line {number}: the source (column "
+                             f"{source_col}) is empty; every pair needs a source")
+        X.append(cols[source_col])
+        Y.append(cols[target_col])
+        if max_pairs is not None and len(X) >= max_pairs:
+            break
     if not X:
         raise ValueError(f"{os.fspath(path)} holds no pairs")
     return X, Y
