@@ -113,10 +113,16 @@ def _report_and_save(model, path, out, describe):
     return _interrupted(model, path) or 0
 
 
-def _check_output_path(path, option):
-    """Refuse, before any training, an output path that saving would fail on."""
+def _check_output_path(path, option, inputs=()):
+    """Refuse, before any training, an output path that saving would fail on, or that is one of
+    the command's ``inputs`` (writing it would destroy the data or the model read)."""
     if not path:
         raise CLIError(f"{option} is empty; give a file name")
+    for given in inputs:
+        if given != "-" and os.path.exists(path) and os.path.exists(given) \
+                and os.path.samefile(path, given):
+            raise CLIError(f"{option} {path} is the input file {given}: writing it would "
+                           "destroy it; give another file name")
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise CLIError(f"{option} {path} is a directory; give a file name")
@@ -161,9 +167,12 @@ def _train(args, out):
 
     if args.patience is not None and args.patience < 1:
         raise CLIError(f"--patience must be at least 1 epoch, got {args.patience}")
-    _check_output_path(args.output, "-o/--output")
+    _check_output_path(args.output, "-o/--output", [args.data])
     if args.checkpoint is not None:
-        _check_output_path(args.checkpoint, "--checkpoint")
+        _check_output_path(args.checkpoint, "--checkpoint", [args.data])
+    if not 0 < args.validation_fraction < 1:
+        raise CLIError(f"--validation-fraction must be in (0, 1): train reports the accuracy on "
+                       f"the rows it holds out; got {args.validation_fraction}")
     if args.vocab_size is not None and args.vocab_size < 2:
         raise CLIError(f"--vocab-size must be at least 2 (padding and one token id), got "
                        f"{args.vocab_size}")
@@ -243,6 +252,8 @@ def _final_estimator(model):
 
 def _check_predictor(model, path):
     est = _final_estimator(model)
+    if not hasattr(est, "predict"):
+        raise CLIError(f"{path} holds a {type(est).__name__}, not a model that predicts")
     if hasattr(est, "generate"):
         raise CLIError(f"{path} is a language model: use fastrnn generate")
     if type(est).__name__ == "RNNSeq2Seq":
@@ -359,14 +370,13 @@ def _summary(args, out):
 
 # ------------------------------------------------------------ language model
 def _train_lm(args, out):
-    from .datasets._files import _lines
+    from .datasets._files import _lines, read_text
     from .estimators import RNNLanguageModel
 
-    _check_output_path(args.output, "-o/--output")
+    _check_output_path(args.output, "-o/--output", [args.file])
     if not os.path.isfile(args.file):
         raise CLIError(f"no such file: {args.file}")
-    with open(args.file, encoding="utf-8-sig") as fh:
-        lines = _lines(fh.read())  # one text per line; a final newline ends the last
+    lines = _lines(read_text(args.file))  # one text per line; a final newline ends the last
     if not any(line.strip() for line in lines):
         raise CLIError(f"{args.file} holds no text")
     units = tuple(args.units) if len(args.units) > 1 else args.units[0]
@@ -396,7 +406,7 @@ def _train_seq2seq(args, out):
     from .datasets import load_pairs
     from .estimators import RNNSeq2Seq
 
-    _check_output_path(args.output, "-o/--output")
+    _check_output_path(args.output, "-o/--output", [args.file])
     if args.patience < 1:
         raise CLIError(f"--patience must be at least 1 epoch, got {args.patience}")
     if not 0 <= args.validation_fraction < 1:
@@ -438,7 +448,7 @@ def _translate(args, out):
     if not os.path.isfile(args.inputs):
         raise CLIError(f"no such file: {args.inputs}")
     if args.output is not None:
-        _check_output_path(args.output, "-o/--output")
+        _check_output_path(args.output, "-o/--output", [args.inputs, args.model])
     from .datasets._files import _lines, read_text
 
     lines = _lines(read_text(args.inputs))
@@ -466,6 +476,8 @@ def _export(args, out):
 
     model = _load_model(args.model)
     output = args.output or os.path.splitext(args.model)[0] + ".onnx"
+    _check_output_path(output, "-o/--output" if args.output else "the output (model name .onnx)",
+                       [args.model])
     try:
         to_onnx(model, output, opset=args.opset)
     except (ImportError, TypeError) as exc:  # onnx missing, or a model kind with no ONNX form
@@ -647,6 +659,19 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"fastrnn: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
 
 
+#: Options that count something: at least 1 (checked here, so the message names the option,
+#: not the estimator parameter it sets).
+_SIZES = ("epochs", "units", "embedding_dim", "batch_size", "window", "max_features", "maxlen")
+
+
+def _check_sizes(args):
+    for name in _SIZES:
+        values = getattr(args, name, None)
+        for v in values if isinstance(values, list) else [values]:
+            if v is not None and v < 1:
+                raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+
+
 def main(argv=None, out=print):
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -656,6 +681,7 @@ def main(argv=None, out=print):
             from .runtime.cpus import default_n_threads
 
             default_n_threads()  # a bad FASTRNN_NUM_THREADS named as such, not as a damaged file
+            _check_sizes(args)
             return _COMMANDS[args.command](args, out)
         except BrokenPipeError:  # the reader stopped early (``| head``): not an error of ours
             # Python would report the failed flush of stdout at exit: point it at /dev/null

@@ -496,9 +496,9 @@ def test_small_cli_refusals_come_before_any_work(tmp_path, capsys, monkeypatch):
     assert_one_line_error(cli("demo", "--curves", tmp_path / "no" / "d.png", "--n-samples", "10"),
                           "--curves", "does not exist")
     # standard input is UTF-8 as files are: an invalid byte is an error, not a guessed text
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9\n"), "latin-1"))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"ok\ncaf\xe9\n"), "latin-1"))
     from fastrnn.datasets._files import read_inputs
-    with pytest.raises(UnicodeDecodeError):
+    with pytest.raises(ValueError, match="standard input, line 2: not UTF-8 text"):
         read_inputs("-")
 
 
@@ -585,3 +585,56 @@ def test_train_keeps_a_single_example_class_in_the_training_part(tmp_path, capsy
                          "-o", tmp_path / "m.fastrnn")
     assert out.returncode == 0, out.stderr
     assert list(fastrnn.load(tmp_path / "m.fastrnn").classes_) == ["a", "b", "c"]
+
+
+def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeline, tmp_path,
+                                                                     capsys):
+    """Each of these trained on the wrong rows or labels, overwrote an input, or printed a
+    traceback or a bare decoding error (found by an outside-user review of the CLI)."""
+    cli = lambda *a: run_in_process(capsys, *a)  # noqa: E731
+    X = np.array([[1, 2, 3], [4, 5, 6]] * 20)
+    y = np.array([0, 1] * 20)
+    for name, xs, ys in (("long_x.npz", X, y[:30]), ("long_y.npz", X[:30], y)):
+        np.savez(tmp_path / name, x_train=xs, y_train=ys, x_test=X[:4], y_test=y[:4])
+        assert_one_line_error(cli("train", tmp_path / name, "-o", tmp_path / "m.fastrnn"),
+                              f"x_train has {len(xs)} rows but y_train has {len(ys)}")
+    table = tmp_path / "labels.csv"
+    table.write_text("text,label\n" + "good film,pos\nbad film,neg\ngood movie, pos\n" * 5
+                     + "bad movie,\n")
+    assert_one_line_error(cli("train", table, "-o", tmp_path / "m.fastrnn"),
+                          "1 row(s) have no 'label' (the first is data row 16)")
+    from fastrnn.datasets._files import read_labeled
+
+    table.write_text("text,label\n" + "good film,pos\nbad film,neg\ngood movie, pos\n" * 5)
+    assert sorted(set(read_labeled(str(table))[1])) == ["neg", "pos"]  # " pos" is "pos"
+    copy = tmp_path / "data.csv"
+    copy.write_bytes(table.read_bytes())
+    assert_one_line_error(cli("train", copy, "-o", copy), "is the input file")
+    assert_one_line_error(cli("train-lm", copy, "-o", copy), "is the input file")
+    assert copy.read_bytes() == table.read_bytes()
+    path, model = small_pipeline
+    onnx_named = tmp_path / "model.onnx"
+    onnx_named.write_bytes(path.read_bytes())
+    assert_one_line_error(cli("export", onnx_named), "is the input file")
+    assert_one_line_error(cli("export", path, "-o", path), "is the input file")
+    assert fastrnn.load(onnx_named) is not None and fastrnn.load(path) is not None
+    from fastrnn import TextSequencer
+
+    fastrnn.save(TextSequencer(maxlen=5).fit(["a b", "c d"]), tmp_path / "seq.fastrnn")
+    assert_one_line_error(cli("predict", tmp_path / "seq.fastrnn", table),
+                          "holds a TextSequencer, not a model that predicts")
+    assert_one_line_error(cli("train", table, "-o", tmp_path / "m.fastrnn",
+                              "--validation-fraction", "0"), "--validation-fraction must be in (0, 1)")
+    assert_one_line_error(cli("train-lm", table, "-o", tmp_path / "m.fastrnn", "--epochs", "0"),
+                          "--epochs must be at least 1, got 0")
+    assert_one_line_error(cli("train", table, "-o", tmp_path / "m.fastrnn", "--units", "8", "0"),
+                          "--units must be at least 1, got 0")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ngood,pos\ntr\u00e8s bien,pos\n".encode("latin-1"))
+    assert_one_line_error(cli("train", latin, "-o", tmp_path / "m.fastrnn"),
+                          "latin.csv, line 3: not utf-8-sig text")
+    lines = tmp_path / "cr.txt"
+    lines.write_bytes(b"good\rfilm\nbad film\n")  # a lone carriage return is not a line end
+    out = cli("predict", path, lines)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.strip().splitlines()) == 3  # the header and one row per line

@@ -320,3 +320,10 @@ def test_empty_validation_texts_are_refused_not_scored_as_perfect():
     with pytest.raises(ValueError, match="validation_data holds no texts"):
         RNNLanguageModel(units=4, max_iter=2, early_stopping=True).fit(["abcabc"] * 20,
                                                                        validation_data=[])
+
+
+def test_a_tiny_temperature_samples_the_greedy_token_without_overflow_warnings(pattern_lm):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = pattern_lm.generate("ab", n_tokens=10, temperature=1e-320, random_state=0)
+    assert tiny == pattern_lm.generate("ab", n_tokens=10, temperature=0)

@@ -90,17 +90,23 @@ def _csv_reader(fh, delimiter, path):
 
 def _open_table(path):
     """A CSV/TSV file for reading, or standard input for ``"-"`` (a byte-order mark skipped)."""
-    if path == "-":
-        return io.StringIO(_stdin_text(), newline="")
-    return open(path, newline="", encoding="utf-8-sig")
+    return io.StringIO(_stdin_text() if path == "-" else read_text(path), newline="")
 
 
 def _stdin_text():
     """Standard input as UTF-8 text (as files are read, whatever the locale), with a byte-order
     mark skipped and Windows line ends as ``\n``."""
     stream = getattr(sys.stdin, "buffer", None)
-    text = stream.read().decode("utf-8") if stream is not None else sys.stdin.read()
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if stream is None:
+        text = sys.stdin.read()
+    else:
+        raw = stream.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            raise ValueError(f"standard input, line {line}: not UTF-8 text ({exc.reason})") from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
 def read_table(path, columns):
@@ -169,13 +175,21 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
         X, y = arrays[keys[0]], np.asarray(arrays[keys[1]])
         if len(X) == 0:
             raise ValueError(f"{path}: {keys[0]} is empty")
+        if len(X) != len(y):
+            raise ValueError(f"{path}: {keys[0]} has {len(X)} rows but {keys[1]} has {len(y)}: "
+                             "every sequence needs its label")
         return X, y
     table = read_table(path, [text_col, label_col])
-    return table[text_col], np.array(table[label_col], dtype=str)
+    labels = [v.strip() for v in table[label_col]]  # as the header's names are
+    empty = [i for i, v in enumerate(labels) if not v]
+    if empty:
+        raise ValueError(f"{path}: {len(empty)} row(s) have no {label_col!r} (the first is data "
+                         f"row {empty[0] + 1}); give every row a label, or leave such rows out")
+    return table[text_col], np.array(labels, dtype=str)
 
 
 def read_text(path, encoding="utf-8-sig"):
-    """The whole text of a file, universal newlines; a decoding error names the file and line.
+    """The whole text of a file, ``\r\n`` read as ``\n``; a decoding error names the file and line.
 
     Raises
     ------
@@ -191,15 +205,15 @@ def read_text(path, encoding="utf-8-sig"):
         raise ValueError(f"{os.fspath(path)}, line {line}: not {encoding} text ({exc.reason} "
                          f"at byte {exc.start} of the file); give the file's encoding, or "
                          "convert it to UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n")
 
 
 def _lines(text):
     r"""The lines of a text file: split at line ends only, blank lines kept.
 
-    A final line end ends the last line rather than starting an empty one; ``\r\n`` and ``\r``
-    arrive as ``\n`` (universal newlines).  Unlike ``str.splitlines``, form feeds and Unicode line
-    separators inside a line do not split it, so rows line up with what ``wc -l`` counts.
+    A final line end ends the last line rather than starting an empty one; ``\r\n`` arrives as
+    ``\n`` (:func:`read_text`).  Unlike ``str.splitlines``, a lone ``\r``, form feeds and Unicode
+    line separators inside a line do not split it, so rows line up with what ``wc -l`` counts.
     """
     lines = text.split("\n")
     if lines[-1] == "":
@@ -233,12 +247,7 @@ def read_inputs(path, text_col=None):
         text_col = "text"
     if text_col is not None:
         return read_table(path, [text_col])[text_col]
-    if path == "-":
-        text = _stdin_text()
-    else:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    lines = _lines(text)
+    lines = _lines(_stdin_text() if path == "-" else read_text(path))
     if not any(line.strip() for line in lines):
         raise ValueError(f"{'standard input' if path == '-' else path} holds no text")
     return lines

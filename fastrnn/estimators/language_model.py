@@ -344,7 +344,8 @@ class RNNLanguageModel(BaseRNN):
                 if temperature == 0:
                     nxt = int(np.argmax(z))
                 else:
-                    p = np.exp((z - z.max()) / temperature)
+                    with np.errstate(over="ignore", under="ignore"):  # a tiny temperature
+                        p = np.exp((z - z.max()) / temperature)
                     nxt = int(rs.choice(len(p), p=p / p.sum()))
                 out.append(vocab[nxt])
                 feed = np.array([[nxt]], dtype=np.int32)
