@@ -41,6 +41,12 @@ REGISTER_GEMM_ROWS_MAX_ELEMENTS = 196_608
 REGISTER_TRANSPOSED_MAX_COLUMNS = 16
 TRANSPOSED_CHUNK_ROWS = 256
 
+
+def takes_transposed_register_loop(f, g):
+    """Whether a float32 ``X.T @ D``, ``X (m, f)``, ``D (m, g)``, runs in the register loop
+    (where the CPU has it): the rule of both compiled backends' ``transposed_matmul``."""
+    return g % 8 == 0 and f <= REGISTER_TRANSPOSED_MAX_COLUMNS
+
 #: A product of at least this many rows and multiply-adds is one BLAS call, not split: over
 #: that many rows OpenBLAS's packed path amortises its copies and beats the small blocks.
 PACKED_GEMM_MIN_ROWS = 64

@@ -125,26 +125,33 @@ cdef inline int gemm_block_width(int m, int k, int n) noexcept nogil:
 # which costs more than a small step product: on such x86 CPUs with AVX2 and FMA (the build's
 # -march=native), a float32 product without transposes or accumulation that the rule of
 # takes_register_loop in fastrnn/kernels/_blas.py accepts (a width that is a multiple of 8 and a
-# small right-hand operand, or a larger one over few rows) runs in blocks of 4 rows by 16 columns held in registers, one fused multiply-add per term in
-# the order of the inner dimension, as in the loop the Numba kernels generate
-# (fastrnn/kernels/_blas.py).
+# small right-hand operand, or a larger one over few rows) runs in blocks of 4 rows by 16 columns
+# held in registers, one fused multiply-add per term in the order of the inner dimension, as in
+# the loop the Numba kernels generate (fastrnn/kernels/_blas.py); so does a weight gradient
+# X.T @ D of few columns (fastrnn/_cython/products.pyx).
 cdef extern from *:
     """
     #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
     #include <immintrin.h>
     #define FASTRNN_REGISTER_GEMM 1
-    #define FASTRNN_REGISTER_BLOCK(ROWS, VECTORS)                                              \
+    /* C[i:i+ROWS, j:j+8*VECTORS] = (C's block when LOAD_C, else 0) + the sum over p in
+       [P0, P1) of A_AT(r, p) * B[p, j:j+8*VECTORS], in p order; each b[v] is pinned to a
+       register (an empty asm), or GCC folds its load into every row's FMA instead */
+    #define FASTRNN_REGISTER_BLOCK(ROWS, VECTORS, A_AT, P0, P1, LOAD_C)                        \
         do {                                                                                   \
             __m256 acc[ROWS][VECTORS];                                                         \
             for (int r = 0; r < ROWS; r++)                                                     \
                 for (int v = 0; v < VECTORS; v++)                                              \
-                    acc[r][v] = _mm256_setzero_ps();                                           \
-            for (int p = 0; p < k; p++) {                                                      \
+                    acc[r][v] = (LOAD_C) ? _mm256_loadu_ps(C + (long)(i + r) * ldc + j + 8 * v) \
+                                         : _mm256_setzero_ps();                                \
+            for (long p = (P0); p < (P1); p++) {                                               \
                 __m256 b[VECTORS];                                                             \
-                for (int v = 0; v < VECTORS; v++)                                              \
-                    b[v] = _mm256_loadu_ps(B + (long)p * ldb + j + 8 * v);                     \
+                for (int v = 0; v < VECTORS; v++) {                                            \
+                    b[v] = _mm256_loadu_ps(B + p * ldb + j + 8 * v);                           \
+                    __asm__("" : "+x"(b[v]));                                                  \
+                }                                                                              \
                 for (int r = 0; r < ROWS; r++) {                                               \
-                    __m256 a = _mm256_set1_ps(A[(long)(i + r) * lda + p]);                     \
+                    __m256 a = _mm256_set1_ps(A_AT(r, p));                                     \
                     for (int v = 0; v < VECTORS; v++)                                          \
                         acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);                       \
                 }                                                                              \
@@ -153,59 +160,41 @@ cdef extern from *:
                 for (int v = 0; v < VECTORS; v++)                                              \
                     _mm256_storeu_ps(C + (long)(i + r) * ldc + j + 8 * v, acc[r][v]);          \
         } while (0)
+    /* per panel of 16 (then 8) columns of B, which stays in the first-level cache: blocks of 4
+       rows of C, then the last rows one at a time */
+    #define FASTRNN_REGISTER_PANELS(M, N, A_AT, P0, P1, LOAD_C)                                \
+        do {                                                                                   \
+            for (j = 0; j + 16 <= (N); j += 16) {                                              \
+                for (i = 0; i + 4 <= (M); i += 4)                                              \
+                    FASTRNN_REGISTER_BLOCK(4, 2, A_AT, P0, P1, LOAD_C);                        \
+                for (; i < (M); i++) FASTRNN_REGISTER_BLOCK(1, 2, A_AT, P0, P1, LOAD_C);       \
+            }                                                                                  \
+            if (j < (N)) {                                                                     \
+                for (i = 0; i + 4 <= (M); i += 4)                                              \
+                    FASTRNN_REGISTER_BLOCK(4, 1, A_AT, P0, P1, LOAD_C);                        \
+                for (; i < (M); i++) FASTRNN_REGISTER_BLOCK(1, 1, A_AT, P0, P1, LOAD_C);       \
+            }                                                                                  \
+        } while (0)
+    #define FASTRNN_A_BY_ROWS(r, p) A[(long)(i + (r)) * lda + (p)]
+    #define FASTRNN_A_BY_COLUMNS(r, p) A[(p) * lda + i + (r)]
+    /* C(m, n) = A(m, k) @ B(k, n) */
     static inline void fastrnn_register_sgemm(int m, int n, int k, const float* A, int lda,
                                               const float* B, int ldb, float* C, int ldc) {
-        /* per panel of 16 (then 8) columns of B, which stays in the first-level cache */
-        int i, j = 0;
-        for (; j + 16 <= n; j += 16) {
-            for (i = 0; i + 4 <= m; i += 4) FASTRNN_REGISTER_BLOCK(4, 2);
-            for (; i < m; i++) FASTRNN_REGISTER_BLOCK(1, 2);
-        }
-        if (j < n) {
-            for (i = 0; i + 4 <= m; i += 4) FASTRNN_REGISTER_BLOCK(4, 1);
-            for (; i < m; i++) FASTRNN_REGISTER_BLOCK(1, 1);
-        }
+        int i, j;
+        FASTRNN_REGISTER_PANELS(m, n, FASTRNN_A_BY_ROWS, 0, k, 0);
     }
-    /* C(f, g) (+)= X(m, f).T @ D(m, g) in passes of `chunk` rows: a block's
-       accumulators start from C from the second pass on (from the first when accumulating), so
-       every element is one fused multiply-add per row, in row order. */
-    #define FASTRNN_REGISTER_TN_BLOCK(ROWS, VECTORS)                                           \
-        do {                                                                                   \
-            __m256 acc[ROWS][VECTORS];                                                         \
-            for (int r = 0; r < ROWS; r++)                                                     \
-                for (int v = 0; v < VECTORS; v++)                                              \
-                    acc[r][v] = load_c ? _mm256_loadu_ps(C + (long)(i + r) * ldc + j + 8 * v)  \
-                                       : _mm256_setzero_ps();                                  \
-            for (long p = p0; p < p1; p++) {                                                   \
-                __m256 b[VECTORS];                                                             \
-                for (int v = 0; v < VECTORS; v++)                                              \
-                    b[v] = _mm256_loadu_ps(D + p * ldd + j + 8 * v);                           \
-                for (int r = 0; r < ROWS; r++) {                                               \
-                    __m256 a = _mm256_set1_ps(X[p * ldx + i + r]);                             \
-                    for (int v = 0; v < VECTORS; v++)                                          \
-                        acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);                       \
-                }                                                                              \
-            }                                                                                  \
-            for (int r = 0; r < ROWS; r++)                                                     \
-                for (int v = 0; v < VECTORS; v++)                                              \
-                    _mm256_storeu_ps(C + (long)(i + r) * ldc + j + 8 * v, acc[r][v]);          \
-        } while (0)
-    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* X, int ldx,
-                                                 const float* D, int ldd, float* C, int ldc,
+    /* C(f, g) (+)= A(m, f).T @ B(m, g) in passes of `chunk` rows: from the second pass on (from
+       the first when accumulating) a block starts from C, so every element of C is one fused
+       multiply-add per row, in row order. */
+    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* A, long lda,
+                                                 const float* B, long ldb, float* C, long ldc,
                                                  int accumulate, long chunk) {
-        long p0, p1;
         int i, j, load_c;
+        long p0, p1;
         for (p0 = 0; p0 < m; p0 += chunk) {
             p1 = p0 + chunk < m ? p0 + chunk : m;
             load_c = accumulate || p0 > 0;
-            for (j = 0; j + 16 <= g; j += 16) {
-                for (i = 0; i + 4 <= f; i += 4) FASTRNN_REGISTER_TN_BLOCK(4, 2);
-                for (; i < f; i++) FASTRNN_REGISTER_TN_BLOCK(1, 2);
-            }
-            if (j < g) {
-                for (i = 0; i + 4 <= f; i += 4) FASTRNN_REGISTER_TN_BLOCK(4, 1);
-                for (; i < f; i++) FASTRNN_REGISTER_TN_BLOCK(1, 1);
-            }
+            FASTRNN_REGISTER_PANELS(f, g, FASTRNN_A_BY_COLUMNS, p0, p1, load_c);
         }
     }
     #else
@@ -214,10 +203,10 @@ cdef extern from *:
                                               const float* B, int ldb, float* C, int ldc) {
         (void)m; (void)n; (void)k; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
     }
-    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* X, int ldx,
-                                                 const float* D, int ldd, float* C, int ldc,
+    static inline void fastrnn_register_sgemm_tn(int f, int g, long m, const float* A, long lda,
+                                                 const float* B, long ldb, float* C, long ldc,
                                                  int accumulate, long chunk) {
-        (void)f; (void)g; (void)m; (void)X; (void)ldx; (void)D; (void)ldd; (void)C; (void)ldc;
+        (void)f; (void)g; (void)m; (void)A; (void)lda; (void)B; (void)ldb; (void)C; (void)ldc;
         (void)accumulate; (void)chunk;
     }
     #endif
@@ -225,9 +214,10 @@ cdef extern from *:
     bint REGISTER_GEMM "FASTRNN_REGISTER_GEMM"
     void register_sgemm "fastrnn_register_sgemm" (int m, int n, int k, const float* A, int lda,
                                                    const float* B, int ldb, float* C, int ldc) noexcept nogil
-    void register_sgemm_tn "fastrnn_register_sgemm_tn" (int f, int g, long m, const float* X, int ldx,
-                                                         const float* D, int ldd, float* C, int ldc,
-                                                         int accumulate, long chunk) noexcept nogil
+    void register_sgemm_tn "fastrnn_register_sgemm_tn" (int f, int g, long m, const float* A,
+                                                         long lda, const float* B, long ldb,
+                                                         float* C, long ldc, int accumulate,
+                                                         long chunk) noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, const floating* A, int lda,

@@ -1,27 +1,41 @@
 """Weight-gradient products (Cython).  Contract: ``fastrnn._reference``.
 
 On x86 CPUs with AVX2 and FMA and without AVX-512 (the build's
-``-march=native``), a float32 product of C-contiguous operands with ``X`` at
-most REGISTER_TRANSPOSED_MAX_COLUMNS wide and ``D``'s width a multiple of 8
-runs in the register-blocked loop of ``_common.pxd`` (the rule of
-``takes_transposed_register_loop`` in fastrnn/kernels/_blas.py); anything
-else is NumPy's product.
+``-march=native``), a float32 product of C-contiguous operands that
+``fastrnn._constants.takes_transposed_register_loop`` accepts runs in the
+register-blocked loop of ``_common.pxd`` (each output element one fused
+multiply-add per row, in row order), without the GIL; anything else (other
+shapes, dtypes or layouts, a read-only or overlapping ``out``) is the NumPy
+reference's product.
 """
 
 import numpy as np
 
-from fastrnn._cython._common cimport REGISTER_GEMM, register_sgemm_tn
-from fastrnn._cython._constants cimport REGISTER_TRANSPOSED_MAX_COLUMNS, TRANSPOSED_CHUNK_ROWS
+from fastrnn import _reference
+from fastrnn._constants import takes_transposed_register_loop
 
-#: Whether this build has the register-blocked loop (for the tests).
+from fastrnn._cython._common cimport REGISTER_GEMM, register_sgemm_tn
+from fastrnn._cython._constants cimport TRANSPOSED_CHUNK_ROWS
+
+#: Whether this build has the register-blocked loop.
 REGISTER_LOOP = bool(REGISTER_GEMM)
 
 
 cdef void _register_product(const float[:, ::1] X, const float[:, ::1] D, float[:, ::1] out,
                             bint accumulate) noexcept nogil:
-    register_sgemm_tn(<int>X.shape[1], <int>D.shape[1], X.shape[0], &X[0, 0], <int>X.shape[1],
-                      &D[0, 0], <int>D.shape[1], &out[0, 0], <int>out.shape[1], accumulate,
+    register_sgemm_tn(<int>X.shape[1], <int>D.shape[1], X.shape[0], &X[0, 0], X.shape[1],
+                      &D[0, 0], D.shape[1], &out[0, 0], out.shape[1], accumulate,
                       TRANSPOSED_CHUNK_ROWS)
+
+
+def takes_loop(X, D, out):
+    """Whether :func:`transposed_matmul` runs ``X``, ``D``, ``out`` in its own loop here."""
+    return (REGISTER_LOOP and X.dtype == D.dtype == out.dtype == np.float32
+            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0]
+            and out.shape == (X.shape[1], D.shape[1])
+            and takes_transposed_register_loop(*out.shape) and out.flags.writeable
+            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous
+            and not (np.may_share_memory(out, X) or np.may_share_memory(out, D)))
 
 
 def transposed_matmul(X, D, out, accumulate=False):
@@ -35,16 +49,16 @@ def transposed_matmul(X, D, out, accumulate=False):
         Of the dtype of ``X`` and ``D``; must not overlap them.
     accumulate : bool, default False
     """
-    if (REGISTER_GEMM and X.dtype == D.dtype == out.dtype == np.float32
-            and out.shape[1] % 8 == 0 and out.shape[0] <= REGISTER_TRANSPOSED_MAX_COLUMNS
-            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous):
-        if X.shape[0] == 0 or out.shape[0] == 0 or out.shape[1] == 0:
-            if not accumulate:
-                out[...] = 0.0
-            return
-        _register_product(X, D, out, accumulate)
-        return
-    if accumulate:
-        out += X.T @ D
+    cdef const float[:, ::1] x
+    cdef const float[:, ::1] d
+    cdef float[:, ::1] o
+    cdef bint acc = bool(accumulate)
+    if not takes_loop(X, D, out):
+        _reference.transposed_matmul(X, D, out, accumulate)
+    elif X.shape[0] == 0 or out.size == 0:
+        if not acc:
+            out[...] = 0.0
     else:
-        np.matmul(X.T, D, out=out)
+        x, d, o = X, D, out
+        with nogil:
+            _register_product(x, d, o, acc)

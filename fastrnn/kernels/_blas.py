@@ -50,7 +50,6 @@ from .._constants import (
     REGISTER_GEMM_MAX_ELEMENTS,
     REGISTER_GEMM_MAX_ROWS,
     REGISTER_GEMM_ROWS_MAX_ELEMENTS,
-    REGISTER_TRANSPOSED_MAX_COLUMNS,
     SMALL_GEMM_MACS,
     TRANSPOSED_CHUNK_ROWS,
 )
@@ -208,16 +207,6 @@ def _register_gemm(builder, A, B, C, m, k, n):
         _register_block(builder, a_at, B, C, (const(0), k), n, row, col, rows, vectors)
 
     _register_panels(builder, m, n, block)
-
-
-def takes_transposed_register_loop(f, g):
-    """Whether a float32 ``X.T @ D``, ``X (m, f)``, ``D (m, g)``, runs in the register loop (where it exists).
-
-    ``g`` a multiple of 8 and ``f`` at most
-    :data:`~fastrnn._constants.REGISTER_TRANSPOSED_MAX_COLUMNS`; the rule of
-    :func:`fastrnn.kernels.products.transposed_matmul` and of its Cython twin.
-    """
-    return g % _LANES == 0 and f <= REGISTER_TRANSPOSED_MAX_COLUMNS
 
 
 def _register_transposed_gemm(builder, X, D, C, m, f, g, accumulate):

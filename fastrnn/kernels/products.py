@@ -1,17 +1,20 @@
 """Weight-gradient products (Numba).  Contract: ``fastrnn._reference``.
 
 A float32 product of C-contiguous operands that
-:func:`~fastrnn.kernels._blas.takes_transposed_register_loop` accepts runs in
-the register-blocked loop of :mod:`fastrnn.kernels._blas` on the CPUs that
-have it (each output element one fused multiply-add per row, in row order);
-anything else is NumPy's product.
+:func:`fastrnn._constants.takes_transposed_register_loop` accepts runs in the
+register-blocked loop of :mod:`fastrnn.kernels._blas` on the CPUs that have it
+(each output element one fused multiply-add per row, in row order); anything
+else (other shapes, dtypes or layouts, a read-only or overlapping ``out``) is
+the NumPy reference's product.
 """
 
 import numpy as np
 from numba import njit
 
+from .. import _reference
 from .._config import NUMBA_CACHE
-from ._blas import register_gemm_enabled, takes_transposed_register_loop, transposed_gemm_into
+from .._constants import takes_transposed_register_loop
+from ._blas import register_gemm_enabled, transposed_gemm_into
 from ._compile import wide_vectors
 
 _REGISTER_LOOP = register_gemm_enabled()
@@ -21,6 +24,16 @@ _REGISTER_LOOP = register_gemm_enabled()
 def _transposed_gemm(X, D, out, accumulate):
     wide_vectors()  # as every kernel (its loop is explicit 8-float vectors either way)
     transposed_gemm_into(X, D, out, accumulate)
+
+
+def takes_loop(X, D, out):
+    """Whether :func:`transposed_matmul` runs ``X``, ``D``, ``out`` in its own loop here."""
+    return (_REGISTER_LOOP and X.dtype == D.dtype == out.dtype == np.float32
+            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0]
+            and out.shape == (X.shape[1], D.shape[1])
+            and takes_transposed_register_loop(*out.shape) and out.flags.writeable
+            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous
+            and not (np.may_share_memory(out, X) or np.may_share_memory(out, D)))
 
 
 def transposed_matmul(X, D, out, accumulate=False):
@@ -34,15 +47,10 @@ def transposed_matmul(X, D, out, accumulate=False):
         Of the dtype of ``X`` and ``D``; must not overlap them.
     accumulate : bool, default False
     """
-    if (_REGISTER_LOOP and X.dtype == D.dtype == out.dtype == np.float32
-            and takes_transposed_register_loop(*out.shape)
-            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous):
-        if X.shape[0] == 0 and not accumulate:
+    if not takes_loop(X, D, out):
+        _reference.transposed_matmul(X, D, out, accumulate)
+    elif X.shape[0] == 0:
+        if not accumulate:
             out[...] = 0.0  # the loop leaves out as it is when there are no rows
-        else:
-            _transposed_gemm(X, D, out, bool(accumulate))
-        return
-    if accumulate:
-        out += X.T @ D
     else:
-        np.matmul(X.T, D, out=out)
+        _transposed_gemm(X, D, out, bool(accumulate))

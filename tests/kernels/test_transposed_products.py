@@ -18,17 +18,11 @@ SHAPES = [
 
 def _register_loop(backend, f, g):
     """Whether ``backend``'s product of an ``(m, f)`` and an ``(m, g)`` runs in its own loop here."""
-    if backend == "numba":
-        from fastrnn.kernels import products
-        from fastrnn.kernels._blas import takes_transposed_register_loop
-
-        return products._REGISTER_LOOP and takes_transposed_register_loop(f, g)
-    if backend == "cython":
-        from fastrnn._cython import products
-        from fastrnn._constants import REGISTER_TRANSPOSED_MAX_COLUMNS
-
-        return products.REGISTER_LOOP and g % 8 == 0 and f <= REGISTER_TRANSPOSED_MAX_COLUMNS
-    return False
+    if backend == "numpy":
+        return False
+    module = fastrnn.get_kernels(backend).products
+    X, D = np.zeros((4, f), np.float32), np.zeros((4, g), np.float32)
+    return module.takes_loop(X, D, np.zeros((f, g), np.float32))
 
 
 @pytest.mark.parametrize("backend", fastrnn.AVAILABLE_BACKENDS)
@@ -111,10 +105,27 @@ def test_the_numba_transposed_loop_itself_on_any_cpu(m, f, g):
         np.testing.assert_array_equal(parts, out)
 
 
-@pytest.mark.parametrize("features, takes", [((16, 32), True), ((17, 32), False), ((8, 12), False),
-                                             ((1, 8), True), ((16, 1024), True)])
-def test_the_transposed_loop_rule(features, takes):
-    pytest.importorskip("numba")
-    from fastrnn.kernels._blas import takes_transposed_register_loop
+@pytest.mark.parametrize("shape, takes", [((16, 32), True), ((17, 32), False), ((8, 12), False),
+                                          ((1, 8), True), ((16, 1024), True)])
+def test_the_transposed_loop_rule(shape, takes):
+    from fastrnn._constants import takes_transposed_register_loop
 
-    assert takes_transposed_register_loop(*features) is takes
+    assert takes_transposed_register_loop(*shape) is takes
+
+
+@pytest.mark.parametrize("backend", fastrnn.AVAILABLE_BACKENDS)
+def test_what_the_loop_cannot_take_is_the_references_product(backend):
+    """A read-only out is refused and an out overlapping an operand still gets the product, as
+    in the NumPy reference (the loop would write the one and read its own output in the other)."""
+    product = fastrnn.get_kernels(backend).transposed_matmul
+    rng = np.random.default_rng(5)
+    D = rng.normal(size=(300, 8)).astype(np.float32)
+    frozen = np.zeros((8, 8), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        product(D, D, frozen)
+    expected = D.astype(np.float64).T @ D
+    product(D, D, D[:8])  # out is the first rows of both operands
+    np.testing.assert_allclose(D[:8], expected, rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError):
+        product(D[:20], D[:10], np.zeros((8, 8), np.float32))  # rows that differ
