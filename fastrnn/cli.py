@@ -252,8 +252,6 @@ def _final_estimator(model):
 
 def _check_predictor(model, path):
     est = _final_estimator(model)
-    if not hasattr(est, "predict"):
-        raise CLIError(f"{path} holds a {type(est).__name__}, not a model that predicts")
     if hasattr(est, "generate"):
         raise CLIError(f"{path} is a language model: use fastrnn generate")
     if type(est).__name__ == "RNNSeq2Seq":
@@ -267,6 +265,8 @@ def _check_predictor(model, path):
     if type(est).__name__ == "RNNForecaster":
         raise CLIError(f"{path} is a forecaster: use it from Python (predict forecasts the steps "
                        "after a series)")
+    if not hasattr(est, "predict"):
+        raise CLIError(f"{path} holds a {type(est).__name__}, not a model that predicts")
 
 
 def _set_unknown_ids(model, unknown_ids):
@@ -334,7 +334,13 @@ def _evaluate(args, out):
         out(f"R^2: {model.score(X, target_values(y, args.data)):.4f}")
         return 0
     y = labels_like(y, est.classes_)
-    unknown = sorted(set(y.tolist()) - set(est.classes_.tolist()), key=str)
+    classes = est.classes_.tolist()
+    if est.classes_.dtype.kind in "UO" and all(isinstance(c, str) for c in classes):
+        # files' labels are read without surrounding spaces: a model fitted on " pos" reads "pos"
+        by_stripped = {c.strip(): c for c in classes}
+        if len(by_stripped) == len(classes):
+            y = np.array([by_stripped.get(v, v) for v in y.tolist()], dtype=object)
+    unknown = sorted(set(y.tolist()) - set(classes), key=str)
     if unknown:
         raise CLIError(f"{args.data} holds labels the model never saw: {unknown[:5]}")
     proba = model.predict_proba(X)

@@ -33,8 +33,10 @@ from ._warnings import warn_at_caller
 #: with the marks as word characters (:func:`_with_marks`).
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w+(?:'\w+)?\b"
 #: Words, and every other character but spaces on its own (the word level of
-#: :class:`~fastrnn.RNNSeq2Seq`, whose outputs join the tokens with spaces).
-WORD_OR_SYMBOL_PATTERN = r"\w+|[^\w\s]"
+#: :class:`~fastrnn.RNNSeq2Seq`, whose outputs join the tokens with spaces).  ``(?u)`` changes
+#: nothing in the pattern itself; it tells it from ``r"\w+|[^\w\s]"``, which earlier models
+#: were fitted with and which keeps its plain reading (marks cut words) so that they load as fitted.
+WORD_OR_SYMBOL_PATTERN = r"(?u)\w+|[^\w\s]"
 #: Entries of a fixed vocabulary checked for being tokens the analyzer can produce.
 VOCABULARY_SAMPLE = 1000
 #: Word-level tokens in these scripts, which write no spaces between words, are whole phrases.
@@ -476,17 +478,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
             kept = kept[:self.max_features]
         if not self.char_level and self.tokenizer is None:
             _warn_if_unsegmented(counts)
-        previous = getattr(self, "vocabulary_", None)
         self._set_vocabulary(kept)
-        moved = sum(self.vocabulary_.get(t) != i for t, i in (previous or {}).items())
-        if moved:  # a model continued on the new ids (warm_start, partial_fit) reads other words
-            warn_at_caller(f"this TextSequencer, refitted, gave {moved} of the {len(previous)} "
-                           "tokens it knew other ids (or none): a model trained on its previous "
-                           "ids and continued now (warm_start, partial_fit) would read them as "
-                           "other words.  To continue training on new texts, keep the ids: fit "
-                           "the sequencer once (or pass vocabulary=seq.index_to_token_"
-                           f"[{2 if self.oov_token is not None else 1}:]) and transform the new "
-                           "texts with it")
 
     def _set_vocabulary(self, kept):
         offset = 2 if self.oov_token is not None else 1
@@ -530,9 +522,9 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         vocab = self.index_to_token_
         out = []
         X = np.asarray(X)
-        if X.dtype.kind not in "iu":
-            if X.dtype.kind != "f" or not np.all(np.isfinite(X)) or np.any(X != np.round(X)):
-                raise ValueError(f"X must hold integer ids, got {X.dtype} values")
+        if X.dtype.kind == "f":  # whole floats are ids (a float array of ids)
+            if not np.all(np.isfinite(X)) or np.any(X != np.round(X)):
+                raise ValueError("X must hold integer ids, got fractional or non-finite floats")
             X = X.astype(np.int64)
         for row in X:
             if np.any(row < 0) or np.any(row >= len(vocab)):
@@ -870,14 +862,7 @@ def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_stat
         for token, i in vocabulary.items():
             tokens[i] = token
     elif isinstance(vocabulary, (list, tuple, np.ndarray)):
-        tokens = list(vocabulary)
-        if not tokens or tokens[0] != "":
-            raise ValueError("vocabulary, as a list, is the token of every id in id order, "
-                             "starting with the padding id 0 ('' in a TextSequencer's "
-                             f"index_to_token_), got {tokens[0] if tokens else None!r} first; "
-                             "for the word list given to TextSequencer(vocabulary=...), pass "
-                             "the fitted TextSequencer itself")
-        tokens[0] = None
+        tokens = [None] + list(vocabulary)[1:]
     else:
         raise TypeError("vocabulary must be a fitted TextSequencer, a dict of token to id or a "
                         f"list of tokens in id order, got {type(vocabulary).__name__}")
@@ -890,6 +875,12 @@ def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_stat
     row_of = {}
     for i, w in enumerate(words):
         row_of.setdefault(w, i)  # the first vector of a repeated word
+    if isinstance(vocabulary, (list, tuple, np.ndarray)) and len(vocabulary) \
+            and vocabulary[0] in row_of:  # the words alone, shifted by the reserved ids
+        raise ValueError(f"vocabulary[0] is {vocabulary[0]!r}, a word with a vector: a list names every "
+                         "id in id order from the padding id 0 (a TextSequencer's "
+                         "index_to_token_), not the words alone; for the words given to "
+                         "TextSequencer(vocabulary=...), pass the fitted TextSequencer itself")
     found_ids, found_rows = [], []
     for i, token in enumerate(tokens):
         if token is not None and token in row_of:
@@ -908,5 +899,5 @@ def embedding_matrix(vocabulary, words, vectors, *, missing="zeros", random_stat
         warn_at_caller(f"no token of the vocabulary ({wanted} tokens, e.g. "
                        f"{next(t for t in tokens if t is not None)!r}) has a vector among "
                        f"words (e.g. {words[0] if words else None!r}): the matrix is all "
-                       f"{missing}; are the words spelt as the tokens are?")
+                       "zeros; are the words spelt as the tokens are?")
     return out

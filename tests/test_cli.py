@@ -587,6 +587,14 @@ def test_train_keeps_a_single_example_class_in_the_training_part(tmp_path, capsy
     assert list(fastrnn.load(tmp_path / "m.fastrnn").classes_) == ["a", "b", "c"]
 
 
+def read_inputs_of(root, data):
+    from fastrnn.datasets._files import read_inputs
+
+    path = root / "lines.txt"
+    path.write_bytes(data)
+    return read_inputs(str(path))
+
+
 def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeline, tmp_path,
                                                                      capsys):
     """Each of these trained on the wrong rows or labels, overwrote an input, or printed a
@@ -629,6 +637,13 @@ def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeli
                           "--epochs must be at least 1, got 0")
     assert_one_line_error(cli("train", table, "-o", tmp_path / "m.fastrnn", "--units", "8", "0"),
                           "--units must be at least 1, got 0")
+    from fastrnn.datasets._files import read_text
+
+    marked = tmp_path / "marked.txt"  # the byte-order mark does not shift the line
+    marked.write_bytes(b"\xef\xbb\xbfa\nb\nc\n\xe9x\n")
+    with pytest.raises(ValueError, match="marked.txt, line 4: not utf-8-sig text"):
+        read_text(marked)
+    assert read_inputs_of(tmp_path, b"good\rbad\rok\r") == ["good", "bad", "ok"]  # \r only
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text,label\ngood,pos\ntr\u00e8s bien,pos\n".encode("latin-1"))
     assert_one_line_error(cli("train", latin, "-o", tmp_path / "m.fastrnn"),
@@ -638,3 +653,10 @@ def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeli
     out = cli("predict", path, lines)
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.strip().splitlines()) == 3  # the header and one row per line
+    old = tmp_path / "old.csv"  # a model fitted by an earlier version on " pos" labels
+    old.write_text("text,label\n" + "good film,pos\nbad film,neg\n" * 10)
+    spaced = fastrnn.load(path)
+    spaced[-1].classes_ = np.array([" neg", " pos"])
+    fastrnn.save(spaced, tmp_path / "spaced.fastrnn")
+    out = cli("evaluate", tmp_path / "spaced.fastrnn", old)
+    assert out.returncode == 0 and "accuracy" in out.stdout, out.stderr

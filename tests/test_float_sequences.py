@@ -453,8 +453,10 @@ def test_an_object_mask_of_booleans_is_read_and_a_missing_value_in_it_refused():
     np.testing.assert_array_equal(objects.mask, plain.mask)
     with_missing = mask.astype(object)
     with_missing[1, 3] = None
-    with pytest.raises(ValueError, match="mask must be boolean"):
+    with pytest.raises(ValueError, match=r"mask holds a missing value \(None or NA\)"):
         check_sequences(X, mask=with_missing)
+    numbers, _ = check_sequences(X, mask=mask.astype(int).astype(object))  # nullable "Int64"
+    np.testing.assert_array_equal(numbers.mask, plain.mask)
 
 
 def test_non_finite_values_at_real_steps_are_located():
@@ -465,10 +467,14 @@ def test_non_finite_values_at_real_steps_are_located():
         check_sequences(X, mask=mask)
     y = np.zeros((3, 5))
     y[1, 4] = np.nan  # y post-padded while X's mask is pre-padded: not where X's padding is
-    with pytest.raises(ValueError, match=r"y\[1\] at step 4.*must be where X's is"):
+    with pytest.raises(ValueError, match=r"row 1, its real step 4.*where X's padding is"):
         RNNSequenceRegressor(**FAST).fit(np.ones((3, 5)), y, mask=mask)
-    with pytest.raises(ValueError, match=r"y contains NaN or infinity \(in y\[1\]\); for a target "
-                                         "per step, use RNNSequenceRegressor"):
+    ids = [[5, 6, 7], [8, 9], [3, 4, 5, 6]]  # token lists, pre-padded inside
+    targets = [np.zeros(3), np.array([np.nan, 1.0]), np.zeros(4)]
+    with pytest.raises(ValueError, match=r"row 1, its real step 0"):
+        RNNSequenceRegressor(**FAST).fit(ids, targets)
+    with pytest.raises(ValueError, match=r"y contains NaN or infinity \(in y\[1\]\); if y holds "
+                                         "a target per step, use RNNSequenceRegressor"):
         RNNRegressor(**FAST).fit(np.ones((3, 5)), y, mask=mask)
 
 
@@ -485,3 +491,6 @@ def test_a_model_of_sequences_of_several_lengths_predicts_frames_of_any_width():
     wide_frame = pd.DataFrame(wide, columns=[f"t{i}" for i in range(8)])
     np.testing.assert_allclose(model.predict(wide_frame, mask=wide_mask),
                                model.predict(X, mask=mask), rtol=1e-10)
+    reversed_steps = frame[frame.columns[::-1]]
+    with pytest.raises(ValueError, match="step column 0 is 't5', fitted as 't0'"):
+        model.predict(reversed_steps, mask=mask)

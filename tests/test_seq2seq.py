@@ -327,9 +327,15 @@ def test_generated_datasets_and_pair_files(tmp_path):
     with pytest.raises(ValueError, match=r"pairs.tsv, line 3: the source \(column 0\) is empty"):
         load_pairs(path)
     path.write_bytes("Go.\tVa !\nCafé\tCafé\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="pairs.tsv, line 2: not utf-8-sig text"):
+    with pytest.raises(ValueError, match="pairs.tsv: not utf-8-sig text"):
         load_pairs(path)
+    big = tmp_path / "big.tsv"  # a bad line far beyond max_pairs is never read
+    big.write_bytes(b"go\tva\n" * 5000 + "caf\u00e9\tcaf\u00e9\n".encode("latin-1"))
+    assert load_pairs(big, max_pairs=10) == (["go"] * 10, ["va"] * 10)
+
     assert load_pairs(path, encoding="latin-1")[0] == ["Go.", "Café"]
+    path.write_bytes(b"go\tva\rhi\tsalut\rrun\tcours\r")  # classic Mac OS line ends
+    assert load_pairs(path) == (["go", "hi", "run"], ["va", "salut", "cours"])
 
 
 @pytest.mark.parametrize("call, message", [
@@ -506,6 +512,11 @@ def test_word_level_keeps_combining_marks_in_their_words():
     assert analyze(Y[2]) == [unicodedata.normalize("NFD", "déjà"), "vu", "."]
     perfect = [np.asarray(r) + 2 for r in model.target_sequencer_.texts_to_ids(Y[:3])]
     assert model._to_output(perfect) == Y[:3]
+    # the pattern models were fitted with before reads as it did, so that they load as fitted
+    from fastrnn import TextSequencer
+
+    legacy = TextSequencer(token_pattern=r"\w+|[^\w\s]", lowercase=False).build_analyzer()
+    assert legacy("नमस्ते") == ["नमस", "्", "त", "े"]
 
 
 @pytest.mark.parametrize("change", [dict(level="word"), dict(lowercase=True), dict(max_features=3)])

@@ -329,6 +329,9 @@ def test_embedding_matrix_refuses_a_word_list_without_the_reserved_ids():
     seq = TextSequencer(vocabulary=words).fit([])
     with pytest.raises(ValueError, match="pass the fitted TextSequencer itself"):
         embedding_matrix(words, words, vectors)
+    itos = ["<pad>", "<unk>"] + words  # another library's id order: its padding has no vector
+    np.testing.assert_array_equal(embedding_matrix(itos, words, vectors),
+                                  embedding_matrix(seq, words, vectors))
     np.testing.assert_array_equal(embedding_matrix(seq.index_to_token_, words, vectors),
                                   embedding_matrix(seq, words, vectors))
 

@@ -3,6 +3,7 @@
 Text is read as UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one).
 """
 
+import codecs
 import csv
 import io
 import os
@@ -189,7 +190,7 @@ def read_labeled(path, text_col="text", label_col="label", split="train"):
 
 
 def read_text(path, encoding="utf-8-sig"):
-    """The whole text of a file, ``\r\n`` read as ``\n``; a decoding error names the file and line.
+    r"""The whole text of a file, ``\r\n`` read as ``\n``; a decoding error names the file and line.
 
     Raises
     ------
@@ -198,13 +199,15 @@ def read_text(path, encoding="utf-8-sig"):
     """
     with open(os.fspath(path), "rb") as fh:
         raw = fh.read()
+    codec = codecs.lookup(encoding).name
+    if codec == "utf-8-sig":  # the mark off first, so that the error's offset is the file's
+        raw, codec = raw.removeprefix(codecs.BOM_UTF8), "utf-8"
     try:
-        text = raw.decode(encoding)
+        text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ValueError(f"{os.fspath(path)}, line {line}: not {encoding} text ({exc.reason} "
-                         f"at byte {exc.start} of the file); give the file's encoding, or "
-                         "convert it to UTF-8") from None
+        raise ValueError(f"{os.fspath(path)}, line {line}: not {encoding} text ({exc.reason}); "
+                         "give the file's encoding, or convert it to UTF-8") from None
     return text.replace("\r\n", "\n")
 
 
@@ -212,10 +215,12 @@ def _lines(text):
     r"""The lines of a text file: split at line ends only, blank lines kept.
 
     A final line end ends the last line rather than starting an empty one; ``\r\n`` arrives as
-    ``\n`` (:func:`read_text`).  Unlike ``str.splitlines``, a lone ``\r``, form feeds and Unicode
-    line separators inside a line do not split it, so rows line up with what ``wc -l`` counts.
+    ``\n`` (:func:`read_text`).  Unlike ``str.splitlines``, a lone ``\r`` (unless the text has no
+    ``\n`` at all), form feeds and Unicode line separators inside a line do not split it, so rows
+    line up with what ``wc -l`` counts.
     """
-    lines = text.split("\n")
+    # a file of lone \r line ends only (classic Mac OS) is split at them
+    lines = text.split("\n" if "\n" in text or "\r" not in text else "\r")
     if lines[-1] == "":
         lines.pop()
     return lines

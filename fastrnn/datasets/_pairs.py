@@ -6,7 +6,6 @@ import os
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._files import _lines, read_text
 from ._synthetic import _count, _is_count
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -191,24 +190,33 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
     need = max(source_col, target_col) + 1
     X, Y = [], []
     skip = bool(header)
-    for number, line in enumerate(_lines(read_text(path, encoding)), 1):
-        if not line.strip():
-            continue
-        if skip:
-            skip = False
-            continue
-        cols = line.split("\t")
-        if len(cols) < need:
-            raise ValueError(f"{os.fspath(path)}, line {number}: {len(cols)} tab-separated "
-                             f"column(s), need {need} (source_col={source_col}, "
-                             f"target_col={target_col})")
-        if not cols[source_col]:
-            raise ValueError(f"{os.fspath(path)}, line {number}: the source (column "
-                             f"{source_col}) is empty; every pair needs a source")
-        X.append(cols[source_col])
-        Y.append(cols[target_col])
-        if max_pairs is not None and len(X) >= max_pairs:
-            break
+    number = 0
+    # streamed (max_pairs stops the reading), lines split at \n, \r\n and \r
+    with open(os.fspath(path), encoding=encoding, newline="") as fh:
+        try:
+            for number, line in enumerate(fh, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                if skip:
+                    skip = False
+                    continue
+                cols = line.split("\t")
+                if len(cols) < need:
+                    raise ValueError(f"{os.fspath(path)}, line {number}: {len(cols)} tab-separated "
+                                     f"column(s), need {need} (source_col={source_col}, "
+                                     f"target_col={target_col})")
+                if not cols[source_col]:
+                    raise ValueError(f"{os.fspath(path)}, line {number}: the source (column "
+                                     f"{source_col}) is empty; every pair needs a source")
+                X.append(cols[source_col])
+                Y.append(cols[target_col])
+                if max_pairs is not None and len(X) >= max_pairs:
+                    break
+        except UnicodeDecodeError as exc:  # decoded a block at a time: the line is not known
+            after = f" after line {number}" if number else ""
+            raise ValueError(f"{os.fspath(path)}: not {encoding} text{after} ({exc.reason}); "
+                             "give the file's encoding (encoding=...)") from None
     if not X:
         raise ValueError(f"{os.fspath(path)} holds no pairs")
     return X, Y

@@ -224,6 +224,35 @@ def warn_if_badly_scaled(values, name, remedy):
                        f"not learn it; {remedy}")
 
 
+def _check_step_names(estimator, X):
+    """Refuse a frame whose column names differ from the fitted ones on the steps they share.
+
+    A model fitted on float sequences of several lengths (a mask) predicts frames of any
+    number of step columns; scikit-learn's check, which asks for the fitted names exactly,
+    would refuse a wider one.  Reordered or renamed steps are refused as it refuses them.
+    """
+    fitted = getattr(estimator, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if fitted is None or columns is None:
+        return
+    given = [str(c) for c in columns]
+    shared = min(len(given), len(fitted))
+    if given[:shared] != list(fitted[:shared]):
+        first = next(i for i in range(shared) if given[i] != fitted[i])
+        raise ValueError(f"The feature names should match those that were passed during fit: "
+                         f"step column {first} is {given[first]!r}, fitted as {fitted[first]!r} "
+                         "(a model of sequences of several lengths takes more or fewer step "
+                         "columns, in the fitted order)")
+
+
+def non_finite_rows(a):
+    """Indices of the rows (along the first axis) of ``a`` holding NaN or infinity."""
+    finite = np.isfinite(a)
+    if finite.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(~finite.reshape(len(finite), -1).all(axis=1))
+
+
 def check_float_range(values, dtype, name="X"):
     """Refuse float input or targets that the model's ``dtype`` cannot hold (they would become infinite)."""
     dtype = np.dtype(dtype)
@@ -1226,8 +1255,9 @@ class BaseSequenceRNN(BaseRNN):
         sequences, or floats with a mask).  Variable-length float input may
         have any number of steps at predict time."""
         if reset or not getattr(self, "variable_length_", False):
-            # (the columns of a model of sequences of several lengths are steps, of any number)
             _check_feature_names(self, X, reset=reset)
+        else:  # the columns are steps, of any number: the names they share must be the fitted ones
+            _check_step_names(self, X)
         # a model of float sequences reads whole numbers as floats, not as token ids
         floats = not reset and getattr(self, "input_kind_", None) == "dense"
         X, kind = check_sequences(X, mask=mask, floats=floats, dtype=self.dtype)

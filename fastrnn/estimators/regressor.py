@@ -1,12 +1,12 @@
 """RNNRegressor: a recurrent network with a linear head and mean squared error."""
 
-import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from ..losses import mean_squared_error, r2
 from ..utils.validation import real_steps
-from ._base import BasePooledRNN, check_float_range, float_targets, warn_if_badly_scaled
+from ._base import (BasePooledRNN, check_float_range, float_targets, non_finite_rows,
+                    warn_if_badly_scaled)
 
 
 class RNNRegressor(RegressorMixin, BasePooledRNN):
@@ -71,13 +71,13 @@ class RNNRegressor(RegressorMixin, BasePooledRNN):
             raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
         if n_samples is not None and len(y) != n_samples:
             raise ValueError(f"X and y have different numbers of samples: {n_samples} and {len(y)}")
-        bad = np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))
+        bad = non_finite_rows(y)
         if len(bad):
             per_step = (y.ndim == 2 and X is not None and y.shape == real_steps(X).shape
                         and y.shape[1] > 1)
             raise ValueError(f"y contains NaN or infinity (in y[{bad[0]}])"
-                             + ("; for a target per step, use RNNSequenceRegressor" if per_step
-                                else ""))
+                             + ("; if y holds a target per step, use RNNSequenceRegressor"
+                                if per_step else ""))
         check_float_range(y, self.dtype, "y")
         y2 = y[:, None] if y.ndim == 1 else y
         if reset:

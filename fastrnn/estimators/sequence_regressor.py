@@ -10,7 +10,7 @@ from ..layers._packing import MaskedSequences
 from ..losses import sequence_mean_squared_error, sequence_r2
 from ..utils.validation import check_step_targets, check_target_rows, real_steps
 from ._base import (BaseSequenceRNN, check_float_range, check_sample_weight, float_targets,
-                    warn_if_badly_scaled)
+                    non_finite_rows, warn_if_badly_scaled)
 
 
 def per_step_output(out, X, squeeze):
@@ -108,12 +108,14 @@ class RNNSequenceRegressor(RegressorMixin, BaseSequenceRNN):
 
     def _encode_targets(self, y, reset, classes=None, n_samples=None, X=None):
         values = float_targets(check_step_targets(y, X, type(self).__name__))
-        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        bad = non_finite_rows(values)
         if len(bad):
-            row, step = np.argwhere(real_steps(X))[bad[0]]
-            raise ValueError(f"y contains NaN or infinity at a real step of X (y[{row}] at step "
-                             f"{step}; {len(bad)} step(s) in all); if NaN marks y's padding, it "
-                             "must be where X's is (mask False)")
+            real = real_steps(X)
+            row, step = np.argwhere(real)[bad[0]]
+            nth = int(real[row, :step].sum())  # the same for a list y and for a padded one
+            raise ValueError(f"y contains NaN or infinity at a real step of X (row {row}, its "
+                             f"real step {nth}; {len(bad)} step(s) in all); if NaN marks y's "
+                             "padding, it must be where X's padding is")
         check_float_range(values, self.dtype, "y")
         scalar = values.ndim == 1  # one value per step, not a vector
         if scalar:

@@ -119,9 +119,11 @@ def _apply_mask(X, mask):
     if hasattr(mask, "to_numpy"):
         mask = mask.to_numpy()
     mask = np.asarray(mask)
-    # objects, as pandas' nullable "boolean" gives: True and False are read, NA is refused below
-    if mask.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in mask.flat):
-        mask = mask.astype(bool)
+    if mask.dtype == object:  # as pandas' nullable "boolean" and "Int64" give
+        if not all(isinstance(v, (bool, np.bool_, numbers.Real)) for v in mask.flat):
+            raise ValueError("mask holds a missing value (None or NA) or other objects: it must "
+                             "be True at the real steps and False at padding")
+        mask = mask.astype(float)
     if mask.shape != X.shape[:2]:
         raise ValueError(f"mask has shape {mask.shape} but X has {X.shape[0]} samples of "
                          f"{X.shape[1]} steps: mask must have shape {X.shape[:2]} (True = real "
