@@ -463,13 +463,18 @@ def test_command_line_checks_the_output_before_training_and_reads_byte_order_mar
     assert not {"u", "r", "g"} & set(fastrnn.load(model_path).source_sequencer_.vocabulary_)
 
 
-@pytest.mark.parametrize("change", [dict(units=8), dict(bidirectional=True), dict(cell="lstm"),
-                                    dict(attention="general"), dict(attention=None)])
-def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change):
+def _warm_started_reversal():
+    """A character model fitted for one epoch with warm_start, its pairs and its predictions."""
     X = ["abc", "bca", "cab", "acb"] * 8
     Y = [s[::-1] for s in X]
     model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, warm_start=True).fit(X, Y)
-    expected = model.predict(X[:4])
+    return model, X, Y, model.predict(X[:4])
+
+
+@pytest.mark.parametrize("change", [dict(units=8), dict(bidirectional=True), dict(cell="lstm"),
+                                    dict(attention="general"), dict(attention=None)])
+def test_a_structure_changed_after_fit_is_refused_before_the_kernels_run(change):
+    model, X, Y, expected = _warm_started_reversal()
     model.set_params(**change)
     for call in (lambda: model.predict(X[:4]), lambda: model.fit(X, Y),
                  lambda: model.log_likelihood(X[:4], Y[:4])):
@@ -521,10 +526,7 @@ def test_word_level_keeps_combining_marks_in_their_words():
 
 @pytest.mark.parametrize("change", [dict(level="word"), dict(lowercase=True), dict(max_features=3)])
 def test_tokenisation_changed_before_a_continued_fit_is_refused(change):
-    X = ["abc", "bca", "cab", "acb"] * 8
-    Y = [s[::-1] for s in X]
-    model = RNNSeq2Seq(**SMALL, max_iter=1, early_stopping=False, warm_start=True).fit(X, Y)
-    expected = model.predict(X[:4])
+    model, X, Y, expected = _warm_started_reversal()
     model.set_params(**change)
     with pytest.raises(ValueError, match=f"{next(iter(change))} changed since the model was fitted"):
         model.fit(X, Y)

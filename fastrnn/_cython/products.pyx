@@ -9,10 +9,8 @@ shapes, dtypes or layouts, a read-only or overlapping ``out``) is the NumPy
 reference's product.
 """
 
-import numpy as np
-
 from fastrnn import _reference
-from fastrnn._constants import takes_transposed_register_loop
+from fastrnn.utils.linalg import register_loop_operands
 
 from fastrnn._cython._common cimport REGISTER_GEMM, register_sgemm_tn
 from fastrnn._cython._constants cimport TRANSPOSED_CHUNK_ROWS
@@ -30,12 +28,7 @@ cdef void _register_product(const float[:, ::1] X, const float[:, ::1] D, float[
 
 def takes_loop(X, D, out):
     """Whether :func:`transposed_matmul` runs ``X``, ``D``, ``out`` in its own loop here."""
-    return (REGISTER_LOOP and X.dtype == D.dtype == out.dtype == np.float32
-            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0]
-            and out.shape == (X.shape[1], D.shape[1])
-            and takes_transposed_register_loop(*out.shape) and out.flags.writeable
-            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous
-            and not (np.may_share_memory(out, X) or np.may_share_memory(out, D)))
+    return REGISTER_LOOP and register_loop_operands(X, D, out)
 
 
 def transposed_matmul(X, D, out, accumulate=False):

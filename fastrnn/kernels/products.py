@@ -8,12 +8,11 @@ else (other shapes, dtypes or layouts, a read-only or overlapping ``out``) is
 the NumPy reference's product.
 """
 
-import numpy as np
 from numba import njit
 
 from .. import _reference
 from .._config import NUMBA_CACHE
-from .._constants import takes_transposed_register_loop
+from ..utils.linalg import register_loop_operands
 from ._blas import register_gemm_enabled, transposed_gemm_into
 from ._compile import wide_vectors
 
@@ -28,12 +27,7 @@ def _transposed_gemm(X, D, out, accumulate):
 
 def takes_loop(X, D, out):
     """Whether :func:`transposed_matmul` runs ``X``, ``D``, ``out`` in its own loop here."""
-    return (_REGISTER_LOOP and X.dtype == D.dtype == out.dtype == np.float32
-            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0]
-            and out.shape == (X.shape[1], D.shape[1])
-            and takes_transposed_register_loop(*out.shape) and out.flags.writeable
-            and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous
-            and not (np.may_share_memory(out, X) or np.may_share_memory(out, D)))
+    return _REGISTER_LOOP and register_loop_operands(X, D, out)
 
 
 def transposed_matmul(X, D, out, accumulate=False):
