@@ -667,10 +667,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 #: Options that count something: at least 1 (checked here, so the message names the option,
 #: not the estimator parameter it sets).
-_SIZES = ("epochs", "units", "embedding_dim", "batch_size", "window", "max_features", "maxlen")
+_SIZES = ("epochs", "units", "embedding_dim", "batch_size", "window", "max_features", "maxlen",
+          "beam_width", "max_output_length", "max_pairs")
 
 
 def _check_sizes(args):
+    """Refuse an option of :data:`_SIZES` below 1 (a None default is not given)."""
     for name in _SIZES:
         values = getattr(args, name, None)
         for v in values if isinstance(values, list) else [values]:

@@ -172,6 +172,11 @@ def _is_missing(value):
         isinstance(value, float) and value != value)
 
 
+def _never_tokens(split, words):
+    """The entries of ``words`` that ``split`` (the analyzer's tokenizer) never yields as a token."""
+    return [w for w in words if not isinstance(w, str) or split(w) != [w]]
+
+
 def _warn_if_unsegmented(counts):
     """Warn when most word-level tokens are long runs of a script written without spaces."""
     total = sum(counts.values())
@@ -200,9 +205,11 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         such as "don't", which matter for sentiment).  The default counts
         combining marks (accents of decomposed text, Indic and Thai vowel
         signs, Arabic and Hebrew points) as word characters, which Python's
-        ``\\w`` does not.  Ignored with ``tokenizer`` or ``char_level``.
+        ``\\w`` does not (so does :data:`WORD_OR_SYMBOL_PATTERN`).  At most one
+        capturing group, whose text is the token.  Ignored with ``tokenizer``
+        or ``char_level``.
     tokenizer : callable or None, default None
-        ``str -> list of str``, replaces ``token_pattern``.
+        ``str -> iterable of str``, replaces ``token_pattern``.
     max_features : int or None, default None
         Keep the ``max_features`` most frequent tokens (by count).
     min_df, max_df : int or float, default 1 and 1.0
@@ -402,7 +409,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
         if self.stop_words is None or self.stop_words == "english" or self.char_level:
             return
         split = self._splitter()
-        never = [w for w in self.stop_words if not isinstance(w, str) or split(w) != [w]]
+        never = _never_tokens(split, self.stop_words)
         if never:
             shown = [repr(w) for w in sorted(never, key=str)[:5]]
             warn_at_caller(f"stop_words [{', '.join(shown)}]{' ...' if len(never) > 5 else ''} "
@@ -440,7 +447,7 @@ class TextSequencer(TransformerMixin, BaseEstimator):
                 return tokens
         if not self.char_level and self.tokenizer is None:
             split, sample = self._splitter(), tokens[:VOCABULARY_SAMPLE]
-            never = [t for t in sample if split(t) != [t]]
+            never = _never_tokens(split, sample)
             if 2 * len(never) > len(sample):  # most entries are not what the pattern finds
                 warn_at_caller(f"{len(never)} of the first {len(sample)} vocabulary entries "
                                f"(e.g. {never[0]!r} read as {split(never[0])}) are never a "

@@ -598,7 +598,7 @@ def read_inputs_of(root, data):
 def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeline, tmp_path,
                                                                      capsys):
     """Each of these trained on the wrong rows or labels, overwrote an input, or printed a
-    traceback or a bare decoding error (found by an outside-user review of the CLI)."""
+    traceback or a bare decoding error."""
     cli = lambda *a: run_in_process(capsys, *a)  # noqa: E731
     X = np.array([[1, 2, 3], [4, 5, 6]] * 20)
     y = np.array([0, 1] * 20)
@@ -641,19 +641,19 @@ def test_files_that_would_train_or_read_wrongly_are_refused_by_name(small_pipeli
 
     marked = tmp_path / "marked.txt"  # the byte-order mark does not shift the line
     marked.write_bytes(b"\xef\xbb\xbfa\nb\nc\n\xe9x\n")
-    with pytest.raises(ValueError, match="marked.txt, line 4: not utf-8-sig text"):
+    with pytest.raises(ValueError, match="marked.txt, line 4: not UTF-8 text"):
         read_text(marked)
     assert read_inputs_of(tmp_path, b"good\rbad\rok\r") == ["good", "bad", "ok"]  # \r only
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text,label\ngood,pos\ntr\u00e8s bien,pos\n".encode("latin-1"))
     assert_one_line_error(cli("train", latin, "-o", tmp_path / "m.fastrnn"),
-                          "latin.csv, line 3: not utf-8-sig text")
+                          "latin.csv, line 3: not UTF-8 text")
     lines = tmp_path / "cr.txt"
     lines.write_bytes(b"good\rfilm\nbad film\n")  # a lone carriage return is not a line end
     out = cli("predict", path, lines)
     assert out.returncode == 0, out.stderr
     assert len(out.stdout.strip().splitlines()) == 3  # the header and one row per line
-    old = tmp_path / "old.csv"  # a model fitted by an earlier version on " pos" labels
+    old = tmp_path / "old.csv"  # a model whose classes carry spaces (" pos"), files' labels none
     old.write_text("text,label\n" + "good film,pos\nbad film,neg\n" * 10)
     spaced = fastrnn.load(path)
     spaced[-1].classes_ = np.array([" neg", " pos"])

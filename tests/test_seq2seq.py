@@ -327,7 +327,7 @@ def test_generated_datasets_and_pair_files(tmp_path):
     with pytest.raises(ValueError, match=r"pairs.tsv, line 3: the source \(column 0\) is empty"):
         load_pairs(path)
     path.write_bytes("Go.\tVa !\nCafé\tCafé\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="pairs.tsv: not utf-8-sig text"):
+    with pytest.raises(ValueError, match="pairs.tsv, line 2: not UTF-8 text"):
         load_pairs(path)
     big = tmp_path / "big.tsv"  # a bad line far beyond max_pairs is never read
     big.write_bytes(b"go\tva\n" * 5000 + "caf\u00e9\tcaf\u00e9\n".encode("latin-1"))
@@ -453,7 +453,7 @@ def test_command_line_checks_the_output_before_training_and_reads_byte_order_mar
     assert "does not exist" in capsys.readouterr().err
     inputs.write_bytes("abc\ncafé\n".encode("latin-1"))
     assert main(["translate", str(model_path), str(inputs)], out=printed.append) == 2
-    assert "in.txt, line 2: not utf-8-sig text" in capsys.readouterr().err
+    assert "in.txt, line 2: not UTF-8 text" in capsys.readouterr().err
     headed = tmp_path / "headed.tsv"
     headed.write_text("source\ttarget\n" + pairs.read_text(encoding="utf-8-sig"), encoding="utf-8")
     assert main(["train-seq2seq", str(headed), "-o", str(model_path), "--header", "--cell", "gru",

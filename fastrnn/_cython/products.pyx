@@ -9,7 +9,7 @@ shapes, dtypes or layouts, a read-only or overlapping ``out``) is the NumPy
 reference's product.
 """
 
-from fastrnn import _reference
+from fastrnn._reference import transposed_matmul as reference_product
 from fastrnn.utils.linalg import register_loop_operands
 
 from fastrnn._cython._common cimport REGISTER_GEMM, register_sgemm_tn
@@ -47,8 +47,8 @@ def transposed_matmul(X, D, out, accumulate=False):
     cdef float[:, ::1] o
     cdef bint acc = bool(accumulate)
     if not takes_loop(X, D, out):
-        _reference.transposed_matmul(X, D, out, accumulate)
-    elif X.shape[0] == 0 or out.size == 0:
+        reference_product(X, D, out, accumulate)
+    elif X.shape[0] == 0 or out.size == 0:  # (no element for the loop's pointers to start at)
         if not acc:
             out[...] = 0.0
     else:

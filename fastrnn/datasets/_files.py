@@ -206,7 +206,8 @@ def read_text(path, encoding="utf-8-sig"):
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise ValueError(f"{os.fspath(path)}, line {line}: not {encoding} text ({exc.reason}); "
+        name = "UTF-8" if codec == "utf-8" else encoding
+        raise ValueError(f"{os.fspath(path)}, line {line}: not {name} text ({exc.reason}); "
                          "give the file's encoding, or convert it to UTF-8") from None
     return text.replace("\r\n", "\n")
 

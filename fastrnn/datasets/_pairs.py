@@ -6,6 +6,7 @@ import os
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._files import read_text
 from ._synthetic import _count, _is_count
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -213,10 +214,9 @@ def load_pairs(path, source_col=0, target_col=1, encoding="utf-8-sig", max_pairs
                 Y.append(cols[target_col])
                 if max_pairs is not None and len(X) >= max_pairs:
                     break
-        except UnicodeDecodeError as exc:  # decoded a block at a time: the line is not known
-            after = f" after line {number}" if number else ""
-            raise ValueError(f"{os.fspath(path)}: not {encoding} text{after} ({exc.reason}); "
-                             "give the file's encoding (encoding=...)") from None
+        except UnicodeDecodeError:  # decoded a block at a time: the file read whole names the line
+            read_text(path, encoding)
+            raise
     if not X:
         raise ValueError(f"{os.fspath(path)} holds no pairs")
     return X, Y

@@ -12,7 +12,7 @@ from ..layers import Recurrent
 from ..layers.seq2seq import Seq2SeqModel, _log_softmax, warn_failed
 from ..losses import sequence_accuracy, sequence_crossentropy
 from ..runtime import engine_scope, parallel_queue
-from ..text import WORD_OR_SYMBOL_PATTERN, TextSequencer, pad_sequences
+from ..text import WORD_OR_SYMBOL_PATTERN, TextSequencer, _is_missing, pad_sequences
 from ..training import Batch, minibatch_rows, n_minibatches
 from .._warnings import warn_at_caller
 from ._base import (_LARGE_TABLE_BYTES, BaseRNN, _available_memory, check_input_table_size,
@@ -105,9 +105,10 @@ class RNNSeq2Seq(BaseRNN):
         ``tanh(W_c [context; h])`` before the output softmax.  None: the
         decoder starts from the encoder's final states and sees nothing else.
     level : {"char", "word"}, default "char"
-        Tokenisation of text input: characters, or words (``\\w+``) and every
-        other non-space character (punctuation) as tokens.  Word-level outputs
-        are joined with single spaces.
+        Tokenisation of text input: characters, or words (``\\w+``, combining
+        marks kept in their word) and every other non-space character
+        (punctuation) as tokens.  Word-level outputs are joined with single
+        spaces.
     max_features : int or None, default None
         Keep the most frequent tokens of each side (source and target
         separately); the others become the unknown token.
@@ -279,7 +280,7 @@ class RNNSeq2Seq(BaseRNN):
     def _kind_of(self, X, Y=None):
         for name, rows in (("X", X), ("Y", Y or ())):
             for i, r in enumerate(rows):
-                if r is None or isinstance(r, float) and np.isnan(r):
+                if _is_missing(r) or isinstance(r, np.floating) and np.isnan(r):
                     raise ValueError(f"{name}[{i}] is missing ({r!r}): every pair needs a source "
                                      "and a target (an empty string for an empty target)")
                 if isinstance(r, bytes):

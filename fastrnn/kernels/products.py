@@ -10,7 +10,7 @@ the NumPy reference's product.
 
 from numba import njit
 
-from .. import _reference
+from .._reference import transposed_matmul as reference_product
 from .._config import NUMBA_CACHE
 from ..utils.linalg import register_loop_operands
 from ._blas import register_gemm_enabled, transposed_gemm_into
@@ -42,7 +42,7 @@ def transposed_matmul(X, D, out, accumulate=False):
     accumulate : bool, default False
     """
     if not takes_loop(X, D, out):
-        _reference.transposed_matmul(X, D, out, accumulate)
+        reference_product(X, D, out, accumulate)
     elif X.shape[0] == 0:
         if not accumulate:
             out[...] = 0.0  # the loop leaves out as it is when there are no rows

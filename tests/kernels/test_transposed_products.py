@@ -1,5 +1,7 @@
 """Every backend's ``transposed_matmul`` (a weight gradient ``X.T @ D``) against the float64 product."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -10,8 +12,8 @@ SHAPES = [
     (1, 1, 8),
     (3, 5, 16),
     (257, 8, 40),  # one row past a pass of the loop; panels of 16, 16 and 8 columns
-    (600, 16, 32),
-    (300, 17, 32),  # wider than the loop takes: BLAS
+    (600, 12, 32),
+    (300, 16, 32),  # wider than the loop takes: BLAS
     (100, 8, 12),   # a width not a multiple of 8: BLAS
 ]
 
@@ -56,7 +58,7 @@ def test_transposed_matmul_of_strided_operands(backend):
 
 
 @pytest.mark.parametrize("backend", fastrnn.AVAILABLE_BACKENDS)
-@pytest.mark.parametrize("m, f, g, split", [(700, 8, 32, 300), (700, 16, 24, 256), (40, 3, 8, 1)])
+@pytest.mark.parametrize("m, f, g, split", [(700, 8, 32, 300), (700, 12, 24, 256), (40, 3, 8, 1)])
 def test_the_register_loop_sums_each_element_in_row_order(backend, m, f, g, split):
     """Where the loop runs, its result over all rows is the same bits as over the first rows and
     then the rest added (each element one fused multiply-add per row, in row order), wherever the
@@ -105,12 +107,30 @@ def test_the_numba_transposed_loop_itself_on_any_cpu(m, f, g):
         np.testing.assert_array_equal(parts, out)
 
 
-@pytest.mark.parametrize("shape, takes", [((16, 32), True), ((17, 32), False), ((8, 12), False),
-                                          ((1, 8), True), ((16, 1024), True)])
+@pytest.mark.parametrize("shape, takes", [((12, 32), True), ((13, 32), False), ((8, 12), False),
+                                          ((1, 8), True), ((12, 1024), True)])
 def test_the_transposed_loop_rule(shape, takes):
-    from fastrnn._constants import takes_transposed_register_loop
+    from fastrnn._constants import REGISTER_TRANSPOSED_MAX_COLUMNS, takes_transposed_register_loop
 
+    assert REGISTER_TRANSPOSED_MAX_COLUMNS == 12
     assert takes_transposed_register_loop(*shape) is takes
+
+
+def test_the_loop_runs_wherever_the_cpu_has_it():
+    """Where Numba compiles for an AVX2 CPU without AVX-512, a small model's product takes the
+    loop, and a native Cython build has the same loop (a build or a check that lost it would
+    otherwise only send every product to NumPy, which the other tests accept)."""
+    if "numba" not in fastrnn.AVAILABLE_BACKENDS:
+        pytest.skip("the Numba backend decides where the loop runs")
+    from fastrnn.kernels import products
+    from fastrnn.kernels._blas import register_gemm_enabled
+
+    assert products._REGISTER_LOOP == register_gemm_enabled()
+    assert _register_loop("numba", 8, 32) == register_gemm_enabled()
+    native = not any(os.environ.get(v) for v in ("FASTRNN_PORTABLE_BUILD", "NUMBA_CPU_NAME",
+                                                   "NUMBA_CPU_FEATURES", "NUMBA_ENABLE_AVX"))
+    if "cython" in fastrnn.AVAILABLE_BACKENDS and native:
+        assert _register_loop("cython", 8, 32) == register_gemm_enabled()
 
 
 @pytest.mark.parametrize("backend", fastrnn.AVAILABLE_BACKENDS)
