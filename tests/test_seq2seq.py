@@ -549,3 +549,11 @@ def test_plot_attention_takes_path_and_target_by_name_only(fitted):
     model, X, Y = fitted
     with pytest.raises(TypeError):
         fastrnn.plot_attention(model, X[0], Y[0])  # would have written a file named after Y[0]
+
+
+def test_no_pairs_give_no_log_likelihoods_and_no_score(fitted):
+    model, _, _ = fitted
+    assert model.predict([]) == []
+    assert model.log_likelihood([], []).shape == (0,)
+    with pytest.raises(ValueError, match="X is empty: no pairs to score"):
+        model.score([], [])

@@ -321,13 +321,13 @@ class RNNSeq2Seq(BaseRNN):
                                      f"fitted on target ids below {self.n_target_ids_}")
         return [r + TARGET_OFFSET for r in rows]
 
-    def _pairs(self, X, Y, name="Y"):
+    def _pairs(self, X, Y, name="Y", purpose="to learn from"):
         X, Y = _as_list(X, "X"), _as_list(Y, name)
         if len(X) != len(Y):
             raise ValueError(f"X and {name} have different lengths: {len(X)} sources and "
                              f"{len(Y)} targets")
-        if not X:
-            raise ValueError("X is empty: no pairs to learn from")
+        if not X and purpose is not None:
+            raise ValueError(f"X is empty: no pairs {purpose}")
         return X, Y
 
     def _arrays(self, sources, targets):
@@ -620,12 +620,15 @@ class RNNSeq2Seq(BaseRNN):
         ndarray of shape (n_pairs,)
         """
         check_is_fitted(self, "params_")
+        X, Y = self._pairs(X, Y, purpose=None)  # lists: iterators are read once
+        if not X:  # no pairs: no totals, as predict([]) is []
+            return np.zeros(0)
         totals = []
         for (logits, _), _, tgt, _ in self._teacher_forced(X, Y):
             log_p = _log_softmax(logits.astype(np.float64))
             picked = np.take_along_axis(log_p, np.maximum(tgt, 0)[:, :, None], axis=2)[:, :, 0]
             totals.append(np.where(tgt >= 0, picked, 0.0).sum(axis=1))
-        return np.concatenate(totals) if totals else np.zeros(0)
+        return np.concatenate(totals)
 
     def score(self, X, Y, sample_weight=None):
         """Exact-match accuracy: the share of sources whose decoded output is the target.
@@ -638,7 +641,7 @@ class RNNSeq2Seq(BaseRNN):
         float
         """
         check_is_fitted(self, "params_")
-        X, Y = self._pairs(X, Y)
+        X, Y = self._pairs(X, Y, purpose="to score")
         predicted = self._decode_ids(self._source_batch(X), self.beam_width, self._output_limit())
         targets = self._encode_targets(Y)
         unknown = 1 + TARGET_OFFSET
