@@ -46,12 +46,9 @@ def transposed_matmul(X, D, out, accumulate=False):
     cdef const float[:, ::1] d
     cdef float[:, ::1] o
     cdef bint acc = bool(accumulate)
-    if not takes_loop(X, D, out):
-        reference_product(X, D, out, accumulate)
-    elif X.shape[0] == 0 or out.size == 0:  # (no element for the loop's pointers to start at)
-        if not acc:
-            out[...] = 0.0
-    else:
+    if takes_loop(X, D, out):
         x, d, o = X, D, out
         with nogil:
             _register_product(x, d, o, acc)
+    else:
+        reference_product(X, D, out, accumulate)

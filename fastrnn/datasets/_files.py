@@ -99,15 +99,8 @@ def _stdin_text():
     mark skipped and Windows line ends as ``\n``."""
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:
-        text = sys.stdin.read()
-    else:
-        raw = stream.read()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
-            raise ValueError(f"standard input, line {line}: not UTF-8 text ({exc.reason})") from None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+        return sys.stdin.read().removeprefix("\ufeff").replace("\r\n", "\n")
+    return _decoded(stream.read(), "utf-8-sig", "standard input")
 
 
 def read_table(path, columns):
@@ -198,17 +191,21 @@ def read_text(path, encoding="utf-8-sig"):
         Bytes that are not ``encoding`` text (the line holding the first).
     """
     with open(os.fspath(path), "rb") as fh:
-        raw = fh.read()
+        return _decoded(fh.read(), encoding, os.fspath(path),
+                        "; give the file's encoding, or convert it to UTF-8")
+
+
+def _decoded(raw, encoding, where, advice=""):
+    """:func:`read_text`'s text of the bytes ``raw`` read from ``where`` (named in the error)."""
     codec = codecs.lookup(encoding).name
-    if codec == "utf-8-sig":  # the mark off first, so that the error's offset is the file's
+    if codec == "utf-8-sig":  # the mark off first, so that the error's offset is the input's
         raw, codec = raw.removeprefix(codecs.BOM_UTF8), "utf-8"
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         name = "UTF-8" if codec == "utf-8" else encoding
-        raise ValueError(f"{os.fspath(path)}, line {line}: not {name} text ({exc.reason}); "
-                         "give the file's encoding, or convert it to UTF-8") from None
+        raise ValueError(f"{where}, line {line}: not {name} text ({exc.reason}){advice}") from None
     return text.replace("\r\n", "\n")
 
 

@@ -41,10 +41,7 @@ def transposed_matmul(X, D, out, accumulate=False):
         Of the dtype of ``X`` and ``D``; must not overlap them.
     accumulate : bool, default False
     """
-    if not takes_loop(X, D, out):
-        reference_product(X, D, out, accumulate)
-    elif X.shape[0] == 0:
-        if not accumulate:
-            out[...] = 0.0  # the loop leaves out as it is when there are no rows
-    else:
+    if takes_loop(X, D, out):
         _transposed_gemm(X, D, out, bool(accumulate))
+    else:
+        reference_product(X, D, out, accumulate)

@@ -18,11 +18,12 @@ from ..runtime.threads import n_parts, parallel_for, split_bounds
 def register_loop_operands(X, D, out):
     """Whether ``X``, ``D``, ``out`` are operands the compiled backends' register loop for
     ``out (+)= X.T @ D`` takes (where the CPU has it): float32, C-contiguous, of matching shapes
-    that :func:`fastrnn._constants.takes_transposed_register_loop` accepts, ``out`` writable
-    and overlapping neither operand.  Anything else is the NumPy reference's product."""
+    that :func:`fastrnn._constants.takes_transposed_register_loop` accepts, at least one row
+    and one output element, ``out`` writable and overlapping neither operand.  Anything else is
+    the NumPy reference's product."""
     return (X.dtype == D.dtype == out.dtype == np.float32
-            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0]
-            and out.shape == (X.shape[1], D.shape[1])
+            and X.ndim == D.ndim == out.ndim == 2 and X.shape[0] == D.shape[0] > 0
+            and out.shape == (X.shape[1], D.shape[1]) and out.size > 0
             and takes_transposed_register_loop(*out.shape) and out.flags.writeable
             and X.flags.c_contiguous and D.flags.c_contiguous and out.flags.c_contiguous
             and not (np.may_share_memory(out, X) or np.may_share_memory(out, D)))
